@@ -1,0 +1,67 @@
+//! The router driven without a socket.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt as _;
+
+use super::{AppState, NodeDocument, app};
+use crate::storage;
+
+async fn state(dir: &std::path::Path) -> AppState {
+    let db = storage::open("sqlite", dir).await.expect("open sqlite");
+    AppState {
+        db,
+        node: Arc::new(NodeDocument {
+            name: "chat.example.org".parse().expect("name"),
+            protocol_version: winichat_protocol::PROTOCOL_VERSION,
+            public_key: "A".repeat(43),
+            quic: "127.0.0.1:7801".parse().expect("addr"),
+        }),
+    }
+}
+
+async fn get(state: &AppState, path: &str) -> (StatusCode, String) {
+    let request = Request::get(path).body(Body::empty()).expect("request");
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .expect("body");
+    (status, String::from_utf8(body.to_vec()).expect("utf-8"))
+}
+
+#[tokio::test]
+async fn healthz_is_ok_while_the_database_answers_and_503_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = state(dir.path()).await;
+    assert_eq!(
+        get(&state, "/healthz").await,
+        (StatusCode::OK, r#"{"status":"ok"}"#.into())
+    );
+
+    state.db.close().await;
+    let (status, body) = get(&state, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body, r#"{"status":"unavailable"}"#,
+        "no internal detail is sent"
+    );
+}
+
+#[tokio::test]
+async fn node_document_is_served_as_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = state(dir.path()).await;
+    let (status, body) = get(&state, "/.well-known/winichat/node").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: NodeDocument = serde_json::from_str(&body).expect("a node document");
+    assert_eq!(doc, *state.node);
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["name"], "chat.example.org");
+    assert_eq!(json["quic"], "127.0.0.1:7801");
+}

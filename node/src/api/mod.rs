@@ -1,0 +1,3 @@
+//! The node's client-facing API. Today: HTTP ([`http`]); the WebSocket API comes later.
+
+pub mod http;

@@ -1,0 +1,106 @@
+//! The command line: `winichat [global flags] <command>`.
+//!
+//! Flags are kept as text here and validated by [`crate::config::Config::load`], so a bad
+//! `--http` gets the same one-line error as a bad `http` key in the file.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+/// WiniChat: a self-hostable, federated chat node.
+#[derive(Debug, Parser)]
+#[command(name = "winichat", version, propagate_version = true)]
+pub struct Cli {
+    /// Read settings from this TOML file (see config.example.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for the identity key and the SQLite database [default: ./winichat-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// HTTP listen address [default: 127.0.0.1:7800].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub http: Option<String>,
+
+    /// QUIC (federation) listen address [default: 127.0.0.1:7801].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub quic: Option<String>,
+
+    /// The node's name, e.g. chat.example.org [default: the HTTP address].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Database URL: sqlite://PATH or postgres://USER:PASS@HOST/DB [default: SQLite in the data dir].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Log format: text or json [default: text].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the node until SIGINT or SIGTERM.
+    Serve,
+    /// Inspect the node's identity key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `winichat keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print the node name, the public key (base64url) and its SHA-256 fingerprint (hex).
+    /// Creates nothing: fails if the node has no key yet.
+    Show,
+}
+
+impl Cli {
+    /// The flags that override the config file and the environment.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            name: self.name.clone(),
+            data_dir: self.data_dir.clone(),
+            http: self.http.clone(),
+            quic: self.quic.clone(),
+            database_url: self.database_url.clone(),
+            log_format: self.log_format.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "winichat",
+            "serve",
+            "--http",
+            "127.0.0.1:1",
+            "--name",
+            "a.b",
+        ])
+        .expect("parse");
+        assert!(matches!(cli.command, Command::Serve));
+        assert_eq!(cli.overrides().http.as_deref(), Some("127.0.0.1:1"));
+        assert_eq!(cli.overrides().name.as_deref(), Some("a.b"));
+    }
+}

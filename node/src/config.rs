@@ -1,0 +1,408 @@
+//! The node's one typed configuration.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file (`--config`),
+//! `WINICHAT_*` environment variables, command-line flags. [`Config::load`] is a pure function
+//! over those three inputs so every rule here is unit-tested without touching the process
+//! environment; `main` gathers the inputs once and passes the resulting [`Config`] down.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+use toml::Spanned;
+use winichat_protocol::ids::NodeName;
+
+/// Data directory used when nothing else is configured.
+pub const DEFAULT_DATA_DIR: &str = "./winichat-data";
+/// HTTP listen address used when nothing else is configured.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:7800";
+/// QUIC (federation) listen address used when nothing else is configured.
+pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
+/// Database URL used when nothing else is configured: storage reads the bare word `sqlite` as
+/// the file `winichat.db` in the data directory (so the database follows `data_dir`, and a
+/// path with URL-special characters needs no escaping).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite";
+
+/// The keys a config file may hold, in the order the example file documents them.
+pub const KEYS: [&str; 6] = [
+    "name",
+    "data_dir",
+    "http",
+    "quic",
+    "database_url",
+    "log_format",
+];
+
+/// The node's configuration, fully validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The node's name, as other nodes and users' addresses know it.
+    pub name: NodeName,
+    /// Where the identity key and (by default) the SQLite database live.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP listener (port 0 picks a free port).
+    pub http: SocketAddr,
+    /// Address of the QUIC federation listener (port 0 picks a free port).
+    pub quic: SocketAddr,
+    /// Database URL: `sqlite` (the file in the data dir, the default), `sqlite://PATH` or
+    /// `postgres://…`.
+    pub database_url: String,
+    /// Log output format.
+    pub log_format: LogFormat,
+    /// True when no name was configured and it was derived from the HTTP address.
+    pub name_defaulted: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected \"text\" or \"json\""),
+        }
+    }
+}
+
+/// Values given on the command line; each one overrides the file and the environment.
+///
+/// Kept as raw strings (paths as `PathBuf`) so that a bad flag produces the same one-line
+/// error, naming the flag, as a bad file key or environment variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--name`
+    pub name: Option<String>,
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--http`
+    pub http: Option<String>,
+    /// `--quic`
+    pub quic: Option<String>,
+    /// `--database-url`
+    pub database_url: Option<String>,
+    /// `--log-format`
+    pub log_format: Option<String>,
+}
+
+/// The config file, as read by `--config`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigFile<'a> {
+    /// Path, for error messages.
+    pub path: &'a Path,
+    /// The file's text.
+    pub text: &'a str,
+}
+
+/// Where a configuration value came from, so an error can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A key in the config file, at a 1-based line.
+    File {
+        /// The config file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// The 1-based line of the value.
+        line: usize,
+    },
+    /// An environment variable.
+    Env(&'static str),
+    /// A command-line flag (with its dashes).
+    Flag(&'static str),
+    /// A default derived from another setting.
+    Derived(&'static str),
+}
+
+/// Why the configuration could not be loaded. Every message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `--config` could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a key this version does not know.
+    #[error("invalid config {}: {message}", path.display())]
+    Syntax {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// A value (from any source) does not parse.
+    #[error("invalid config{}{value:?}: {reason}", describe_origin(origin))]
+    Value {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Renders the part of a value error that says where the value came from, e.g.
+/// ` /etc/winichat.toml: http (line 3) =` or `: WINICHAT_HTTP =`.
+fn describe_origin(origin: &Origin) -> String {
+    match origin {
+        Origin::File { path, key, line } => format!(" {}: {key} (line {line}) = ", path.display()),
+        Origin::Env(var) => format!(": {var} = "),
+        Origin::Flag(flag) => format!(": {flag} "),
+        Origin::Derived(what) => format!(": {what}: "),
+    }
+}
+
+/// The file's shape. Every value is a spanned string so a bad value can be reported with its
+/// line, and unknown keys are rejected (a typo must not silently fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    name: Option<Spanned<String>>,
+    data_dir: Option<Spanned<String>>,
+    http: Option<Spanned<String>>,
+    quic: Option<Spanned<String>>,
+    database_url: Option<Spanned<String>>,
+    log_format: Option<Spanned<String>>,
+}
+
+/// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
+struct Raw {
+    value: String,
+    origin: Origin,
+}
+
+impl Config {
+    /// Builds the configuration from a config file (if any), the environment and the flags.
+    ///
+    /// `env` holds the process environment (only `WINICHAT_*` keys are read). Pure: no IO.
+    pub fn load(
+        file: Option<ConfigFile<'_>>,
+        env: &HashMap<String, String>,
+        flags: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let parsed = match file {
+            Some(file) => Some((file, parse_file(file)?)),
+            None => None,
+        };
+
+        // Gather each key's winning raw value: flag > env > file.
+        let pick = |key: &'static str,
+                    var: &'static str,
+                    flag_name: &'static str,
+                    flag: Option<String>| {
+            if let Some(value) = flag {
+                return Some(Raw {
+                    value,
+                    origin: Origin::Flag(flag_name),
+                });
+            }
+            if let Some(value) = env.get(var) {
+                return Some(Raw {
+                    value: value.clone(),
+                    origin: Origin::Env(var),
+                });
+            }
+            let (file, cfg) = parsed.as_ref()?;
+            let spanned = match key {
+                "name" => cfg.name.as_ref(),
+                "data_dir" => cfg.data_dir.as_ref(),
+                "http" => cfg.http.as_ref(),
+                "quic" => cfg.quic.as_ref(),
+                "database_url" => cfg.database_url.as_ref(),
+                "log_format" => cfg.log_format.as_ref(),
+                _ => None,
+            }?;
+            Some(Raw {
+                value: spanned.get_ref().clone(),
+                origin: Origin::File {
+                    path: file.path.to_path_buf(),
+                    key,
+                    line: line_of(file.text, spanned.span().start),
+                },
+            })
+        };
+
+        let http = pick("http", "WINICHAT_HTTP", "--http", flags.http.clone());
+        let http = parse_addr(http, DEFAULT_HTTP)?;
+        let quic = pick("quic", "WINICHAT_QUIC", "--quic", flags.quic.clone());
+        let quic = parse_addr(quic, DEFAULT_QUIC)?;
+
+        let data_dir = match flags.data_dir.clone() {
+            Some(dir) => dir,
+            None => match pick("data_dir", "WINICHAT_DATA_DIR", "--data-dir", None) {
+                Some(raw) if raw.value.is_empty() => {
+                    return Err(value_error(raw, "must not be empty"));
+                }
+                Some(raw) => PathBuf::from(raw.value),
+                None => PathBuf::from(DEFAULT_DATA_DIR),
+            },
+        };
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::Value {
+                origin: Origin::Flag("--data-dir"),
+                value: String::new(),
+                reason: "must not be empty".into(),
+            });
+        }
+
+        let (name, name_defaulted) =
+            match pick("name", "WINICHAT_NAME", "--name", flags.name.clone()) {
+                Some(raw) => match raw.value.parse::<NodeName>() {
+                    Ok(name) => (name, false),
+                    Err(e) => return Err(value_error(raw, e)),
+                },
+                // The HTTP address is where this node is reached, so it is the natural name of
+                // a node nobody has named yet (a local or test node).
+                None => {
+                    let text = http.to_string();
+                    match text.parse::<NodeName>() {
+                        Ok(name) => (name, true),
+                        Err(e) => {
+                            return Err(ConfigError::Value {
+                                origin: Origin::Derived("name (defaulted from http; set name)"),
+                                value: text,
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
+                }
+            };
+
+        let database_url = match pick(
+            "database_url",
+            "WINICHAT_DATABASE_URL",
+            "--database-url",
+            flags.database_url.clone(),
+        ) {
+            Some(raw) if raw.value.trim().is_empty() => {
+                return Err(value_error(raw, "must not be empty"));
+            }
+            Some(raw) => raw.value,
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+
+        let log_format = match pick(
+            "log_format",
+            "WINICHAT_LOG_FORMAT",
+            "--log-format",
+            flags.log_format.clone(),
+        ) {
+            Some(raw) => match raw.value.parse::<LogFormat>() {
+                Ok(format) => format,
+                Err(e) => return Err(value_error(raw, e)),
+            },
+            None => LogFormat::Text,
+        };
+
+        Ok(Config {
+            name,
+            data_dir,
+            http,
+            quic,
+            database_url,
+            log_format,
+            name_defaulted,
+        })
+    }
+
+    /// The configuration with every default and nothing else (what a bare `winichat serve` uses).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        Config::load(None, &HashMap::new(), &Overrides::default())
+    }
+
+    /// True when the node's name is an unspecified address such as `0.0.0.0:7800`, which no
+    /// other node can reach; `serve` warns about it.
+    pub fn name_is_unspecified_address(&self) -> bool {
+        let host = self
+            .name
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
+    }
+}
+
+/// Parses the file, turning TOML errors into one line that names the key and its line.
+fn parse_file(file: ConfigFile<'_>) -> Result<FileConfig, ConfigError> {
+    toml::from_str::<FileConfig>(file.text).map_err(|e| ConfigError::Syntax {
+        path: file.path.to_path_buf(),
+        message: describe_toml_error(file.text, &e),
+    })
+}
+
+/// One line for a TOML error. toml's own `Display` draws a multi-line caret diagram, which does
+/// not fit a one-line error, so we rebuild the message from its parts.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim();
+    let line = error.span().map(|span| line_of(text, span.start));
+    // serde words unknown keys as "unknown field `htp`, expected one of …".
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
+        return format!("unknown key {key:?}{at} (known keys: {})", KEYS.join(", "));
+    }
+    let message = message.replace('\n', "; ");
+    match line {
+        Some(line) => {
+            let source = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line} ({source}): {message}")
+        }
+        None => message,
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse_addr(raw: Option<Raw>, default: &str) -> Result<SocketAddr, ConfigError> {
+    let Some(raw) = raw else {
+        return default.parse().map_err(|_| ConfigError::Value {
+            origin: Origin::Derived("built-in default"),
+            value: default.into(),
+            reason: "invalid socket address".into(),
+        });
+    };
+    match raw.value.parse::<SocketAddr>() {
+        Ok(addr) => Ok(addr),
+        Err(_) => Err(value_error(
+            raw,
+            "invalid socket address (expected IP:PORT, e.g. 127.0.0.1:7800)",
+        )),
+    }
+}
+
+fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {
+    ConfigError::Value {
+        origin: raw.origin,
+        value: raw.value,
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

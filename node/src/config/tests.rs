@@ -1,0 +1,273 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn file(text: &str) -> Option<ConfigFile<'_>> {
+    Some(ConfigFile {
+        path: Path::new("/x.toml"),
+        text,
+    })
+}
+
+fn load(text: Option<&str>, vars: &[(&str, &str)], flags: &Overrides) -> Result<Config, String> {
+    Config::load(text.and_then(file), &env(vars), flags).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_need_nothing() {
+    let config = Config::defaults().expect("defaults");
+    assert_eq!(config.http, "127.0.0.1:7800".parse().expect("addr"));
+    assert_eq!(config.quic, "127.0.0.1:7801".parse().expect("addr"));
+    assert_eq!(config.data_dir, PathBuf::from("./winichat-data"));
+    assert_eq!(config.database_url, "sqlite");
+    assert_eq!(config.name.to_string(), "127.0.0.1:7800");
+    assert!(config.name_defaulted);
+    assert_eq!(config.log_format, LogFormat::Text);
+    assert!(!config.name_is_unspecified_address());
+}
+
+#[test]
+fn flags_beat_env_beat_file() {
+    let text = "http = \"127.0.0.1:1001\"\nquic = \"127.0.0.1:2001\"\nname = \"file.example\"\n";
+    let from_file = load(Some(text), &[], &Overrides::default()).expect("file");
+    assert_eq!(from_file.http.port(), 1001);
+    assert_eq!(from_file.quic.port(), 2001);
+    assert_eq!(from_file.name.to_string(), "file.example");
+    assert!(!from_file.name_defaulted);
+
+    let vars = [
+        ("WINICHAT_HTTP", "127.0.0.1:1002"),
+        ("WINICHAT_NAME", "env.example"),
+    ];
+    let from_env = load(Some(text), &vars, &Overrides::default()).expect("env");
+    assert_eq!(from_env.http.port(), 1002);
+    assert_eq!(
+        from_env.quic.port(),
+        2001,
+        "untouched key keeps the file's value"
+    );
+    assert_eq!(from_env.name.to_string(), "env.example");
+
+    let flags = Overrides {
+        http: Some("127.0.0.1:1003".into()),
+        name: Some("flag.example".into()),
+        ..Overrides::default()
+    };
+    let from_flags = load(Some(text), &vars, &flags).expect("flags");
+    assert_eq!(from_flags.http.port(), 1003);
+    assert_eq!(from_flags.name.to_string(), "flag.example");
+}
+
+#[test]
+fn every_environment_variable_is_read() {
+    let vars = [
+        ("WINICHAT_NAME", "chat.example.org"),
+        ("WINICHAT_DATA_DIR", "/srv/wc"),
+        ("WINICHAT_HTTP", "0.0.0.0:80"),
+        ("WINICHAT_QUIC", "[::1]:443"),
+        ("WINICHAT_DATABASE_URL", "postgres://u@h/db"),
+        ("WINICHAT_LOG_FORMAT", "json"),
+        ("WINICHAT_UNRELATED", "ignored"),
+    ];
+    let config = load(None, &vars, &Overrides::default()).expect("env");
+    assert_eq!(config.name.to_string(), "chat.example.org");
+    assert_eq!(config.data_dir, PathBuf::from("/srv/wc"));
+    assert_eq!(config.http, "0.0.0.0:80".parse().expect("addr"));
+    assert_eq!(config.quic, "[::1]:443".parse().expect("addr"));
+    assert_eq!(config.database_url, "postgres://u@h/db");
+    assert_eq!(config.log_format, LogFormat::Json);
+}
+
+#[test]
+fn name_defaults_to_the_http_address_and_flags_unspecified_ones() {
+    let flags = Overrides {
+        http: Some("0.0.0.0:7800".into()),
+        ..Overrides::default()
+    };
+    let config = load(None, &[], &flags).expect("load");
+    assert_eq!(config.name.to_string(), "0.0.0.0:7800");
+    assert!(config.name_is_unspecified_address());
+
+    let flags = Overrides {
+        http: Some("0.0.0.0:7800".into()),
+        name: Some("chat.example.org".into()),
+        ..Overrides::default()
+    };
+    assert!(
+        !load(None, &[], &flags)
+            .expect("load")
+            .name_is_unspecified_address()
+    );
+
+    let flags = Overrides {
+        name: Some("[::]:7800".into()),
+        ..Overrides::default()
+    };
+    assert!(
+        load(None, &[], &flags)
+            .expect("load")
+            .name_is_unspecified_address()
+    );
+}
+
+#[test]
+fn unknown_key_names_the_key_and_line() {
+    let err = load(
+        Some("# comment\nquic = \"127.0.0.1:1\"\nhtp = \"x\"\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config /x.toml: unknown key \"htp\" at line 3"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn bad_value_in_file_names_key_value_and_line() {
+    let err = load(Some("\nhttp = \"nope\"\n"), &[], &Overrides::default()).expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config /x.toml: http (line 2) = \"nope\": invalid socket address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type_in_file_names_the_line() {
+    let err = load(Some("log_format = 5\n"), &[], &Overrides::default()).expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config /x.toml: line 1 (log_format = 5): "),
+        "{err}"
+    );
+    assert!(err.contains("invalid type"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn toml_syntax_error_is_one_line() {
+    let err = load(Some("http = \n"), &[], &Overrides::default()).expect_err("must fail");
+    assert!(err.starts_with("invalid config /x.toml: line 1"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn bad_values_from_env_and_flags_name_their_source() {
+    let err = load(
+        None,
+        &[("WINICHAT_QUIC", "localhost")],
+        &Overrides::default(),
+    )
+    .expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config: WINICHAT_QUIC = \"localhost\": invalid socket address"),
+        "{err}"
+    );
+
+    let flags = Overrides {
+        log_format: Some("xml".into()),
+        ..Overrides::default()
+    };
+    let err = load(None, &[], &flags).expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config: --log-format \"xml\": expected"),
+        "{err}"
+    );
+
+    let flags = Overrides {
+        name: Some("Not A Name!".into()),
+        ..Overrides::default()
+    };
+    let err = load(None, &[], &flags).expect_err("must fail");
+    assert!(
+        err.starts_with("invalid config: --name \"Not A Name!\": "),
+        "{err}"
+    );
+
+    let err = load(
+        None,
+        &[("WINICHAT_DATABASE_URL", "")],
+        &Overrides::default(),
+    )
+    .expect_err("must fail");
+    assert!(
+        err.contains("WINICHAT_DATABASE_URL = \"\": must not be empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreadable_file_error_names_the_path() {
+    let err = ConfigError::Read {
+        path: "/etc/wc.toml".into(),
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    };
+    assert!(
+        err.to_string()
+            .starts_with("cannot read config /etc/wc.toml: ")
+    );
+}
+
+const EXAMPLE: &str = include_str!("../../config.example.toml");
+
+#[test]
+fn example_file_is_accepted_and_equals_the_defaults() {
+    let example = load(Some(EXAMPLE), &[], &Overrides::default()).expect("example parses");
+    assert_eq!(example, Config::defaults().expect("defaults"));
+}
+
+#[test]
+fn example_file_documents_every_key_and_each_commented_value_is_valid() {
+    for key in KEYS {
+        let set = EXAMPLE.lines().any(|l| l.starts_with(&format!("{key} = ")));
+        let commented = EXAMPLE
+            .lines()
+            .any(|l| l.starts_with(&format!("# {key} = ")));
+        assert!(
+            set || commented,
+            "config.example.toml does not document {key}"
+        );
+    }
+    // Uncomment each `# key = value` line in turn (dropping the key's active line, if any): the
+    // documented alternative must be accepted and must take effect.
+    for (i, line) in EXAMPLE.lines().enumerate() {
+        let Some(setting) = line.strip_prefix("# ") else {
+            continue;
+        };
+        let Some((key, _)) = setting.split_once(" = ") else {
+            continue;
+        };
+        if !KEYS.contains(&key) {
+            continue;
+        }
+        let active = format!("{key} = ");
+        let text: String = EXAMPLE
+            .lines()
+            .enumerate()
+            .map(|(j, l)| {
+                if j == i {
+                    setting
+                } else if l.starts_with(&active) {
+                    ""
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = load(Some(&text), &[], &Overrides::default())
+            .unwrap_or_else(|e| panic!("uncommenting line {} fails: {e}", i + 1));
+        assert_ne!(
+            config,
+            Config::defaults().expect("defaults"),
+            "line {} has no effect",
+            i + 1
+        );
+    }
+}

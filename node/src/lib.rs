@@ -1,0 +1,10 @@
+//! The WiniChat node: everything that does IO. See `docs/architecture.md`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod federation;
+pub mod identity;
+pub mod server;
+pub mod storage;

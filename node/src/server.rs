@@ -1,0 +1,189 @@
+//! Starting and stopping a node: data directory, identity, listeners, database, tasks.
+//!
+//! [`start`] does everything that can fail before returning, so a caller (main, or a test
+//! harness) learns about a taken port or an unreachable database from its `Result`, and then
+//! gets the bound addresses (port 0 is allowed). [`run`] is `start` plus waiting for a
+//! shutdown future, in the mini-redis style.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::Endpoint;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use winichat_protocol::ed25519_dalek::VerifyingKey;
+use winichat_protocol::ids::NodeName;
+
+use crate::api::http::{self, AppState, NodeDocument};
+use crate::config::Config;
+use crate::error::{Listener, NodeError};
+use crate::federation::endpoint;
+use crate::identity::{self, NodeIdentity};
+use crate::storage::{self, Database};
+
+/// How long in-flight HTTP requests may take to finish once shutdown starts. Past it we stop
+/// waiting for them (a stuck client must not keep the node from stopping): the database closes
+/// under them, so they answer 503, and the process exit ends their connections.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node that is up: listeners bound, database open, tasks running.
+///
+/// Dropping it without [`RunningNode::shutdown`] also shuts the node down, in the background.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// The bound HTTP address (the real port when port 0 was configured).
+    pub http_addr: SocketAddr,
+    /// The bound QUIC address (the real port when port 0 was configured).
+    pub quic_addr: SocketAddr,
+    /// The node's name.
+    pub node_name: NodeName,
+    /// The node's identity public key.
+    pub public_key: VerifyingKey,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), NodeError>>,
+}
+
+impl RunningNode {
+    /// Stops the node gracefully (stop accepting, drain HTTP, close QUIC, close the database)
+    /// and waits until it has.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        // An error means the node task already ended; waiting below reports how.
+        let _ = self.shutdown.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the node stops, which it does only after a shutdown was requested.
+    pub async fn wait(self) -> Result<(), NodeError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(NodeError::Internal(format!("node task failed: {e}"))),
+        }
+    }
+}
+
+/// Runs a node until `shutdown` completes, then stops it gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let node = start(config).await?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    node.shutdown().await
+}
+
+/// Starts a node: prepares the data directory, loads or creates the identity key, binds the
+/// HTTP and QUIC listeners, opens (and migrates) the database and checks it belongs to this
+/// node, then serves in background tasks.
+pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
+    identity::prepare_data_dir(&config.data_dir)?;
+    let identity = NodeIdentity::load_or_create(&config.data_dir)?;
+    if config.name_is_unspecified_address() {
+        tracing::warn!(
+            name = %config.name,
+            "the node name is an unspecified address that no other node can reach; set `name`"
+        );
+    }
+
+    // Listeners before the database: a taken port is found at once, before migrations run.
+    let http_listener = TcpListener::bind(config.http)
+        .await
+        .map_err(|source| NodeError::Bind {
+            listener: Listener::Http,
+            addr: config.http,
+            source,
+        })?;
+    let http_addr = http_listener
+        .local_addr()
+        .map_err(|source| NodeError::Bind {
+            listener: Listener::Http,
+            addr: config.http,
+            source,
+        })?;
+    let quic = endpoint::bind(config.quic, &identity, &config.name)?;
+    let quic_addr = quic.local_addr().map_err(|source| NodeError::Bind {
+        listener: Listener::Quic,
+        addr: config.quic,
+        source,
+    })?;
+
+    let db = storage::open(&config.database_url, &config.data_dir).await?;
+    let public_key = identity.public_key();
+    if let Err(e) = db.check_identity(&config.name, public_key.as_bytes()).await {
+        db.close().await;
+        return Err(e.into());
+    }
+
+    let state = AppState {
+        db: db.clone(),
+        node: Arc::new(NodeDocument {
+            name: config.name.clone(),
+            protocol_version: winichat_protocol::PROTOCOL_VERSION,
+            public_key: identity.public_key_base64url(),
+            quic: quic_addr,
+        }),
+    };
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(serve(http_listener, quic, db, state, shutdown_rx));
+
+    tracing::info!(
+        name = %config.name,
+        http = %http_addr,
+        quic = %quic_addr,
+        public_key = %identity.public_key_base64url(),
+        "node started"
+    );
+    Ok(RunningNode {
+        http_addr,
+        quic_addr,
+        node_name: config.name,
+        public_key,
+        shutdown,
+        task,
+    })
+}
+
+/// Resolves when shutdown is requested, or when the [`RunningNode`] is dropped.
+async fn requested(mut rx: watch::Receiver<bool>) {
+    // An error means the sender (the RunningNode) is gone: nobody can ask any more, so stop.
+    let _ = rx.wait_for(|&stop| stop).await;
+}
+
+/// Serves until shutdown is requested, then stops in order: HTTP stops accepting and drains,
+/// QUIC closes, and the database closes last because requests still draining may need it.
+async fn serve(
+    http_listener: TcpListener,
+    quic: Endpoint,
+    db: Database,
+    state: AppState,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), NodeError> {
+    let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
+    let mut http_server = tokio::spawn(
+        axum::serve(http_listener, http::app(state))
+            .with_graceful_shutdown(requested(shutdown.clone()))
+            .into_future(),
+    );
+
+    requested(shutdown).await;
+
+    // QUIC first: closing it is quick and tells peers at once, while HTTP may take a while.
+    endpoint::close(&quic).await;
+    if let Err(e) = accept.await {
+        tracing::warn!(error = %e, "QUIC accept task failed");
+    }
+
+    match tokio::time::timeout(DRAIN_TIMEOUT, &mut http_server).await {
+        Ok(Ok(Ok(()))) => tracing::debug!("HTTP drained"),
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server failed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+        Err(_) => {
+            tracing::warn!("HTTP requests still running after {DRAIN_TIMEOUT:?}; not waiting");
+            http_server.abort();
+        }
+    }
+
+    db.close().await;
+    tracing::info!("node stopped");
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `Outbox` on PostgreSQL.
+
+use super::PgStorage;
+use crate::storage::rows::OutboxRow;
+use crate::storage::{Outbox, OutboxEntry, StorageError, db_error, parse_stored, to_i64};
+use winichat_protocol::Timestamp;
+use winichat_protocol::ids::{EventId, NodeName};
+
+#[async_trait::async_trait]
+impl Outbox for PgStorage {
+    async fn due(
+        &self,
+        destination: &NodeName,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StorageError> {
+        // With statistics, PostgreSQL walks the primary key in id order and filters: a page
+        // costs about `limit / share of due rows`. Only a destination with nothing due walks
+        // the whole outbox, which is why senders ask `destinations_with_due` first.
+        sqlx::query_as::<_, OutboxRow>(
+            "SELECT id, destination, group_id, seq, event_id, attempts, next_attempt_at, \
+             last_error, created_at FROM outbox \
+             WHERE destination = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(destination.as_str())
+        .bind(to_i64(now.0, "now")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(OutboxEntry::try_from)
+        .collect()
+    }
+
+    async fn ack(
+        &self,
+        destination: &NodeName,
+        event_ids: &[EventId],
+    ) -> Result<u64, StorageError> {
+        let ids: Vec<String> = event_ids.iter().map(EventId::to_string).collect();
+        let deleted =
+            sqlx::query("DELETE FROM outbox WHERE destination = $1 AND event_id = ANY($2)")
+                .bind(destination.as_str())
+                .bind(ids)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+        Ok(deleted)
+    }
+
+    async fn defer(
+        &self,
+        id: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StorageError> {
+        let updated = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 \
+             WHERE id = $3",
+        )
+        .bind(to_i64(next_attempt_at.0, "next_attempt_at")?)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StorageError::NotFound(format!("outbox row {id}")));
+        }
+        Ok(())
+    }
+
+    async fn destinations_with_due(&self, now: Timestamp) -> Result<Vec<NodeName>, StorageError> {
+        // A skip scan over the distinct destinations (there are few; the rows may be many),
+        // then one index seek each for a due row: never a walk over the whole backlog.
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "WITH RECURSIVE d (destination) AS ( \
+                 SELECT MIN(destination) FROM outbox \
+                 UNION ALL \
+                 SELECT (SELECT MIN(o.destination) FROM outbox o WHERE o.destination > d.destination) \
+                 FROM d WHERE d.destination IS NOT NULL \
+             ) \
+             SELECT destination FROM d WHERE destination IS NOT NULL AND EXISTS ( \
+                 SELECT 1 FROM outbox o WHERE o.destination = d.destination AND o.next_attempt_at <= $1 \
+             ) ORDER BY destination",
+        )
+        .bind(to_i64(now.0, "now")?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|(d,)| parse_stored(d, "outbox.destination"))
+            .collect()
+    }
+
+    async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
+        // 0 is "due at any time": no clock is needed to make a row due now.
+        let updated = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = 0 WHERE destination = $1 AND next_attempt_at > 0",
+        )
+        .bind(destination.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(updated)
+    }
+}

@@ -1,0 +1,33 @@
+//! `NodeIdentityStore` on SQLite.
+
+use super::SqliteStorage;
+use crate::storage::rows::IdentityRow;
+use crate::storage::{NodeIdentity, NodeIdentityStore, StorageError, db_error, to_i64};
+
+#[async_trait::async_trait]
+impl NodeIdentityStore for SqliteStorage {
+    async fn get(&self) -> Result<Option<NodeIdentity>, StorageError> {
+        sqlx::query_as::<_, IdentityRow>(
+            "SELECT name, public_key, created_at FROM node_identity WHERE singleton = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(NodeIdentity::try_from)
+        .transpose()
+    }
+
+    async fn insert(&self, identity: &NodeIdentity) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO node_identity (singleton, name, public_key, created_at) \
+             VALUES (1, ?, ?, ?)",
+        )
+        .bind(identity.name.as_str())
+        .bind(identity.public_key.as_slice())
+        .bind(to_i64(identity.created_at.0, "created_at")?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! `Outbox` on SQLite.
+
+use super::SqliteStorage;
+use crate::storage::rows::OutboxRow;
+use crate::storage::{Outbox, OutboxEntry, StorageError, db_error, parse_stored, to_i64};
+use winichat_protocol::Timestamp;
+use winichat_protocol::ids::{EventId, NodeName};
+
+#[async_trait::async_trait]
+impl Outbox for SqliteStorage {
+    async fn due(
+        &self,
+        destination: &NodeName,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StorageError> {
+        // Pinned to the (destination, id, next_attempt_at) index: walking it in id order stops
+        // after `limit` rows, where the planner (having no statistics) would otherwise pick the
+        // (destination, next_attempt_at) index and sort the whole backlog to return a page.
+        sqlx::query_as::<_, OutboxRow>(
+            "SELECT id, destination, group_id, seq, event_id, attempts, next_attempt_at, \
+             last_error, created_at FROM outbox INDEXED BY outbox_destination_id \
+             WHERE destination = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        )
+        .bind(destination.as_str())
+        .bind(to_i64(now.0, "now")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(OutboxEntry::try_from)
+        .collect()
+    }
+
+    async fn ack(
+        &self,
+        destination: &NodeName,
+        event_ids: &[EventId],
+    ) -> Result<u64, StorageError> {
+        // SQLite has no array parameters; one statement per id inside one transaction is a
+        // single fsync and needs no dynamic SQL.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut deleted = 0;
+        for id in event_ids {
+            deleted += sqlx::query("DELETE FROM outbox WHERE destination = ? AND event_id = ?")
+                .bind(destination.as_str())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
+    }
+
+    async fn defer(
+        &self,
+        id: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StorageError> {
+        let updated = sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? \
+             WHERE id = ?",
+        )
+        .bind(to_i64(next_attempt_at.0, "next_attempt_at")?)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StorageError::NotFound(format!("outbox row {id}")));
+        }
+        Ok(())
+    }
+
+    async fn destinations_with_due(&self, now: Timestamp) -> Result<Vec<NodeName>, StorageError> {
+        // A skip scan over the distinct destinations (there are few; the rows may be many),
+        // then one index seek each for a due row: never a walk over the whole backlog.
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "WITH RECURSIVE d (destination) AS ( \
+                 SELECT MIN(destination) FROM outbox \
+                 UNION ALL \
+                 SELECT (SELECT MIN(o.destination) FROM outbox o WHERE o.destination > d.destination) \
+                 FROM d WHERE d.destination IS NOT NULL \
+             ) \
+             SELECT destination FROM d WHERE destination IS NOT NULL AND EXISTS ( \
+                 SELECT 1 FROM outbox o WHERE o.destination = d.destination AND o.next_attempt_at <= ? \
+             ) ORDER BY destination",
+        )
+        .bind(to_i64(now.0, "now")?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|(d,)| parse_stored(d, "outbox.destination"))
+            .collect()
+    }
+
+    async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
+        // 0 is "due at any time": no clock is needed to make a row due now.
+        let updated = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = 0 WHERE destination = ? AND next_attempt_at > 0",
+        )
+        .bind(destination.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(updated)
+    }
+}

@@ -1,0 +1,606 @@
+//! The `winichat` binary, driven as a self-hoster would: flags, files, signals, exit codes.
+//!
+//! Every wait is bounded, and every spawned server is killed when its guard drops, so a broken
+//! binary fails these tests instead of hanging them.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_winichat");
+/// Start-up includes creating the key and migrating SQLite; generous for a loaded CI machine.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The node must be gone this soon after SIGTERM/SIGINT.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upper bound for a command expected to fail at start-up (an unreachable database takes up
+/// to the storage layer's 5 s connect timeout).
+const FAIL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `winichat` command with a clean environment: no `WINICHAT_*` from the machine, and
+/// `RUST_BACKTRACE=1` so that any panic would show up as a backtrace and fail the checks.
+fn winichat(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("WINICHAT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("RUST_BACKTRACE", "1")
+        .args(args)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a command that must end by itself, within [`FAIL_TIMEOUT`].
+fn run(mut cmd: Command) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .stdout(fs::File::create(&out).expect("stdout file"))
+        .stderr(fs::File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("spawn winichat");
+    let status = wait_exit(&mut child, FAIL_TIMEOUT).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("winichat did not exit within {FAIL_TIMEOUT:?}");
+    });
+    Output {
+        status,
+        stdout: fs::read(&out).expect("read stdout"),
+        stderr: fs::read(&err).expect("read stderr"),
+    }
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Checks the contract for failures: the given exit code, and stderr is exactly one line
+/// `error: …` holding every one of `facts`, with no panic or backtrace.
+fn assert_one_line_error(output: &Output, code: i32, facts: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit status; stderr: {stderr}; stdout: {stdout}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "panic: {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr must be exactly one line: {stderr:?}"
+    );
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for fact in facts {
+        assert!(
+            lines[0].contains(fact),
+            "error line lacks {fact:?}: {stderr}"
+        );
+    }
+    lines[0].to_owned()
+}
+
+fn free_tcp_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free TCP port")
+}
+
+fn free_udp_addr() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free UDP port")
+}
+
+/// A minimal HTTP/1.1 GET: returns the status code and the body.
+fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// A `winichat serve` child process, killed if the test ends without stopping it.
+struct Server {
+    child: Child,
+    http: SocketAddr,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    _logs: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `winichat serve` with `args` and waits until `/healthz` answers 200.
+    fn start(data_dir: &Path, name: &str, extra: &[&str]) -> Server {
+        let http = free_tcp_addr();
+        let quic = free_udp_addr();
+        let (http_s, quic_s) = (http.to_string(), quic.to_string());
+        let data = data_dir.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "serve",
+            "--data-dir",
+            data,
+            "--http",
+            &http_s,
+            "--quic",
+            &quic_s,
+            "--name",
+            name,
+        ];
+        args.extend_from_slice(extra);
+        let logs = tempfile::tempdir().expect("tempdir");
+        let (stdout, stderr) = (logs.path().join("out"), logs.path().join("err"));
+        let child = winichat(&args)
+            .stdout(fs::File::create(&stdout).expect("stdout file"))
+            .stderr(fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("spawn winichat serve");
+        let mut server = Server {
+            child,
+            http,
+            stdout,
+            stderr,
+            _logs: logs,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok((200, body)) = http_get(self.http, "/healthz") {
+                assert_eq!(body, r#"{"status":"ok"}"#);
+                return;
+            }
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "winichat serve exited with {status} before answering: {}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no healthy /healthz within {START_TIMEOUT:?}"
+            );
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    /// Sends `signal` (e.g. "TERM") and returns the exit status, which must come within
+    /// [`STOP_TIMEOUT`].
+    fn signal_and_wait(&mut self, signal: &str) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        wait_exit(&mut self.child, STOP_TIMEOUT).unwrap_or_else(|| {
+            panic!("winichat did not stop within {STOP_TIMEOUT:?} after SIG{signal}")
+        })
+    }
+
+    /// The `public_key` field of the node document.
+    fn published_key(&self) -> String {
+        let (status, body) =
+            http_get(self.http, "/.well-known/winichat/node").expect("GET node document");
+        assert_eq!(status, 200, "{body}");
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("node document is JSON");
+        doc["public_key"]
+            .as_str()
+            .expect("public_key is a string")
+            .to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn help_lists_the_commands_and_flags() {
+    let output = run(winichat(&["--help"]));
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in [
+        "serve",
+        "keys",
+        "--config",
+        "--data-dir",
+        "--http",
+        "--quic",
+        "--name",
+        "--database-url",
+        "--log-format",
+        "--version",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}: {help}");
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = run(winichat(&["--version"]));
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("winichat {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn keys_show_without_a_key_fails_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let output = run(winichat(&[
+        "keys",
+        "show",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+    ]));
+    assert_one_line_error(
+        &output,
+        1,
+        &["no identity key", "node.key", "winichat serve"],
+    );
+    assert!(
+        !data.exists(),
+        "keys show must not create the data directory"
+    );
+}
+
+/// First start creates a private key; SIGTERM stops the node with status 0; `keys show` prints
+/// the published key; a second start reuses the key and stops with status 0 on SIGINT.
+#[test]
+fn serve_creates_a_key_reuses_it_and_stops_cleanly_on_signals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+
+    let mut first = Server::start(&data, "lifecycle.test", &[]);
+    let key_file = data.join("node.key");
+    let mode = fs::metadata(&key_file)
+        .expect("key file exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "key file mode");
+    let dir_mode = fs::metadata(&data)
+        .expect("data dir exists")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700, "data dir mode");
+    let key = first.published_key();
+    let status = first.signal_and_wait("TERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit after SIGTERM; stderr: {}",
+        first.stderr()
+    );
+    assert!(
+        first.stderr().is_empty(),
+        "no error output: {}",
+        first.stderr()
+    );
+    assert!(
+        first.stdout().contains("node started"),
+        "readable log: {}",
+        first.stdout()
+    );
+
+    let shown = run(winichat(&[
+        "keys",
+        "show",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--name",
+        "lifecycle.test",
+    ]));
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("lifecycle.test"), "{shown}");
+    assert!(
+        shown.contains(&key),
+        "keys show prints the published key: {shown}"
+    );
+    let fingerprint = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint:"))
+        .expect("fingerprint line")
+        .trim();
+    assert!(
+        fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{shown}"
+    );
+
+    let mut second = Server::start(&data, "lifecycle.test", &["--log-format", "json"]);
+    assert_eq!(second.published_key(), key, "the key is reused");
+    let status = second.signal_and_wait("INT");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit after SIGINT; stderr: {}",
+        second.stderr()
+    );
+    let stdout = second.stdout();
+    let first_line = stdout.lines().next().expect("a log line");
+    let line: serde_json::Value = serde_json::from_str(first_line).expect("JSON log lines");
+    assert!(line.get("level").is_some(), "{first_line}");
+}
+
+#[test]
+fn http_port_in_use_is_one_line_naming_the_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let quic = free_udp_addr().to_string();
+    let data = dir.path().join("d");
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &addr,
+        "--quic",
+        &quic,
+    ]));
+    assert_one_line_error(&output, 1, &["HTTP", &addr, "address already in use"]);
+}
+
+#[test]
+fn quic_port_in_use_is_one_line_naming_the_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let http = free_tcp_addr().to_string();
+    let data = dir.path().join("d");
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &http,
+        "--quic",
+        &addr,
+    ]));
+    assert_one_line_error(&output, 1, &["QUIC", &addr, "address already in use"]);
+}
+
+#[test]
+fn missing_config_file_is_a_config_error() {
+    let output = run(winichat(&[
+        "--config",
+        "/nonexistent/winichat.toml",
+        "serve",
+    ]));
+    assert_one_line_error(
+        &output,
+        2,
+        &["cannot read config /nonexistent/winichat.toml"],
+    );
+}
+
+#[test]
+fn unknown_config_key_names_the_key_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    fs::write(
+        &path,
+        "# comment\nquic = \"127.0.0.1:7801\"\nhtp = \"127.0.0.1:1\"\n",
+    )
+    .expect("write");
+    let output = run(winichat(&[
+        "--config",
+        path.to_str().expect("utf-8"),
+        "serve",
+    ]));
+    assert_one_line_error(
+        &output,
+        2,
+        &[
+            path.to_str().expect("utf-8"),
+            "unknown key \"htp\" at line 3",
+        ],
+    );
+}
+
+#[test]
+fn invalid_config_value_names_the_key_and_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    fs::write(&path, "http = \"nope\"\n").expect("write");
+    let output = run(winichat(&[
+        "--config",
+        path.to_str().expect("utf-8"),
+        "serve",
+    ]));
+    assert_one_line_error(
+        &output,
+        2,
+        &["http (line 1) = \"nope\"", "invalid socket address"],
+    );
+
+    let mut cmd = winichat(&["serve"]);
+    cmd.env("WINICHAT_QUIC", "somewhere");
+    assert_one_line_error(
+        &run(cmd),
+        2,
+        &["WINICHAT_QUIC = \"somewhere\"", "invalid socket address"],
+    );
+
+    let output = run(winichat(&["serve", "--name", "Bad Name!"]));
+    assert_one_line_error(&output, 2, &["--name \"Bad Name!\""]);
+}
+
+#[test]
+fn unknown_flag_is_a_one_line_usage_error() {
+    let output = run(winichat(&["serve", "--htp", "x"]));
+    assert_one_line_error(&output, 2, &["--htp"]);
+}
+
+#[test]
+fn bad_database_url_is_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let (http, quic) = (free_tcp_addr().to_string(), free_udp_addr().to_string());
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &http,
+        "--quic",
+        &quic,
+        "--database-url",
+        "mysql://user:hunter2@db/chat",
+    ]));
+    let line = assert_one_line_error(&output, 1, &["bad database URL", "mysql://"]);
+    assert!(
+        !line.contains("hunter2"),
+        "the password must not be shown: {line}"
+    );
+}
+
+#[test]
+fn unreachable_database_is_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    // A port nothing listens on: connection refused at once.
+    let closed = free_tcp_addr();
+    let (http, quic) = (free_tcp_addr().to_string(), free_udp_addr().to_string());
+    let url = format!("postgres://winichat:hunter2@{closed}/chat");
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &http,
+        "--quic",
+        &quic,
+        "--database-url",
+        &url,
+    ]));
+    let line = assert_one_line_error(
+        &output,
+        1,
+        &["cannot connect to database", &closed.to_string()],
+    );
+    assert!(
+        !line.contains("hunter2"),
+        "the password must not be shown: {line}"
+    );
+}
+
+#[test]
+fn data_dir_below_a_regular_file_is_one_line() {
+    // Root may write anywhere, but nobody can make a directory below a regular file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("file");
+    fs::write(&file, b"not a directory").expect("write");
+    let data = file.join("data");
+    let (http, quic) = (free_tcp_addr().to_string(), free_udp_addr().to_string());
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &http,
+        "--quic",
+        &quic,
+    ]));
+    assert_one_line_error(
+        &output,
+        1,
+        &[
+            "data directory",
+            data.to_str().expect("utf-8"),
+            "not writable",
+        ],
+    );
+}
+
+#[test]
+fn world_readable_key_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, "perm.test", &[]);
+    assert_eq!(server.signal_and_wait("TERM").code(), Some(0));
+    let key = data.join("node.key");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (http, quic) = (free_tcp_addr().to_string(), free_udp_addr().to_string());
+    let output = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &http,
+        "--quic",
+        &quic,
+        "--name",
+        "perm.test",
+    ]));
+    assert_one_line_error(
+        &output,
+        1,
+        &[key.to_str().expect("utf-8"), "0644", "chmod 600"],
+    );
+}
+
+#[test]
+fn missing_subcommand_and_bad_log_filter_are_usage_errors() {
+    let output = run(winichat(&[]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+
+    let mut cmd = winichat(&["keys", "show"]);
+    cmd.env("WINICHAT_LOG", "winichat=[");
+    assert_one_line_error(&run(cmd), 2, &["WINICHAT_LOG = \"winichat=[\""]);
+}

@@ -1,0 +1,4 @@
+//! Real nodes and real databases for tests.
+
+pub mod node;
+pub mod postgres;
