@@ -1,0 +1,266 @@
+//! `cargo test-all`: every check and test of the project, in a fixed order.
+//!
+//! Stages: formatting, the one-TLS-provider rule, clippy, a bounded fuzz run of every fuzz
+//! target, then the whole Rust test suite (on SQLite and on PostgreSQL) with cargo-nextest.
+//! Every stage runs even when an earlier one failed, so one run reports everything; the exit
+//! status is non-zero if any stage failed. Nothing is skipped silently: a missing tool is a
+//! failure that says what to install.
+//!
+//! `cargo test-all postgres` only finds or starts the PostgreSQL server and reports it.
+//!
+//! Environment: `WINICHAT_TEST_DATABASE_URL` (a PostgreSQL URL with the right to create
+//! databases; found or started automatically when unset), `WINICHAT_FUZZ_SECONDS` (per fuzz
+//! target, default 10).
+
+mod postgres;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// The outcome of one stage.
+struct Stage {
+    name: &'static str,
+    passed: bool,
+    seconds: f64,
+    note: String,
+}
+
+fn main() -> ExitCode {
+    let root = workspace_root();
+    // `test-all postgres`: only find (or start) the PostgreSQL server and report it, to check
+    // the set-up on a new machine.
+    if std::env::args().nth(1).as_deref() == Some("postgres") {
+        return match postgres::resolve() {
+            Ok(db) => {
+                println!("ok: {}", db.admin_url());
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                eprintln!("error: {why}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let fuzz_seconds: u32 = std::env::var("WINICHAT_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut stages = Vec::new();
+
+    stages.push(run_stage("cargo fmt --check", || {
+        status_of(cargo(&root).args(["fmt", "--all", "--", "--check"]))
+    }));
+    stages.push(run_stage("one TLS provider (no aws-lc-rs)", || {
+        single_tls_provider(&root)
+    }));
+    stages.push(run_stage("cargo clippy -D warnings", || {
+        status_of(cargo(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    }));
+    stages.push(run_stage("fuzz targets (bounded run)", || {
+        fuzz_smoke(&root, fuzz_seconds)
+    }));
+
+    // The test suite runs last so its summary closes the output.
+    let database = postgres::resolve();
+    let tests = match &database {
+        Ok(db) => run_stage("tests (SQLite and PostgreSQL)", || {
+            let mut command = if has_nextest() {
+                let mut c = cargo(&root);
+                c.args([
+                    "nextest",
+                    "run",
+                    "--workspace",
+                    "--locked",
+                    "--no-fail-fast",
+                ]);
+                c
+            } else {
+                let mut c = cargo(&root);
+                c.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
+                c
+            };
+            command.env("WINICHAT_TEST_DATABASE_URL", db.admin_url());
+            status_of(&mut command)
+        }),
+        Err(why) => Stage {
+            name: "tests (SQLite and PostgreSQL)",
+            passed: false,
+            seconds: 0.0,
+            note: format!("no PostgreSQL for the tests: {why}"),
+        },
+    };
+    stages.push(tests);
+    drop(database);
+
+    println!();
+    println!("test-all summary:");
+    for stage in &stages {
+        let mark = if stage.passed { "ok  " } else { "FAIL" };
+        println!(
+            "  {mark} {:<34} {:>7.1}s {}",
+            stage.name, stage.seconds, stage.note
+        );
+    }
+    if stages.iter().all(|s| s.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_stage(name: &'static str, body: impl FnOnce() -> Result<(), String>) -> Stage {
+    println!("\n==> {name}");
+    let started = Instant::now();
+    let outcome = body();
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(()) => Stage {
+            name,
+            passed: true,
+            seconds,
+            note: String::new(),
+        },
+        Err(note) => {
+            println!("!! {name}: {note}");
+            Stage {
+                name,
+                passed: false,
+                seconds,
+                note,
+            }
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // testkit/runner → the workspace root, two levels up.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(root);
+    command
+}
+
+fn status_of(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("exited with {status}"))
+    }
+}
+
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Two rustls crypto providers in one binary make `ClientConfig::builder()` panic at run time.
+fn single_tls_provider(root: &Path) -> Result<(), String> {
+    let output = cargo(root)
+        .args([
+            "tree",
+            "--workspace",
+            "--locked",
+            "-e",
+            "normal,build,dev",
+            "-i",
+            "aws-lc-rs",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("did not match any packages") {
+        println!("aws-lc-rs is not in the dependency graph");
+        Ok(())
+    } else if output.status.success() {
+        println!("{}", String::from_utf8_lossy(&output.stdout));
+        Err("aws-lc-rs is in the dependency graph (see above)".to_owned())
+    } else {
+        Err(format!("cargo tree failed: {stderr}"))
+    }
+}
+
+/// Builds every cargo-fuzz target of the protocol crate and runs each for `seconds`.
+fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
+    let fuzz_dir = root.join("protocol");
+    let version = Command::new("cargo").args(["fuzz", "--version"]).output();
+    if !version.is_ok_and(|o| o.status.success()) {
+        return Err(
+            "cargo-fuzz is missing: install it with `cargo install cargo-fuzz --locked`".to_owned(),
+        );
+    }
+    let list = Command::new("cargo")
+        .args(["fuzz", "list"])
+        .current_dir(&fuzz_dir)
+        .output()
+        .map_err(|e| format!("cannot run cargo fuzz list: {e}"))?;
+    if !list.status.success() {
+        return Err(format!(
+            "cargo fuzz list failed: {}",
+            String::from_utf8_lossy(&list.stderr)
+        ));
+    }
+    let targets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if targets.is_empty() {
+        return Err("no fuzz targets found in protocol/fuzz".to_owned());
+    }
+    let target_dir = fuzz_target_dir(root);
+    let mut failed = Vec::new();
+    for target in &targets {
+        println!("--- fuzz {target} for {seconds}s");
+        let status = Command::new("cargo")
+            .args(["fuzz", "run", "--sanitizer", "none", "--target-dir"])
+            .arg(&target_dir)
+            .arg(target)
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=0")
+            // Stable toolchain: cargo-fuzz needs `-Z` flags, which this unlocks.
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(&fuzz_dir)
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            failed.push(target.clone());
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
+}
+
+/// Fuzz builds use different flags than normal builds; keep them apart so neither invalidates
+/// the other.
+fn fuzz_target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir).join("fuzz"),
+        None => root.join("target").join("fuzz"),
+    }
+}
