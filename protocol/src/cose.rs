@@ -123,9 +123,10 @@ pub struct Signed<T> {
 }
 
 impl<T: Serialize> Signed<T> {
-    /// Encodes `value` and signs it as `signer` with `key`.
+    /// Encodes `value` and signs it as `signer` with `key`. Refuses a payload that no
+    /// receiver would accept (outside the protocol's CBOR subset, or over the largest limits).
     pub fn sign(value: T, signer: &NodeName, key: &SigningKey) -> Result<Self, EncodeError> {
-        let payload = codec::encode(&value)?;
+        let payload = codec::encode_within(&value, &Limits::FEDERATION_FRAME)?;
         let protected = HeaderBuilder::new()
             .algorithm(iana::Algorithm::Ed25519)
             .key_id(signer.as_str().as_bytes().to_vec())

@@ -1410,8 +1410,14 @@ fn signing() -> VectorFile {
         error(
             "unprotected header not empty",
             "cose-sign1",
-            &sign1(&header, &c::map(&[(c::u(4), c::b(b"x"))]), &c::b(&payload), &sig),
+            &sign1(&header, &c::map(&[(c::t("kid"), c::b(b"x"))]), &c::b(&payload), &sig),
             "schema",
+        ),
+        error(
+            "unprotected header with an integer label",
+            "cose-sign1",
+            &sign1(&header, &c::map(&[(c::u(4), c::b(b"x"))]), &c::b(&payload), &sig),
+            "non_text_key",
         ),
         error(
             "detached payload (null)",

@@ -234,10 +234,22 @@ fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
     let mut failed = Vec::new();
     for target in &targets {
         println!("--- fuzz {target} for {seconds}s");
-        let status = Command::new("cargo")
+        // The working corpus (ignored by git) must exist; committed seeds are read-only input.
+        let corpus = fuzz_dir.join("fuzz").join("corpus").join(target);
+        if let Err(e) = std::fs::create_dir_all(&corpus) {
+            return Err(format!("cannot create {}: {e}", corpus.display()));
+        }
+        let seeds = fuzz_dir.join("fuzz").join("seeds").join(target);
+        let mut command = Command::new("cargo");
+        command
             .args(["fuzz", "run", "--sanitizer", "none", "--target-dir"])
             .arg(&target_dir)
             .arg(target)
+            .arg(&corpus);
+        if seeds.is_dir() {
+            command.arg(&seeds);
+        }
+        let status = command
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
             .arg("-print_final_stats=0")

@@ -1,0 +1,18 @@
+//! `FedResponse::decode`: agrees with the well-formedness walk, and what it accepts
+//! round-trips canonically.
+#![no_main]
+
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use winichat_protocol::codec::Limits;
+use winichat_protocol::federation::FedResponse;
+
+fuzz_target!(|data: &[u8]| {
+    common::frame_properties(
+        data,
+        &Limits::FEDERATION_FRAME,
+        FedResponse::decode,
+        FedResponse::encode,
+    );
+});
