@@ -11,6 +11,7 @@ pub mod cose;
 pub mod error_code;
 pub mod event;
 pub mod federation;
+pub mod gateway;
 pub mod ids;
 pub mod keys;
 mod time;

@@ -239,7 +239,10 @@ fn run(case: &Case) -> Outcome {
         "signed-event" => signed::<Event>(b, case, &Limits::EVENT),
         "signed-fed-request" => signed::<FedRequest>(b, case, &Limits::FEDERATION_FRAME),
         "cose-sign1" => signed::<Value>(b, case, &Limits::EVENT),
-        other => panic!("{}: no decoder for rule {other}", case.name),
+        other => match support::generate_gateway::decode(other, b) {
+            Some(result) => result.map_err(|e| names::decode_expect(&e)),
+            None => panic!("{}: no decoder for rule {other}", case.name),
+        },
     }
 }
 

@@ -208,6 +208,7 @@ pub fn files() -> Vec<(String, String)> {
         ("signing.json", signing()),
         ("federation.json", federation()),
         ("log.json", log()),
+        ("gateway.json", super::generate_gateway::gateway()),
     ]
     .into_iter()
     .map(|(name, f)| {

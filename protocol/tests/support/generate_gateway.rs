@@ -1,0 +1,276 @@
+//! The `gateway.json` vectors: the params, results and push data of the gateway's methods and
+//! events (spec/gateway.md), and the decoder the spec tests use for their rules.
+//!
+//! Each case is the bare map (what `params`, `result` or `data` holds), not a whole frame.
+
+use ciborium::Value;
+use winichat_protocol::Timestamp;
+use winichat_protocol::codec::{self, DecodeError, Limits};
+use winichat_protocol::gateway::{
+    AuthParams, Empty, PresencePush, ProfileGetParams, ProfileInfo, ProfilePush,
+    ProfileUpdateParams, Ready, RefreshParams, RefreshResult, SearchParams, SearchResult, Status,
+};
+
+use super::generate::{TS0, alice, vmap, vtext};
+use super::model::{Case, Expect, VectorFile};
+
+/// The CDDL rules of this family, each decoded by [`decode`].
+pub const RULES: &[&str] = &[
+    "auth-params",
+    "profile-info",
+    "ready",
+    "refresh-params",
+    "refresh-result",
+    "profile-get-params",
+    "profile-update-params",
+    "search-params",
+    "search-result",
+    "empty-map",
+    "presence-data",
+    "profile-data",
+];
+
+fn dec<T: serde::de::DeserializeOwned + serde::Serialize>(
+    b: &[u8],
+) -> Result<Vec<u8>, DecodeError> {
+    let value: T = codec::decode(b, &Limits::CLIENT_FRAME)?;
+    Ok(codec::encode(&value).expect("a decoded value re-encodes"))
+}
+
+/// Decodes `b` as the type of `rule` and re-encodes it; `None` for a rule not of this family.
+pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
+    Some(match rule {
+        "auth-params" => dec::<AuthParams>(b),
+        "profile-info" => dec::<ProfileInfo>(b),
+        "ready" => dec::<Ready>(b),
+        "refresh-params" => dec::<RefreshParams>(b),
+        "refresh-result" => dec::<RefreshResult>(b),
+        "profile-get-params" => dec::<ProfileGetParams>(b),
+        "profile-update-params" => dec::<ProfileUpdateParams>(b),
+        "search-params" => dec::<SearchParams>(b),
+        "search-result" => dec::<SearchResult>(b),
+        "empty-map" => dec::<Empty>(b),
+        "presence-data" => dec::<PresencePush>(b),
+        "profile-data" => dec::<ProfilePush>(b),
+        _ => return None,
+    })
+}
+
+fn enc<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    codec::encode(value).expect("encode")
+}
+
+fn valid(name: &str, rule: &str, bytes: &[u8]) -> Case {
+    Case::new(name, rule, bytes, Expect::valid())
+}
+
+fn schema(name: &str, rule: &str, value: &Value) -> Case {
+    Case::new(name, rule, &enc(value), Expect::error("schema"))
+}
+
+fn profile() -> ProfileInfo {
+    ProfileInfo {
+        id: alice(),
+        display_name: "Alice".to_owned(),
+        bio: "Likes CBOR.".to_owned(),
+    }
+}
+
+/// The gateway family.
+pub fn gateway() -> VectorFile {
+    let cursor = "q3Vd8xk0PwA.17";
+    let cases = vec![
+        // auth
+        valid(
+            "auth with a token",
+            "auth-params",
+            &enc(&AuthParams {
+                token: "eyJhbGciOiJFZERTQSJ9.e30.sig".to_owned(),
+                cursor: None,
+            }),
+        ),
+        valid(
+            "auth with a cursor to resume from",
+            "auth-params",
+            &enc(&AuthParams {
+                token: "eyJhbGciOiJFZERTQSJ9.e30.sig".to_owned(),
+                cursor: Some(cursor.to_owned()),
+            }),
+        ),
+        valid(
+            "auth with an unknown field",
+            "auth-params",
+            &enc(&vmap(&[("token", vtext("t")), ("device", vtext("laptop"))])),
+        )
+        .reencoded(&enc(&vmap(&[("token", vtext("t"))])))
+        .note("Unknown fields are ignored."),
+        schema("auth without a token", "auth-params", &vmap(&[])),
+        schema(
+            "auth with a byte-string token",
+            "auth-params",
+            &vmap(&[("token", Value::Bytes(b"t".to_vec()))]),
+        ),
+        schema(
+            "auth with a numeric cursor",
+            "auth-params",
+            &vmap(&[("token", vtext("t")), ("cursor", Value::from(17))]),
+        ),
+        // ready and profiles
+        valid("a profile", "profile-info", &enc(&profile())),
+        schema(
+            "a profile with a malformed user id",
+            "profile-info",
+            &vmap(&[
+                ("id", vtext("alice")),
+                ("display_name", vtext("Alice")),
+                ("bio", vtext("")),
+            ]),
+        ),
+        valid(
+            "ready, resumed",
+            "ready",
+            &enc(&Ready {
+                user: profile(),
+                session: "R2x3c0tFcGhYbW9kZXN0cQ".to_owned(),
+                cursor: cursor.to_owned(),
+                resumed: true,
+                expires_at: Timestamp(TS0 + 600_000),
+            }),
+        ),
+        schema(
+            "ready with resumed as an integer",
+            "ready",
+            &vmap(&[
+                ("user", Value::serialized(&profile()).expect("value")),
+                ("session", vtext("s")),
+                ("cursor", vtext(cursor)),
+                ("resumed", Value::from(1)),
+                ("expires_at", Value::from(TS0)),
+            ]),
+        ),
+        // auth.refresh
+        valid(
+            "refresh",
+            "refresh-params",
+            &enc(&RefreshParams {
+                token: "eyJhbGciOiJFZERTQSJ9.e30.sig".to_owned(),
+            }),
+        ),
+        schema("refresh without a token", "refresh-params", &vmap(&[])),
+        valid(
+            "refresh result",
+            "refresh-result",
+            &enc(&RefreshResult {
+                expires_at: Timestamp(TS0 + 600_000),
+            }),
+        ),
+        // profile.get / profile.update
+        valid(
+            "profile.get of the caller",
+            "profile-get-params",
+            &enc(&ProfileGetParams { user: None }),
+        ),
+        valid(
+            "profile.get of a user",
+            "profile-get-params",
+            &enc(&ProfileGetParams {
+                user: Some(alice()),
+            }),
+        ),
+        schema(
+            "profile.get of a number",
+            "profile-get-params",
+            &vmap(&[("user", Value::from(1))]),
+        ),
+        valid(
+            "profile.update of both fields",
+            "profile-update-params",
+            &enc(&ProfileUpdateParams {
+                display_name: Some("Alice A.".to_owned()),
+                bio: Some(String::new()),
+            }),
+        ),
+        valid(
+            "profile.update of nothing",
+            "profile-update-params",
+            &enc(&ProfileUpdateParams::default()),
+        ),
+        schema(
+            "profile.update with a numeric bio",
+            "profile-update-params",
+            &vmap(&[("bio", Value::from(3))]),
+        ),
+        // users.search
+        valid(
+            "users.search",
+            "search-params",
+            &enc(&SearchParams {
+                query: "ali".to_owned(),
+                limit: Some(10),
+            }),
+        ),
+        schema(
+            "users.search with a negative limit",
+            "search-params",
+            &vmap(&[("query", vtext("ali")), ("limit", Value::from(-1))]),
+        ),
+        valid(
+            "users.search result",
+            "search-result",
+            &enc(&SearchResult {
+                users: vec![profile()],
+            }),
+        ),
+        valid(
+            "users.search with no match",
+            "search-result",
+            &enc(&SearchResult::default()),
+        ),
+        // ping
+        valid("ping", "empty-map", &enc(&Empty {})),
+        // pushes
+        valid(
+            "presence online",
+            "presence-data",
+            &enc(&PresencePush {
+                user: alice(),
+                status: Status::Online,
+                last_seen: None,
+            }),
+        ),
+        valid(
+            "presence offline with last seen",
+            "presence-data",
+            &enc(&PresencePush {
+                user: alice(),
+                status: Status::Offline,
+                last_seen: Some(Timestamp(TS0)),
+            }),
+        ),
+        schema(
+            "presence with an unknown status",
+            "presence-data",
+            &vmap(&[
+                ("user", vtext("@alice:chat.example.org")),
+                ("status", vtext("away")),
+            ]),
+        ),
+        valid(
+            "profile push",
+            "profile-data",
+            &enc(&ProfilePush {
+                user: alice(),
+                display_name: "Alice".to_owned(),
+                bio: String::new(),
+            }),
+        ),
+    ];
+    VectorFile {
+        family: "gateway".to_owned(),
+        description: "The gateway's method params, results and push data (spec/gateway.md): \
+                      each case is the bare map a frame carries in params, result or data."
+            .to_owned(),
+        cases,
+        log_cases: Vec::new(),
+    }
+}
