@@ -41,6 +41,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
 
+    /// Directory of the built web app served at / [default: the workspace's client-web/dist].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +58,33 @@ pub enum Command {
     /// Inspect the node's identity key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Operator tasks: accounts and registration tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `winichat admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user account (whatever the registration mode). Without --password-stdin a
+    /// random password is generated and printed.
+    CreateUser {
+        /// The user name (3–32 characters of a-z 0-9 _ . -).
+        #[arg(value_name = "NAME")]
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Issue a registration token (for `registration = "invite"`) and print it.
+    RegistrationToken {
+        /// How many registrations it allows [default: 1].
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        uses: u32,
+        /// Hours until it expires [default: never].
+        #[arg(long, value_name = "H")]
+        expires_in_hours: Option<u64>,
+    },
 }
 
 /// `winichat keys …`
@@ -74,6 +105,7 @@ impl Cli {
             quic: self.quic.clone(),
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
+            web_dir: self.web_dir.clone(),
         }
     }
 }
@@ -86,6 +118,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn admin_create_user_name_is_not_the_node_name() {
+        let cli =
+            Cli::try_parse_from(["winichat", "admin", "create-user", "alice"]).expect("parse");
+        assert_eq!(cli.overrides().name, None);
+        assert!(matches!(
+            cli.command,
+            Command::Admin(AdminCommand::CreateUser { ref user, password_stdin: false }) if user == "alice"
+        ));
     }
 
     #[test]

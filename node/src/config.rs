@@ -27,13 +27,18 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 11] = [
     "name",
     "data_dir",
     "http",
     "quic",
     "database_url",
     "log_format",
+    "web_dir",
+    "allowed_origins",
+    "registration",
+    "public_url",
+    "access_token_ttl_secs",
 ];
 
 /// The node's configuration, fully validated.
@@ -54,6 +59,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// True when no name was configured and it was derived from the HTTP address.
     pub name_defaulted: bool,
+    /// The built web app served at `/`; `None` means the workspace's `client-web/dist`
+    /// (see [`crate::api::http::web::default_web_dir`]).
+    pub web_dir: Option<PathBuf>,
+    /// The WebSocket gateway's settings; only `allowed_origins` (file: a list of origins;
+    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated) is configurable, the rest are the
+    /// protocol's defaults (tests may change them).
+    pub gateway: crate::api::ws::GatewaySettings,
+    /// Accounts and tokens: `registration`, `access_token_ttl_secs`, and whether the refresh
+    /// cookie is `Secure` (`public_url` starts with `https://`).
+    pub auth: crate::auth::AuthSettings,
 }
 
 /// How log lines are written.
@@ -96,6 +111,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `--log-format`
     pub log_format: Option<String>,
+    /// `--web-dir`
+    pub web_dir: Option<PathBuf>,
 }
 
 /// The config file, as read by `--config`.
@@ -180,6 +197,11 @@ struct FileConfig {
     quic: Option<Spanned<String>>,
     database_url: Option<Spanned<String>>,
     log_format: Option<Spanned<String>>,
+    web_dir: Option<Spanned<String>>,
+    allowed_origins: Option<Vec<String>>,
+    registration: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+    access_token_ttl_secs: Option<Spanned<u64>>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -227,6 +249,9 @@ impl Config {
                 "quic" => cfg.quic.as_ref(),
                 "database_url" => cfg.database_url.as_ref(),
                 "log_format" => cfg.log_format.as_ref(),
+                "web_dir" => cfg.web_dir.as_ref(),
+                "registration" => cfg.registration.as_ref(),
+                "public_url" => cfg.public_url.as_ref(),
                 _ => None,
             }?;
             Some(Raw {
@@ -311,6 +336,42 @@ impl Config {
             None => LogFormat::Text,
         };
 
+        let web_dir = match flags.web_dir.clone() {
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err(ConfigError::Value {
+                    origin: Origin::Flag("--web-dir"),
+                    value: String::new(),
+                    reason: "must not be empty".into(),
+                });
+            }
+            Some(dir) => Some(dir),
+            None => match pick("web_dir", "WINICHAT_WEB_DIR", "--web-dir", None) {
+                Some(raw) if raw.value.is_empty() => {
+                    return Err(value_error(raw, "must not be empty"));
+                }
+                Some(raw) => Some(PathBuf::from(raw.value)),
+                None => None,
+            },
+        };
+
+        let allowed_origins = match env.get("WINICHAT_ALLOWED_ORIGINS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => parsed
+                .as_ref()
+                .and_then(|(_, cfg)| cfg.allowed_origins.clone())
+                .unwrap_or_default(),
+        };
+        let auth = load_auth(&pick, parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
+        let gateway = crate::api::ws::GatewaySettings {
+            allowed_origins,
+            ..Default::default()
+        };
+
         Ok(Config {
             name,
             data_dir,
@@ -319,6 +380,9 @@ impl Config {
             database_url,
             log_format,
             name_defaulted,
+            web_dir,
+            gateway,
+            auth,
         })
     }
 
@@ -394,6 +458,65 @@ fn parse_addr(raw: Option<Raw>, default: &str) -> Result<SocketAddr, ConfigError
             "invalid socket address (expected IP:PORT, e.g. 127.0.0.1:7800)",
         )),
     }
+}
+
+/// The auth settings: `registration`, `public_url`, `access_token_ttl_secs`.
+fn load_auth(
+    pick: &dyn Fn(&'static str, &'static str, &'static str, Option<String>) -> Option<Raw>,
+    file: Option<(ConfigFile<'_>, &FileConfig)>,
+    env: &HashMap<String, String>,
+) -> Result<crate::auth::AuthSettings, ConfigError> {
+    let mut auth = crate::auth::AuthSettings::default();
+    if let Some(raw) = pick(
+        "registration",
+        "WINICHAT_REGISTRATION",
+        "--registration",
+        None,
+    ) {
+        match raw.value.parse() {
+            Ok(mode) => auth.registration = mode,
+            Err(e) => return Err(value_error(raw, e)),
+        }
+    }
+    if let Some(raw) = pick("public_url", "WINICHAT_PUBLIC_URL", "--public-url", None) {
+        if !(raw.value.starts_with("http://") || raw.value.starts_with("https://")) {
+            return Err(value_error(raw, "must start with http:// or https://"));
+        }
+        auth.secure_cookie = raw.value.starts_with("https://");
+    }
+    let ttl = match env.get("WINICHAT_ACCESS_TOKEN_TTL_SECS") {
+        Some(v) => Some(Raw {
+            value: v.clone(),
+            origin: Origin::Env("WINICHAT_ACCESS_TOKEN_TTL_SECS"),
+        }),
+        None => file.and_then(|(f, cfg)| {
+            cfg.access_token_ttl_secs.as_ref().map(|s| Raw {
+                value: s.get_ref().to_string(),
+                origin: Origin::File {
+                    path: f.path.to_path_buf(),
+                    key: "access_token_ttl_secs",
+                    line: line_of(f.text, s.span().start),
+                },
+            })
+        }),
+    };
+    if let Some(raw) = ttl {
+        match raw.value.parse::<u64>() {
+            Ok(secs) if (1..=crate::auth::MAX_ACCESS_TTL_SECS).contains(&secs) => {
+                auth.access_token_ttl_secs = secs;
+            }
+            _ => {
+                return Err(value_error(
+                    raw,
+                    format!(
+                        "must be a number of seconds from 1 to {}",
+                        crate::auth::MAX_ACCESS_TTL_SECS
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(auth)
 }
 
 fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {

@@ -99,70 +99,11 @@ impl NodeIdentity {
 
     /// Loads an existing key; never creates one.
     pub fn load(data_dir: &Path) -> Result<NodeIdentity, IdentityError> {
-        let path = data_dir.join(KEY_FILE);
-        let metadata = match fs::metadata(&path) {
-            Ok(metadata) => metadata,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(IdentityError::Missing { path });
-            }
-            Err(source) => return Err(IdentityError::Read { path, source }),
-        };
-        let mode = metadata.mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(IdentityError::Permissions { path, mode });
-        }
-        let pem = fs::read_to_string(&path).map_err(|source| IdentityError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| IdentityError::Invalid {
-            path,
-            reason: e.to_string(),
-        })?;
-        Ok(NodeIdentity { key })
+        load_key(&data_dir.join(KEY_FILE)).map(|key| NodeIdentity { key })
     }
 
-    /// Makes a new key and writes it to `path` atomically: to a temporary file created with
-    /// mode 0600 (so the secret is never readable by others, not even for an instant), then
-    /// renamed into place, so a crash never leaves a half-written key behind.
     fn create(path: &Path) -> Result<NodeIdentity, IdentityError> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| IdentityError::Random(e.to_string()))?;
-        let key = SigningKey::from_bytes(&secret);
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| IdentityError::Invalid {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-
-        let write_err = |source| IdentityError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let tmp = path.with_extension("key.tmp");
-        // A leftover from a crash may have any mode; `mode()` only applies to new files.
-        match fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(write_err(e)),
-        }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(write_err)?;
-        file.write_all(pem.as_bytes()).map_err(write_err)?;
-        file.sync_all().map_err(write_err)?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(write_err)?;
-        // Make the rename itself durable.
-        if let Some(dir) = path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(write_err)?;
-        }
+        let key = create_key(path)?;
         tracing::info!(path = %path.display(), "created a new node identity key");
         Ok(NodeIdentity { key })
     }
@@ -194,6 +135,84 @@ impl NodeIdentity {
             .to_pkcs8_der()
             .map(|doc| doc.as_bytes().to_vec())
             .map_err(|e| NodeError::Tls(format!("cannot encode the identity key: {e}")))
+    }
+}
+
+/// Loads an ed25519 PKCS#8 PEM key from `path`, refusing a file group or others can read.
+pub fn load_key(path: &Path) -> Result<SigningKey, IdentityError> {
+    let path = path.to_path_buf();
+    let metadata = match fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(IdentityError::Missing { path });
+        }
+        Err(source) => return Err(IdentityError::Read { path, source }),
+    };
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(IdentityError::Permissions { path, mode });
+    }
+    let pem = fs::read_to_string(&path).map_err(|source| IdentityError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| IdentityError::Invalid {
+        path,
+        reason: e.to_string(),
+    })?;
+    Ok(key)
+}
+
+/// Makes a new key and writes it to `path` atomically: to a temporary file created with
+/// mode 0600 (so the secret is never readable by others, not even for an instant), then
+/// renamed into place, so a crash never leaves a half-written key behind.
+pub(crate) fn create_key(path: &Path) -> Result<SigningKey, IdentityError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| IdentityError::Random(e.to_string()))?;
+    let key = SigningKey::from_bytes(&secret);
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| IdentityError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+
+    let write_err = |source| IdentityError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("key.tmp");
+    // A leftover from a crash may have any mode; `mode()` only applies to new files.
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(write_err(e)),
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(write_err)?;
+    file.write_all(pem.as_bytes()).map_err(write_err)?;
+    file.sync_all().map_err(write_err)?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(write_err)?;
+    // Make the rename itself durable.
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err)?;
+    }
+    Ok(key)
+}
+
+/// Loads the key at `path`, creating it (mode 0600, atomically) if there is none. The second
+/// value is true when the key was created.
+pub(crate) fn load_or_create_key(path: &Path) -> Result<(SigningKey, bool), IdentityError> {
+    match load_key(path) {
+        Err(IdentityError::Missing { path }) => create_key(&path).map(|k| (k, true)),
+        other => other.map(|k| (k, false)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The WiniChat node: everything that does IO. See `docs/architecture.md`.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -50,6 +50,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
     match cli.command {
         Command::Serve => serve(config),
         Command::Keys(KeysCommand::Show) => keys_show(&config),
+        Command::Admin(command) => winichat_node::auth::admin::run(config, command),
     }
 }
 

@@ -114,6 +114,18 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         return Err(e.into());
     }
 
+    let auth = match crate::auth::Auth::new(
+        db.clone(),
+        config.name.clone(),
+        &config.data_dir,
+        config.auth.clone(),
+    ) {
+        Ok(auth) => auth,
+        Err(e) => {
+            db.close().await;
+            return Err(e.into());
+        }
+    };
     let state = AppState {
         db: db.clone(),
         node: Arc::new(NodeDocument {
@@ -122,6 +134,13 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             public_key: identity.public_key_base64url(),
             quic: quic_addr,
         }),
+        web: http::web::WebDir::new(config.web_dir.clone()),
+        gateway: {
+            let gateway = crate::api::ws::Gateway::new(config.gateway.clone());
+            gateway.watch_revocations(auth.subscribe_revocations());
+            gateway
+        },
+        auth,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let task = tokio::spawn(serve(http_listener, quic, db, state, shutdown_rx));
@@ -159,13 +178,19 @@ async fn serve(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
+    let gateway = state.gateway.clone();
     let mut http_server = tokio::spawn(
-        axum::serve(http_listener, http::app(state))
-            .with_graceful_shutdown(requested(shutdown.clone()))
-            .into_future(),
+        axum::serve(
+            http_listener,
+            http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(requested(shutdown.clone()))
+        .into_future(),
     );
 
     requested(shutdown).await;
+    // WebSocket connections are upgraded out of the HTTP server's drain: close them (1001).
+    gateway.shutdown();
 
     // QUIC first: closing it is quick and tells peers at once, while HTTP may take a while.
     endpoint::close(&quic).await;

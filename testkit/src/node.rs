@@ -47,6 +47,15 @@ impl TestNode {
     /// # Panics
     /// If the node does not start (a test harness that cannot do its job must fail loudly).
     pub async fn start(backend: Backend) -> TestNode {
+        TestNode::start_with(backend, |_| {}).await
+    }
+
+    /// [`TestNode::start`], with `configure` changing the configuration first (short timeouts,
+    /// small limits).
+    ///
+    /// # Panics
+    /// If the node does not start.
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestNode {
         // One crypto provider for the process; "already installed" is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data_dir = tempfile::tempdir().expect("create a temporary data directory");
@@ -54,7 +63,7 @@ impl TestNode {
             Backend::Sqlite => None,
             Backend::Postgres => Some(TestDatabase::create().await),
         };
-        let config = Config {
+        let mut config = Config {
             name: unique_name(),
             data_dir: data_dir.path().to_path_buf(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -64,7 +73,11 @@ impl TestNode {
                 .map_or_else(|| "sqlite".to_owned(), |db| db.url().to_owned()),
             log_format: LogFormat::Text,
             name_defaulted: false,
+            web_dir: None,
+            gateway: Default::default(),
+            auth: Default::default(),
         };
+        configure(&mut config);
         let node = server::start(config)
             .await
             .unwrap_or_else(|e| panic!("test node failed to start: {e}"));

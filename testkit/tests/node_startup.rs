@@ -70,7 +70,7 @@ async fn serves_health_and_node_document(backend: Backend) {
         "{key}"
     );
 
-    let (status, _) = http_get(node.http_addr(), "/no-such-thing")
+    let (status, _) = http_get(node.http_addr(), "/api/no-such-thing")
         .await
         .expect("GET");
     assert_eq!(status, 404);
@@ -255,6 +255,9 @@ async fn restart_reuses_the_identity_and_refuses_another_name() {
         database_url: "sqlite".into(),
         log_format: LogFormat::Text,
         name_defaulted: false,
+        web_dir: None,
+        gateway: Default::default(),
+        auth: Default::default(),
     };
     let first = server::start(config("restart.test"))
         .await

@@ -1,3 +1,4 @@
-//! The node's client-facing API. Today: HTTP ([`http`]); the WebSocket API comes later.
+//! The node's client-facing API: HTTP ([`http`]) and the WebSocket gateway ([`ws`]).
 
 pub mod http;
+pub mod ws;

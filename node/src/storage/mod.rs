@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
+pub mod accounts;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -328,6 +329,14 @@ impl Database {
 
     /// Known peers.
     pub fn peers(&self) -> &dyn PeerStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Users, sessions, refresh and registration tokens.
+    pub fn accounts(&self) -> &dyn accounts::AccountStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

@@ -1,7 +1,8 @@
 //! `cargo test-all`: every check and test of the project, in a fixed order.
 //!
 //! Stages: formatting, the one-TLS-provider rule, clippy, a bounded fuzz run of every fuzz
-//! target, then the whole Rust test suite (on SQLite and on PostgreSQL) with cargo-nextest.
+//! target, the web app (lint, types, unit tests, build, browser tests against a real node),
+//! then the whole Rust test suite (on SQLite and on PostgreSQL) with cargo-nextest.
 //! Every stage runs even when an earlier one failed, so one run reports everything; the exit
 //! status is non-zero if any stage failed. Nothing is skipped silently: a missing tool is a
 //! failure that says what to install.
@@ -13,6 +14,9 @@
 //! target, default 10).
 
 mod postgres;
+// Shared with the `serve` binary, which uses other parts of it.
+#[allow(dead_code)]
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -69,8 +73,13 @@ fn main() -> ExitCode {
         fuzz_smoke(&root, fuzz_seconds)
     }));
 
+    stages.push(run_stage("web app (lint, types, unit, browser)", || {
+        web_app(&root)
+    }));
+
     // The test suite runs last so its summary closes the output.
     let database = postgres::resolve();
+    let mut test_summary = None;
     let tests = match &database {
         Ok(db) => run_stage("tests (SQLite and PostgreSQL)", || {
             let mut command = if has_nextest() {
@@ -89,7 +98,9 @@ fn main() -> ExitCode {
                 c
             };
             command.env("WINICHAT_TEST_DATABASE_URL", db.admin_url());
-            status_of(&mut command)
+            let (outcome, summary) = status_keeping_summary(&mut command);
+            test_summary = summary;
+            outcome
         }),
         Err(why) => Stage {
             name: "tests (SQLite and PostgreSQL)",
@@ -109,6 +120,11 @@ fn main() -> ExitCode {
             "  {mark} {:<34} {:>7.1}s {}",
             stage.name, stage.seconds, stage.note
         );
+    }
+    // The test runner's own summary closes the output, so tools that read the last lines
+    // see the test counts rather than the stage table.
+    if let Some(summary) = test_summary {
+        println!("{summary}");
     }
     if stages.iter().all(|s| s.passed) {
         ExitCode::SUCCESS
@@ -166,6 +182,65 @@ fn status_of(command: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("exited with {status}"))
     }
+}
+
+/// `npm ci` when needed, lint, type-check, unit tests, build, then the browser tests against a
+/// real node the harness builds and starts (`npm run test:e2e -- --node`).
+fn web_app(root: &Path) -> Result<(), String> {
+    web::require_npm()?;
+    let dir = web::client_web(root);
+    web::install_if_needed(&dir)?;
+    let mut failed = Vec::new();
+    for script in ["lint", "typecheck", "test", "build"] {
+        if let Err(why) = web::run_npm(&dir, &["run", script]) {
+            failed.push(why);
+        }
+    }
+    if failed.is_empty() {
+        // Browser tests need the build.
+        if let Err(why) = web::run_npm(&dir, &["run", "test:e2e", "--", "--node"]) {
+            failed.push(why);
+        }
+    } else {
+        failed.push("browser tests not run: the steps before them failed".to_owned());
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+/// Runs `command`, echoing its output, and keeps the test runner's summary line
+/// (nextest: `Summary [..] N tests run: N passed ...`; cargo test: `test result: ...`).
+fn status_keeping_summary(command: &mut Command) -> (Result<(), String>, Option<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = match command.stderr(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return (
+                Err(format!("cannot start {:?}: {e}", command.get_program())),
+                None,
+            );
+        }
+    };
+    let mut summary = None;
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if line.contains(" tests run: ") || line.starts_with("test result: ") {
+                summary = Some(line.trim().to_owned());
+            }
+        }
+    }
+    let outcome = match child.wait() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("exited with {status}")),
+        Err(e) => Err(format!("cannot wait for the test run: {e}")),
+    };
+    (outcome, summary)
 }
 
 fn has_nextest() -> bool {
@@ -231,6 +306,16 @@ fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
         return Err("no fuzz targets found in protocol/fuzz".to_owned());
     }
     let target_dir = fuzz_target_dir(root);
+    // One build of every target (cargo builds them in parallel) before the timed runs.
+    let built = Command::new("cargo")
+        .args(["fuzz", "build", "--sanitizer", "none", "--target-dir"])
+        .arg(&target_dir)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .current_dir(&fuzz_dir)
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        return Err("cargo fuzz build failed".to_owned());
+    }
     let mut failed = Vec::new();
     for target in &targets {
         println!("--- fuzz {target} for {seconds}s");

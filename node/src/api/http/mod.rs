@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::storage::Database;
 
+pub mod auth;
 pub mod healthz;
 pub mod node_document;
+pub mod web;
 
 pub use node_document::NodeDocument;
 
@@ -23,6 +25,12 @@ pub struct AppState {
     pub db: Database,
     /// The node document served at `/.well-known/winichat/node`, fixed at start-up.
     pub node: Arc<NodeDocument>,
+    /// The built web app served at `/` (the router's fallback).
+    pub web: web::WebDir,
+    /// Accounts, tokens and sessions (see [`crate::auth`]).
+    pub auth: crate::auth::Auth,
+    /// The WebSocket gateway at `/ws` (see [`crate::api::ws`]).
+    pub gateway: crate::api::ws::Gateway,
 }
 
 /// The HTTP router with every endpoint and the request-tracing layer.
@@ -30,8 +38,24 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz::get))
         .route("/.well-known/winichat/node", get(node_document::get))
+        .route("/ws", get(crate::api::ws::upgrade))
+        .nest("/api/auth", auth_routes())
+        .fallback(web::fallback)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/api/auth/…` (see [`auth`]).
+fn auth_routes() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(auth::register::post))
+        .route("/login", post(auth::login::post))
+        .route("/refresh", post(auth::refresh::post))
+        .route("/logout", post(auth::logout::post))
+        .route("/password", post(auth::password::post))
+        .route("/sessions", get(auth::sessions::get))
+        .route("/sessions/revoke-others", post(auth::revoke_others::post))
+        .route("/sessions/{id}", delete(auth::revoke_session::delete))
 }
 
 #[cfg(test)]

@@ -9,16 +9,25 @@ use tower::ServiceExt as _;
 use super::{AppState, NodeDocument, app};
 use crate::storage;
 
-async fn state(dir: &std::path::Path) -> AppState {
+pub(super) async fn state(dir: &std::path::Path) -> AppState {
     let db = storage::open("sqlite", dir).await.expect("open sqlite");
     AppState {
-        db,
+        db: db.clone(),
         node: Arc::new(NodeDocument {
             name: "chat.example.org".parse().expect("name"),
             protocol_version: winichat_protocol::PROTOCOL_VERSION,
             public_key: "A".repeat(43),
             quic: "127.0.0.1:7801".parse().expect("addr"),
         }),
+        web: super::web::WebDir::new(Some(dir.join("web"))),
+        auth: crate::auth::Auth::new(
+            db.clone(),
+            "chat.example.org".parse().expect("name"),
+            dir,
+            crate::auth::AuthSettings::default(),
+        )
+        .expect("auth"),
+        gateway: crate::api::ws::Gateway::new(Default::default()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! group row's lock, and under READ COMMITTED a concurrent append waits for it, re-evaluates the
 //! condition against the committed head, matches nothing, and reports a conflict.
 
+mod accounts;
 mod events;
 mod identity;
 mod outbox;

@@ -5,6 +5,7 @@
 //! fail with "database is locked" when two of them try to upgrade at once (SQLite does not
 //! wait on a stale snapshot), which would turn an ordinary race into an error.
 
+mod accounts;
 mod events;
 mod identity;
 mod outbox;

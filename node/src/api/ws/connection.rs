@@ -1,0 +1,521 @@
+//! One gateway connection, from the first frame to the close.
+//!
+//! [`run`] is generic over the socket's `Sink` and `Stream`, so the unit tests drive it with
+//! channels; the `/ws` handler passes the two halves of an axum `WebSocket`.
+//!
+//! One task per connection does everything: it reads requests and answers each exactly once,
+//! forwards the hub's pushes from a bounded queue, pings, and watches the token's expiry and
+//! the hub's "close now" signal. Every write races that signal and a timeout, so a client that
+//! stops reading cannot hold the task (or the node's memory) forever.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message};
+use ciborium::Value;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+use winichat_protocol::Timestamp;
+use winichat_protocol::client::{ClientFrame, Request, ServerFrame};
+use winichat_protocol::codec::{self, DecodeError, Limits};
+use winichat_protocol::error_code::{ErrorBody, ErrorCode};
+use winichat_protocol::gateway::{self, AuthParams, ProfileInfo, Ready, close};
+use winichat_protocol::ids::UserId;
+
+use super::hub::{Hub, RegisterError};
+use super::methods;
+use super::rate::TokenBucket;
+use super::{Accounts, GatewaySettings};
+use crate::auth::{AccessClaims, Profile, SessionId};
+
+/// Why reading from the socket failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// A frame or message over the size limit.
+    TooBig,
+    /// Anything else (protocol error, connection reset): the connection is gone.
+    Broken(String),
+}
+
+/// How long a single write may block before the client is considered too slow.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the close frame may take to go out.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Requests refused by the rate limit that a connection may accumulate (refilled at
+/// [`STRIKES_PER_SEC`]) before it is closed with 4005.
+const STRIKES: u32 = 40;
+const STRIKES_PER_SEC: u32 = 4;
+
+/// The authenticated side of a connection, as methods see it.
+#[derive(Debug)]
+pub struct ConnState {
+    /// Who is connected.
+    pub user: UserId,
+    /// With which session.
+    pub session: SessionId,
+    /// When the connection's access token expires.
+    pub expires_at: Timestamp,
+}
+
+/// Serves one connection until it closes.
+pub async fn run<S, R, A>(
+    mut sink: S,
+    mut stream: R,
+    hub: Hub,
+    settings: GatewaySettings,
+    accounts: A,
+) where
+    S: Sink<Message> + Unpin + Send,
+    R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    A: Accounts,
+{
+    serve(&mut sink, &mut stream, hub, settings, accounts).await;
+    // The closing handshake: read (and drop) what the client still sends until its close
+    // reply, so the socket is not reset under the close frame we sent.
+    let _ = timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn serve<S, R, A>(
+    sink: &mut S,
+    stream: &mut R,
+    hub: Hub,
+    settings: GatewaySettings,
+    accounts: A,
+) where
+    S: Sink<Message> + Unpin + Send,
+    R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    A: Accounts,
+{
+    let Some(Authed {
+        id: auth_id,
+        state,
+        profile,
+        cursor,
+    }) = authenticate(sink, stream, &settings, &accounts).await
+    else {
+        return;
+    };
+    let registration = match hub.register(&state.user, &state.session, cursor.as_deref()) {
+        Ok(r) => r,
+        Err(RegisterError::TooMany) => {
+            close_with(sink, close::TOO_MANY_CONNECTIONS, "too many connections").await;
+            return;
+        }
+        Err(RegisterError::Closing) => {
+            close_with(sink, close::GOING_AWAY, "node shutting down").await;
+            return;
+        }
+    };
+    let user = state.user.clone();
+    let id = registration.id;
+    let mut conn = Conn {
+        sink,
+        kick: registration.kick,
+        settings,
+        state,
+        hub: hub.clone(),
+        accounts,
+    };
+    conn.serve(
+        auth_id,
+        profile,
+        registration.cursor,
+        registration.missed,
+        registration.rx,
+        stream,
+    )
+    .await;
+    hub.unregister(&user, id, now());
+}
+
+/// A connection that passed `auth`.
+struct Authed {
+    /// The auth request's id, for the `ready` reply.
+    id: u64,
+    state: ConnState,
+    profile: Profile,
+    cursor: Option<String>,
+}
+
+/// The first frame: `auth` within the timeout. Replies and closes with 4001 on failure.
+async fn authenticate<S, R, A>(
+    sink: &mut S,
+    stream: &mut R,
+    settings: &GatewaySettings,
+    accounts: &A,
+) -> Option<Authed>
+where
+    S: Sink<Message> + Unpin + Send,
+    R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    A: Accounts,
+{
+    let deadline = Instant::now() + settings.auth_timeout;
+    let bytes = loop {
+        let message = match timeout_at(deadline, stream.next()).await {
+            None => {
+                close_with(sink, close::UNAUTHENTICATED, "authentication timeout").await;
+                return None;
+            }
+            Some(None) | Some(Some(Err(ReadError::Broken(_)))) => return None,
+            Some(Some(Err(ReadError::TooBig))) => {
+                close_with(sink, close::TOO_BIG, "frame too large").await;
+                return None;
+            }
+            Some(Some(Ok(m))) => m,
+        };
+        match message {
+            Message::Binary(bytes) => break bytes,
+            Message::Text(_) => {
+                close_with(sink, close::UNSUPPORTED_DATA, "binary frames only").await;
+                return None;
+            }
+            Message::Close(_) => return None,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    };
+    let (id, result) = match ClientFrame::decode(&bytes) {
+        Ok(ClientFrame::Request(request)) => (request.id, check_auth(&request, accounts).await),
+        Ok(_) => (
+            0,
+            Err(ErrorBody::new(ErrorCode::BadRequest, "expected a request")),
+        ),
+        Err(e) => (request_id(&bytes), Err(decode_error(&e))),
+    };
+    match result {
+        Ok((claims, profile, cursor)) => {
+            let state = ConnState {
+                user: claims.user,
+                session: claims.session,
+                expires_at: claims.expires_at,
+            };
+            // The ready reply is sent by `serve`, with the registration's cursor.
+            Some(Authed {
+                id,
+                state,
+                profile,
+                cursor,
+            })
+        }
+        Err(error) => {
+            let _ = send_now(sink, &ServerFrame::Err { id, error }).await;
+            close_with(sink, close::UNAUTHENTICATED, "authentication required").await;
+            None
+        }
+    }
+}
+
+async fn check_auth<A: Accounts>(
+    request: &Request,
+    accounts: &A,
+) -> Result<(AccessClaims, Profile, Option<String>), ErrorBody> {
+    if request.method != gateway::method::AUTH {
+        return Err(ErrorBody::new(
+            ErrorCode::Unauthenticated,
+            "the first request must be auth",
+        ));
+    }
+    let params: AuthParams = gateway::decode_params(&request.params)
+        .map_err(|e| ErrorBody::new(ErrorCode::BadRequest, e.to_string()))?;
+    let claims = accounts
+        .authenticate(&params.token)
+        .await
+        .map_err(|e| ErrorBody::new(ErrorCode::Unauthenticated, e.to_string()))?;
+    let profile = accounts
+        .profile(&claims.user)
+        .await
+        .map_err(|e| ErrorBody::new(e.code(), e.to_string()))?;
+    Ok((claims, profile, params.cursor))
+}
+
+async fn timeout_at<F: std::future::Future>(deadline: Instant, f: F) -> Option<F::Output> {
+    timeout(deadline.saturating_duration_since(Instant::now()), f)
+        .await
+        .ok()
+}
+
+struct Conn<'s, S, A> {
+    sink: &'s mut S,
+    kick: watch::Receiver<Option<u16>>,
+    settings: GatewaySettings,
+    state: ConnState,
+    hub: Hub,
+    accounts: A,
+}
+
+/// What ends a connection: a close code to send, or nothing (the peer is gone).
+type End = Option<(u16, &'static str)>;
+
+impl<S, A> Conn<'_, S, A>
+where
+    S: Sink<Message> + Unpin + Send,
+    A: Accounts,
+{
+    async fn serve<R>(
+        &mut self,
+        auth_id: u64,
+        profile: Profile,
+        cursor: String,
+        missed: Option<Vec<Bytes>>,
+        mut pushes: mpsc::Receiver<Bytes>,
+        stream: &mut R,
+    ) where
+        R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    {
+        let end = match self
+            .serve_inner(auth_id, profile, cursor, missed, &mut pushes, stream)
+            .await
+        {
+            Err(end) => end,
+            Ok(never) => match never {},
+        };
+        if let Some((code, reason)) = end {
+            close_with(self.sink, code, reason).await;
+        }
+    }
+
+    async fn serve_inner<R>(
+        &mut self,
+        auth_id: u64,
+        profile: Profile,
+        cursor: String,
+        missed: Option<Vec<Bytes>>,
+        pushes: &mut mpsc::Receiver<Bytes>,
+        stream: &mut R,
+    ) -> Result<Infallible, End>
+    where
+        R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    {
+        let ready = Ready {
+            user: profile_info(profile),
+            session: self.state.session.as_str().to_owned(),
+            cursor,
+            resumed: missed.is_some(),
+            expires_at: self.state.expires_at,
+        };
+        let reply = match gateway::to_value(&ready) {
+            Ok(result) => ServerFrame::Ok {
+                id: auth_id,
+                result,
+            },
+            Err(_) => return Err(Some((1011, "internal error"))),
+        };
+        self.send_frame(&reply).await?;
+        for frame in missed.unwrap_or_default() {
+            self.send(Message::Binary(frame)).await?;
+        }
+
+        let start = Instant::now();
+        let mut requests =
+            TokenBucket::new(self.settings.rate_burst, self.settings.rate_per_sec, start);
+        let mut strikes = TokenBucket::new(STRIKES, STRIKES_PER_SEC, start);
+        let mut last_heard = start;
+        let mut ping = tokio::time::interval_at(
+            start + self.settings.ping_interval,
+            self.settings.ping_interval,
+        );
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let expiry = sleep_until(instant_of(self.state.expires_at));
+            tokio::select! {
+                biased;
+                changed = self.kick.changed() => {
+                    return Err(match (changed, *self.kick.borrow()) {
+                        (Ok(()), Some(code)) => Some((code, reason_of(code))),
+                        _ => None,
+                    });
+                }
+                message = stream.next() => {
+                    let message = match message {
+                        None | Some(Err(ReadError::Broken(_))) => return Err(None),
+                        Some(Err(ReadError::TooBig)) => return Err(Some((close::TOO_BIG, "frame too large"))),
+                        Some(Ok(m)) => m,
+                    };
+                    last_heard = Instant::now();
+                    match message {
+                        Message::Binary(bytes) => {
+                            let now = Instant::now();
+                            if !requests.take(now) {
+                                if !strikes.take(now) {
+                                    return Err(Some((close::RATE_LIMITED, "rate limit exceeded")));
+                                }
+                                let id = request_id(&bytes);
+                                let error = ErrorBody::new(ErrorCode::RateLimited, "too many requests; slow down");
+                                self.send_frame(&ServerFrame::Err { id, error }).await?;
+                                continue;
+                            }
+                            let reply = self.handle(&bytes).await;
+                            self.send_frame(&reply).await?;
+                        }
+                        Message::Text(_) => return Err(Some((close::UNSUPPORTED_DATA, "binary frames only"))),
+                        Message::Close(_) => return Err(None),
+                        Message::Ping(_) | Message::Pong(_) => {}
+                    }
+                }
+                push = pushes.recv() => {
+                    match push {
+                        Some(frame) => self.send(Message::Binary(frame)).await?,
+                        None => return Err(Some((close::GOING_AWAY, "node shutting down"))),
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= self.settings.idle_timeout {
+                        return Err(Some((close::IDLE_TIMEOUT, "idle timeout")));
+                    }
+                    self.send(Message::Ping(Bytes::new())).await?;
+                }
+                () = expiry => {
+                    return Err(Some((close::TOKEN_EXPIRED, "access token expired")));
+                }
+            }
+        }
+    }
+
+    /// Decodes and answers one request.
+    async fn handle(&mut self, bytes: &[u8]) -> ServerFrame {
+        let request = match ClientFrame::decode(bytes) {
+            Ok(ClientFrame::Request(request)) => request,
+            Ok(_) => {
+                return ServerFrame::Err {
+                    id: request_id(bytes),
+                    error: ErrorBody::new(ErrorCode::BadRequest, "expected a request"),
+                };
+            }
+            Err(e) => {
+                return ServerFrame::Err {
+                    id: request_id(bytes),
+                    error: decode_error(&e),
+                };
+            }
+        };
+        let result = methods::call(
+            &mut self.state,
+            &self.accounts,
+            &self.hub,
+            &request.method,
+            &request.params,
+        )
+        .await;
+        match result {
+            Ok(result) => ServerFrame::Ok {
+                id: request.id,
+                result,
+            },
+            Err(error) => ServerFrame::Err {
+                id: request.id,
+                error,
+            },
+        }
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), End> {
+        match frame.encode() {
+            Ok(bytes) => self.send(Message::Binary(Bytes::from(bytes))).await,
+            Err(e) => {
+                tracing::error!(error = %e, "gateway: cannot encode a reply");
+                Err(Some((1011, "internal error")))
+            }
+        }
+    }
+
+    /// Writes one message, unless the hub asks to close first or the client does not take it
+    /// within [`WRITE_TIMEOUT`].
+    async fn send(&mut self, message: Message) -> Result<(), End> {
+        tokio::select! {
+            sent = self.sink.send(message) => sent.map_err(|_| None),
+            changed = self.kick.changed() => Err(match (changed, *self.kick.borrow()) {
+                (Ok(()), Some(code)) => Some((code, reason_of(code))),
+                _ => None,
+            }),
+            () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
+        }
+    }
+}
+
+fn reason_of(code: u16) -> &'static str {
+    match code {
+        close::GOING_AWAY => "node shutting down",
+        close::SESSION_REVOKED => "session revoked",
+        close::TOO_SLOW => "client too slow",
+        _ => "closed by the node",
+    }
+}
+
+fn profile_info(p: Profile) -> ProfileInfo {
+    ProfileInfo {
+        id: p.user,
+        display_name: p.display_name,
+        bio: p.bio,
+    }
+}
+
+/// The `id` of an undecodable request, when it can be read; else 0.
+fn request_id(bytes: &[u8]) -> u64 {
+    let Ok(Value::Map(entries)) = codec::decode::<Value>(bytes, &Limits::CLIENT_FRAME) else {
+        return 0;
+    };
+    entries
+        .iter()
+        .find(|(k, _)| k.as_text() == Some("id"))
+        .and_then(|(_, v)| v.as_integer())
+        .and_then(|i| u64::try_from(i).ok())
+        .unwrap_or(0)
+}
+
+fn decode_error(e: &DecodeError) -> ErrorBody {
+    match e {
+        DecodeError::FrameTooLarge { .. }
+        | DecodeError::StringTooLong { .. }
+        | DecodeError::TooManyItems { .. } => ErrorBody::new(ErrorCode::TooLarge, e.to_string()),
+        _ => ErrorBody::new(ErrorCode::BadRequest, e.to_string()),
+    }
+}
+
+/// Sends a frame without the connection's guards (before registration).
+async fn send_now<S: Sink<Message> + Unpin>(sink: &mut S, frame: &ServerFrame) -> Result<(), ()> {
+    let bytes = frame.encode().map_err(|_| ())?;
+    match timeout(
+        CLOSE_TIMEOUT,
+        sink.send(Message::Binary(Bytes::from(bytes))),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Sends a close frame, giving up after [`CLOSE_TIMEOUT`].
+async fn close_with<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = timeout(CLOSE_TIMEOUT, async {
+        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.close().await;
+    })
+    .await;
+}
+
+/// The current time.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Timestamp(ms)
+}
+
+/// The monotonic instant of a wall-clock time (now when it is past).
+fn instant_of(at: Timestamp) -> Instant {
+    let left = at.millis().saturating_sub(now().millis());
+    Instant::now() + Duration::from_millis(left)
+}

@@ -1,0 +1,353 @@
+//! The [`Hub`]: every live gateway connection, by user. It fans pushes out to each tab and
+//! device of a user, keeps the recent pushes per user for resuming, tracks presence, and lets
+//! the node close connections (revoked session, shutdown, a queue that filled up).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use ciborium::Value;
+use tokio::sync::{mpsc, watch};
+use winichat_protocol::Timestamp;
+use winichat_protocol::client::{Push, ServerFrame};
+use winichat_protocol::gateway::{self, Cursor, PresencePush, Status, close};
+use winichat_protocol::ids::UserId;
+
+use super::GatewaySettings;
+use crate::auth::SessionId;
+
+/// Live connections by user. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("boot", &self.inner.boot)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    /// Changes on every start, so a cursor of an earlier run never resumes (pushes are kept in
+    /// memory only).
+    boot: String,
+    max_connections: usize,
+    send_queue: usize,
+    window: usize,
+    next_id: AtomicU64,
+    closing: AtomicBool,
+    // A std Mutex, not a Tokio one: nothing awaits while it is held.
+    users: Mutex<HashMap<UserId, UserState>>,
+    /// When users without connections were last swept out (ms), so the sweep runs at most
+    /// once per [`SWEEP_EVERY_MS`] however many connections come and go.
+    last_sweep: AtomicU64,
+}
+
+/// How long the pushes of a user with no connection are kept for resuming.
+pub const RESUME_TTL_MS: u64 = 10 * 60 * 1000;
+/// How often, at most, idle users are swept out of the hub.
+const SWEEP_EVERY_MS: u64 = 60 * 1000;
+
+#[derive(Default)]
+struct UserState {
+    conns: Vec<ConnHandle>,
+    /// The sequence number of the user's last push (0: none yet).
+    seq: u64,
+    /// The last pushes, oldest first, with their sequence numbers.
+    log: VecDeque<(u64, Bytes)>,
+    /// Since when the user has had no connection (`None` while connected); their state is
+    /// dropped [`RESUME_TTL_MS`] later so the hub holds only recently seen users.
+    idle_since: Option<Timestamp>,
+}
+
+struct ConnHandle {
+    id: u64,
+    session: SessionId,
+    tx: mpsc::Sender<Bytes>,
+    kick: watch::Sender<Option<u16>>,
+}
+
+impl ConnHandle {
+    fn kick(&self, code: u16) {
+        // No receiver means the connection is already gone.
+        let _ = self.kick.send(Some(code));
+    }
+}
+
+/// A connection's place in the hub, returned by [`Hub::register`].
+#[derive(Debug)]
+pub struct Registration {
+    /// The connection's id in the hub (for [`Hub::unregister`]).
+    pub id: u64,
+    /// Pushes for this connection, encoded frames.
+    pub rx: mpsc::Receiver<Bytes>,
+    /// Set to a close code when the node wants the connection closed.
+    pub kick: watch::Receiver<Option<u16>>,
+    /// The user's cursor now, for `ready`.
+    pub cursor: String,
+    /// The pushes after the client's cursor when it could be resumed; `None`: resync.
+    pub missed: Option<Vec<Bytes>>,
+}
+
+/// Why a connection could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterError {
+    /// The user has the maximum number of connections.
+    TooMany,
+    /// The node is shutting down.
+    Closing,
+}
+
+impl Hub {
+    /// An empty hub with a fresh boot id.
+    pub fn new(settings: &GatewaySettings) -> Hub {
+        let mut bytes = [0u8; 9];
+        // Without randomness a fixed boot id only weakens resume across restarts; the node
+        // cannot start without randomness anyway (keys), so this does not happen in practice.
+        let _ = getrandom::fill(&mut bytes);
+        use base64::Engine as _;
+        let boot = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        Hub {
+            inner: Arc::new(Inner {
+                boot,
+                max_connections: settings.max_connections_per_user,
+                send_queue: settings.send_queue.max(1),
+                window: settings.resume_window,
+                next_id: AtomicU64::new(1),
+                closing: AtomicBool::new(false),
+                users: Mutex::new(HashMap::new()),
+                last_sweep: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn users(&self) -> MutexGuard<'_, HashMap<UserId, UserState>> {
+        // A panic while holding the lock leaves consistent-enough state (plain collections).
+        self.inner
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a connection of `user`. When `cursor` is one of this run and the pushes after it are
+    /// still kept, they are returned in [`Registration::missed`]. The user's first connection
+    /// makes them online.
+    pub fn register(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        cursor: Option<&str>,
+    ) -> Result<Registration, RegisterError> {
+        if self.inner.closing.load(Ordering::SeqCst) {
+            return Err(RegisterError::Closing);
+        }
+        let mut users = self.users();
+        let state = users.entry(user.clone()).or_default();
+        state.idle_since = None;
+        if state.conns.len() >= self.inner.max_connections {
+            return Err(RegisterError::TooMany);
+        }
+        let missed = cursor
+            .and_then(Cursor::parse)
+            .and_then(|c| self.missed_after(state, &c));
+        let now_cursor = self.cursor(state.seq);
+        let (tx, rx) = mpsc::channel(self.inner.send_queue);
+        let (kick_tx, kick) = watch::channel(None);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        state.conns.push(ConnHandle {
+            id,
+            session: session.clone(),
+            tx,
+            kick: kick_tx,
+        });
+        let first = state.conns.len() == 1;
+        if first {
+            let data = presence(user, Status::Online, None);
+            self.push_locked(&mut users, &audience(user), gateway::event::PRESENCE, &data);
+        }
+        Ok(Registration {
+            id,
+            rx,
+            kick,
+            cursor: now_cursor,
+            missed,
+        })
+    }
+
+    fn missed_after(&self, state: &UserState, cursor: &Cursor) -> Option<Vec<Bytes>> {
+        if cursor.boot != self.inner.boot || cursor.seq > state.seq {
+            return None;
+        }
+        let oldest_kept = state.log.front().map_or(state.seq + 1, |(seq, _)| *seq);
+        if cursor.seq + 1 < oldest_kept {
+            return None;
+        }
+        Some(
+            state
+                .log
+                .iter()
+                .filter(|(seq, _)| *seq > cursor.seq)
+                .map(|(_, frame)| frame.clone())
+                .collect(),
+        )
+    }
+
+    fn cursor(&self, seq: u64) -> String {
+        Cursor {
+            boot: self.inner.boot.clone(),
+            seq,
+        }
+        .to_string()
+    }
+
+    /// Removes a connection. The user's last connection closing makes them offline.
+    pub fn unregister(&self, user: &UserId, id: u64, now: Timestamp) {
+        let mut users = self.users();
+        let Some(state) = users.get_mut(user) else {
+            return;
+        };
+        let before = state.conns.len();
+        state.conns.retain(|c| c.id != id);
+        if before > 0 && state.conns.is_empty() {
+            state.idle_since = Some(now);
+            let data = presence(user, Status::Offline, Some(now));
+            self.push_locked(&mut users, &audience(user), gateway::event::PRESENCE, &data);
+        }
+        self.sweep_locked(&mut users, now);
+    }
+
+    /// Drops users who have had no connection for [`RESUME_TTL_MS`] (their pushes can no
+    /// longer be resumed; a later connection resyncs). Runs at most once a minute.
+    fn sweep_locked(&self, users: &mut HashMap<UserId, UserState>, now: Timestamp) {
+        let last = self.inner.last_sweep.load(Ordering::Relaxed);
+        if now.millis().saturating_sub(last) < SWEEP_EVERY_MS {
+            return;
+        }
+        self.inner.last_sweep.store(now.millis(), Ordering::Relaxed);
+        users.retain(|_, state| {
+            !state.conns.is_empty()
+                || state.idle_since.is_some_and(|since| {
+                    now.millis().saturating_sub(since.millis()) < RESUME_TTL_MS
+                })
+        });
+    }
+
+    /// How many users the hub holds state for (connected or recently seen).
+    pub fn users_held(&self) -> usize {
+        self.users().len()
+    }
+
+    /// Pushes `event` to everyone who should see what `user` did (see [`audience`]).
+    pub fn push_about(&self, user: &UserId, event: &str, data: &Value) {
+        let mut users = self.users();
+        self.push_locked(&mut users, &audience(user), event, data);
+    }
+
+    fn push_locked(
+        &self,
+        users: &mut HashMap<UserId, UserState>,
+        to: &[UserId],
+        event: &str,
+        data: &Value,
+    ) {
+        for target in to {
+            let state = users.entry(target.clone()).or_insert_with(|| UserState {
+                idle_since: Some(super::connection::now()),
+                ..UserState::default()
+            });
+            state.seq += 1;
+            let frame = ServerFrame::Push(Push {
+                event: event.to_owned(),
+                data: data.clone(),
+                cursor: Some(self.cursor(state.seq)),
+            });
+            let bytes = match frame.encode() {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(e) => {
+                    tracing::error!(error = %e, event, "gateway: cannot encode a push");
+                    continue;
+                }
+            };
+            state.log.push_back((state.seq, bytes.clone()));
+            while state.log.len() > self.inner.window {
+                state.log.pop_front();
+            }
+            for conn in &state.conns {
+                match conn.tx.try_send(bytes.clone()) {
+                    Ok(()) => {}
+                    // The client stopped reading: drop it rather than grow the queue.
+                    Err(mpsc::error::TrySendError::Full(_)) => conn.kick(close::TOO_SLOW),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+
+    /// Closes every connection of one session with `code`.
+    pub fn kick_session(&self, user: &UserId, session: &SessionId, code: u16) {
+        let users = self.users();
+        if let Some(state) = users.get(user) {
+            for conn in state.conns.iter().filter(|c| &c.session == session) {
+                conn.kick(code);
+            }
+        }
+    }
+
+    /// Closes every connection with `code` and refuses new ones (node shutdown).
+    pub fn close_all(&self, code: u16) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        let users = self.users();
+        for conn in users.values().flat_map(|s| s.conns.iter()) {
+            conn.kick(code);
+        }
+    }
+
+    /// How many connections `user` has.
+    pub fn connections(&self, user: &UserId) -> usize {
+        self.users().get(user).map_or(0, |s| s.conns.len())
+    }
+}
+
+/// Who is told about what `user` does (presence, profile changes): people who share a chat
+/// with them. Chats arrive later; until then only the user's own connections.
+pub fn audience(user: &UserId) -> Vec<UserId> {
+    vec![user.clone()]
+}
+
+fn presence(user: &UserId, status: Status, last_seen: Option<Timestamp>) -> Value {
+    let push = PresencePush {
+        user: user.clone(),
+        status,
+        last_seen,
+    };
+    // A struct of an id, an enum and an integer always serializes.
+    gateway::to_value(&push).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod eviction_tests {
+    use super::*;
+
+    #[test]
+    fn users_without_connections_are_dropped_after_the_resume_ttl() {
+        let hub = Hub::new(&GatewaySettings::default());
+        let alice = UserId::parse("@alice:node.test").expect("valid");
+        let bob = UserId::parse("@bob:node.test").expect("valid");
+        let session = SessionId::from("s1".to_owned());
+        let a = hub.register(&alice, &session, None).expect("registers");
+        let b = hub.register(&bob, &session, None).expect("registers");
+        let t0 = Timestamp(SWEEP_EVERY_MS * 10);
+        hub.unregister(&alice, a.id, t0);
+        assert_eq!(hub.users_held(), 2, "alice is kept for resuming");
+        // Bob's connection stays; alice has been gone longer than the TTL.
+        let later = Timestamp(t0.millis() + RESUME_TTL_MS + SWEEP_EVERY_MS);
+        hub.unregister(&bob, u64::MAX, later);
+        assert_eq!(hub.users_held(), 1, "only connected bob remains");
+        assert_eq!(hub.connections(&bob), 1);
+        drop(b);
+    }
+}

@@ -1,0 +1,120 @@
+//! The gateway's methods after `auth`: each decodes its params, does its work and returns the
+//! `ok` result or the `err` body.
+
+use ciborium::Value;
+use serde::Serialize;
+use winichat_protocol::error_code::{ErrorBody, ErrorCode};
+use winichat_protocol::gateway::{
+    self, Empty, MAX_SEARCH_LIMIT, ProfileGetParams, ProfileInfo, ProfilePush, ProfileUpdateParams,
+    RefreshParams, RefreshResult, SearchParams, SearchResult, method,
+};
+
+use super::Accounts;
+use super::connection::ConnState;
+use super::hub::Hub;
+use crate::auth::{AuthError, Profile};
+
+/// Calls `method` for the connection `conn`.
+pub async fn call<A: Accounts>(
+    conn: &mut ConnState,
+    accounts: &A,
+    hub: &Hub,
+    name: &str,
+    params: &Value,
+) -> Result<Value, ErrorBody> {
+    match name {
+        method::PING => {
+            let _: Empty = decode(params)?;
+            encode(&Empty {})
+        }
+        method::AUTH_REFRESH => refresh(conn, accounts, decode(params)?).await,
+        method::PROFILE_GET => {
+            let p: ProfileGetParams = decode(params)?;
+            let user = p.user.unwrap_or_else(|| conn.user.clone());
+            let profile = accounts.profile(&user).await.map_err(auth_error)?;
+            encode(&info(profile))
+        }
+        method::PROFILE_UPDATE => {
+            let p: ProfileUpdateParams = decode(params)?;
+            let profile = accounts
+                .update_profile(&conn.user, p.display_name, p.bio)
+                .await
+                .map_err(auth_error)?;
+            let push = ProfilePush {
+                user: profile.user.clone(),
+                display_name: profile.display_name.clone(),
+                bio: profile.bio.clone(),
+            };
+            hub.push_about(&conn.user, gateway::event::PROFILE, &encode(&push)?);
+            encode(&info(profile))
+        }
+        method::USERS_SEARCH => {
+            let p: SearchParams = decode(params)?;
+            let limit = p
+                .limit
+                .unwrap_or(MAX_SEARCH_LIMIT)
+                .clamp(1, MAX_SEARCH_LIMIT);
+            let users = accounts
+                .search(&p.query, limit)
+                .await
+                .map_err(auth_error)?
+                .into_iter()
+                .map(info)
+                .collect();
+            encode(&SearchResult { users })
+        }
+        method::AUTH => Err(ErrorBody::new(
+            ErrorCode::BadRequest,
+            "already authenticated; use auth.refresh",
+        )),
+        _ => Err(ErrorBody::new(
+            ErrorCode::UnknownMethod,
+            format!("unknown method {name:?}"),
+        )),
+    }
+}
+
+/// `auth.refresh`: a fresh token of the same user and session extends the connection.
+async fn refresh<A: Accounts>(
+    conn: &mut ConnState,
+    accounts: &A,
+    p: RefreshParams,
+) -> Result<Value, ErrorBody> {
+    let claims = accounts
+        .authenticate(&p.token)
+        .await
+        .map_err(|e| ErrorBody::new(ErrorCode::Unauthenticated, e.to_string()))?;
+    if claims.user != conn.user || claims.session != conn.session {
+        return Err(ErrorBody::new(
+            ErrorCode::Forbidden,
+            "the token belongs to another session",
+        ));
+    }
+    conn.expires_at = conn.expires_at.max(claims.expires_at);
+    encode(&RefreshResult {
+        expires_at: conn.expires_at,
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ErrorBody> {
+    gateway::decode_params(params).map_err(|e| ErrorBody::new(ErrorCode::BadRequest, e.to_string()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Value, ErrorBody> {
+    gateway::to_value(value).map_err(|e| {
+        tracing::error!(error = %e, "gateway: cannot encode a result");
+        ErrorBody::new(ErrorCode::Internal, "internal error")
+    })
+}
+
+fn auth_error(e: AuthError) -> ErrorBody {
+    ErrorBody::new(e.code(), e.to_string())
+}
+
+fn info(p: Profile) -> ProfileInfo {
+    ProfileInfo {
+        id: p.user,
+        display_name: p.display_name,
+        bio: p.bio,
+    }
+}

@@ -1,0 +1,816 @@
+//! Accounts and authentication: registration, login, access and refresh tokens, sessions,
+//! profiles and user search. The HTTP endpoints (`api::http::auth`) and the gateway call
+//! [`Auth`]; storage is reached through [`crate::storage::accounts::AccountStore`].
+//!
+//! Access tokens are EdDSA JWTs (see [`jwt`]); refresh tokens are 32 random bytes, stored as
+//! SHA-256, rotated on every use, one family per session. See `spec/auth.md`.
+
+pub mod admin;
+pub mod jwt;
+pub mod password;
+pub mod throttle;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+use winichat_protocol::Timestamp;
+use winichat_protocol::error_code::ErrorCode;
+use winichat_protocol::ids::{NodeName, UserId, check_user_name};
+
+use crate::identity::IdentityError;
+use crate::storage::accounts::{NewUser, RefreshOutcome, SessionRecord, UserRecord};
+use crate::storage::{Database, StorageError};
+
+/// Lifetime of a refresh token (sliding: every rotation starts it again).
+pub const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Default access-token lifetime.
+pub const DEFAULT_ACCESS_TTL_SECS: u64 = 600;
+/// Longest allowed access-token lifetime.
+pub const MAX_ACCESS_TTL_SECS: u64 = 900;
+/// A rotated refresh token presented again within this time of its rotation is refused
+/// without revoking the session: that is two concurrent refreshes (two tabs), not a theft.
+pub const REUSE_GRACE: Duration = Duration::from_secs(2);
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 64;
+/// Longest bio, in characters.
+pub const MAX_BIO: usize = 500;
+/// Longest device description kept, in characters.
+pub const MAX_DEVICE: usize = 128;
+/// Most results of one search.
+pub const MAX_SEARCH: u32 = 50;
+/// How long an "active" answer about a session is trusted without asking the database.
+/// Revocations made by this node update the cache at once.
+const SESSION_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// The message for every failed login, whatever the cause.
+pub const INVALID_LOGIN: &str = "invalid user name or password";
+
+/// Who may register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationMode {
+    /// Anyone.
+    #[default]
+    Open,
+    /// Only with an operator-issued registration token.
+    Invite,
+    /// Nobody (the operator creates accounts with `winichat admin create-user`).
+    Closed,
+}
+
+impl FromStr for RegistrationMode {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Self::Open),
+            "invite" => Ok(Self::Invite),
+            "closed" => Ok(Self::Closed),
+            _ => Err("expected \"open\", \"invite\" or \"closed\""),
+        }
+    }
+}
+
+/// Settings of [`Auth`], from the node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Who may register.
+    pub registration: RegistrationMode,
+    /// Access-token lifetime in seconds (at most [`MAX_ACCESS_TTL_SECS`]).
+    pub access_token_ttl_secs: u64,
+    /// Mark the refresh cookie `Secure` (the node is served over TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            registration: RegistrationMode::Open,
+            access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// An opaque session id: 16 random bytes, base64url (22 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn random() -> Result<SessionId, AuthError> {
+        Ok(SessionId(URL_SAFE_NO_PAD.encode(random_bytes::<16>()?)))
+    }
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SessionId {
+    fn from(s: String) -> Self {
+        SessionId(s)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user.
+    pub user: UserId,
+    /// The session the token belongs to.
+    pub session: SessionId,
+    /// When the token expires.
+    pub expires_at: Timestamp,
+}
+
+/// A session was revoked (logout, password change, refresh-token reuse, explicit revoke).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRevoked {
+    /// Whose session.
+    pub user: UserId,
+    /// Which session.
+    pub session: SessionId,
+}
+
+/// A user's public profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The user.
+    pub user: UserId,
+    /// Display name (may be empty).
+    pub display_name: String,
+    /// Bio (may be empty).
+    pub bio: String,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+impl From<UserRecord> for Profile {
+    fn from(u: UserRecord) -> Self {
+        Profile {
+            user: u.id,
+            display_name: u.display_name,
+            bio: u.bio,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A session as listed to its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: SessionId,
+    /// Device description.
+    pub device: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last refresh.
+    pub last_used_at: Timestamp,
+    /// True for the session of the asking token.
+    pub current: bool,
+}
+
+/// Tokens issued by register, login or refresh.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The user.
+    pub user: UserId,
+    /// The session.
+    pub session: SessionId,
+    /// The access token (JWT).
+    pub access_token: String,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The new refresh token (opaque, base64url).
+    pub refresh_token: String,
+}
+
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issued")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an auth operation failed. `Display` is the message shown to the client: never internals.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The request is malformed or a field is invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Login failed (unknown user or wrong password: the same message for both).
+    #[error("invalid user name or password")]
+    InvalidCredentials,
+    /// No valid token (missing, malformed, expired, wrong signature, revoked session).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Not allowed (e.g. registration closed).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// Conflicts with the current state (name taken, token already rotated).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts.
+    #[error("too many attempts; retry in {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The node failed; the cause was logged.
+    #[error("internal error")]
+    Internal,
+}
+
+impl AuthError {
+    /// The protocol error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::BadRequest(_) => ErrorCode::BadRequest,
+            AuthError::InvalidCredentials | AuthError::Unauthenticated(_) => {
+                ErrorCode::Unauthenticated
+            }
+            AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::NotFound(_) => ErrorCode::NotFound,
+            AuthError::Conflict(_) => ErrorCode::Conflict,
+            AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// Logs `cause` and returns [`AuthError::Internal`].
+    pub(crate) fn internal(cause: impl fmt::Display) -> AuthError {
+        tracing::error!(error = %cause, "auth: internal error");
+        AuthError::Internal
+    }
+}
+
+impl From<StorageError> for AuthError {
+    fn from(e: StorageError) -> Self {
+        AuthError::internal(e)
+    }
+}
+
+const BAD_TOKEN: &str = "invalid or expired access token";
+const REVOKED: &str = "the session has been revoked";
+const BAD_REFRESH: &str = "invalid or expired refresh token";
+
+/// The accounts and token service. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    node: NodeName,
+    key: jwt::AuthKey,
+    settings: AuthSettings,
+    revocations: broadcast::Sender<SessionRevoked>,
+    /// session id → (revoked, checked at).
+    sessions: Mutex<HashMap<String, (bool, Instant)>>,
+    throttle: throttle::Throttle,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("node", &self.inner.node)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0),
+    )
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| AuthError::internal(format!("getrandom: {e}")))?;
+    Ok(b)
+}
+
+/// SHA-256 of a token's text, as stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn new_secret_token() -> Result<String, AuthError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+fn check_display_name(s: &str) -> Result<(), AuthError> {
+    if s.chars().count() > MAX_DISPLAY_NAME || s.chars().any(char::is_control) {
+        return Err(AuthError::BadRequest(format!(
+            "the display name must have at most {MAX_DISPLAY_NAME} characters and no control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Auth {
+    /// Loads (or creates) the auth key in `data_dir` and builds the service.
+    pub fn new(
+        db: Database,
+        node: NodeName,
+        data_dir: &Path,
+        mut settings: AuthSettings,
+    ) -> Result<Auth, IdentityError> {
+        let key = jwt::AuthKey::load_or_create(data_dir)?;
+        settings.access_token_ttl_secs =
+            settings.access_token_ttl_secs.clamp(1, MAX_ACCESS_TTL_SECS);
+        let (revocations, _) = broadcast::channel(256);
+        Ok(Auth {
+            inner: Arc::new(Inner {
+                db,
+                node,
+                key,
+                settings,
+                revocations,
+                sessions: Mutex::new(HashMap::new()),
+                throttle: throttle::Throttle::default(),
+            }),
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AuthSettings {
+        &self.inner.settings
+    }
+
+    /// The node's name (the `iss` of its tokens).
+    pub fn node(&self) -> &NodeName {
+        &self.inner.node
+    }
+
+    /// Checks signature/alg/iss/aud/exp(+leeway 5 s)/typ, then that the session is not revoked.
+    pub async fn authenticate(&self, access_token: &str) -> Result<AccessClaims, AuthError> {
+        let claims = self
+            .inner
+            .key
+            .verify(access_token, self.inner.node.as_str())
+            .map_err(|_| AuthError::Unauthenticated(BAD_TOKEN))?;
+        let user = UserId::parse(&claims.sub).map_err(|_| AuthError::Unauthenticated(BAD_TOKEN))?;
+        if user.node() != &self.inner.node {
+            return Err(AuthError::Unauthenticated(BAD_TOKEN));
+        }
+        let cached = {
+            let cache = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            cache.get(&claims.sid).copied()
+        };
+        let revoked = match cached {
+            Some((true, _)) => true,
+            Some((false, at)) if at.elapsed() < SESSION_CACHE_TTL => false,
+            _ => {
+                let revoked = match self.inner.db.accounts().session(&claims.sid).await? {
+                    Some(s) => s.revoked_at.is_some() || s.user != user,
+                    None => true,
+                };
+                self.cache_session(&claims.sid, revoked);
+                revoked
+            }
+        };
+        if revoked {
+            return Err(AuthError::Unauthenticated(REVOKED));
+        }
+        Ok(AccessClaims {
+            user,
+            session: SessionId(claims.sid),
+            expires_at: Timestamp(claims.exp.saturating_mul(1000)),
+        })
+    }
+
+    /// Fires for every revoked session (logout, password change, reuse detection, revoke).
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<SessionRevoked> {
+        self.inner.revocations.subscribe()
+    }
+
+    fn cache_session(&self, id: &str, revoked: bool) {
+        let mut cache = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 100_000 {
+            cache.retain(|_, (r, at)| *r || at.elapsed() < SESSION_CACHE_TTL);
+        }
+        cache.insert(id.to_owned(), (revoked, Instant::now()));
+    }
+
+    fn revoked(&self, user: &UserId, session: String) {
+        self.cache_session(&session, true);
+        // No receiver is fine: nobody is connected.
+        let _ = self.inner.revocations.send(SessionRevoked {
+            user: user.clone(),
+            session: SessionId(session),
+        });
+    }
+
+    fn mint(&self, user: &UserId, session: &str) -> Result<(String, Timestamp), AuthError> {
+        let now_s = now().0 / 1000;
+        let exp = now_s + self.inner.settings.access_token_ttl_secs;
+        let claims = jwt::Claims {
+            iss: self.inner.node.to_string(),
+            aud: jwt::AUDIENCE.to_owned(),
+            sub: user.to_string(),
+            sid: session.to_owned(),
+            iat: now_s,
+            exp,
+            typ: jwt::TYP_ACCESS.to_owned(),
+        };
+        let token = self.inner.key.sign(&claims).map_err(AuthError::internal)?;
+        Ok((token, Timestamp(exp * 1000)))
+    }
+
+    async fn new_session(&self, user: &UserId, device: &str) -> Result<Issued, AuthError> {
+        let session = SessionId::random()?;
+        let refresh = new_secret_token()?;
+        let t = now();
+        let record = SessionRecord {
+            id: session.0.clone(),
+            user: user.clone(),
+            device: truncate_chars(device, MAX_DEVICE),
+            created_at: t,
+            last_used_at: t,
+            revoked_at: None,
+        };
+        self.inner
+            .db
+            .accounts()
+            .create_session(&record, &token_hash(&refresh), refresh_expiry(t))
+            .await?;
+        let (access_token, expires_at) = self.mint(user, &session.0)?;
+        Ok(Issued {
+            user: user.clone(),
+            session,
+            access_token,
+            expires_at,
+            refresh_token: refresh,
+        })
+    }
+
+    fn user_id(&self, username: &str) -> Result<UserId, AuthError> {
+        check_user_name(username).map_err(|_| {
+            AuthError::BadRequest(
+                "the user name must be 3 to 32 characters of a-z, 0-9, '_', '.' or '-'".into(),
+            )
+        })?;
+        UserId::new(username, &self.inner.node)
+            .map_err(|_| AuthError::BadRequest("invalid user name".into()))
+    }
+
+    /// Creates an account (no session). Used by registration and the operator command.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+        registration_token: Option<&str>,
+    ) -> Result<UserId, AuthError> {
+        let id = self.user_id(username)?;
+        password::check(password)?;
+        let display_name = display_name.unwrap_or("").trim().to_owned();
+        check_display_name(&display_name)?;
+        let password_hash = password::hash(password.to_owned()).await?;
+        let user = NewUser {
+            id: id.clone(),
+            password_hash,
+            display_name,
+            created_at: now(),
+        };
+        let result = match registration_token {
+            Some(token) => {
+                self.inner
+                    .db
+                    .accounts()
+                    .create_user_with_token(&user, &token_hash(token))
+                    .await
+            }
+            None => self.inner.db.accounts().create_user(&user).await,
+        };
+        match result {
+            Ok(()) => Ok(id),
+            Err(StorageError::Conflict(_)) => {
+                Err(AuthError::Conflict("this user name is taken".into()))
+            }
+            Err(StorageError::NotFound(_)) => Err(AuthError::Forbidden(
+                "invalid, expired or used-up registration token".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `POST /api/auth/register`.
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+        registration_token: Option<&str>,
+        device: &str,
+    ) -> Result<Issued, AuthError> {
+        let token = match self.inner.settings.registration {
+            RegistrationMode::Closed => {
+                return Err(AuthError::Forbidden(
+                    "registration is closed on this node".into(),
+                ));
+            }
+            RegistrationMode::Invite => match registration_token {
+                Some(t) if !t.is_empty() => Some(t),
+                _ => {
+                    return Err(AuthError::Forbidden(
+                        "registration on this node needs a registration token".into(),
+                    ));
+                }
+            },
+            // In open mode a token is not needed, and not consumed.
+            RegistrationMode::Open => None,
+        };
+        let id = self
+            .create_user(username, password, display_name, token)
+            .await?;
+        self.new_session(&id, device).await
+    }
+
+    /// `POST /api/auth/login`. `ip` is the client's address, for throttling.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        device: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Issued, AuthError> {
+        let name = username.trim().to_lowercase();
+        let user_key = format!("u:{name}");
+        let ip_key = ip.map(|ip| format!("ip:{ip}"));
+        let mut keys = vec![user_key.clone()];
+        keys.extend(ip_key.clone());
+        if let Some(retry_after) = self.inner.throttle.check(&keys) {
+            return Err(AuthError::RateLimited { retry_after });
+        }
+        let user = match UserId::new(&name, &self.inner.node) {
+            Ok(id) => self.inner.db.accounts().user(&id).await?,
+            Err(_) => None,
+        };
+        let ok = password::verify(
+            password.to_owned(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
+        match user {
+            Some(user) if ok && password.len() <= password::MAX_LEN => {
+                self.inner.throttle.succeed(&user_key);
+                self.new_session(&user.id, device).await
+            }
+            _ => {
+                let mut fail = vec![(user_key, throttle::FREE_FAILURES)];
+                fail.extend(ip_key.map(|k| (k, throttle::FREE_FAILURES_IP)));
+                self.inner.throttle.fail(&fail);
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// `POST /api/auth/refresh`: rotates the refresh token and issues a new access token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Issued, AuthError> {
+        if refresh_token.is_empty() || refresh_token.len() > 256 {
+            return Err(AuthError::Unauthenticated(BAD_REFRESH));
+        }
+        let new_refresh = new_secret_token()?;
+        let t = now();
+        let outcome = self
+            .inner
+            .db
+            .accounts()
+            .rotate_refresh(
+                &token_hash(refresh_token),
+                &token_hash(&new_refresh),
+                t,
+                refresh_expiry(t),
+                u64::try_from(REUSE_GRACE.as_millis()).unwrap_or(u64::MAX),
+            )
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated(session) => {
+                let (access_token, expires_at) = self.mint(&session.user, &session.id)?;
+                Ok(Issued {
+                    user: session.user,
+                    session: SessionId(session.id),
+                    access_token,
+                    expires_at,
+                    refresh_token: new_refresh,
+                })
+            }
+            RefreshOutcome::AlreadyRotated => Err(AuthError::Conflict(
+                "this refresh token was just used by another request".into(),
+            )),
+            RefreshOutcome::Reused(session) => {
+                tracing::warn!(user = %session.user, session = %session.id,
+                    "a rotated refresh token was reused; session revoked");
+                self.revoked(&session.user, session.id);
+                Err(AuthError::Unauthenticated(REVOKED))
+            }
+            RefreshOutcome::Invalid => Err(AuthError::Unauthenticated(BAD_REFRESH)),
+        }
+    }
+
+    /// `POST /api/auth/logout`: revokes the caller's session.
+    pub async fn logout(&self, claims: &AccessClaims) -> Result<(), AuthError> {
+        self.revoke_session(claims, claims.session.as_str()).await
+    }
+
+    /// Revokes one of the caller's sessions. [`AuthError::NotFound`] if it is not theirs or
+    /// already revoked.
+    pub async fn revoke_session(&self, claims: &AccessClaims, id: &str) -> Result<(), AuthError> {
+        if self
+            .inner
+            .db
+            .accounts()
+            .revoke_session(&claims.user, id, now())
+            .await?
+        {
+            self.revoked(&claims.user, id.to_owned());
+            Ok(())
+        } else {
+            Err(AuthError::NotFound("no such session".into()))
+        }
+    }
+
+    /// Revokes every session of the caller except the current one.
+    pub async fn revoke_other_sessions(&self, claims: &AccessClaims) -> Result<(), AuthError> {
+        let ids = self
+            .inner
+            .db
+            .accounts()
+            .revoke_other_sessions(&claims.user, Some(claims.session.as_str()), now())
+            .await?;
+        for id in ids {
+            self.revoked(&claims.user, id);
+        }
+        Ok(())
+    }
+
+    /// The caller's active sessions.
+    pub async fn sessions(&self, claims: &AccessClaims) -> Result<Vec<SessionInfo>, AuthError> {
+        Ok(self
+            .inner
+            .db
+            .accounts()
+            .active_sessions(&claims.user)
+            .await?
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: s.id == claims.session.0,
+                id: SessionId(s.id),
+                device: s.device,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+            })
+            .collect())
+    }
+
+    /// Changes the caller's password and revokes every other session.
+    pub async fn change_password(
+        &self,
+        claims: &AccessClaims,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        password::check(new)?;
+        let user = self
+            .inner
+            .db
+            .accounts()
+            .user(&claims.user)
+            .await?
+            .ok_or(AuthError::Unauthenticated(BAD_TOKEN))?;
+        if !password::verify(current.to_owned(), Some(user.password_hash)).await? {
+            return Err(AuthError::Forbidden(
+                "the current password is not correct".into(),
+            ));
+        }
+        let hash = password::hash(new.to_owned()).await?;
+        self.inner
+            .db
+            .accounts()
+            .set_password(&claims.user, &hash)
+            .await?;
+        self.revoke_other_sessions(claims).await
+    }
+
+    /// A user's profile.
+    pub async fn profile(&self, user: &UserId) -> Result<Profile, AuthError> {
+        self.inner
+            .db
+            .accounts()
+            .user(user)
+            .await?
+            .map(Profile::from)
+            .ok_or_else(|| AuthError::NotFound("no such user".into()))
+    }
+
+    /// Changes the given fields of a user's profile.
+    pub async fn update_profile(
+        &self,
+        user: &UserId,
+        display_name: Option<String>,
+        bio: Option<String>,
+    ) -> Result<Profile, AuthError> {
+        let display_name = display_name.map(|d| d.trim().to_owned());
+        if let Some(d) = &display_name {
+            check_display_name(d)?;
+        }
+        if let Some(b) = &bio
+            && b.chars().count() > MAX_BIO
+        {
+            return Err(AuthError::BadRequest(format!(
+                "the bio must have at most {MAX_BIO} characters"
+            )));
+        }
+        match self
+            .inner
+            .db
+            .accounts()
+            .update_profile(user, display_name.as_deref(), bio.as_deref())
+            .await
+        {
+            Ok(u) => Ok(u.into()),
+            Err(StorageError::NotFound(_)) => Err(AuthError::NotFound("no such user".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Users of this node whose name or display name starts with `query` (case-insensitive).
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError> {
+        let query = query.trim().trim_start_matches('@').to_lowercase();
+        if query.is_empty() || query.chars().count() > MAX_DISPLAY_NAME {
+            return Ok(Vec::new());
+        }
+        let limit = limit.clamp(1, MAX_SEARCH);
+        Ok(self
+            .inner
+            .db
+            .accounts()
+            .search_users(&query, limit)
+            .await?
+            .into_iter()
+            .map(Profile::from)
+            .collect())
+    }
+
+    /// Issues a registration token (returned once; only its hash is stored).
+    pub async fn create_registration_token(
+        &self,
+        uses: Option<u32>,
+        expires_in: Option<Duration>,
+    ) -> Result<String, AuthError> {
+        let token = new_secret_token()?;
+        let t = now();
+        let expires_at = expires_in.map(|d| {
+            Timestamp(t.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        });
+        self.inner
+            .db
+            .accounts()
+            .add_registration_token(&token_hash(&token), uses, expires_at, t)
+            .await?;
+        Ok(token)
+    }
+}
+
+fn refresh_expiry(t: Timestamp) -> Timestamp {
+    Timestamp(t.0 + u64::try_from(REFRESH_TTL.as_millis()).unwrap_or(u64::MAX))
+}
