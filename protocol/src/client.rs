@@ -55,6 +55,7 @@ pub enum ServerFrame {
         /// The request's id.
         id: RequestId,
         /// What went wrong.
+        #[serde(deserialize_with = "codec::map_only")]
         error: ErrorBody,
     },
     /// Something happened that the client should know.
@@ -82,7 +83,7 @@ pub struct Push {
 impl ClientFrame {
     /// Decodes a frame received from a client.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        codec::decode(bytes, &Limits::CLIENT_FRAME)
+        codec::decode_frame(bytes, &Limits::CLIENT_FRAME)
     }
 
     /// Encodes the frame, refusing one the node would not accept.
@@ -94,7 +95,7 @@ impl ClientFrame {
 impl ServerFrame {
     /// Decodes a frame received from a node.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        codec::decode(bytes, &Limits::CLIENT_FRAME)
+        codec::decode_frame(bytes, &Limits::CLIENT_FRAME)
     }
 
     /// Encodes the frame, refusing one a client would not accept.

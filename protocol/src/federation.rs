@@ -101,6 +101,7 @@ pub enum FedResponse {
         /// The request's id.
         id: u64,
         /// What went wrong.
+        #[serde(deserialize_with = "codec::map_only")]
         error: ErrorBody,
     },
 }
@@ -108,7 +109,7 @@ pub enum FedResponse {
 impl FedResponse {
     /// Decodes a response read from a stream.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        codec::decode(bytes, &Limits::FEDERATION_FRAME)
+        codec::decode_frame(bytes, &Limits::FEDERATION_FRAME)
     }
 
     /// Encodes the response within federation limits.

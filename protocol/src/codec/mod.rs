@@ -179,3 +179,27 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d)
 }
+
+/// Deserializes a struct from a CBOR map only. Serde's derived structs also accept an array
+/// (fields by position), a second encoding the spec does not allow.
+pub(crate) fn map_only<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = value_map(d)?;
+    value.deserialized().map_err(serde::de::Error::custom)
+}
+
+/// Decodes a frame: like [`decode`], and the top-level item must be a map (serde's tagged
+/// enums would also take an array with the tag first).
+pub(crate) fn decode_frame<T: DeserializeOwned>(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<T, DecodeError> {
+    check_well_formed(bytes, limits)?;
+    if bytes.first().is_none_or(|b| b >> 5 != 5) {
+        return Err(DecodeError::Schema("a frame must be a map".to_owned()));
+    }
+    ciborium::de::from_reader(bytes).map_err(|e| DecodeError::Schema(schema_message(e)))
+}

@@ -1011,6 +1011,22 @@ fn server() -> VectorFile {
             "schema",
         ),
         error(
+            "err with the error body as an array (fields by position)",
+            r,
+            &c::tmap(&[
+                ("t", c::t("err")),
+                ("id", c::u(1)),
+                ("error", c::arr(&[c::t("forbidden"), c::t("no")])),
+            ]),
+            "schema",
+        ),
+        error(
+            "frame as an array with the tag first",
+            r,
+            &c::arr(&[c::t("ok"), c::u(1), vec![c::NULL]]),
+            "schema",
+        ),
+        error(
             "push with event as a byte string",
             r,
             &c::tmap(&[
