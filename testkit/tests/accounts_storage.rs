@@ -3,65 +3,13 @@
 
 use std::sync::Arc;
 
-use tempfile::TempDir;
+use winichat_node::storage::StorageError;
 use winichat_node::storage::accounts::{NewUser, RefreshOutcome, SessionRecord};
-use winichat_node::storage::{self, Database, StorageError};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::UserId;
-use winichat_testkit::postgres::TestDatabase;
 
-struct Harness {
-    db: Database,
-    _data_dir: TempDir,
-    _pg: Option<TestDatabase>,
-}
-
-impl Harness {
-    async fn sqlite() -> Harness {
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
-        let db = storage::open(&url, data_dir.path()).await.expect("open");
-        Harness {
-            db,
-            _data_dir: data_dir,
-            _pg: None,
-        }
-    }
-
-    async fn postgres() -> Harness {
-        let pg = TestDatabase::create().await;
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let db = storage::open(pg.url(), data_dir.path())
-            .await
-            .expect("open");
-        Harness {
-            db,
-            _data_dir: data_dir,
-            _pg: Some(pg),
-        }
-    }
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Harness::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Harness::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
+use winichat_testkit::both_backends;
+use winichat_testkit::storage::StorageHarness as Harness;
 
 both_backends!(
     users_round_trip_and_names_are_unique,

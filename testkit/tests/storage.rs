@@ -6,96 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::Connection as _;
-use tempfile::TempDir;
 use winichat_node::storage::{self, Database, NewEvent, Peer, StorageError};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
-use winichat_testkit::postgres::TestDatabase;
 
-/// A database opened for one test, plus what is needed to reopen or tamper with it.
-struct Harness {
-    db: Database,
-    url: String,
-    data_dir: TempDir,
-    /// Kept so the PostgreSQL database lives as long as the test.
-    _pg: Option<TestDatabase>,
-}
-
-impl Harness {
-    async fn sqlite() -> Harness {
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
-        let db = storage::open(&url, data_dir.path())
-            .await
-            .expect("open sqlite");
-        Harness {
-            db,
-            url,
-            data_dir,
-            _pg: None,
-        }
-    }
-
-    async fn postgres() -> Harness {
-        let pg = TestDatabase::create().await;
-        let data_dir = tempfile::tempdir().expect("tempdir");
-        let url = pg.url().to_owned();
-        let db = storage::open(&url, data_dir.path())
-            .await
-            .expect("open postgres");
-        Harness {
-            db,
-            url,
-            data_dir,
-            _pg: Some(pg),
-        }
-    }
-
-    async fn reopen(&self) -> Database {
-        storage::open(&self.url, self.data_dir.path())
-            .await
-            .expect("reopen")
-    }
-
-    /// Runs one statement behind the storage layer's back (SQL common to both dialects).
-    async fn tamper(&self, sql: &'static str) {
-        if let Some(path) = self.url.strip_prefix("sqlite://") {
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
-                .await
-                .expect("connect sqlite");
-            sqlx::query(sql).execute(&mut conn).await.expect("tamper");
-        } else {
-            let mut conn = sqlx::PgConnection::connect(&self.url)
-                .await
-                .expect("connect postgres");
-            sqlx::query(sql).execute(&mut conn).await.expect("tamper");
-        }
-    }
-}
-
-/// Generates `mod sqlite` and `mod postgres`, each with one `#[tokio::test]` per named test
-/// function `async fn name(h: Harness)`.
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Harness::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Harness::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
+use sqlx::Connection as _;
+use winichat_testkit::both_backends;
+use winichat_testkit::storage::StorageHarness as Harness;
 
 both_backends!(
     migrations_apply_and_reopen_is_idempotent,
