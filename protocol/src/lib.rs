@@ -12,6 +12,7 @@ pub mod error_code;
 pub mod event;
 pub mod federation;
 pub mod gateway;
+pub mod group;
 pub mod ids;
 pub mod keys;
 mod time;

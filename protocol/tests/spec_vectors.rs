@@ -241,7 +241,10 @@ fn run(case: &Case) -> Outcome {
         "cose-sign1" => signed::<Value>(b, case, &Limits::EVENT),
         other => match support::generate_gateway::decode(other, b) {
             Some(result) => result.map_err(|e| names::decode_expect(&e)),
-            None => panic!("{}: no decoder for rule {other}", case.name),
+            None => match support::generate_chat::decode(other, b) {
+                Some(result) => result,
+                None => panic!("{}: no decoder for rule {other}", case.name),
+            },
         },
     }
 }

@@ -209,6 +209,8 @@ pub fn files() -> Vec<(String, String)> {
         ("federation.json", federation()),
         ("log.json", log()),
         ("gateway.json", super::generate_gateway::gateway()),
+        ("chat.json", super::generate_chat::chat()),
+        ("event-bodies.json", super::generate_chat::event_bodies()),
     ]
     .into_iter()
     .map(|(name, f)| {

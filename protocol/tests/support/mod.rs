@@ -4,6 +4,7 @@
 
 pub mod diag;
 pub mod generate;
+pub mod generate_chat;
 pub mod generate_gateway;
 pub mod model;
 pub mod names;

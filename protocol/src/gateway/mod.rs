@@ -14,6 +14,8 @@ use crate::Timestamp;
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::ids::UserId;
 
+pub mod chat;
+
 /// The method names a client may call.
 pub mod method {
     /// The first frame of every connection: `{token, ?cursor}` → [`super::Ready`].
