@@ -20,6 +20,7 @@ use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
+pub mod chats;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -337,6 +338,14 @@ impl Database {
 
     /// Users, sessions, refresh and registration tokens.
     pub fn accounts(&self) -> &dyn accounts::AccountStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Chats: the projection of the group logs.
+    pub fn chats(&self) -> &dyn chats::ChatStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

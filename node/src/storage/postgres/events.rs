@@ -5,6 +5,103 @@ use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{EventLog, NewEvent, StorageError, StoredEvent, db_error, to_i64};
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+/// Appends `event` and its outbox rows inside `tx`, with the semantics of [`EventLog::append`]
+/// (the head moves only from `seq - 1` / `prev`; [`StorageError::Conflict`] otherwise). Shared
+/// with the chat projection, which writes its rows in the same transaction.
+pub(super) async fn append_in(
+    tx: &mut Tx<'_>,
+    event: &NewEvent,
+    outbox_destinations: &[NodeName],
+) -> Result<(), StorageError> {
+    let seq = to_i64(event.seq, "seq")?;
+    let ts = to_i64(event.ts.0, "ts")?;
+    let group = event.group.as_str();
+    let id = event.id.to_string();
+    let prev = event.prev.map(|p| p.to_string());
+    if event.seq == 0 || (event.seq == 1) != prev.is_none() {
+        return Err(StorageError::Conflict(format!(
+            "event {id}: seq {} with prev {prev:?} cannot start or extend a log",
+            event.seq
+        )));
+    }
+
+    // Advance the head only if this event follows it; the WHERE clause is the check, so
+    // there is no window between reading the head and moving it.
+    let advanced = if event.seq == 1 {
+        sqlx::query(
+            "INSERT INTO groups (id, home_node, created_at, last_seq, last_event_id) \
+             VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (id) DO UPDATE SET last_seq = 1, last_event_id = excluded.last_event_id \
+             WHERE groups.last_seq = 0",
+        )
+        .bind(group)
+        .bind(event.group.home().as_str())
+        .bind(ts)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await
+    } else {
+        sqlx::query(
+            "UPDATE groups SET last_seq = $1, last_event_id = $2 \
+             WHERE id = $3 AND last_seq = $4 AND last_event_id = $5",
+        )
+        .bind(seq)
+        .bind(&id)
+        .bind(group)
+        .bind(seq - 1)
+        .bind(prev.as_deref())
+        .execute(&mut **tx)
+        .await
+    }
+    .map_err(db_error)?
+    .rows_affected()
+        == 1;
+    if !advanced {
+        let head: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT last_seq, last_event_id FROM groups WHERE id = $1")
+                .bind(group)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_error)?;
+        return Err(not_next(&event.group, event.seq, head));
+    }
+
+    sqlx::query(
+        "INSERT INTO events (group_id, seq, event_id, prev_id, ts, sender, kind, raw) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(group)
+    .bind(seq)
+    .bind(&id)
+    .bind(prev.as_deref())
+    .bind(ts)
+    .bind(&event.sender)
+    .bind(&event.kind)
+    .bind(event.raw.as_slice())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+
+    for destination in outbox_destinations {
+        sqlx::query(
+            "INSERT INTO outbox (destination, group_id, seq, event_id, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (destination, event_id) DO NOTHING",
+        )
+        .bind(destination.as_str())
+        .bind(group)
+        .bind(seq)
+        .bind(&id)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    }
+
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl EventLog for PgStorage {
     async fn append(
@@ -12,93 +109,10 @@ impl EventLog for PgStorage {
         event: &NewEvent,
         outbox_destinations: &[NodeName],
     ) -> Result<(), StorageError> {
-        let seq = to_i64(event.seq, "seq")?;
-        let ts = to_i64(event.ts.0, "ts")?;
-        let group = event.group.as_str();
-        let id = event.id.to_string();
-        let prev = event.prev.map(|p| p.to_string());
-        if event.seq == 0 || (event.seq == 1) != prev.is_none() {
-            return Err(StorageError::Conflict(format!(
-                "event {id}: seq {} with prev {prev:?} cannot start or extend a log",
-                event.seq
-            )));
-        }
-
         // READ COMMITTED is enough: see the module docs of `postgres`.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
 
-        // Advance the head only if this event follows it; the WHERE clause is the check, so
-        // there is no window between reading the head and moving it.
-        let advanced = if event.seq == 1 {
-            sqlx::query(
-                "INSERT INTO groups (id, home_node, created_at, last_seq, last_event_id) \
-                 VALUES ($1, $2, $3, 1, $4) \
-                 ON CONFLICT (id) DO UPDATE SET last_seq = 1, last_event_id = excluded.last_event_id \
-                 WHERE groups.last_seq = 0",
-            )
-            .bind(group)
-            .bind(event.group.home().as_str())
-            .bind(ts)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-        } else {
-            sqlx::query(
-                "UPDATE groups SET last_seq = $1, last_event_id = $2 \
-                 WHERE id = $3 AND last_seq = $4 AND last_event_id = $5",
-            )
-            .bind(seq)
-            .bind(&id)
-            .bind(group)
-            .bind(seq - 1)
-            .bind(prev.as_deref())
-            .execute(&mut *tx)
-            .await
-        }
-        .map_err(db_error)?
-        .rows_affected()
-            == 1;
-        if !advanced {
-            let head: Option<(i64, Option<String>)> =
-                sqlx::query_as("SELECT last_seq, last_event_id FROM groups WHERE id = $1")
-                    .bind(group)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            return Err(not_next(&event.group, event.seq, head));
-        }
-
-        sqlx::query(
-            "INSERT INTO events (group_id, seq, event_id, prev_id, ts, sender, kind, raw) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(group)
-        .bind(seq)
-        .bind(&id)
-        .bind(prev.as_deref())
-        .bind(ts)
-        .bind(&event.sender)
-        .bind(&event.kind)
-        .bind(event.raw.as_slice())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-
-        for destination in outbox_destinations {
-            sqlx::query(
-                "INSERT INTO outbox (destination, group_id, seq, event_id, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (destination, event_id) DO NOTHING",
-            )
-            .bind(destination.as_str())
-            .bind(group)
-            .bind(seq)
-            .bind(&id)
-            .bind(ts)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        }
-
+        append_in(&mut tx, event, outbox_destinations).await?;
         tx.commit().await.map_err(db_error)
     }
 

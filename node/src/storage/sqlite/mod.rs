@@ -6,6 +6,7 @@
 //! wait on a stale snapshot), which would turn an ordinary race into an error.
 
 mod accounts;
+pub(super) mod chats; // its row types are shared with the PostgreSQL backend
 mod events;
 mod identity;
 mod outbox;
