@@ -126,6 +126,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             return Err(e.into());
         }
     };
+    let gateway = crate::api::ws::Gateway::new(config.gateway.clone());
+    gateway.watch_revocations(auth.subscribe_revocations());
+    let chats = crate::chat::Chats::new(
+        db.clone(),
+        config.name.clone(),
+        identity.signing_key().clone(),
+        Arc::new(gateway.hub().clone()),
+    );
     let state = AppState {
         db: db.clone(),
         node: Arc::new(NodeDocument {
@@ -135,11 +143,8 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             quic: quic_addr,
         }),
         web: http::web::WebDir::new(config.web_dir.clone()),
-        gateway: {
-            let gateway = crate::api::ws::Gateway::new(config.gateway.clone());
-            gateway.watch_revocations(auth.subscribe_revocations());
-            gateway
-        },
+        gateway,
+        chats,
         auth,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -178,6 +183,7 @@ async fn serve(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
+    let maintenance = tokio::spawn(state.chats.clone().maintain(shutdown.clone()));
     let gateway = state.gateway.clone();
     let mut http_server = tokio::spawn(
         axum::serve(
@@ -194,6 +200,9 @@ async fn serve(
 
     // QUIC first: closing it is quick and tells peers at once, while HTTP may take a while.
     endpoint::close(&quic).await;
+    if let Err(e) = maintenance.await {
+        tracing::warn!(error = %e, "chat maintenance task failed");
+    }
     if let Err(e) = accept.await {
         tracing::warn!(error = %e, "QUIC accept task failed");
     }

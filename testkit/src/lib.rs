@@ -1,5 +1,6 @@
 //! Real nodes and real databases for tests.
 
+pub mod client;
 pub mod node;
 pub mod postgres;
 pub mod storage;

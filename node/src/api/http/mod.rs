@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
     /// The WebSocket gateway at `/ws` (see [`crate::api::ws`]).
     pub gateway: crate::api::ws::Gateway,
+    /// Direct chats and groups (see [`crate::chat`]).
+    pub chats: crate::chat::Chats,
 }
 
 /// The HTTP router with every endpoint and the request-tracing layer.

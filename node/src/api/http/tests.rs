@@ -11,6 +11,7 @@ use crate::storage;
 
 pub(super) async fn state(dir: &std::path::Path) -> AppState {
     let db = storage::open("sqlite", dir).await.expect("open sqlite");
+    let gateway = crate::api::ws::Gateway::new(Default::default());
     AppState {
         db: db.clone(),
         node: Arc::new(NodeDocument {
@@ -27,7 +28,13 @@ pub(super) async fn state(dir: &std::path::Path) -> AppState {
             crate::auth::AuthSettings::default(),
         )
         .expect("auth"),
-        gateway: crate::api::ws::Gateway::new(Default::default()),
+        gateway: gateway.clone(),
+        chats: crate::chat::Chats::new(
+            db.clone(),
+            "chat.example.org".parse().expect("name"),
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+            Arc::new(gateway.hub().clone()),
+        ),
     }
 }
 

@@ -29,6 +29,7 @@ use super::methods;
 use super::rate::TokenBucket;
 use super::{Accounts, GatewaySettings};
 use crate::auth::{AccessClaims, Profile, SessionId};
+use crate::chat::Chats;
 
 /// Why reading from the socket failed.
 #[derive(Debug)]
@@ -66,12 +67,13 @@ pub async fn run<S, R, A>(
     hub: Hub,
     settings: GatewaySettings,
     accounts: A,
+    chats: Option<Chats>,
 ) where
     S: Sink<Message> + Unpin + Send,
     R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
     A: Accounts,
 {
-    serve(&mut sink, &mut stream, hub, settings, accounts).await;
+    serve(&mut sink, &mut stream, hub, settings, accounts, chats).await;
     // The closing handshake: read (and drop) what the client still sends until its close
     // reply, so the socket is not reset under the close frame we sent.
     let _ = timeout(CLOSE_TIMEOUT, async {
@@ -90,6 +92,7 @@ async fn serve<S, R, A>(
     hub: Hub,
     settings: GatewaySettings,
     accounts: A,
+    chats: Option<Chats>,
 ) where
     S: Sink<Message> + Unpin + Send,
     R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
@@ -124,6 +127,7 @@ async fn serve<S, R, A>(
         state,
         hub: hub.clone(),
         accounts,
+        chats,
     };
     conn.serve(
         auth_id,
@@ -249,6 +253,8 @@ struct Conn<'s, S, A> {
     state: ConnState,
     hub: Hub,
     accounts: A,
+    /// The chat service; `None` only in unit tests of the connection loop.
+    chats: Option<Chats>,
 }
 
 /// What ends a connection: a close code to send, or nothing (the peer is gone).
@@ -399,6 +405,7 @@ where
         let result = methods::call(
             &mut self.state,
             &self.accounts,
+            self.chats.as_ref(),
             &self.hub,
             &request.method,
             &request.params,

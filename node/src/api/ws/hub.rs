@@ -312,6 +312,20 @@ impl Hub {
     }
 }
 
+impl crate::chat::Pusher for Hub {
+    /// Chat pushes go only to users the hub holds (connected, or recently so and resumable):
+    /// a group's offline members catch up from history, not from the hub.
+    fn push(&self, users: &[UserId], event: &str, data: &Value) {
+        let mut held = self.users();
+        let present: Vec<UserId> = users
+            .iter()
+            .filter(|u| held.contains_key(*u))
+            .cloned()
+            .collect();
+        self.push_locked(&mut held, &present, event, data);
+    }
+}
+
 /// Who is told about what `user` does (presence, profile changes): people who share a chat
 /// with them. Chats arrive later; until then only the user's own connections.
 pub fn audience(user: &UserId) -> Vec<UserId> {

@@ -10,18 +10,24 @@ use winichat_protocol::gateway::{
 };
 
 use super::Accounts;
+use super::chat_methods;
 use super::connection::ConnState;
 use super::hub::Hub;
 use crate::auth::{AuthError, Profile};
+use crate::chat::Chats;
 
 /// Calls `method` for the connection `conn`.
 pub async fn call<A: Accounts>(
     conn: &mut ConnState,
     accounts: &A,
+    chats: Option<&Chats>,
     hub: &Hub,
     name: &str,
     params: &Value,
 ) -> Result<Value, ErrorBody> {
+    if let Some(result) = chat_methods::call(conn, chats, name, params).await {
+        return result;
+    }
     match name {
         method::PING => {
             let _: Empty = decode(params)?;
@@ -96,11 +102,11 @@ async fn refresh<A: Accounts>(
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ErrorBody> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ErrorBody> {
     gateway::decode_params(params).map_err(|e| ErrorBody::new(ErrorCode::BadRequest, e.to_string()))
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Value, ErrorBody> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Value, ErrorBody> {
     gateway::to_value(value).map_err(|e| {
         tracing::error!(error = %e, "gateway: cannot encode a result");
         ErrorBody::new(ErrorCode::Internal, "internal error")

@@ -18,6 +18,7 @@ use winichat_protocol::ids::UserId;
 use crate::api::http::AppState;
 use crate::auth::{AccessClaims, Auth, AuthError, Profile, SessionRevoked};
 
+mod chat_methods;
 pub mod connection;
 pub mod hub;
 mod methods;
@@ -178,6 +179,7 @@ pub async fn upgrade(
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     let auth = state.auth.clone();
+    let chats = state.chats.clone();
     ws.max_frame_size(MAX_FRAME)
         .max_message_size(MAX_FRAME)
         .read_buffer_size(READ_BUFFER)
@@ -186,7 +188,14 @@ pub async fn upgrade(
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             let stream = stream.map_err(read_error);
-            connection::run(sink, stream, gateway.hub.clone(), gateway.settings, auth)
+            connection::run(
+                sink,
+                stream,
+                gateway.hub.clone(),
+                gateway.settings,
+                auth,
+                Some(chats),
+            )
         })
 }
 

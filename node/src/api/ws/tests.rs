@@ -89,6 +89,7 @@ fn connect(hub: &Hub, settings: &GatewaySettings) -> Client {
         hub.clone(),
         settings.clone(),
         Fake::new(),
+        None,
     ));
     Client { tx, rx }
 }

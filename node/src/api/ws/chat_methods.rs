@@ -1,0 +1,152 @@
+//! The gateway's chat methods (protocol `gateway::chat`): decode params, call [`Chats`],
+//! encode the result.
+
+use ciborium::Value;
+use winichat_protocol::error_code::{ErrorBody, ErrorCode};
+use winichat_protocol::gateway::Empty;
+use winichat_protocol::gateway::chat::{self as api, method};
+use winichat_protocol::ids::GroupId;
+
+use super::connection::ConnState;
+use super::methods::{decode, encode};
+use crate::chat::{ChatError, Chats};
+
+/// Answers `name` if it is a chat method; `None` for any other method.
+pub async fn call(
+    conn: &ConnState,
+    chats: Option<&Chats>,
+    name: &str,
+    params: &Value,
+) -> Option<Result<Value, ErrorBody>> {
+    if !is_chat_method(name) {
+        return None;
+    }
+    let Some(chats) = chats else {
+        return Some(Err(ErrorBody::new(
+            ErrorCode::Unavailable,
+            "chats are not available",
+        )));
+    };
+    Some(dispatch(conn, chats, name, params).await)
+}
+
+fn is_chat_method(name: &str) -> bool {
+    [
+        "chats.", "dm.", "groups.", "invites.", "links.", "members.", "bans.", "roles.", "msgs.",
+        "audit.",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+}
+
+async fn dispatch(
+    conn: &ConnState,
+    chats: &Chats,
+    name: &str,
+    params: &Value,
+) -> Result<Value, ErrorBody> {
+    let me = &conn.user;
+    match name {
+        method::CHATS_LIST => {
+            let _: Empty = decode(params)?;
+            encode(&chats.list(me).await.map_err(err)?)
+        }
+        method::CHATS_GET => {
+            let p: api::GroupParams = decode(params)?;
+            encode(&chats.detail(me, &p.group).await.map_err(err)?)
+        }
+        method::DM_OPEN => {
+            let p: api::DmOpenParams = decode(params)?;
+            let group = chats.open_direct(me, &p.user).await.map_err(err)?;
+            summary(chats, conn, &group).await
+        }
+        method::GROUPS_CREATE => {
+            let p: api::GroupCreateParams = decode(params)?;
+            let written = chats.create(me, p).await.map_err(err)?;
+            summary(chats, conn, &written.group).await
+        }
+        method::GROUPS_UPDATE => write(chats.update(me, decode(params)?).await),
+        method::GROUPS_DELETE => write(chats.delete_group(me, decode(params)?).await),
+        method::GROUPS_TRANSFER => write(chats.transfer(me, decode(params)?).await),
+        method::GROUPS_DIRECTORY => {
+            let p: api::DirectoryParams = decode(params)?;
+            encode(&chats.directory(me, p).await.map_err(err)?)
+        }
+        method::GROUPS_JOIN => {
+            let written = chats.join_public(me, decode(params)?).await.map_err(err)?;
+            summary(chats, conn, &written.group).await
+        }
+        method::GROUPS_LEAVE => write(chats.leave(me, decode(params)?).await),
+        method::INVITES_SEND => write(chats.invite(me, decode(params)?).await),
+        method::INVITES_LIST => {
+            let _: Empty = decode(params)?;
+            encode(&chats.invites(me).await.map_err(err)?)
+        }
+        method::INVITES_ACCEPT => {
+            let written = chats
+                .accept_invite(me, decode(params)?)
+                .await
+                .map_err(err)?;
+            summary(chats, conn, &written.group).await
+        }
+        method::INVITES_DECLINE => write(chats.decline_invite(me, decode(params)?).await),
+        method::LINKS_CREATE => encode(&chats.create_link(me, decode(params)?).await.map_err(err)?),
+        method::LINKS_LIST => encode(&chats.links(me, decode(params)?).await.map_err(err)?),
+        method::LINKS_REVOKE => {
+            chats.revoke_link(me, decode(params)?).await.map_err(err)?;
+            encode(&Empty {})
+        }
+        method::LINKS_PREVIEW => {
+            let p: api::CodeParams = decode(params)?;
+            encode(&chats.preview_link(&p.code).await.map_err(err)?)
+        }
+        method::LINKS_REDEEM => {
+            let written = chats.redeem_link(me, decode(params)?).await.map_err(err)?;
+            summary(chats, conn, &written.group).await
+        }
+        method::MEMBERS_KICK => write(chats.kick(me, decode(params)?).await),
+        method::MEMBERS_BAN => write(chats.ban(me, decode(params)?).await),
+        method::MEMBERS_UNBAN => write(chats.unban(me, decode(params)?).await),
+        method::MEMBERS_ROLES => write(chats.set_roles(me, decode(params)?).await),
+        method::BANS_LIST => {
+            let p: api::GroupParams = decode(params)?;
+            encode(&chats.bans(me, &p.group).await.map_err(err)?)
+        }
+        method::ROLES_CREATE => write(chats.create_role(me, decode(params)?).await),
+        method::ROLES_UPDATE => write(chats.update_role(me, decode(params)?).await),
+        method::ROLES_DELETE => write(chats.delete_role(me, decode(params)?).await),
+        method::MSGS_POST => write(chats.post(me, decode(params)?).await),
+        method::MSGS_EDIT => write(chats.edit(me, decode(params)?).await),
+        method::MSGS_DELETE => write(chats.delete_message(me, decode(params)?).await),
+        method::MSGS_REACT => write(chats.react(me, decode(params)?).await),
+        method::MSGS_PIN => write(chats.pin(me, decode(params)?).await),
+        method::MSGS_HISTORY => encode(&chats.history(me, decode(params)?).await.map_err(err)?),
+        method::MSGS_READ => {
+            chats.mark_read(me, decode(params)?).await.map_err(err)?;
+            encode(&Empty {})
+        }
+        method::MSGS_SEEN_BY => encode(&chats.seen_by(me, decode(params)?).await.map_err(err)?),
+        method::MSGS_TYPING => {
+            let p: api::GroupParams = decode(params)?;
+            chats.typing(me, &p.group).await.map_err(err)?;
+            encode(&Empty {})
+        }
+        method::AUDIT_LIST => encode(&chats.audit(me, decode(params)?).await.map_err(err)?),
+        _ => Err(ErrorBody::new(
+            ErrorCode::UnknownMethod,
+            format!("unknown method {name:?}"),
+        )),
+    }
+}
+
+fn write(result: Result<api::WriteResult, ChatError>) -> Result<Value, ErrorBody> {
+    encode(&result.map_err(err)?)
+}
+
+async fn summary(chats: &Chats, conn: &ConnState, group: &GroupId) -> Result<Value, ErrorBody> {
+    encode(&chats.summary_of(&conn.user, group).await.map_err(err)?)
+}
+
+fn err(e: ChatError) -> ErrorBody {
+    e.body()
+}

@@ -1,0 +1,65 @@
+//! [`ChatError`]: why a chat operation failed, mapped onto the gateway's error codes.
+
+use winichat_protocol::error_code::{ErrorBody, ErrorCode};
+use winichat_protocol::group::{ApplyError, BodyError, Denied};
+
+use crate::storage::StorageError;
+
+/// Why a chat operation failed. `Display` is the message the client sees.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The request is malformed or over a limit.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such chat, message or link — or the caller may not learn that it exists.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// [`winichat_protocol::group::authorize`] refused.
+    #[error("{0}")]
+    Denied(#[from] Denied),
+    /// The request conflicts with the current state (a handle taken …).
+    #[error("{0}")]
+    Conflict(String),
+    /// The node failed; the cause is logged, not sent.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ChatError {
+    /// Logs `cause` and returns [`ChatError::Internal`].
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> ChatError {
+        tracing::error!(error = %cause, "chats: internal error");
+        ChatError::Internal
+    }
+
+    /// The error body a client gets.
+    pub fn body(&self) -> ErrorBody {
+        let code = match self {
+            ChatError::BadRequest(_) => ErrorCode::BadRequest,
+            ChatError::NotFound(_) => ErrorCode::NotFound,
+            ChatError::Denied(Denied::AlreadyMember) => ErrorCode::Conflict,
+            ChatError::Denied(_) => ErrorCode::Forbidden,
+            ChatError::Conflict(_) => ErrorCode::Conflict,
+            ChatError::Internal => ErrorCode::Internal,
+        };
+        ErrorBody::new(code, self.to_string())
+    }
+}
+
+impl From<StorageError> for ChatError {
+    fn from(e: StorageError) -> ChatError {
+        ChatError::internal(e)
+    }
+}
+
+impl From<BodyError> for ChatError {
+    fn from(e: BodyError) -> ChatError {
+        ChatError::BadRequest(e.to_string())
+    }
+}
+
+impl From<ApplyError> for ChatError {
+    fn from(e: ApplyError) -> ChatError {
+        ChatError::BadRequest(e.to_string())
+    }
+}

@@ -1,0 +1,227 @@
+//! Chats: direct chats and groups on this node, as logs of signed events (ARCHITECTURE "One
+//! model for DMs and groups").
+//!
+//! Every write goes the same way ([`write`]): check the client's transaction id, take the
+//! group's lock, load its [`GroupState`], decide the event body (checking
+//! [`winichat_protocol::group::authorize`]), fold it into a copy of the state, sign it, and
+//! commit event, projection and transaction id in one database transaction; only then push
+//! it to the members — still under the lock, so pushes leave in log order. What a client sees
+//! is always derived from a committed event.
+//!
+//! Reads ([`read`]) come from the projection tables.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ciborium::Value;
+use ed25519_dalek::SigningKey;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use winichat_protocol::Timestamp;
+use winichat_protocol::event::LogHead;
+use winichat_protocol::group::GroupState;
+use winichat_protocol::ids::{GroupId, NodeName, UserId};
+
+use crate::storage::Database;
+
+mod error;
+mod links;
+mod projection;
+pub mod read;
+#[cfg(test)]
+mod tests;
+mod view;
+pub mod write;
+
+pub use error::ChatError;
+
+/// How many group states the node keeps in memory when they are not in use.
+const CACHED_GROUPS: usize = 4096;
+
+/// Delivers pushes to users' live connections (the gateway's hub).
+pub trait Pusher: Send + Sync + 'static {
+    /// Pushes `event` with `data` to every connection of each of `users` that is connected or
+    /// recently was (for resuming). Never blocks.
+    fn push(&self, users: &[UserId], event: &str, data: &Value);
+}
+
+/// The chat service. Cheap to clone.
+#[derive(Clone)]
+pub struct Chats {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Chats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chats")
+            .field("node", &self.inner.node)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    db: Database,
+    node: NodeName,
+    key: SigningKey,
+    pusher: Arc<dyn Pusher>,
+    /// One lock per group: writes to a group are sequenced one at a time. The slot holds the
+    /// group's state while it is cached.
+    groups: StdMutex<HashMap<GroupId, Arc<Mutex<Option<Loaded>>>>>,
+}
+
+/// A group's state and log head, as cached under its lock.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub state: GroupState,
+    pub head: LogHead,
+    pub last_ts: Timestamp,
+}
+
+impl Chats {
+    /// The chat service of node `node`, signing events with `key` and pushing through `pusher`.
+    pub fn new(db: Database, node: NodeName, key: SigningKey, pusher: Arc<dyn Pusher>) -> Chats {
+        Chats {
+            inner: Arc::new(Inner {
+                db,
+                node,
+                key,
+                pusher,
+                groups: StdMutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    pub(crate) fn node(&self) -> &NodeName {
+        &self.inner.node
+    }
+
+    pub(crate) fn push(&self, users: &[UserId], event: &str, data: &Value) {
+        self.inner.pusher.push(users, event, data);
+    }
+
+    /// Takes the lock of `group` and returns its slot, loaded from the database when not
+    /// cached. `None` in the slot: the group does not exist (yet).
+    pub(crate) async fn lock(
+        &self,
+        group: &GroupId,
+    ) -> Result<OwnedMutexGuard<Option<Loaded>>, ChatError> {
+        let slot = {
+            let mut groups = self
+                .inner
+                .groups
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if groups.len() >= CACHED_GROUPS {
+                // Drop the states nobody holds; the ones in use stay.
+                groups.retain(|_, slot| Arc::strong_count(slot) > 1);
+            }
+            groups
+                .entry(group.clone())
+                .or_insert_with(|| Arc::new(Mutex::new(None)))
+                .clone()
+        };
+        let mut guard = slot.lock_owned().await;
+        if guard.is_none() {
+            *guard = self.load(group).await?;
+        }
+        Ok(guard)
+    }
+
+    /// The state of `group` without taking its lock for long: a copy of the cached or stored
+    /// state. `None` when the group does not exist.
+    pub(crate) async fn state(&self, group: &GroupId) -> Result<Option<GroupState>, ChatError> {
+        let guard = self.lock(group).await?;
+        Ok(guard.as_ref().map(|l| l.state.clone()))
+    }
+
+    async fn load(&self, group: &GroupId) -> Result<Option<Loaded>, ChatError> {
+        let Some(row) = self.db().chats().chat(group).await? else {
+            return Ok(None);
+        };
+        let mut state = decode_state(&row.state, group)?;
+        let Some((seq, id)) = self.db().events().last(group).await? else {
+            return Err(ChatError::internal(format!(
+                "{group} has a chat row but no events"
+            )));
+        };
+        let ts = match self.db().events().by_id(&id).await? {
+            Some(event) => event.ts,
+            None => {
+                return Err(ChatError::internal(format!(
+                    "head event of {group} missing"
+                )));
+            }
+        };
+        // Messages do not change the state, so its snapshot is not rewritten for them: it is
+        // the state after the last event either way.
+        state.seq = seq;
+        Ok(Some(Loaded {
+            state,
+            head: LogHead { seq, id, ts },
+            last_ts: row.last_ts,
+        }))
+    }
+}
+
+/// How long a transaction id's result is remembered for retries.
+pub const TXN_RETENTION_MS: u64 = 24 * 3600 * 1000;
+/// How often remembered transactions are pruned.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Chats {
+    /// Background upkeep until `shutdown` turns true: forgets transaction ids older than
+    /// [`TXN_RETENTION_MS`].
+    pub async fn maintain(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let cutoff = Timestamp(now().millis().saturating_sub(TXN_RETENTION_MS));
+            match self.db().chats().prune_txns(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "chats: old transaction ids forgotten"),
+                Err(e) => tracing::warn!(error = %e, "chats: pruning transaction ids failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                _ = shutdown.wait_for(|&stop| stop) => return,
+            }
+        }
+    }
+}
+
+/// The stored snapshot of a group's state: plain CBOR of [`GroupState`]. It is the node's own
+/// record, never sent or received (role ids are integer map keys, which the wire subset
+/// refuses), so it is written and read with ciborium directly.
+pub(crate) fn encode_state(state: &GroupState) -> Result<Vec<u8>, ChatError> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(state, &mut bytes).map_err(ChatError::internal)?;
+    Ok(bytes)
+}
+
+/// Reads a snapshot written by [`encode_state`].
+pub(crate) fn decode_state(bytes: &[u8], group: &GroupId) -> Result<GroupState, ChatError> {
+    ciborium::from_reader(bytes)
+        .map_err(|e| ChatError::internal(format!("stored state of {group} does not decode: {e}")))
+}
+
+/// The current time.
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Timestamp(millis)
+}
+
+/// `n` random characters of `a-z0-9`.
+pub(crate) fn random_text(n: usize) -> Result<String, ChatError> {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(ChatError::internal)?;
+    // 256 % 36 = 4: the first four letters are a little likelier; harmless for ids.
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}

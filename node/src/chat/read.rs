@@ -1,0 +1,446 @@
+//! Reads and ephemeral signals: the chat list, a chat's detail, history, the audit view, read
+//! positions, typing, bans, invites and the public directory.
+
+use winichat_protocol::gateway::{self, chat as api};
+use winichat_protocol::group::{
+    Action, EVERYONE_RANK, GroupKind, GroupState, Permissions, Visibility, authorize,
+};
+use winichat_protocol::ids::{GroupId, UserId};
+
+use super::write::hide;
+use super::{ChatError, Chats, Loaded, view};
+use crate::storage::chats::{Page, TimelineRow};
+
+/// Unread counts stop at this (the app shows "999+").
+const UNREAD_CAP: u64 = 1000;
+/// At most this many users in a `msgs.seen_by` answer.
+const SEEN_BY_LIMIT: u32 = 500;
+
+impl Chats {
+    /// A copy of the group's cached state and head.
+    async fn loaded(&self, group: &GroupId) -> Result<Option<Loaded>, ChatError> {
+        Ok(self.lock(group).await?.clone())
+    }
+
+    /// The state of a group `actor` is a member of; otherwise not found (private) or the
+    /// refusal.
+    pub(crate) async fn member_state(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+    ) -> Result<GroupState, ChatError> {
+        let state = self
+            .state(group)
+            .await?
+            .ok_or(ChatError::NotFound("no such chat"))?;
+        authorize(&state, actor, &Action::View).map_err(|e| hide(e.into(), &state, actor))?;
+        Ok(state)
+    }
+
+    /// Like [`Chats::member_state`], but a public group may be previewed by anyone not banned.
+    async fn viewable(&self, actor: &UserId, group: &GroupId) -> Result<Loaded, ChatError> {
+        let loaded = self
+            .loaded(group)
+            .await?
+            .ok_or(ChatError::NotFound("no such chat"))?;
+        let state = &loaded.state;
+        let preview = state.visibility == Visibility::Public
+            && !state.deleted
+            && !state.bans.contains_key(actor);
+        if !preview {
+            authorize(state, actor, &Action::View).map_err(|e| hide(e.into(), state, actor))?;
+        }
+        Ok(loaded)
+    }
+
+    /// `chats.list`.
+    pub async fn list(&self, actor: &UserId) -> Result<api::ChatList, ChatError> {
+        let mine = self.db().chats().chats_of(actor).await?;
+        let mut chats = Vec::with_capacity(mine.len());
+        for my in mine {
+            let state = super::decode_state(&my.chat.state, &my.chat.group)?;
+            chats.push(
+                self.summary(actor, &state, my.chat.last_seq, my.read_seq)
+                    .await?,
+            );
+        }
+        Ok(api::ChatList { chats })
+    }
+
+    /// The summary of one chat for `actor`.
+    pub async fn summary_of(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+    ) -> Result<api::ChatSummary, ChatError> {
+        let loaded = self.viewable(actor, group).await?;
+        let read_seq = self.db().chats().read_seq(group, actor).await?.unwrap_or(0);
+        self.summary(actor, &loaded.state, loaded.head.seq, read_seq)
+            .await
+    }
+
+    async fn summary(
+        &self,
+        actor: &UserId,
+        state: &GroupState,
+        last_seq: u64,
+        read_seq: u64,
+    ) -> Result<api::ChatSummary, ChatError> {
+        let chats = self.db().chats();
+        let group = &state.id;
+        let last = match chats.last_item(group).await? {
+            Some(row) => Some(self.items_with_reactions(group, vec![row]).await?.remove(0)),
+            None => None,
+        };
+        let unread = chats.unread(group, actor, read_seq, UNREAD_CAP).await?;
+        let peer = match state.kind {
+            GroupKind::Direct => state.members.keys().find(|u| *u != actor).cloned(),
+            GroupKind::Group => None,
+        };
+        let peer_read_seq = match &peer {
+            Some(peer) => chats.read_seq(group, peer).await?,
+            None => None,
+        };
+        Ok(api::ChatSummary {
+            group: group.clone(),
+            kind: state.kind,
+            name: state.name.clone(),
+            description: state.description.clone(),
+            visibility: state.visibility,
+            handle: state.handle.clone(),
+            owner: state.owner.clone(),
+            peer,
+            members: u64::try_from(state.members.len()).unwrap_or(u64::MAX),
+            last_seq,
+            last,
+            read_seq,
+            unread,
+            peer_read_seq,
+            my_rank: state.rank_of(actor).unwrap_or(EVERYONE_RANK),
+            my_permissions: state.permissions_of(actor),
+            pinned: state.pinned.iter().copied().collect(),
+        })
+    }
+
+    /// `chats.get`.
+    pub async fn detail(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+    ) -> Result<api::ChatDetail, ChatError> {
+        let loaded = self.viewable(actor, group).await?;
+        let state = &loaded.state;
+        let read_seq = self.db().chats().read_seq(group, actor).await?.unwrap_or(0);
+        let chat = self
+            .summary(actor, state, loaded.head.seq, read_seq)
+            .await?;
+        let reads: std::collections::HashMap<UserId, u64> =
+            self.db().chats().reads(group).await?.into_iter().collect();
+        let mut members = Vec::with_capacity(state.members.len());
+        for (user, member) in &state.members {
+            let display_name = match self.db().accounts().user(user).await? {
+                Some(record) => record.display_name,
+                None => String::new(),
+            };
+            members.push(api::MemberInfo {
+                user: user.clone(),
+                display_name,
+                roles: member.roles.iter().copied().collect(),
+                rank: state.rank_of(user).unwrap_or(EVERYONE_RANK),
+                joined_at: member.joined_at,
+                read_seq: reads.get(user).copied().unwrap_or(0),
+            });
+        }
+        members.sort_by(|a, b| (a.rank, a.joined_at, &a.user).cmp(&(b.rank, b.joined_at, &b.user)));
+        let mut roles: Vec<_> = state.roles.values().cloned().collect();
+        roles.sort_by_key(|r| r.rank);
+        let may_invite = state
+            .permissions_of(actor)
+            .contains(Permissions::INVITE_MEMBERS)
+            || state
+                .permissions_of(actor)
+                .contains(Permissions::MANAGE_INVITES);
+        let invited = if may_invite {
+            state.invites.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        Ok(api::ChatDetail {
+            chat,
+            members,
+            roles,
+            invited,
+        })
+    }
+
+    /// `msgs.history`.
+    pub async fn history(
+        &self,
+        actor: &UserId,
+        p: api::HistoryParams,
+    ) -> Result<api::HistoryResult, ChatError> {
+        self.viewable(actor, &p.group).await?;
+        let limit = limit(p.limit, api::MAX_HISTORY_LIMIT)?;
+        let chats = self.db().chats();
+        let group = &p.group;
+        let rows = match (p.before, p.after, p.around) {
+            (None, None, None) => chats.items(group, Page::Latest, limit, false).await?,
+            (Some(before), None, None) => {
+                chats
+                    .items(group, Page::Before(before), limit, false)
+                    .await?
+            }
+            (None, Some(after), None) => {
+                chats.items(group, Page::After(after), limit, false).await?
+            }
+            (None, None, Some(around)) => {
+                // Up to (limit - 1) / 2 rows below, then the row itself and newer ones.
+                let older = (limit - 1) / 2;
+                let mut rows = if older > 0 {
+                    chats
+                        .items(group, Page::Before(around), older, false)
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                let newer = limit.saturating_sub(u32::try_from(rows.len()).unwrap_or(limit));
+                rows.extend(
+                    chats
+                        .items(group, Page::After(around.saturating_sub(1)), newer, false)
+                        .await?,
+                );
+                rows
+            }
+            _ => {
+                return Err(ChatError::BadRequest(
+                    "give at most one of before, after and around".into(),
+                ));
+            }
+        };
+        let (more_before, more_after) = match (rows.first(), rows.last()) {
+            (Some(first), Some(last)) => (
+                chats.has_item_before(group, first.seq, false).await?,
+                chats.has_item_after(group, last.seq).await?,
+            ),
+            _ => match (p.before, p.after) {
+                (Some(before), _) => (
+                    false,
+                    chats
+                        .has_item_after(group, before.saturating_sub(1))
+                        .await?,
+                ),
+                (_, Some(after)) => (
+                    chats
+                        .has_item_before(group, after.saturating_add(1), false)
+                        .await?,
+                    false,
+                ),
+                _ => (false, false),
+            },
+        };
+        Ok(api::HistoryResult {
+            items: self.items_with_reactions(group, rows).await?,
+            more_before,
+            more_after,
+        })
+    }
+
+    /// `audit.list`.
+    pub async fn audit(
+        &self,
+        actor: &UserId,
+        p: api::AuditParams,
+    ) -> Result<api::HistoryResult, ChatError> {
+        let state = self.member_state(actor, &p.group).await?;
+        authorize(&state, actor, &Action::ViewAuditLog)?;
+        let limit = limit(p.limit, api::MAX_HISTORY_LIMIT)?;
+        let page = p.before.map_or(Page::Latest, Page::Before);
+        let chats = self.db().chats();
+        let rows = chats.items(&p.group, page, limit, true).await?;
+        let more_before = match rows.first() {
+            Some(first) => chats.has_item_before(&p.group, first.seq, true).await?,
+            None => false,
+        };
+        Ok(api::HistoryResult {
+            items: self.items_with_reactions(&p.group, rows).await?,
+            more_before,
+            more_after: false,
+        })
+    }
+
+    async fn items_with_reactions(
+        &self,
+        group: &GroupId,
+        rows: Vec<TimelineRow>,
+    ) -> Result<Vec<api::TimelineItem>, ChatError> {
+        let seqs: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.is_message)
+            .map(|r| r.seq)
+            .collect();
+        let reactions = if seqs.is_empty() {
+            Vec::new()
+        } else {
+            self.db().chats().reactions(group, &seqs).await?
+        };
+        rows.into_iter()
+            .map(|row| view::item(row, &reactions))
+            .collect()
+    }
+
+    /// `msgs.read`: moves the caller's read position forward and tells the members.
+    pub async fn mark_read(&self, actor: &UserId, p: api::ReadParams) -> Result<(), ChatError> {
+        let loaded = self
+            .loaded(&p.group)
+            .await?
+            .ok_or(ChatError::NotFound("no such chat"))?;
+        authorize(&loaded.state, actor, &Action::View)
+            .map_err(|e| hide(e.into(), &loaded.state, actor))?;
+        let seq = p.seq.min(loaded.head.seq);
+        let before = self
+            .db()
+            .chats()
+            .read_seq(&p.group, actor)
+            .await?
+            .unwrap_or(0);
+        let Some(now) = self.db().chats().mark_read(&p.group, actor, seq).await? else {
+            return Err(ChatError::NotFound("no such chat"));
+        };
+        if now > before {
+            let push = api::ReadPush {
+                group: p.group.clone(),
+                user: actor.clone(),
+                seq: now,
+            };
+            if let Ok(data) = gateway::to_value(&push) {
+                let members: Vec<UserId> = loaded.state.members.keys().cloned().collect();
+                self.push(&members, api::event::CHAT_READ, &data);
+            }
+        }
+        Ok(())
+    }
+
+    /// `msgs.seen_by`: who (besides the sender) has read up to message `seq`.
+    pub async fn seen_by(
+        &self,
+        actor: &UserId,
+        p: api::ReadParams,
+    ) -> Result<api::SeenBy, ChatError> {
+        self.member_state(actor, &p.group).await?;
+        let sender = match self.db().chats().item(&p.group, p.seq).await? {
+            Some(row) if row.is_message => row.sender,
+            _ => return Err(ChatError::NotFound("no such message")),
+        };
+        let users = self
+            .db()
+            .chats()
+            .seen_by(&p.group, p.seq, &sender, SEEN_BY_LIMIT)
+            .await?;
+        Ok(api::SeenBy { users })
+    }
+
+    /// `msgs.typing`: tells the other members; nothing is stored.
+    pub async fn typing(&self, actor: &UserId, group: &GroupId) -> Result<(), ChatError> {
+        let state = self.member_state(actor, group).await?;
+        authorize(
+            &state,
+            actor,
+            &Action::Post {
+                media: false,
+                mention_everyone: false,
+            },
+        )?;
+        let push = api::TypingPush {
+            group: group.clone(),
+            user: actor.clone(),
+        };
+        if let Ok(data) = gateway::to_value(&push) {
+            let others: Vec<UserId> = state
+                .members
+                .keys()
+                .filter(|u| *u != actor)
+                .cloned()
+                .collect();
+            self.push(&others, api::event::CHAT_TYPING, &data);
+        }
+        Ok(())
+    }
+
+    /// `bans.list`.
+    pub async fn bans(&self, actor: &UserId, group: &GroupId) -> Result<api::BanList, ChatError> {
+        let state = self.member_state(actor, group).await?;
+        authorize(&state, actor, &Action::ViewBans)?;
+        let mut bans: Vec<api::BanInfo> = state
+            .bans
+            .iter()
+            .map(|(user, ban)| api::BanInfo {
+                user: user.clone(),
+                by: ban.by.clone(),
+                reason: ban.reason.clone(),
+                at: ban.at,
+            })
+            .collect();
+        bans.sort_by_key(|b| std::cmp::Reverse(b.at));
+        Ok(api::BanList { bans })
+    }
+
+    /// `invites.list`.
+    pub async fn invites(&self, actor: &UserId) -> Result<api::InviteList, ChatError> {
+        let rows = self.db().chats().invites_for(actor).await?;
+        let mut invites = Vec::with_capacity(rows.len());
+        for row in rows {
+            let name = match self.state(&row.group).await? {
+                Some(state) if !state.deleted => state.name,
+                _ => continue,
+            };
+            invites.push(api::InviteInfo {
+                group: row.group,
+                name,
+                by: row.by,
+                at: row.at,
+            });
+        }
+        Ok(api::InviteList { invites })
+    }
+
+    /// `groups.directory`.
+    pub async fn directory(
+        &self,
+        actor: &UserId,
+        p: api::DirectoryParams,
+    ) -> Result<api::DirectoryResult, ChatError> {
+        let limit = limit(p.limit, api::MAX_DIRECTORY_LIMIT)?;
+        let query = p.query.trim().trim_start_matches('#').to_lowercase();
+        let rows = self.db().chats().directory(&query, limit).await?;
+        let mut groups = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(handle) = row.handle.as_deref().and_then(|h| h.parse().ok()) else {
+                continue;
+            };
+            let joined = self
+                .db()
+                .chats()
+                .read_seq(&row.group, actor)
+                .await?
+                .is_some();
+            groups.push(api::DirectoryEntry {
+                group: row.group,
+                handle,
+                name: row.name,
+                description: row.description,
+                members: row.members,
+                joined,
+            });
+        }
+        Ok(api::DirectoryResult { groups })
+    }
+}
+
+/// A `limit` param: absent → `max`; above `max` → `max`; 0 → bad request.
+fn limit(asked: Option<u32>, max: u32) -> Result<u32, ChatError> {
+    match asked {
+        Some(0) => Err(ChatError::BadRequest("limit must be at least 1".into())),
+        Some(n) => Ok(n.min(max)),
+        None => Ok(max),
+    }
+}

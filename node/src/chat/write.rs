@@ -1,0 +1,921 @@
+//! Writes: every method that appends an event to a group log goes through [`Chats::write`]
+//! (or, for a new group, [`Chats::create_group`]).
+
+use ciborium::Value;
+use tokio::sync::OwnedMutexGuard;
+use winichat_protocol::codec::{self, Limits};
+use winichat_protocol::cose::Signed;
+use winichat_protocol::event::{Event, EventKind, LogHead};
+use winichat_protocol::gateway::{self, chat as api};
+use winichat_protocol::group::bodies::{
+    GroupCreate, GroupUpdate, JoinVia, MemberBan, MemberInvite, MemberJoin, MemberKick,
+    MemberRoles, MemberUnban, MsgDelete, MsgEdit, MsgPin, MsgPost, MsgReact, OwnerTransfer,
+    RoleCreate, RoleDelete, RoleUpdate,
+};
+use winichat_protocol::group::{
+    Action, Body, Denied, EVERYONE, GroupKind, GroupState, Visibility, authorize,
+};
+use winichat_protocol::ids::{GroupId, Handle, UserId};
+
+use super::projection::{self, Committed};
+use super::{ChatError, Chats, Loaded, now, random_text};
+use crate::storage::chats::{Commit, TimelineRow, TxnRecord};
+use crate::storage::{NewEvent, StorageError};
+
+/// What a write decided to append.
+pub(crate) struct Draft {
+    /// The event body.
+    pub body: Body,
+    /// For `roles.create`: the new role's id, returned to the caller.
+    pub role: Option<u32>,
+    /// For `msg.edit`: the edited message's new CBOR body.
+    pub edited_body: Option<Vec<u8>>,
+    /// For `msg.delete`: someone else's message (the audit view shows it).
+    pub moderated: bool,
+}
+
+impl Draft {
+    fn of(body: Body) -> Draft {
+        Draft {
+            body,
+            role: None,
+            edited_body: None,
+            moderated: false,
+        }
+    }
+}
+
+/// A message a write refers to, read before the group's lock is taken (who wrote a message
+/// never changes; whether it is deleted is checked again through the state's rules).
+type Target = Option<TimelineRow>;
+
+impl Chats {
+    /// Appends the event `decide` returns for the state of `group`, as `actor`, once per
+    /// `txn`.
+    pub(crate) async fn write(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+        txn: &str,
+        decide: impl FnOnce(&GroupState) -> Result<Draft, ChatError>,
+    ) -> Result<api::WriteResult, ChatError> {
+        check_txn(txn)?;
+        if let Some(result) = self.remembered(actor, txn).await? {
+            return Ok(result);
+        }
+        let mut guard = self.lock(group).await?;
+        let Some(loaded) = guard.as_ref() else {
+            return Err(ChatError::NotFound("no such chat"));
+        };
+        let draft = decide(&loaded.state).map_err(|e| hide(e, &loaded.state, actor))?;
+        self.commit(&mut guard, actor, group, txn, draft).await
+    }
+
+    /// Creates a group (or direct chat) whose first event is `create`, as `actor`.
+    pub(crate) async fn create_group(
+        &self,
+        actor: &UserId,
+        txn: &str,
+        create: GroupCreate,
+    ) -> Result<api::WriteResult, ChatError> {
+        check_txn(txn)?;
+        if let Some(result) = self.remembered(actor, txn).await? {
+            return Ok(result);
+        }
+        let group = GroupId::new(&random_text(16)?, self.node()).map_err(ChatError::internal)?;
+        let mut guard = self.lock(&group).await?;
+        if guard.is_some() {
+            return Err(ChatError::internal(format!(
+                "random group id {group} taken"
+            )));
+        }
+        let draft = Draft::of(Body::GroupCreate(create));
+        self.commit(&mut guard, actor, &group, txn, draft).await
+    }
+
+    /// The result remembered for `actor`'s `txn`.
+    pub(crate) async fn remembered(
+        &self,
+        actor: &UserId,
+        txn: &str,
+    ) -> Result<Option<api::WriteResult>, ChatError> {
+        let Some(bytes) = self.db().chats().txn(actor, txn).await? else {
+            return Ok(None);
+        };
+        let value: Value = codec::decode(&bytes, &Limits::EVENT).map_err(ChatError::internal)?;
+        gateway::decode_params(&value)
+            .map(Some)
+            .map_err(ChatError::internal)
+    }
+
+    /// Sequences, signs and commits `draft` after the state in `guard`, then pushes it.
+    pub(crate) async fn commit(
+        &self,
+        guard: &mut OwnedMutexGuard<Option<Loaded>>,
+        actor: &UserId,
+        group: &GroupId,
+        txn: &str,
+        draft: Draft,
+    ) -> Result<api::WriteResult, ChatError> {
+        let before = guard.as_ref();
+        let kind = draft
+            .body
+            .kind()
+            .ok_or_else(|| ChatError::internal("a write drafted an unknown kind"))?;
+        let body_value = draft.body.to_value();
+        // The drafted body passes the same checks as a received one (lengths, limits).
+        Body::decode(&kind, &body_value)?;
+        let event = Event::next(
+            group.clone(),
+            before.map(|l| &l.head),
+            now(),
+            actor.clone(),
+            kind.clone(),
+            body_value.clone(),
+        );
+        let (seq, ts, prev) = (event.seq, event.ts, event.prev);
+        let after = match (before, &draft.body) {
+            (None, Body::GroupCreate(create)) => {
+                GroupState::create(group.clone(), actor, ts, create)?
+            }
+            (Some(loaded), body) => {
+                let mut state = loaded.state.clone();
+                state.apply(seq, ts, actor, body)?;
+                state
+            }
+            (None, _) => return Err(ChatError::NotFound("no such chat")),
+        };
+        let signed =
+            Signed::sign(event, self.node(), &self.inner.key).map_err(ChatError::internal)?;
+        let id = signed.id();
+        let body_bytes = codec::encode(&body_value).map_err(ChatError::internal)?;
+        let empty = codec::encode(&Value::Map(Vec::new())).map_err(ChatError::internal)?;
+        let committed = Committed {
+            seq,
+            id: &id,
+            ts,
+            sender: actor,
+            body: &draft.body,
+            body_bytes: &body_bytes,
+        };
+        let ops = projection::ops(
+            &committed,
+            before.map(|l| &l.state),
+            &after,
+            draft.edited_body,
+            &empty,
+            draft.moderated,
+        );
+        // Messages leave the state as it was (a deletion may unpin): the snapshot is kept.
+        let state_changed = match &draft.body {
+            Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) => false,
+            Body::MsgDelete(delete) => before.is_none_or(|l| l.state.pinned.contains(&delete.seq)),
+            _ => true,
+        };
+        let last_ts = if projection::is_timeline(&kind) {
+            ts
+        } else {
+            before.map_or(ts, |l| l.last_ts)
+        };
+        let state_bytes = if state_changed {
+            super::encode_state(&after)?
+        } else {
+            Vec::new()
+        };
+        let result = api::WriteResult {
+            group: group.clone(),
+            seq,
+            id,
+            role: draft.role,
+        };
+        let result_bytes = gateway::to_value(&result)
+            .and_then(|v| codec::encode(&v))
+            .map_err(ChatError::internal)?;
+        let commit = Commit {
+            event: NewEvent {
+                group: group.clone(),
+                seq,
+                id,
+                prev,
+                ts,
+                sender: actor.to_string(),
+                kind: kind.as_str().to_owned(),
+                raw: signed.raw().to_vec(),
+            },
+            chat: projection::chat_row(&after, seq, last_ts, state_bytes),
+            state_changed,
+            ops,
+            // Federation delivers to remote members' nodes; every member is local for now.
+            outbox: Vec::new(),
+            txn: Some(TxnRecord {
+                user: actor.clone(),
+                txn: txn.to_owned(),
+                result: result_bytes,
+                at: ts,
+            }),
+        };
+        match self.db().chats().commit(&commit).await {
+            Ok(()) => {}
+            Err(StorageError::Conflict(reason)) => {
+                // The same txn committed meanwhile on another connection: its result stands.
+                if let Some(result) = self.remembered(actor, txn).await? {
+                    return Ok(result);
+                }
+                return Err(ChatError::Conflict(conflict_message(&reason)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        let item = api::TimelineItem {
+            seq,
+            id,
+            ts,
+            sender: actor.clone(),
+            kind: kind.clone(),
+            body: body_value,
+            edited_at: None,
+            deleted: false,
+            pinned: false,
+            reactions: Vec::new(),
+        };
+        let declined = matches!(draft.body, Body::MemberLeave)
+            && !before.is_some_and(|l| l.state.is_member(actor));
+        let mut audience: Vec<UserId> = if declined {
+            // Declining an invite is the invitee's business, not the members'.
+            vec![actor.clone()]
+        } else {
+            after.members.keys().cloned().collect()
+        };
+        if let Some(loaded) = before {
+            audience.extend(
+                loaded
+                    .state
+                    .members
+                    .keys()
+                    .filter(|u| !after.members.contains_key(*u))
+                    .cloned(),
+            );
+        }
+        let push = api::ChatEventPush {
+            group: group.clone(),
+            item,
+        };
+        match gateway::to_value(&push) {
+            Ok(data) => self.push(&audience, api::event::CHAT_EVENT, &data),
+            Err(e) => tracing::error!(error = %e, "chats: cannot encode a push"),
+        }
+        if let Body::MemberInvite(invite) = &draft.body {
+            let info = api::InviteInfo {
+                group: group.clone(),
+                name: after.name.clone(),
+                by: actor.clone(),
+                at: ts,
+            };
+            if let Ok(data) = gateway::to_value(&info) {
+                self.push(
+                    std::slice::from_ref(&invite.user),
+                    api::event::INVITE,
+                    &data,
+                );
+            }
+        }
+        **guard = Some(Loaded {
+            state: after,
+            head: LogHead { seq, id, ts },
+            last_ts,
+        });
+        Ok(result)
+    }
+
+    // ---- groups -------------------------------------------------------------------------
+
+    /// `dm.open`: the direct chat of `actor` and `peer`, created on first use.
+    pub async fn open_direct(&self, actor: &UserId, peer: &UserId) -> Result<GroupId, ChatError> {
+        if actor == peer {
+            return Err(ChatError::BadRequest(
+                "a direct chat needs another user".into(),
+            ));
+        }
+        if let Some(group) = self.db().chats().direct_between(actor, peer).await? {
+            return Ok(group);
+        }
+        self.require_user(peer).await?;
+        let create = GroupCreate {
+            kind: GroupKind::Direct,
+            name: String::new(),
+            description: String::new(),
+            visibility: Visibility::Private,
+            handle: None,
+            members: vec![peer.clone()],
+        };
+        // A fresh txn per attempt: opening is idempotent through the pair, not the txn.
+        let txn = format!("dm.open:{}", random_text(16)?);
+        match self.create_group(actor, &txn, create).await {
+            Ok(result) => Ok(result.group),
+            Err(ChatError::Conflict(_)) => self
+                .db()
+                .chats()
+                .direct_between(actor, peer)
+                .await?
+                .ok_or(ChatError::Internal),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `groups.create`.
+    pub async fn create(
+        &self,
+        actor: &UserId,
+        p: api::GroupCreateParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let handle = match (p.visibility, p.handle.as_deref()) {
+            (Visibility::Public, Some(name)) => Some(self.free_handle(name, None).await?),
+            (Visibility::Public, None) => {
+                return Err(ChatError::BadRequest(
+                    "a public group needs a handle".into(),
+                ));
+            }
+            (Visibility::Private, Some(_)) => {
+                return Err(ChatError::BadRequest(
+                    "a private group has no handle".into(),
+                ));
+            }
+            (Visibility::Private, None) => None,
+        };
+        let create = GroupCreate {
+            kind: GroupKind::Group,
+            name: p.name.trim().to_owned(),
+            description: p.description.trim().to_owned(),
+            visibility: p.visibility,
+            handle,
+            members: Vec::new(),
+        };
+        self.create_group(actor, &p.txn, create).await
+    }
+
+    /// `groups.update`.
+    pub async fn update(
+        &self,
+        actor: &UserId,
+        p: api::GroupUpdateParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let handle = match p.handle.as_deref() {
+            Some(name) => Some(self.free_handle(name, Some(&p.group)).await?),
+            None => None,
+        };
+        let info = p.name.is_some() || p.description.is_some();
+        let visibility = p.visibility.is_some() || handle.is_some();
+        if !info && !visibility {
+            return Err(ChatError::BadRequest("nothing to change".into()));
+        }
+        self.write(actor, &p.group, &p.txn, |state| {
+            if info {
+                authorize(state, actor, &Action::EditInfo)?;
+            }
+            if visibility {
+                authorize(state, actor, &Action::ChangeVisibility)?;
+            }
+            let public_after = p.visibility.unwrap_or(state.visibility) == Visibility::Public;
+            if public_after && handle.is_none() && state.handle.is_none() {
+                return Err(ChatError::BadRequest(
+                    "a public group needs a handle".into(),
+                ));
+            }
+            Ok(Draft::of(Body::GroupUpdate(GroupUpdate {
+                name: p.name.map(|n| n.trim().to_owned()),
+                description: p.description.map(|d| d.trim().to_owned()),
+                visibility: p.visibility,
+                handle: if public_after { handle } else { None },
+            })))
+        })
+        .await
+    }
+
+    /// `groups.delete`.
+    pub async fn delete_group(
+        &self,
+        actor: &UserId,
+        p: api::TxnGroupParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::DeleteGroup)?;
+            Ok(Draft::of(Body::GroupDelete))
+        })
+        .await
+    }
+
+    /// `groups.transfer`.
+    pub async fn transfer(
+        &self,
+        actor: &UserId,
+        p: api::TargetParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::TransferOwnership { to: &p.user })?;
+            Ok(Draft::of(Body::OwnerTransfer(OwnerTransfer {
+                user: p.user.clone(),
+            })))
+        })
+        .await
+    }
+
+    /// `groups.join`: a public group, by id or handle.
+    pub async fn join_public(
+        &self,
+        actor: &UserId,
+        p: api::JoinParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let group = match (p.group, p.handle) {
+            (Some(group), None) => group,
+            (None, Some(handle)) => self
+                .db()
+                .chats()
+                .chat_by_handle(handle.as_ref())
+                .await?
+                .filter(|c| !c.deleted)
+                .map(|c| c.group)
+                .ok_or(ChatError::NotFound("no group has that handle"))?,
+            _ => {
+                return Err(ChatError::BadRequest(
+                    "give exactly one of group and handle".into(),
+                ));
+            }
+        };
+        self.write(actor, &group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::Join {
+                    via: JoinVia::Public,
+                },
+            )?;
+            Ok(Draft::of(Body::MemberJoin(MemberJoin {
+                via: JoinVia::Public,
+            })))
+        })
+        .await
+    }
+
+    /// `groups.leave`.
+    pub async fn leave(
+        &self,
+        actor: &UserId,
+        p: api::TxnGroupParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Leave)?;
+            Ok(Draft::of(Body::MemberLeave))
+        })
+        .await
+    }
+
+    // ---- invites ------------------------------------------------------------------------
+
+    /// `invites.send`.
+    pub async fn invite(
+        &self,
+        actor: &UserId,
+        p: api::TargetParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.require_user(&p.user).await?;
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Invite { user: &p.user })?;
+            if state.invites.contains_key(&p.user) {
+                return Err(ChatError::Conflict("that user is already invited".into()));
+            }
+            Ok(Draft::of(Body::MemberInvite(MemberInvite {
+                user: p.user.clone(),
+            })))
+        })
+        .await
+    }
+
+    /// `invites.accept`.
+    pub async fn accept_invite(
+        &self,
+        actor: &UserId,
+        p: api::TxnGroupParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::Join {
+                    via: JoinVia::Invite,
+                },
+            )?;
+            Ok(Draft::of(Body::MemberJoin(MemberJoin {
+                via: JoinVia::Invite,
+            })))
+        })
+        .await
+    }
+
+    /// `invites.decline`.
+    pub async fn decline_invite(
+        &self,
+        actor: &UserId,
+        p: api::TxnGroupParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Decline)?;
+            Ok(Draft::of(Body::MemberLeave))
+        })
+        .await
+    }
+
+    // ---- moderation ---------------------------------------------------------------------
+
+    /// `members.kick`.
+    pub async fn kick(
+        &self,
+        actor: &UserId,
+        p: api::KickParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Kick { target: &p.user })?;
+            Ok(Draft::of(Body::MemberKick(MemberKick {
+                user: p.user.clone(),
+                reason: p.reason.trim().to_owned(),
+            })))
+        })
+        .await
+    }
+
+    /// `members.ban`.
+    pub async fn ban(
+        &self,
+        actor: &UserId,
+        p: api::KickParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Ban { target: &p.user })?;
+            if state.bans.contains_key(&p.user) {
+                return Err(ChatError::Conflict("that user is already banned".into()));
+            }
+            Ok(Draft::of(Body::MemberBan(MemberBan {
+                user: p.user.clone(),
+                reason: p.reason.trim().to_owned(),
+            })))
+        })
+        .await
+    }
+
+    /// `members.unban`.
+    pub async fn unban(
+        &self,
+        actor: &UserId,
+        p: api::TargetParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::Unban { target: &p.user })?;
+            Ok(Draft::of(Body::MemberUnban(MemberUnban {
+                user: p.user.clone(),
+            })))
+        })
+        .await
+    }
+
+    /// `members.roles`.
+    pub async fn set_roles(
+        &self,
+        actor: &UserId,
+        p: api::SetRolesParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let mut roles = p.roles.clone();
+        roles.sort_unstable();
+        roles.dedup();
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::SetRoles {
+                    target: &p.user,
+                    roles: &roles,
+                },
+            )?;
+            Ok(Draft::of(Body::MemberRoles(MemberRoles {
+                user: p.user.clone(),
+                roles: roles.clone(),
+            })))
+        })
+        .await
+    }
+
+    /// `roles.create`.
+    pub async fn create_role(
+        &self,
+        actor: &UserId,
+        p: api::RoleCreateParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            let custom = u32::try_from(state.roles.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            let rank = p.rank.unwrap_or(custom.saturating_add(1));
+            authorize(
+                state,
+                actor,
+                &Action::CreateRole {
+                    rank,
+                    permissions: p.permissions,
+                },
+            )?;
+            let role = state.next_role;
+            Ok(Draft {
+                body: Body::RoleCreate(RoleCreate {
+                    role,
+                    name: p.name.trim().to_owned(),
+                    colour: p.colour.clone(),
+                    permissions: p.permissions,
+                    rank,
+                }),
+                role: Some(role),
+                edited_body: None,
+                moderated: false,
+            })
+        })
+        .await
+    }
+
+    /// `roles.update`.
+    pub async fn update_role(
+        &self,
+        actor: &UserId,
+        p: api::RoleUpdateParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        if p.role == EVERYONE && (p.name.is_some() || p.colour.is_some() || p.rank.is_some()) {
+            return Err(ChatError::BadRequest(
+                "the everyone role takes only permissions".into(),
+            ));
+        }
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::UpdateRole {
+                    role: p.role,
+                    rank: p.rank,
+                    permissions: p.permissions,
+                },
+            )?;
+            Ok(Draft::of(Body::RoleUpdate(RoleUpdate {
+                role: p.role,
+                name: p.name.map(|n| n.trim().to_owned()),
+                colour: p.colour,
+                permissions: p.permissions,
+                rank: p.rank,
+            })))
+        })
+        .await
+    }
+
+    /// `roles.delete`.
+    pub async fn delete_role(
+        &self,
+        actor: &UserId,
+        p: api::RoleDeleteParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::DeleteRole { role: p.role })?;
+            Ok(Draft::of(Body::RoleDelete(RoleDelete { role: p.role })))
+        })
+        .await
+    }
+
+    // ---- messages -----------------------------------------------------------------------
+
+    /// `msgs.post`.
+    pub async fn post(
+        &self,
+        actor: &UserId,
+        p: api::PostParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let reply: Target = match p.reply_to {
+            Some(seq) => self.db().chats().item(&p.group, seq).await?,
+            None => None,
+        };
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::Post {
+                    media: false,
+                    mention_everyone: p.mention_everyone,
+                },
+            )?;
+            if p.reply_to.is_some() && !reply.as_ref().is_some_and(|r| r.is_message) {
+                return Err(ChatError::BadRequest(
+                    "reply_to is not a message of this chat".into(),
+                ));
+            }
+            let mut mentions = p.mentions.clone();
+            mentions.sort();
+            mentions.dedup();
+            if let Some(stranger) = mentions.iter().find(|u| !state.is_member(u)) {
+                return Err(ChatError::BadRequest(format!(
+                    "{stranger} is not a member of this chat"
+                )));
+            }
+            Ok(Draft::of(Body::MsgPost(MsgPost {
+                text: p.text.clone(),
+                reply_to: p.reply_to,
+                mentions,
+                mention_everyone: p.mention_everyone,
+            })))
+        })
+        .await
+    }
+
+    /// `msgs.edit`.
+    pub async fn edit(
+        &self,
+        actor: &UserId,
+        p: api::EditParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let target = self.db().chats().item(&p.group, p.seq).await?;
+        self.write(actor, &p.group, &p.txn, |state| {
+            let target = live_message(state, actor, target.as_ref())?;
+            authorize(
+                state,
+                actor,
+                &Action::Edit {
+                    author: &target.sender,
+                },
+            )?;
+            let mut post: MsgPost = decode_post(&target.body)?;
+            post.text = p.text.clone();
+            let edited = gateway::to_value(&post)
+                .and_then(|v| codec::encode(&v))
+                .map_err(ChatError::internal)?;
+            Ok(Draft {
+                body: Body::MsgEdit(MsgEdit {
+                    seq: p.seq,
+                    text: p.text.clone(),
+                }),
+                role: None,
+                edited_body: Some(edited),
+                moderated: false,
+            })
+        })
+        .await
+    }
+
+    /// `msgs.delete`.
+    pub async fn delete_message(
+        &self,
+        actor: &UserId,
+        p: api::MsgParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let target = self.db().chats().item(&p.group, p.seq).await?;
+        self.write(actor, &p.group, &p.txn, |state| {
+            let target = live_message(state, actor, target.as_ref())?;
+            authorize(
+                state,
+                actor,
+                &Action::DeleteMessage {
+                    author: &target.sender,
+                },
+            )?;
+            Ok(Draft {
+                moderated: &target.sender != actor,
+                ..Draft::of(Body::MsgDelete(MsgDelete { seq: p.seq }))
+            })
+        })
+        .await
+    }
+
+    /// `msgs.react`.
+    pub async fn react(
+        &self,
+        actor: &UserId,
+        p: api::ReactParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let target = self.db().chats().item(&p.group, p.seq).await?;
+        self.write(actor, &p.group, &p.txn, |state| {
+            live_message(state, actor, target.as_ref())?;
+            authorize(state, actor, &Action::React)?;
+            Ok(Draft::of(Body::MsgReact(MsgReact {
+                seq: p.seq,
+                emoji: p.emoji.clone(),
+                on: p.on,
+            })))
+        })
+        .await
+    }
+
+    /// `msgs.pin`.
+    pub async fn pin(
+        &self,
+        actor: &UserId,
+        p: api::PinParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let target = self.db().chats().item(&p.group, p.seq).await?;
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(state, actor, &Action::View)?;
+            if p.on {
+                live_message(state, actor, target.as_ref())?;
+            } else if !state.pinned.contains(&p.seq) {
+                return Err(ChatError::BadRequest("that message is not pinned".into()));
+            }
+            authorize(state, actor, &Action::Pin)?;
+            if p.on && state.pinned.contains(&p.seq) {
+                return Err(ChatError::Conflict("already pinned".into()));
+            }
+            Ok(Draft::of(Body::MsgPin(MsgPin {
+                seq: p.seq,
+                on: p.on,
+            })))
+        })
+        .await
+    }
+
+    // ---- helpers ------------------------------------------------------------------------
+
+    /// A handle `#name:<this node>` that no other group holds (`own` may keep its own).
+    async fn free_handle(&self, name: &str, own: Option<&GroupId>) -> Result<Handle, ChatError> {
+        let handle = Handle::new(name, self.node())
+            .map_err(|e| ChatError::BadRequest(format!("handle: {e}")))?;
+        if let Some(holder) = self.db().chats().chat_by_handle(handle.as_ref()).await?
+            && Some(&holder.group) != own
+        {
+            return Err(ChatError::Conflict(format!("{handle} is taken")));
+        }
+        Ok(handle)
+    }
+
+    /// Fails with `not_found` unless `user` has an account here.
+    pub(crate) async fn require_user(&self, user: &UserId) -> Result<(), ChatError> {
+        if user.node() != self.node() {
+            return Err(ChatError::BadRequest(
+                "users of other nodes arrive with federation".into(),
+            ));
+        }
+        match self.db().accounts().user(user).await? {
+            Some(_) => Ok(()),
+            None => Err(ChatError::NotFound("no such user")),
+        }
+    }
+}
+
+/// The message `target` if the actor may see it and it is a live (not deleted) message.
+fn live_message<'a>(
+    state: &GroupState,
+    actor: &UserId,
+    target: Option<&'a TimelineRow>,
+) -> Result<&'a TimelineRow, ChatError> {
+    authorize(state, actor, &Action::View)?;
+    match target {
+        Some(row) if row.is_message && !row.deleted => Ok(row),
+        Some(row) if row.is_message => Err(ChatError::NotFound("that message was deleted")),
+        _ => Err(ChatError::NotFound("no such message")),
+    }
+}
+
+fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
+    let value: Value = codec::decode(bytes, &Limits::EVENT).map_err(ChatError::internal)?;
+    match Body::decode(&EventKind::MsgPost, &value) {
+        Ok(Body::MsgPost(post)) => Ok(post),
+        Ok(_) => Err(ChatError::internal("stored message is not a msg.post")),
+        Err(e) => Err(ChatError::internal(e)),
+    }
+}
+
+/// `txn` must be 1–64 bytes.
+pub(crate) fn check_txn(txn: &str) -> Result<(), ChatError> {
+    if txn.is_empty() || txn.len() > api::MAX_TXN_BYTES {
+        return Err(ChatError::BadRequest(format!(
+            "txn must be 1 to {} bytes",
+            api::MAX_TXN_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Non-members learn nothing about a private group: refusals for not being a member (or
+/// being banned) read as "not found" unless the group is public or they hold an invite.
+pub(crate) fn hide(e: ChatError, state: &GroupState, actor: &UserId) -> ChatError {
+    match e {
+        ChatError::Denied(Denied::NotMember | Denied::Banned)
+            if state.visibility == Visibility::Private && !state.invites.contains_key(actor) =>
+        {
+            ChatError::NotFound("no such chat")
+        }
+        // A deleted group is news only to its former members.
+        ChatError::Denied(Denied::GroupDeleted) if !state.is_member(actor) => {
+            ChatError::NotFound("no such chat")
+        }
+        ChatError::Denied(Denied::NotInvited)
+            if state.visibility == Visibility::Private && !state.is_member(actor) =>
+        {
+            ChatError::NotFound("no such chat")
+        }
+        other => other,
+    }
+}
+
+fn conflict_message(reason: &str) -> String {
+    if reason.contains("handle") {
+        "that handle is taken".into()
+    } else {
+        reason.to_owned()
+    }
+}

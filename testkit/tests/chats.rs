@@ -1,0 +1,48 @@
+//! Chats and groups end to end: real nodes (SQLite and PostgreSQL), real users registered over
+//! HTTP, real WebSockets speaking the gateway's chat methods (protocol `gateway::chat`).
+//!
+//! Every case is an `async fn(Backend)`; [`on_both!`] makes a `#[tokio::test]` of it per
+//! backend (`sqlite::name` and `postgres::name`).
+
+/// Generates `mod sqlite` and `mod postgres` in the calling module, each with one
+/// `#[tokio::test]` per named `async fn name(backend: Backend)` of that module.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(winichat_testkit::node::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+#[path = "chats/common.rs"]
+mod common;
+
+#[path = "chats/direct.rs"]
+mod direct;
+#[path = "chats/groups.rs"]
+mod groups;
+#[path = "chats/invites.rs"]
+mod invites;
+#[path = "chats/moderation.rs"]
+mod moderation;
+#[path = "chats/paging.rs"]
+mod paging;
+#[path = "chats/privacy.rs"]
+mod privacy;
+#[path = "chats/races.rs"]
+mod races;
+#[path = "chats/txn.rs"]
+mod txn;
