@@ -8,7 +8,7 @@
 //                                         127.0.0.1 ports with a temporary data dir, serving dist/
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch.
-// Each test in e2e/tests/*.mjs exports `name` and `run({ page, baseUrl, node })`; a test that
+// Each test in e2e/tests/*.mjs (but *support.mjs, the helpers) exports `name` and `run({ page, baseUrl, node })`; a test that
 // needs a real node exports `needs = 'node'` (any node: --node or --base-url) or
 // `needs = 'node-control'` (one the harness can stop and restart: --node only). Without one, such
 // a test is reported as skipped — never counted as passed. The last line is
@@ -176,7 +176,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 try {
-  const files = (await readdir(testsDir)).filter((f) => f.endsWith('.mjs') && f !== 'support.mjs').sort();
+  const files = (await readdir(testsDir)).filter((f) => f.endsWith('.mjs') && !f.endsWith('support.mjs')).sort();
   for (const file of files) {
     /** @type {{ name: string, needs?: 'node' | 'node-control', run: (ctx: { page: import('playwright-core').Page, baseUrl: string, node: NodeControl | null }) => Promise<void> }} */
     const test = await import(pathToFileURL(testsDir + file).href);

@@ -12,3 +12,4 @@ export * from './gateway';
 export * from './gateway-messages';
 export * from './ids';
 export * from './result';
+export * from './chat';

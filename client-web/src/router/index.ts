@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory } from 'vue-router';
 
 import { useSessionStore } from '@/stores/session';
+import ChatsView from '@/views/ChatsView.vue';
 import HomeView from '@/views/HomeView.vue';
 
 declare module 'vue-router' {
@@ -16,7 +17,18 @@ declare module 'vue-router' {
 export const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
   routes: [
-    { path: '/', name: 'home', component: HomeView, meta: { requiresAuth: true } },
+    {
+      path: '/',
+      component: ChatsView,
+      meta: { requiresAuth: true },
+      children: [
+        { path: '', name: 'home', component: HomeView, meta: { requiresAuth: true } },
+        { path: 'chat/:group', name: 'chat', component: () => import('@/views/ChatView.vue'), meta: { requiresAuth: true } },
+        { path: 'directory', name: 'directory', component: () => import('@/views/DirectoryView.vue'), meta: { requiresAuth: true } },
+      ],
+    },
+    { path: '/group/:group/:tab?', name: 'group-panel', component: () => import('@/views/GroupPanelView.vue'), meta: { requiresAuth: true } },
+    { path: '/join/:code', name: 'join', component: () => import('@/views/JoinLinkView.vue'), meta: { requiresAuth: true } },
     { path: '/login', name: 'login', component: () => import('@/views/LoginView.vue'), meta: { guestOnly: true } },
     { path: '/register', name: 'register', component: () => import('@/views/RegisterView.vue'), meta: { guestOnly: true } },
     { path: '/settings', redirect: '/settings/profile' },

@@ -1,0 +1,79 @@
+import { mount } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { nextTick } from 'vue';
+
+import { AuthClient, decodeChatSummary, decodeTimelineItem, ok, Permissions, type Gateway, type GroupId } from '@/protocol';
+import { provideSdk } from '@/services/sdk';
+import { useChatsStore } from '@/stores/chats';
+import { useSessionStore } from '@/stores/session';
+
+import MessageItem from '../MessageItem.vue';
+
+const G = '!abcdef123:node.test' as GroupId;
+const ANA = '@ana:node.test';
+const BO = '@bob:node.test';
+
+function setup() {
+  const gw = {
+    state: 'connected',
+    sent: [] as { method: string; params: unknown }[],
+    on: () => () => {},
+    request(method: string, params: unknown) {
+      this.sent.push({ method, params });
+      return Promise.resolve(ok({ group: G, seq: 9, id: '$' + 'A'.repeat(43) }));
+    },
+  };
+  provideSdk({ auth: new AuthClient({ fetch: vi.fn() as unknown as typeof fetch }), gateway: gw as unknown as Gateway });
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  useSessionStore().userId = BO;
+  const chats = useChatsStore();
+  chats.upsert(
+    decodeChatSummary({
+      group: G, kind: 'group', name: 'Rust', description: '', visibility: 'private', owner: ANA, members: 2, last_seq: 3,
+      read_seq: 3, unread: 0, my_rank: 0xffffffff, my_permissions: Permissions.EVERYONE_DEFAULT, pinned: [],
+    }),
+  );
+  const item = decodeTimelineItem({ seq: 3, id: '$' + 'A'.repeat(43), ts: 1_700_000_000_000, sender: ANA, kind: 'msg.post', body: { text: 'hi' }, reactions: [{ emoji: '👍', count: 2, users: [ANA, BO] }] });
+  const wrapper = mount(MessageItem, {
+    props: { group: G, item, quoted: null, showName: true, menuOpen: true, highlighted: false, ticks: null, seenCount: null },
+    global: { plugins: [pinia] },
+  });
+  return { chats, wrapper, gw };
+}
+
+describe('MessageItem', () => {
+  afterEach(() => provideSdk(null));
+
+  it('offers only the actions my permissions allow, and follows permission changes live', async () => {
+    const { chats, wrapper } = setup();
+    const has = (id: string): boolean => wrapper.find(`[data-testid=${id}]`).exists();
+    expect(has('action-reply')).toBe(true);
+    expect(has('action-react')).toBe(true);
+    expect(has('action-edit')).toBe(false); // not mine
+    expect(has('action-delete')).toBe(false); // no manage_messages
+    expect(has('action-pin')).toBe(false); // no pin_messages
+
+    const e = chats.entry(G)!;
+    e.summary = { ...e.summary, myPermissions: Permissions.with(Permissions.with(e.summary.myPermissions, 'manage_messages', true), 'pin_messages', true) };
+    await nextTick();
+    expect(has('action-delete')).toBe(true);
+    expect(has('action-pin')).toBe(true);
+
+    e.left = 'kicked';
+    await nextTick();
+    expect(has('action-reply')).toBe(false);
+    expect(has('action-delete')).toBe(false);
+  });
+
+  it('shows reaction chips with counts and who, and toggles mine off', async () => {
+    const { wrapper, gw } = setup();
+    const chip = wrapper.find('[data-testid=reaction]');
+    expect(chip.text()).toContain('2');
+    expect(chip.attributes('title')).toBe('ana, bob');
+    expect(chip.attributes('aria-pressed')).toBe('true');
+    await chip.trigger('click');
+    expect(gw.sent.at(-1)).toMatchObject({ method: 'msgs.react', params: { group: G, seq: 3, emoji: '👍', on: false } });
+  });
+});

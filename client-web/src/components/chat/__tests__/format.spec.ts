@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+
+import { decodeTimelineItem, type CborMap } from '@/protocol';
+
+import { dayLabel, describeEvent, initials, previewOf, typingLine } from '../format';
+
+const ANA = '@ana:node.test';
+const BO = '@bob:node.test';
+const names: Record<string, string> = { [ANA]: 'Ana', [BO]: 'Bo' };
+const nameOf = (u: string): string => names[u] ?? u;
+
+function ev(kind: string, body: CborMap, sender = ANA, extra: CborMap = {}) {
+  return decodeTimelineItem({ seq: 3, id: '$' + 'A'.repeat(43), ts: 1_700_000_000_000, sender, kind, body, ...extra });
+}
+
+describe('describeEvent', () => {
+  it('has a human sentence for every event kind', () => {
+    const roles = (id: number): string | undefined => ({ 1: 'Mods', 2: 'Helpers' })[id];
+    const cases: [string, CborMap, string][] = [
+      ['group.create', { kind: 'group', name: 'Rust', description: '', visibility: 'private' }, 'Ana created the group “Rust”'],
+      ['group.create', { kind: 'direct', name: '', description: '', visibility: 'private', members: [BO] }, 'Ana started the chat'],
+      ['group.update', { name: 'Crabs' }, 'Ana renamed the group to “Crabs”'],
+      ['group.update', { visibility: 'public', handle: '#crabs:node.test' }, 'Ana made the group public as #crabs:node.test'],
+      ['group.update', { visibility: 'private' }, 'Ana made the group private'],
+      ['group.update', { description: 'x' }, 'Ana changed the description'],
+      ['group.delete', {}, 'Ana deleted the group'],
+      ['member.invite', { user: BO }, 'Ana invited Bo'],
+      ['member.join', { via: 'public' }, 'Ana joined'],
+      ['member.join', { via: 'link' }, 'Ana joined with an invite link'],
+      ['member.join', { via: 'invite' }, 'Ana accepted an invitation and joined'],
+      ['member.leave', {}, 'Ana left'],
+      ['member.kick', { user: BO, reason: '' }, 'Ana removed Bo'],
+      ['member.ban', { user: BO, reason: 'spam' }, 'Ana banned Bo: spam'],
+      ['member.unban', { user: BO }, 'Ana unbanned Bo'],
+      ['member.roles', { user: BO, roles: [1, 2] }, 'Ana gave Bo the roles “Mods”, “Helpers”'],
+      ['member.roles', { user: BO, roles: [] }, 'Ana took all roles from Bo'],
+      ['role.create', { role: 1, name: 'Mods', colour: '', permissions: 1, rank: 1 }, 'Ana created the role “Mods”'],
+      ['role.update', { role: 1, permissions: 3 }, 'Ana updated the role “Mods”: changed its permissions'],
+      ['role.update', { role: 0, permissions: 3 }, 'Ana updated the role “everyone”: changed its permissions'],
+      ['role.delete', { role: 9 }, 'Ana deleted a role'],
+      ['owner.transfer', { user: BO }, 'Ana made Bo the owner'],
+      ['msg.edit', { seq: 1, text: 'x' }, 'Ana edited a message'],
+      ['msg.delete', { seq: 1 }, 'Ana deleted a message'],
+      ['msg.pin', { seq: 1, on: true }, 'Ana pinned a message'],
+      ['msg.react', { seq: 1, emoji: '👍', on: true }, 'Ana reacted 👍'],
+      ['poll.create', { q: 'x' }, 'Ana: poll.create'],
+    ];
+    for (const [kind, body, text] of cases) expect(describeEvent(ev(kind, body), nameOf, roles)).toBe(text);
+  });
+});
+
+describe('previews and labels', () => {
+  it('previews messages for DMs and groups', () => {
+    const m = ev('msg.post', { text: 'hello\nthere' });
+    expect(previewOf(m, nameOf, { me: BO, direct: false })).toBe('Ana: hello there');
+    expect(previewOf(m, nameOf, { me: BO, direct: true })).toBe('hello there');
+    expect(previewOf(m, nameOf, { me: ANA, direct: true })).toBe('You: hello there');
+    expect(previewOf(ev('msg.post', { text: '' }, ANA, { deleted: true }), nameOf, { me: BO, direct: true })).toBe('Message deleted');
+    expect(previewOf(ev('member.ban', { user: BO }), nameOf, { me: null, direct: false })).toBe('Ana banned Bo');
+    expect(previewOf(undefined, nameOf, { me: null, direct: false })).toBe('No messages yet');
+  });
+
+  it('makes initials, typing lines and day labels', () => {
+    expect(initials('Ana Maria')).toBe('AM');
+    expect(initials('bob')).toBe('B');
+    expect(initials('')).toBe('?');
+    expect(typingLine([])).toBe('');
+    expect(typingLine(['Ana'])).toBe('Ana is typing…');
+    expect(typingLine(['Ana', 'Bo'])).toBe('Ana and Bo are typing…');
+    expect(typingLine(['A', 'B', 'C'])).toBe('3 people are typing…');
+    const now = new Date(2026, 5, 10, 12).getTime();
+    expect(dayLabel(now - 3600_000, now)).toBe('Today');
+    expect(dayLabel(now - 86_400_000, now)).toBe('Yesterday');
+  });
+});

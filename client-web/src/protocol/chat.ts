@@ -1,0 +1,1152 @@
+/**
+ * Chats over the gateway (`protocol/src/gateway/chat.rs`, `protocol/src/group/*`): a typed,
+ * framework-free client for every `chats.*`, `dm.*`, `groups.*`, `invites.*`, `links.*`,
+ * `members.*`, `bans.*`, `roles.*`, `msgs.*` and `audit.*` method, and the `chat.*` / `invite`
+ * pushes.
+ *
+ * - Every result and push is validated field by field (ids parsed, integers checked); a reply of
+ *   the wrong shape is an error `{code: 'bad_response'}`, never a half-built object. A timeline
+ *   item whose body does not fit its kind keeps the item with `body.kind === 'unknown'`.
+ * - Every logged write carries a fresh `txn` (`crypto.randomUUID()`, or one the caller passes);
+ *   when the connection drops before the answer arrives (`unavailable` / `timeout` while the
+ *   gateway is still running), the SAME txn is sent again after the reconnect, so the node acts
+ *   once and answers with the first result. Reads and idempotent calls are retried the same way;
+ *   `links.create` and `msgs.typing` are not.
+ * - TypeScript names are camelCase (`lastSeq`, `myPermissions`); the wire keys are snake_case.
+ */
+import { field, isTextMap, type CborMap, type CborValue } from './codec';
+import type { ErrorBody } from './error-codes';
+import type { PushFrame } from './frames';
+import type { ConnectionState, GatewayError, Ready } from './gateway';
+import { parseEventId, parseGroupId, parseHandle, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
+import { err, ok, type Result } from './result';
+
+// ---------------------------------------------------------------------------------------------
+// Constants (chat.rs, group/mod.rs)
+
+export const MAX_TXN_BYTES = 64;
+export const MAX_HISTORY_LIMIT = 100;
+export const MAX_DIRECTORY_LIMIT = 50;
+export const MAX_REACTION_USERS = 20;
+export const MAX_TEXT_CHARS = 4096;
+export const MAX_NAME_CHARS = 64;
+export const MAX_DESCRIPTION_CHARS = 1024;
+export const MAX_ROLE_NAME_CHARS = 32;
+export const MAX_REASON_CHARS = 512;
+export const MAX_EMOJI_BYTES = 32;
+export const MAX_ROLES = 64;
+export const MAX_MENTIONS = 50;
+/** The `everyone` role's id. */
+export const EVERYONE: RoleId = 0;
+export const OWNER_RANK = 0;
+/** `u32::MAX`. */
+export const EVERYONE_RANK = 0xffff_ffff;
+/** How long a `chat.typing` lasts unless repeated (ms). */
+export const TYPING_TTL_MS = 6_000;
+
+/** Method names. */
+export const CHAT_METHOD = {
+  chatsList: 'chats.list',
+  chatsGet: 'chats.get',
+  dmOpen: 'dm.open',
+  groupsCreate: 'groups.create',
+  groupsUpdate: 'groups.update',
+  groupsDelete: 'groups.delete',
+  groupsTransfer: 'groups.transfer',
+  groupsDirectory: 'groups.directory',
+  groupsJoin: 'groups.join',
+  groupsLeave: 'groups.leave',
+  invitesSend: 'invites.send',
+  invitesList: 'invites.list',
+  invitesAccept: 'invites.accept',
+  invitesDecline: 'invites.decline',
+  linksCreate: 'links.create',
+  linksList: 'links.list',
+  linksRevoke: 'links.revoke',
+  linksPreview: 'links.preview',
+  linksRedeem: 'links.redeem',
+  membersKick: 'members.kick',
+  membersBan: 'members.ban',
+  membersUnban: 'members.unban',
+  membersRoles: 'members.roles',
+  bansList: 'bans.list',
+  rolesCreate: 'roles.create',
+  rolesUpdate: 'roles.update',
+  rolesDelete: 'roles.delete',
+  msgsPost: 'msgs.post',
+  msgsEdit: 'msgs.edit',
+  msgsDelete: 'msgs.delete',
+  msgsReact: 'msgs.react',
+  msgsPin: 'msgs.pin',
+  msgsHistory: 'msgs.history',
+  msgsRead: 'msgs.read',
+  msgsSeenBy: 'msgs.seen_by',
+  msgsTyping: 'msgs.typing',
+  auditList: 'audit.list',
+} as const;
+
+/** Push names. */
+export const CHAT_PUSH = {
+  event: 'chat.event',
+  read: 'chat.read',
+  typing: 'chat.typing',
+  invite: 'invite',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Permissions (group/permissions.rs): a u64 bit set below 2^53 on the wire.
+
+/** A permission bit set (an unsigned integer below 2^53). */
+export type PermissionSet = number;
+
+/** Every flag this version knows: wire name → bit value, in bit order. */
+export const PERMISSION_FLAGS = {
+  send_messages: 2 ** 0,
+  send_media: 2 ** 1,
+  add_reactions: 2 ** 2,
+  pin_messages: 2 ** 3,
+  manage_messages: 2 ** 4,
+  invite_members: 2 ** 5,
+  manage_invites: 2 ** 6,
+  kick_members: 2 ** 7,
+  ban_members: 2 ** 8,
+  manage_roles: 2 ** 9,
+  assign_roles: 2 ** 10,
+  edit_group_info: 2 ** 11,
+  mention_everyone: 2 ** 12,
+  view_audit_log: 2 ** 13,
+} as const;
+
+export type PermissionName = keyof typeof PERMISSION_FLAGS;
+
+/** What each flag allows, for people (the Rust doc comments). */
+export const PERMISSION_LABELS: Readonly<Record<PermissionName, string>> = {
+  send_messages: 'Post text messages.',
+  send_media: 'Post photos, audio, video and files.',
+  add_reactions: 'React to messages.',
+  pin_messages: 'Pin and unpin messages.',
+  manage_messages: "Delete other people's messages.",
+  invite_members: 'Invite users directly.',
+  manage_invites: 'Create, list and revoke invite links.',
+  kick_members: 'Remove more junior members.',
+  ban_members: 'Ban and unban users.',
+  manage_roles: 'Create, edit, reorder and delete more junior roles.',
+  assign_roles: 'Give and take more junior roles.',
+  edit_group_info: 'Change the name, description and photo.',
+  mention_everyone: 'Mention @everyone.',
+  view_audit_log: 'Read the log of admin actions.',
+};
+
+const PERMISSION_NAMES = Object.keys(PERMISSION_FLAGS) as PermissionName[];
+
+function flagOf(flag: PermissionName | PermissionSet): bigint {
+  return BigInt(typeof flag === 'number' ? flag : PERMISSION_FLAGS[flag]);
+}
+
+/** Helpers on permission sets; bit values and names are those of `permissions.rs`. */
+export const Permissions = {
+  NONE: 0 as PermissionSet,
+  /** Every flag this version knows. */
+  ALL: PERMISSION_NAMES.reduce((acc, n) => acc + PERMISSION_FLAGS[n], 0) as PermissionSet,
+  /** What the `everyone` role of a new group holds. */
+  EVERYONE_DEFAULT: (PERMISSION_FLAGS.send_messages | PERMISSION_FLAGS.send_media | PERMISSION_FLAGS.add_reactions | PERMISSION_FLAGS.invite_members) as PermissionSet,
+  /** What each member of a direct chat holds. */
+  DIRECT: (PERMISSION_FLAGS.send_messages | PERMISSION_FLAGS.send_media | PERMISSION_FLAGS.add_reactions | PERMISSION_FLAGS.pin_messages) as PermissionSet,
+  /** Wire names in bit order. */
+  NAMES: PERMISSION_NAMES as readonly PermissionName[],
+  /** True when every bit of `flag` (a name or a set) is in `set`. */
+  has(set: PermissionSet, flag: PermissionName | PermissionSet): boolean {
+    const f = flagOf(flag);
+    return (BigInt(set) & f) === f;
+  },
+  /** The names of the known flags set in `set`, in bit order. */
+  names(set: PermissionSet): PermissionName[] {
+    return PERMISSION_NAMES.filter((n) => Permissions.has(set, n));
+  },
+  /** The flag with this wire name. */
+  byName(name: string): PermissionSet | undefined {
+    return Object.prototype.hasOwnProperty.call(PERMISSION_FLAGS, name) ? PERMISSION_FLAGS[name as PermissionName] : undefined;
+  },
+  /** The set with these names. */
+  fromNames(names: Iterable<PermissionName>): PermissionSet {
+    let out = 0n;
+    for (const n of names) out |= flagOf(n);
+    return Number(out);
+  },
+  /** `set` with `flag` turned on or off (unknown bits kept). */
+  with(set: PermissionSet, flag: PermissionName | PermissionSet, on: boolean): PermissionSet {
+    const f = flagOf(flag);
+    return Number(on ? BigInt(set) | f : BigInt(set) & ~f);
+  },
+  /** The flags of `set` this version knows. */
+  known(set: PermissionSet): PermissionSet {
+    return Number(BigInt(set) & BigInt(Permissions.ALL));
+  },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+/** A role's id within its group; 0 is `everyone`. */
+export type RoleId = number;
+/** Unix milliseconds (home-node time). */
+export type Timestamp = number;
+export type GroupKind = 'direct' | 'group';
+export type Visibility = 'private' | 'public';
+export type JoinVia = 'public' | 'invite' | 'link';
+
+export interface Role {
+  readonly id: RoleId;
+  readonly name: string;
+  /** `#rrggbb` or empty. */
+  readonly colour: string;
+  readonly permissions: PermissionSet;
+  /** 1..n for custom roles (1 most senior); `EVERYONE_RANK` for everyone. */
+  readonly rank: number;
+}
+
+/** The event kinds this version knows. */
+export const EVENT_KINDS = [
+  'group.create',
+  'group.update',
+  'group.delete',
+  'member.invite',
+  'member.join',
+  'member.leave',
+  'member.kick',
+  'member.ban',
+  'member.unban',
+  'member.roles',
+  'role.create',
+  'role.update',
+  'role.delete',
+  'owner.transfer',
+  'msg.post',
+  'msg.edit',
+  'msg.delete',
+  'msg.react',
+  'msg.pin',
+] as const;
+export type KnownEventKind = (typeof EVENT_KINDS)[number];
+
+/** A decoded event body, by kind (group/bodies.rs). */
+export type EventBody =
+  | { readonly kind: 'group.create'; readonly groupKind: GroupKind; readonly name: string; readonly description: string; readonly visibility: Visibility; readonly handle?: Handle; readonly members: readonly UserId[] }
+  | { readonly kind: 'group.update'; readonly name?: string; readonly description?: string; readonly visibility?: Visibility; readonly handle?: Handle }
+  | { readonly kind: 'group.delete' }
+  | { readonly kind: 'member.invite'; readonly user: UserId }
+  | { readonly kind: 'member.join'; readonly via: JoinVia }
+  | { readonly kind: 'member.leave' }
+  | { readonly kind: 'member.kick'; readonly user: UserId; readonly reason: string }
+  | { readonly kind: 'member.ban'; readonly user: UserId; readonly reason: string }
+  | { readonly kind: 'member.unban'; readonly user: UserId }
+  | { readonly kind: 'member.roles'; readonly user: UserId; readonly roles: readonly RoleId[] }
+  | { readonly kind: 'role.create'; readonly role: RoleId; readonly name: string; readonly colour: string; readonly permissions: PermissionSet; readonly rank: number }
+  | { readonly kind: 'role.update'; readonly role: RoleId; readonly name?: string; readonly colour?: string; readonly permissions?: PermissionSet; readonly rank?: number }
+  | { readonly kind: 'role.delete'; readonly role: RoleId }
+  | { readonly kind: 'owner.transfer'; readonly user: UserId }
+  | { readonly kind: 'msg.post'; readonly text: string; readonly replyTo?: number; readonly mentions: readonly UserId[]; readonly mentionEveryone: boolean }
+  | { readonly kind: 'msg.edit'; readonly seq: number; readonly text: string }
+  | { readonly kind: 'msg.delete'; readonly seq: number }
+  | { readonly kind: 'msg.react'; readonly seq: number; readonly emoji: string; readonly on: boolean }
+  | { readonly kind: 'msg.pin'; readonly seq: number; readonly on: boolean }
+  /** A kind this version does not know, or a body that does not fit its kind. */
+  | { readonly kind: 'unknown'; readonly raw: CborMap };
+
+export interface Reaction {
+  readonly emoji: string;
+  /** Exact. */
+  readonly count: number;
+  /** The first `MAX_REACTION_USERS`, earliest first. */
+  readonly users: readonly UserId[];
+}
+
+/** One event of a timeline; for a `msg.post`, the message's current state. */
+export interface TimelineItem {
+  readonly seq: number;
+  readonly id: EventId;
+  readonly ts: Timestamp;
+  readonly sender: UserId;
+  /** The wire kind (`msg.post`, …, or one this version does not know). */
+  readonly kind: string;
+  readonly body: EventBody;
+  readonly editedAt?: Timestamp;
+  readonly deleted: boolean;
+  readonly pinned: boolean;
+  readonly reactions: readonly Reaction[];
+}
+
+export interface HistoryResult {
+  /** Ascending seq. */
+  readonly items: TimelineItem[];
+  readonly moreBefore: boolean;
+  readonly moreAfter: boolean;
+}
+
+export interface ChatSummary {
+  readonly group: GroupId;
+  readonly kind: GroupKind;
+  /** Empty for a direct chat: show the peer. */
+  readonly name: string;
+  readonly description: string;
+  readonly visibility: Visibility;
+  readonly handle?: Handle;
+  readonly owner: UserId;
+  /** For a direct chat: the other user. */
+  readonly peer?: UserId;
+  readonly members: number;
+  readonly lastSeq: number;
+  readonly last?: TimelineItem;
+  readonly readSeq: number;
+  readonly unread: number;
+  /** For a direct chat: the peer's read position (✓✓ up to here). */
+  readonly peerReadSeq?: number;
+  readonly myRank: number;
+  readonly myPermissions: PermissionSet;
+  readonly pinned: readonly number[];
+}
+
+export interface MemberInfo {
+  readonly user: UserId;
+  readonly displayName: string;
+  readonly roles: readonly RoleId[];
+  /** 0: owner. */
+  readonly rank: number;
+  readonly joinedAt: Timestamp;
+  readonly readSeq: number;
+}
+
+export interface ChatDetail {
+  readonly chat: ChatSummary;
+  /** Most senior first. */
+  readonly members: readonly MemberInfo[];
+  /** Most senior first, `everyone` last. */
+  readonly roles: readonly Role[];
+  readonly invited: readonly UserId[];
+}
+
+export interface DirectoryEntry {
+  readonly group: GroupId;
+  readonly handle: Handle;
+  readonly name: string;
+  readonly description: string;
+  readonly members: number;
+  readonly joined: boolean;
+}
+
+export interface InviteInfo {
+  readonly group: GroupId;
+  readonly name: string;
+  readonly by: UserId;
+  readonly at: Timestamp;
+}
+
+export interface LinkInfo {
+  readonly code: string;
+  readonly group: GroupId;
+  readonly createdBy: UserId;
+  readonly createdAt: Timestamp;
+  readonly expiresAt?: Timestamp;
+  readonly maxUses?: number;
+  readonly uses: number;
+  readonly revoked: boolean;
+}
+
+export interface LinkPreview {
+  readonly group: GroupId;
+  readonly name: string;
+  readonly description: string;
+  readonly members: number;
+}
+
+export interface BanInfo {
+  readonly user: UserId;
+  readonly by: UserId;
+  readonly reason: string;
+  readonly at: Timestamp;
+}
+
+export interface WriteResult {
+  readonly group: GroupId;
+  readonly seq: number;
+  readonly id: EventId;
+  /** For `roles.create`: the new role's id. */
+  readonly role?: RoleId;
+}
+
+export interface ChatEventPush {
+  readonly group: GroupId;
+  readonly item: TimelineItem;
+}
+
+export interface ReadPush {
+  readonly group: GroupId;
+  readonly user: UserId;
+  readonly seq: number;
+}
+
+export interface TypingPush {
+  readonly group: GroupId;
+  readonly user: UserId;
+}
+
+/** A failed chat call: the node's error, a local `timeout`/`unavailable`, or `bad_response`. */
+export type ChatError = ErrorBody;
+
+// ---------------------------------------------------------------------------------------------
+// Defensive decoding
+
+class BadShape extends Error {}
+
+type Path = string;
+
+function mapOf(v: CborValue | undefined, path: Path): CborMap {
+  if (!isTextMap(v)) throw new BadShape(`${path}: expected a map`);
+  return v;
+}
+
+function req(m: CborMap, k: string, path: Path): CborValue {
+  const v = field(m, k);
+  if (v === undefined || v === null) throw new BadShape(`${path}.${k}: missing`);
+  return v;
+}
+
+function opt(m: CborMap, k: string): CborValue | undefined {
+  const v = field(m, k);
+  return v === null ? undefined : v;
+}
+
+function asText(v: CborValue, path: Path): string {
+  if (typeof v !== 'string') throw new BadShape(`${path}: expected text`);
+  return v;
+}
+
+function asUint(v: CborValue, path: Path, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new BadShape(`${path}: expected an unsigned integer`);
+  return v;
+}
+
+function asBool(v: CborValue, path: Path): boolean {
+  if (typeof v !== 'boolean') throw new BadShape(`${path}: expected a boolean`);
+  return v;
+}
+
+function asArray<T>(v: CborValue, path: Path, each: (x: CborValue, p: Path) => T): T[] {
+  if (!Array.isArray(v)) throw new BadShape(`${path}: expected an array`);
+  return v.map((x, i) => each(x, `${path}[${i}]`));
+}
+
+function asId<T>(parse: (s: string) => Result<T, unknown>, what: string) {
+  return (v: CborValue, path: Path): T => {
+    const r = parse(asText(v, path));
+    if (!r.ok) throw new BadShape(`${path}: invalid ${what}`);
+    return r.value;
+  };
+}
+
+const asUser = asId(parseUserId, 'user id');
+const asGroup = asId(parseGroupId, 'group id');
+const asEventId = asId(parseEventId, 'event id');
+const asHandle = asId(parseHandle, 'handle');
+const asU32 = (v: CborValue, p: Path): number => asUint(v, p, EVERYONE_RANK);
+
+function asEnum<T extends string>(values: readonly T[]) {
+  return (v: CborValue, path: Path): T => {
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw new BadShape(`${path}: expected one of ${values.join(', ')}`);
+    return v as T;
+  };
+}
+
+const asGroupKind = asEnum<GroupKind>(['direct', 'group']);
+const asVisibility = asEnum<Visibility>(['private', 'public']);
+const asVia = asEnum<JoinVia>(['public', 'invite', 'link']);
+
+/** Reads required `k` of `m` with `f`. */
+function get<T>(m: CborMap, k: string, path: Path, f: (v: CborValue, p: Path) => T): T {
+  return f(req(m, k, path), `${path}.${k}`);
+}
+
+/** Reads optional `k` of `m` with `f` (absent or null → undefined). */
+function getOpt<T>(m: CborMap, k: string, path: Path, f: (v: CborValue, p: Path) => T): T | undefined {
+  const v = opt(m, k);
+  return v === undefined ? undefined : f(v, `${path}.${k}`);
+}
+
+/** Builds an object without `undefined` properties (exactOptionalPropertyTypes-friendly). */
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function decodeRole(v: CborValue, path: Path): Role {
+  const m = mapOf(v, path);
+  return {
+    id: get(m, 'id', path, asU32),
+    name: get(m, 'name', path, asText),
+    colour: getOpt(m, 'colour', path, asText) ?? '',
+    permissions: get(m, 'permissions', path, asUint),
+    rank: get(m, 'rank', path, asU32),
+  };
+}
+
+/** Decodes an event body of `kind`; a body that does not fit gives `{kind: 'unknown'}`. */
+export function decodeEventBody(kind: string, value: CborValue): EventBody {
+  const raw = isTextMap(value) ? value : {};
+  try {
+    return decodeKnownBody(kind, mapOf(value, 'body'));
+  } catch (e) {
+    if (e instanceof BadShape) return { kind: 'unknown', raw };
+    throw e;
+  }
+}
+
+function decodeKnownBody(kind: string, m: CborMap): EventBody {
+  const p = 'body';
+  switch (kind) {
+    case 'group.create':
+      return compact({
+        kind,
+        groupKind: get(m, 'kind', p, asGroupKind),
+        name: getOpt(m, 'name', p, asText) ?? '',
+        description: getOpt(m, 'description', p, asText) ?? '',
+        visibility: get(m, 'visibility', p, asVisibility),
+        handle: getOpt(m, 'handle', p, asHandle),
+        members: getOpt(m, 'members', p, (v, q) => asArray(v, q, asUser)) ?? [],
+      });
+    case 'group.update':
+      return compact({
+        kind,
+        name: getOpt(m, 'name', p, asText),
+        description: getOpt(m, 'description', p, asText),
+        visibility: getOpt(m, 'visibility', p, asVisibility),
+        handle: getOpt(m, 'handle', p, asHandle),
+      });
+    case 'group.delete':
+    case 'member.leave':
+      return { kind };
+    case 'member.invite':
+    case 'member.unban':
+    case 'owner.transfer':
+      return { kind, user: get(m, 'user', p, asUser) };
+    case 'member.join':
+      return { kind, via: get(m, 'via', p, asVia) };
+    case 'member.kick':
+    case 'member.ban':
+      return { kind, user: get(m, 'user', p, asUser), reason: getOpt(m, 'reason', p, asText) ?? '' };
+    case 'member.roles':
+      return { kind, user: get(m, 'user', p, asUser), roles: get(m, 'roles', p, (v, q) => asArray(v, q, asU32)) };
+    case 'role.create':
+      return {
+        kind,
+        role: get(m, 'role', p, asU32),
+        name: get(m, 'name', p, asText),
+        colour: getOpt(m, 'colour', p, asText) ?? '',
+        permissions: get(m, 'permissions', p, asUint),
+        rank: get(m, 'rank', p, asU32),
+      };
+    case 'role.update':
+      return compact({
+        kind,
+        role: get(m, 'role', p, asU32),
+        name: getOpt(m, 'name', p, asText),
+        colour: getOpt(m, 'colour', p, asText),
+        permissions: getOpt(m, 'permissions', p, asUint),
+        rank: getOpt(m, 'rank', p, asU32),
+      });
+    case 'role.delete':
+      return { kind, role: get(m, 'role', p, asU32) };
+    case 'msg.post':
+      return compact({
+        kind,
+        text: get(m, 'text', p, asText),
+        replyTo: getOpt(m, 'reply_to', p, asUint),
+        mentions: getOpt(m, 'mentions', p, (v, q) => asArray(v, q, asUser)) ?? [],
+        mentionEveryone: getOpt(m, 'mention_everyone', p, asBool) ?? false,
+      });
+    case 'msg.edit':
+      return { kind, seq: get(m, 'seq', p, asUint), text: get(m, 'text', p, asText) };
+    case 'msg.delete':
+      return { kind, seq: get(m, 'seq', p, asUint) };
+    case 'msg.react':
+      return { kind, seq: get(m, 'seq', p, asUint), emoji: get(m, 'emoji', p, asText), on: get(m, 'on', p, asBool) };
+    case 'msg.pin':
+      return { kind, seq: get(m, 'seq', p, asUint), on: get(m, 'on', p, asBool) };
+    default:
+      return { kind: 'unknown', raw: m };
+  }
+}
+
+function decodeReaction(v: CborValue, path: Path): Reaction {
+  const m = mapOf(v, path);
+  return {
+    emoji: get(m, 'emoji', path, asText),
+    count: get(m, 'count', path, asUint),
+    users: get(m, 'users', path, (x, p) => asArray(x, p, asUser)),
+  };
+}
+
+export function decodeTimelineItem(v: CborValue, path: Path = 'item'): TimelineItem {
+  const m = mapOf(v, path);
+  const kind = get(m, 'kind', path, asText);
+  const body = mapOf(req(m, 'body', path), `${path}.body`);
+  return compact({
+    seq: get(m, 'seq', path, asUint),
+    id: get(m, 'id', path, asEventId),
+    ts: get(m, 'ts', path, asUint),
+    sender: get(m, 'sender', path, asUser),
+    kind,
+    body: decodeEventBody(kind, body),
+    editedAt: getOpt(m, 'edited_at', path, asUint),
+    deleted: getOpt(m, 'deleted', path, asBool) ?? false,
+    pinned: getOpt(m, 'pinned', path, asBool) ?? false,
+    reactions: getOpt(m, 'reactions', path, (x, p) => asArray(x, p, decodeReaction)) ?? [],
+  });
+}
+
+function decodeHistory(v: CborValue, path: Path = 'result'): HistoryResult {
+  const m = mapOf(v, path);
+  const items = get(m, 'items', path, (x, p) => asArray(x, p, decodeTimelineItem));
+  items.sort((a, b) => a.seq - b.seq);
+  return { items, moreBefore: get(m, 'more_before', path, asBool), moreAfter: get(m, 'more_after', path, asBool) };
+}
+
+export function decodeChatSummary(v: CborValue, path: Path = 'chat'): ChatSummary {
+  const m = mapOf(v, path);
+  return compact({
+    group: get(m, 'group', path, asGroup),
+    kind: get(m, 'kind', path, asGroupKind),
+    name: get(m, 'name', path, asText),
+    description: get(m, 'description', path, asText),
+    visibility: get(m, 'visibility', path, asVisibility),
+    handle: getOpt(m, 'handle', path, asHandle),
+    owner: get(m, 'owner', path, asUser),
+    peer: getOpt(m, 'peer', path, asUser),
+    members: get(m, 'members', path, asUint),
+    lastSeq: get(m, 'last_seq', path, asUint),
+    last: getOpt(m, 'last', path, decodeTimelineItem),
+    readSeq: get(m, 'read_seq', path, asUint),
+    unread: get(m, 'unread', path, asUint),
+    peerReadSeq: getOpt(m, 'peer_read_seq', path, asUint),
+    myRank: get(m, 'my_rank', path, asU32),
+    myPermissions: get(m, 'my_permissions', path, asUint),
+    pinned: getOpt(m, 'pinned', path, (x, p) => asArray(x, p, asUint)) ?? [],
+  });
+}
+
+function decodeMember(v: CborValue, path: Path): MemberInfo {
+  const m = mapOf(v, path);
+  return {
+    user: get(m, 'user', path, asUser),
+    displayName: get(m, 'display_name', path, asText),
+    roles: get(m, 'roles', path, (x, p) => asArray(x, p, asU32)),
+    rank: get(m, 'rank', path, asU32),
+    joinedAt: get(m, 'joined_at', path, asUint),
+    readSeq: get(m, 'read_seq', path, asUint),
+  };
+}
+
+export function decodeChatDetail(v: CborValue, path: Path = 'result'): ChatDetail {
+  const m = mapOf(v, path);
+  return {
+    chat: get(m, 'chat', path, decodeChatSummary),
+    members: get(m, 'members', path, (x, p) => asArray(x, p, decodeMember)),
+    roles: get(m, 'roles', path, (x, p) => asArray(x, p, decodeRole)),
+    invited: getOpt(m, 'invited', path, (x, p) => asArray(x, p, asUser)) ?? [],
+  };
+}
+
+function decodeDirectoryEntry(v: CborValue, path: Path): DirectoryEntry {
+  const m = mapOf(v, path);
+  return {
+    group: get(m, 'group', path, asGroup),
+    handle: get(m, 'handle', path, asHandle),
+    name: get(m, 'name', path, asText),
+    description: get(m, 'description', path, asText),
+    members: get(m, 'members', path, asUint),
+    joined: get(m, 'joined', path, asBool),
+  };
+}
+
+export function decodeInvite(v: CborValue, path: Path = 'invite'): InviteInfo {
+  const m = mapOf(v, path);
+  return { group: get(m, 'group', path, asGroup), name: get(m, 'name', path, asText), by: get(m, 'by', path, asUser), at: get(m, 'at', path, asUint) };
+}
+
+function decodeLink(v: CborValue, path: Path = 'result'): LinkInfo {
+  const m = mapOf(v, path);
+  return compact({
+    code: get(m, 'code', path, asText),
+    group: get(m, 'group', path, asGroup),
+    createdBy: get(m, 'created_by', path, asUser),
+    createdAt: get(m, 'created_at', path, asUint),
+    expiresAt: getOpt(m, 'expires_at', path, asUint),
+    maxUses: getOpt(m, 'max_uses', path, asU32),
+    uses: get(m, 'uses', path, asU32),
+    revoked: get(m, 'revoked', path, asBool),
+  });
+}
+
+function decodeLinkPreview(v: CborValue, path: Path = 'result'): LinkPreview {
+  const m = mapOf(v, path);
+  return { group: get(m, 'group', path, asGroup), name: get(m, 'name', path, asText), description: get(m, 'description', path, asText), members: get(m, 'members', path, asUint) };
+}
+
+function decodeBan(v: CborValue, path: Path): BanInfo {
+  const m = mapOf(v, path);
+  return { user: get(m, 'user', path, asUser), by: get(m, 'by', path, asUser), reason: getOpt(m, 'reason', path, asText) ?? '', at: get(m, 'at', path, asUint) };
+}
+
+function decodeWrite(v: CborValue, path: Path = 'result'): WriteResult {
+  const m = mapOf(v, path);
+  return compact({ group: get(m, 'group', path, asGroup), seq: get(m, 'seq', path, asUint), id: get(m, 'id', path, asEventId), role: getOpt(m, 'role', path, asU32) });
+}
+
+function listOf<T>(key: string, each: (v: CborValue, p: Path) => T) {
+  return (v: CborValue): T[] => get(mapOf(v, 'result'), key, 'result', (x, p) => asArray(x, p, each));
+}
+
+const decodeEmpty = (v: CborValue): void => {
+  mapOf(v, 'result');
+};
+
+export function decodeChatEventPush(v: CborValue): ChatEventPush {
+  const m = mapOf(v, 'data');
+  return { group: get(m, 'group', 'data', asGroup), item: get(m, 'item', 'data', decodeTimelineItem) };
+}
+
+export function decodeReadPush(v: CborValue): ReadPush {
+  const m = mapOf(v, 'data');
+  return { group: get(m, 'group', 'data', asGroup), user: get(m, 'user', 'data', asUser), seq: get(m, 'seq', 'data', asUint) };
+}
+
+export function decodeTypingPush(v: CborValue): TypingPush {
+  const m = mapOf(v, 'data');
+  return { group: get(m, 'group', 'data', asGroup), user: get(m, 'user', 'data', asUser) };
+}
+
+/** Runs a decoder, turning a shape failure into `bad_response`. */
+export function decodeResult<T>(value: CborValue, decoder: (v: CborValue) => T, method: string): Result<T, ChatError> {
+  try {
+    return ok(decoder(value));
+  } catch (e) {
+    if (e instanceof BadShape) return err({ code: 'bad_response', message: `Unexpected ${method} reply: ${e.message}` });
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the UI
+
+/** The user a moderation/membership event is about, if any. */
+export function eventTarget(body: EventBody): UserId | undefined {
+  switch (body.kind) {
+    case 'member.invite':
+    case 'member.kick':
+    case 'member.ban':
+    case 'member.unban':
+    case 'member.roles':
+    case 'owner.transfer':
+      return body.user;
+    default:
+      return undefined;
+  }
+}
+
+/** True for the kinds that change a message rather than add a timeline row. */
+export function isMessageChange(kind: string): kind is 'msg.edit' | 'msg.delete' | 'msg.react' | 'msg.pin' {
+  return kind === 'msg.edit' || kind === 'msg.delete' || kind === 'msg.react' || kind === 'msg.pin';
+}
+
+/** True when `item` takes `me` out of the chat (or ends the chat). */
+export function removesUser(item: TimelineItem, me: string): 'kicked' | 'banned' | 'left' | 'deleted' | null {
+  const b = item.body;
+  if (b.kind === 'group.delete') return 'deleted';
+  if (b.kind === 'member.kick' && b.user === me) return 'kicked';
+  if (b.kind === 'member.ban' && b.user === me) return 'banned';
+  if (b.kind === 'member.leave' && item.sender === me) return 'left';
+  return null;
+}
+
+/** A fresh transaction id. */
+export function newTxn(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+/** The part of `Gateway` the chat client needs (tests pass a fake). */
+export interface ChatTransport {
+  readonly state: ConnectionState;
+  request(method: string, params?: CborMap, timeoutMs?: number): Promise<Result<CborValue, GatewayError>>;
+  on(event: 'push', handler: (frame: PushFrame) => void): () => void;
+  on(event: 'resync', handler: (ready: Ready) => void): () => void;
+  on(event: 'ready', handler: (ready: Ready) => void): () => void;
+}
+
+export interface ChatEvents {
+  /** `chat.event`. */
+  event: ChatEventPush;
+  /** `chat.read`. */
+  read: ReadPush;
+  /** `chat.typing`. */
+  typing: TypingPush;
+  /** `invite`. */
+  invite: InviteInfo;
+  /** The gateway could not resume: reload what is shown. */
+  resync: Ready;
+  /** A push of a chat event that failed validation (dropped). */
+  badPush: { readonly event: string; readonly message: string };
+}
+
+export interface ChatClientOptions {
+  /** Transaction ids (default `crypto.randomUUID`). */
+  readonly newTxn?: () => string;
+  /** How many times a call is sent in all when the connection drops (default 4). */
+  readonly maxAttempts?: number;
+  /** Pause before a retry (ms), default 300. */
+  readonly retryDelayMs?: number;
+}
+
+export interface PostOptions {
+  readonly replyTo?: number;
+  readonly mentions?: readonly UserId[];
+  readonly mentionEveryone?: boolean;
+}
+
+export interface GroupChanges {
+  readonly name?: string;
+  readonly description?: string;
+  readonly visibility?: Visibility;
+  /** The handle's local part (`rustaceans`). */
+  readonly handle?: string;
+}
+
+export interface RoleInput {
+  readonly name: string;
+  readonly colour?: string;
+  readonly permissions: PermissionSet;
+  readonly rank?: number;
+}
+
+export interface RoleChanges {
+  readonly name?: string;
+  readonly colour?: string;
+  readonly permissions?: PermissionSet;
+  readonly rank?: number;
+}
+
+export interface HistoryQuery {
+  readonly before?: number;
+  readonly after?: number;
+  readonly around?: number;
+  readonly limit?: number;
+}
+
+type Retry = 'retry' | 'once';
+
+const RETRYABLE = new Set(['unavailable', 'timeout']);
+
+/** The typed chat API over a gateway. */
+export class ChatClient {
+  readonly #t: ChatTransport;
+  readonly #newTxn: () => string;
+  readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
+  readonly #handlers = new Map<keyof ChatEvents, Set<(v: never) => void>>();
+
+  constructor(transport: ChatTransport, options: ChatClientOptions = {}) {
+    this.#t = transport;
+    this.#newTxn = options.newTxn ?? newTxn;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.#retryDelayMs = options.retryDelayMs ?? 300;
+    transport.on('push', (frame) => this.#onPush(frame));
+    transport.on('resync', (ready) => this.#emit('resync', ready));
+  }
+
+  on<K extends keyof ChatEvents>(event: K, handler: (value: ChatEvents[K]) => void): () => void {
+    let set = this.#handlers.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(event, set);
+    }
+    const h = handler as (v: never) => void;
+    set.add(h);
+    return () => set.delete(h);
+  }
+
+  #emit<K extends keyof ChatEvents>(event: K, value: ChatEvents[K]): void {
+    for (const h of [...(this.#handlers.get(event) ?? [])]) (h as (v: ChatEvents[K]) => void)(value);
+  }
+
+  #onPush(frame: PushFrame): void {
+    const decoders: Record<string, [keyof ChatEvents, (v: CborValue) => unknown]> = {
+      [CHAT_PUSH.event]: ['event', decodeChatEventPush],
+      [CHAT_PUSH.read]: ['read', decodeReadPush],
+      [CHAT_PUSH.typing]: ['typing', decodeTypingPush],
+      [CHAT_PUSH.invite]: ['invite', decodeInvite],
+    };
+    const entry = decoders[frame.event];
+    if (entry === undefined) return;
+    const [name, decoder] = entry;
+    const r = decodeResult(frame.data, decoder, frame.event);
+    if (!r.ok) {
+      this.#emit('badPush', { event: frame.event, message: r.error.message });
+      return;
+    }
+    this.#emit(name, r.value as never);
+  }
+
+  /** Sends `method`, retrying after a lost connection when `retry`, and decodes the reply. */
+  async #call<T>(method: string, params: CborMap, decoder: (v: CborValue) => T, retry: Retry = 'retry'): Promise<Result<T, ChatError>> {
+    const attempts = retry === 'retry' ? this.#maxAttempts : 1;
+    let last: ChatError = { code: 'unavailable', message: 'Not sent.' };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const reply = await this.#t.request(method, params);
+      if (reply.ok) return decodeResult(reply.value, decoder, method);
+      last = reply.error;
+      const retryable = RETRYABLE.has(reply.error.code) && this.#t.state !== 'offline';
+      if (!retryable || attempt === attempts) break;
+      if (this.#retryDelayMs > 0) await new Promise((r) => setTimeout(r, this.#retryDelayMs));
+    }
+    return err(last);
+  }
+
+  /** A logged write: `txn` first, retried with the same txn. */
+  #write<T>(method: string, params: CborMap, decoder: (v: CborValue) => T, txn?: string): Promise<Result<T, ChatError>> {
+    return this.#call(method, { txn: txn ?? this.#newTxn(), ...params }, decoder);
+  }
+
+  // --- chats ---------------------------------------------------------------------------------
+
+  listChats(): Promise<Result<ChatSummary[], ChatError>> {
+    return this.#call(CHAT_METHOD.chatsList, {}, listOf('chats', decodeChatSummary));
+  }
+
+  getChat(group: GroupId): Promise<Result<ChatDetail, ChatError>> {
+    return this.#call(CHAT_METHOD.chatsGet, { group }, decodeChatDetail);
+  }
+
+  /** The direct chat with `user`, created on first use (idempotent). */
+  openDm(user: UserId): Promise<Result<ChatSummary, ChatError>> {
+    return this.#call(CHAT_METHOD.dmOpen, { user }, (v) => decodeChatSummary(v, 'result'));
+  }
+
+  // --- groups --------------------------------------------------------------------------------
+
+  createGroup(input: { name: string; description?: string; visibility: Visibility; handle?: string }, txn?: string): Promise<Result<ChatSummary, ChatError>> {
+    const params: CborMap = { name: input.name, description: input.description ?? '', visibility: input.visibility };
+    if (input.handle !== undefined && input.handle !== '') params.handle = input.handle;
+    return this.#write(CHAT_METHOD.groupsCreate, params, (v) => decodeChatSummary(v, 'result'), txn);
+  }
+
+  updateGroup(group: GroupId, changes: GroupChanges, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    const params: CborMap = { group };
+    if (changes.name !== undefined) params.name = changes.name;
+    if (changes.description !== undefined) params.description = changes.description;
+    if (changes.visibility !== undefined) params.visibility = changes.visibility;
+    if (changes.handle !== undefined) params.handle = changes.handle;
+    return this.#write(CHAT_METHOD.groupsUpdate, params, decodeWrite, txn);
+  }
+
+  deleteGroup(group: GroupId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.groupsDelete, { group }, decodeWrite, txn);
+  }
+
+  transferOwnership(group: GroupId, user: UserId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.groupsTransfer, { group, user }, decodeWrite, txn);
+  }
+
+  directory(query: string, limit?: number): Promise<Result<DirectoryEntry[], ChatError>> {
+    const params: CborMap = { query };
+    if (limit !== undefined) params.limit = limit;
+    return this.#call(CHAT_METHOD.groupsDirectory, params, listOf('groups', decodeDirectoryEntry));
+  }
+
+  /** Joins a public group by id or by handle (`#name:node`). */
+  join(target: { group: GroupId } | { handle: Handle }, txn?: string): Promise<Result<ChatSummary, ChatError>> {
+    const params: CborMap = 'group' in target ? { group: target.group } : { handle: target.handle };
+    return this.#write(CHAT_METHOD.groupsJoin, params, (v) => decodeChatSummary(v, 'result'), txn);
+  }
+
+  leave(group: GroupId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.groupsLeave, { group }, decodeWrite, txn);
+  }
+
+  // --- invites and links ---------------------------------------------------------------------
+
+  invite(group: GroupId, user: UserId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.invitesSend, { group, user }, decodeWrite, txn);
+  }
+
+  listInvites(): Promise<Result<InviteInfo[], ChatError>> {
+    return this.#call(CHAT_METHOD.invitesList, {}, listOf('invites', decodeInvite));
+  }
+
+  acceptInvite(group: GroupId, txn?: string): Promise<Result<ChatSummary, ChatError>> {
+    return this.#write(CHAT_METHOD.invitesAccept, { group }, (v) => decodeChatSummary(v, 'result'), txn);
+  }
+
+  declineInvite(group: GroupId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.invitesDecline, { group }, decodeWrite, txn);
+  }
+
+  /** Not retried automatically: the method has no txn, a retry could make two links. */
+  createLink(group: GroupId, options: { expiresIn?: number; maxUses?: number } = {}): Promise<Result<LinkInfo, ChatError>> {
+    const params: CborMap = { group };
+    if (options.expiresIn !== undefined) params.expires_in = options.expiresIn;
+    if (options.maxUses !== undefined) params.max_uses = options.maxUses;
+    return this.#call(CHAT_METHOD.linksCreate, params, (v) => decodeLink(v), 'once');
+  }
+
+  listLinks(group: GroupId): Promise<Result<LinkInfo[], ChatError>> {
+    return this.#call(CHAT_METHOD.linksList, { group }, listOf('links', (v, p) => decodeLink(v, p)));
+  }
+
+  revokeLink(group: GroupId, code: string): Promise<Result<void, ChatError>> {
+    return this.#call(CHAT_METHOD.linksRevoke, { group, code }, decodeEmpty);
+  }
+
+  previewLink(code: string): Promise<Result<LinkPreview, ChatError>> {
+    return this.#call(CHAT_METHOD.linksPreview, { code }, (v) => decodeLinkPreview(v));
+  }
+
+  redeemLink(code: string, txn?: string): Promise<Result<ChatSummary, ChatError>> {
+    return this.#write(CHAT_METHOD.linksRedeem, { code }, (v) => decodeChatSummary(v, 'result'), txn);
+  }
+
+  // --- members, bans, roles ------------------------------------------------------------------
+
+  kick(group: GroupId, user: UserId, reason = '', txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.membersKick, { group, user, reason }, decodeWrite, txn);
+  }
+
+  ban(group: GroupId, user: UserId, reason = '', txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.membersBan, { group, user, reason }, decodeWrite, txn);
+  }
+
+  unban(group: GroupId, user: UserId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.membersUnban, { group, user }, decodeWrite, txn);
+  }
+
+  setRoles(group: GroupId, user: UserId, roles: readonly RoleId[], txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.membersRoles, { group, user, roles: [...roles] }, decodeWrite, txn);
+  }
+
+  listBans(group: GroupId): Promise<Result<BanInfo[], ChatError>> {
+    return this.#call(CHAT_METHOD.bansList, { group }, listOf('bans', decodeBan));
+  }
+
+  createRole(group: GroupId, role: RoleInput, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    const params: CborMap = { group, name: role.name, colour: role.colour ?? '', permissions: role.permissions };
+    if (role.rank !== undefined) params.rank = role.rank;
+    return this.#write(CHAT_METHOD.rolesCreate, params, decodeWrite, txn);
+  }
+
+  updateRole(group: GroupId, role: RoleId, changes: RoleChanges, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    const params: CborMap = { group, role };
+    if (changes.name !== undefined) params.name = changes.name;
+    if (changes.colour !== undefined) params.colour = changes.colour;
+    if (changes.permissions !== undefined) params.permissions = changes.permissions;
+    if (changes.rank !== undefined) params.rank = changes.rank;
+    return this.#write(CHAT_METHOD.rolesUpdate, params, decodeWrite, txn);
+  }
+
+  deleteRole(group: GroupId, role: RoleId, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.rolesDelete, { group, role }, decodeWrite, txn);
+  }
+
+  // --- messages ------------------------------------------------------------------------------
+
+  post(group: GroupId, text: string, options: PostOptions = {}, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    const params: CborMap = { group, text };
+    if (options.replyTo !== undefined) params.reply_to = options.replyTo;
+    if (options.mentions && options.mentions.length > 0) params.mentions = [...options.mentions];
+    if (options.mentionEveryone) params.mention_everyone = true;
+    return this.#write(CHAT_METHOD.msgsPost, params, decodeWrite, txn);
+  }
+
+  edit(group: GroupId, seq: number, text: string, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.msgsEdit, { group, seq, text }, decodeWrite, txn);
+  }
+
+  deleteMessage(group: GroupId, seq: number, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.msgsDelete, { group, seq }, decodeWrite, txn);
+  }
+
+  react(group: GroupId, seq: number, emoji: string, on: boolean, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.msgsReact, { group, seq, emoji, on }, decodeWrite, txn);
+  }
+
+  pin(group: GroupId, seq: number, on: boolean, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.msgsPin, { group, seq, on }, decodeWrite, txn);
+  }
+
+  /** With no query: the newest items. Items come in ascending seq. */
+  history(group: GroupId, query: HistoryQuery = {}): Promise<Result<HistoryResult, ChatError>> {
+    const params: CborMap = { group };
+    if (query.before !== undefined) params.before = query.before;
+    if (query.after !== undefined) params.after = query.after;
+    if (query.around !== undefined) params.around = query.around;
+    if (query.limit !== undefined) params.limit = query.limit;
+    return this.#call(CHAT_METHOD.msgsHistory, params, (v) => decodeHistory(v));
+  }
+
+  /** Moves the caller's read position (never back). */
+  markRead(group: GroupId, seq: number): Promise<Result<void, ChatError>> {
+    return this.#call(CHAT_METHOD.msgsRead, { group, seq }, decodeEmpty);
+  }
+
+  seenBy(group: GroupId, seq: number): Promise<Result<UserId[], ChatError>> {
+    return this.#call(CHAT_METHOD.msgsSeenBy, { group, seq }, listOf('users', asUser));
+  }
+
+  /** Tells the other members the caller is typing (fire and forget; not retried). */
+  typing(group: GroupId): Promise<Result<void, ChatError>> {
+    return this.#call(CHAT_METHOD.msgsTyping, { group }, decodeEmpty, 'once');
+  }
+
+  /** Admin events, ascending seq. */
+  audit(group: GroupId, query: { before?: number; limit?: number } = {}): Promise<Result<HistoryResult, ChatError>> {
+    const params: CborMap = { group };
+    if (query.before !== undefined) params.before = query.before;
+    if (query.limit !== undefined) params.limit = query.limit;
+    return this.#call(CHAT_METHOD.auditList, params, (v) => decodeHistory(v));
+  }
+}
+
+/**
+ * The decoder of each result and push map, by its CDDL rule name (spec/cddl, section chat);
+ * each throws on a map of the wrong shape. Used by the spec-vector tests.
+ */
+export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unknown>> = {
+  'chat-summary': (v) => decodeChatSummary(v),
+  'chat-list': listOf('chats', decodeChatSummary),
+  'chat-detail': (v) => decodeChatDetail(v),
+  'member-info': (v) => decodeMember(v, 'result'),
+  'role-info': (v) => decodeRole(v, 'result'),
+  'timeline-item': (v) => decodeTimelineItem(v),
+  'history-result': (v) => decodeHistory(v),
+  reaction: (v) => decodeReaction(v, 'result'),
+  'directory-entry': (v) => decodeDirectoryEntry(v, 'result'),
+  'directory-result': listOf('groups', decodeDirectoryEntry),
+  'invite-info': (v) => decodeInvite(v),
+  'invite-list': listOf('invites', decodeInvite),
+  'link-info': (v) => decodeLink(v),
+  'link-list': listOf('links', (v, p) => decodeLink(v, p)),
+  'link-preview': (v) => decodeLinkPreview(v),
+  'ban-info': (v) => decodeBan(v, 'result'),
+  'ban-list': listOf('bans', decodeBan),
+  'seen-by': listOf('users', asUser),
+  'write-result': (v) => decodeWrite(v),
+  'chat-event-data': (v) => decodeChatEventPush(v),
+  'chat-read-data': (v) => decodeReadPush(v),
+  'chat-typing-data': (v) => decodeTypingPush(v),
+};
+
+/** True when `e` is a shape failure of the chat decoders. */
+export function isBadShape(e: unknown): boolean {
+  return e instanceof BadShape;
+}

@@ -1,0 +1,314 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { AuthClient, decodeTimelineItem, ok, Permissions, type CborMap, type CborValue, type Gateway, type GroupId, type Result, type UserId } from '@/protocol';
+import { provideSdk } from '@/services/sdk';
+import { useChatsStore } from '@/stores/chats';
+import { useSessionStore } from '@/stores/session';
+
+const G = '!abcdef123:node.test' as GroupId;
+const D = '!dmdmdm1:node.test' as GroupId;
+const ANA = '@ana:node.test' as UserId;
+const BO = '@bob:node.test' as UserId;
+const CY = '@cyd:node.test' as UserId;
+const EID = '$' + 'A'.repeat(43);
+
+type Reply = Result<CborValue, { code: string; message: string }>;
+
+/** A gateway stand-in: records requests, answers from per-method handlers, emits pushes. */
+class FakeGateway {
+  state = 'connected';
+  readonly sent: { method: string; params: CborMap }[] = [];
+  readonly answers: Record<string, (params: CborMap) => Reply> = {};
+  readonly handlers: Record<string, ((v: unknown) => void)[]> = {};
+
+  request(method: string, params: CborMap = {}): Promise<Reply> {
+    this.sent.push({ method, params });
+    const a = this.answers[method];
+    return Promise.resolve(a ? a(params) : ok({}));
+  }
+
+  on(event: string, handler: (v: unknown) => void): () => void {
+    (this.handlers[event] ??= []).push(handler);
+    return () => {};
+  }
+
+  emit(event: string, v: unknown): void {
+    for (const h of this.handlers[event] ?? []) h(v);
+  }
+
+  push(event: string, data: CborValue): void {
+    this.emit('push', { t: 'push', event, data, cursor: 'c' });
+  }
+
+  start(): void {}
+  stop(): void {}
+  methods(): string[] {
+    return this.sent.map((s) => s.method);
+  }
+}
+
+function item(seq: number, kind: string, body: CborMap, sender: string = ANA, extra: CborMap = {}): CborMap {
+  return { seq, id: EID, ts: 1_700_000_000_000 + seq * 1000, sender, kind, body, ...extra };
+}
+
+function summary(group: GroupId, extra: CborMap = {}): CborMap {
+  return {
+    group,
+    kind: 'group',
+    name: 'Rust',
+    description: '',
+    visibility: 'private',
+    owner: ANA,
+    members: 3,
+    last_seq: 4,
+    last: item(4, 'msg.post', { text: 'four' }),
+    read_seq: 4,
+    unread: 0,
+    my_rank: 0xffffffff,
+    my_permissions: Permissions.EVERYONE_DEFAULT,
+    pinned: [],
+    ...extra,
+  };
+}
+
+const dmSummary = summary(D, { kind: 'direct', name: '', peer: ANA, members: 2, peer_read_seq: 2, last_seq: 3, last: item(3, 'msg.post', { text: 'dm' }, BO), read_seq: 3 });
+
+let gw: FakeGateway;
+
+async function setup(): Promise<ReturnType<typeof useChatsStore>> {
+  gw = new FakeGateway();
+  provideSdk({ auth: new AuthClient({ fetch: vi.fn() as unknown as typeof fetch }), gateway: gw as unknown as Gateway });
+  setActivePinia(createPinia());
+  const session = useSessionStore();
+  session.userId = BO;
+  gw.answers['chats.list'] = () => ok({ chats: [summary(G), dmSummary] });
+  gw.answers['invites.list'] = () => ok({ invites: [] });
+  gw.answers['msgs.history'] = () =>
+    ok({ items: [item(1, 'group.create', { kind: 'group', name: 'Rust', description: '', visibility: 'private' }), item(2, 'msg.post', { text: 'two' }), item(3, 'msg.post', { text: 'three' }, BO), item(4, 'msg.post', { text: 'four' })], more_before: false, more_after: false });
+  gw.answers['chats.get'] = () =>
+    ok({
+      chat: summary(G, { my_permissions: Permissions.ALL }),
+      members: [
+        { user: ANA, display_name: 'Ana', roles: [], rank: 0, joined_at: 1, read_seq: 4 },
+        { user: BO, display_name: 'Bo', roles: [], rank: 0xffffffff, joined_at: 1, read_seq: 4 },
+        { user: CY, display_name: 'Cy', roles: [], rank: 0xffffffff, joined_at: 1, read_seq: 2 },
+      ],
+      roles: [],
+      invited: [],
+    });
+  const chats = useChatsStore();
+  await chats.ensureLoaded();
+  return chats;
+}
+
+const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+describe('chats store', () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => provideSdk(null));
+
+  it('lists chats by activity and opens a timeline', async () => {
+    const chats = await setup();
+    expect(chats.list.map((e) => e.summary.group)).toEqual([G, D]);
+    await chats.open(G);
+    expect(chats.entry(G)?.items.map((i) => i.seq)).toEqual([1, 2, 3, 4]);
+    expect(gw.methods()).toContain('chats.get');
+  });
+
+  it('appends msg.post, counts unread and re-sorts', async () => {
+    const chats = await setup();
+    await chats.open(D);
+    gw.push('chat.event', { group: D, item: item(5, 'msg.post', { text: 'yo' }, ANA) });
+    const e = chats.entry(D)!;
+    expect(e.items.at(-1)?.seq).toBe(5);
+    expect(e.summary.unread).toBe(1);
+    expect(e.summary.lastSeq).toBe(5);
+    expect(chats.list[0]?.summary.group).toBe(D);
+    // My own message does not count and moves my read position.
+    gw.push('chat.event', { group: D, item: item(6, 'msg.post', { text: 'mine' }, BO) });
+    expect(e.summary.unread).toBe(1);
+    expect(e.summary.readSeq).toBe(6);
+  });
+
+  it('applies edit, delete, react and pin to the message they reference', async () => {
+    const chats = await setup();
+    await chats.open(G);
+    gw.push('chat.event', { group: G, item: item(5, 'msg.edit', { seq: 4, text: 'FOUR' }) });
+    let m = chats.entry(G)!.items.find((i) => i.seq === 4)!;
+    expect(m.body).toMatchObject({ text: 'FOUR' });
+    expect(m.editedAt).toBe(1_700_000_005_000);
+    expect(chats.entry(G)!.summary.last?.body).toMatchObject({ text: 'FOUR' });
+    expect(chats.entry(G)!.items).toHaveLength(4);
+
+    gw.push('chat.event', { group: G, item: item(6, 'msg.react', { seq: 4, emoji: '👍', on: true }, BO) });
+    gw.push('chat.event', { group: G, item: item(7, 'msg.react', { seq: 4, emoji: '👍', on: true }, CY) });
+    m = chats.entry(G)!.items.find((i) => i.seq === 4)!;
+    expect(m.reactions).toEqual([{ emoji: '👍', count: 2, users: [BO, CY] }]);
+    gw.push('chat.event', { group: G, item: item(8, 'msg.react', { seq: 4, emoji: '👍', on: false }, BO) });
+    m = chats.entry(G)!.items.find((i) => i.seq === 4)!;
+    expect(m.reactions).toEqual([{ emoji: '👍', count: 1, users: [CY] }]);
+
+    gw.push('chat.event', { group: G, item: item(9, 'msg.pin', { seq: 2, on: true }) });
+    expect(chats.entry(G)!.items.find((i) => i.seq === 2)?.pinned).toBe(true);
+    expect(chats.entry(G)!.summary.pinned).toEqual([2]);
+
+    gw.push('chat.event', { group: G, item: item(10, 'msg.delete', { seq: 2 }) });
+    m = chats.entry(G)!.items.find((i) => i.seq === 2)!;
+    expect(m.deleted).toBe(true);
+    expect(m.body).toMatchObject({ text: '' });
+    expect(chats.entry(G)!.summary.lastSeq).toBe(10);
+  });
+
+  it('appends admin lines and refreshes the detail (permissions update live)', async () => {
+    vi.useFakeTimers();
+    const chats = await setup();
+    await chats.open(G);
+    await vi.runAllTimersAsync();
+    gw.sent.length = 0;
+    expect(chats.can(G, 'kick_members')).toBe(true); // the chats.get answer grants ALL
+    gw.answers['chats.get'] = () => ok({ chat: summary(G, { my_permissions: Permissions.EVERYONE_DEFAULT }), members: [], roles: [], invited: [] });
+    gw.push('chat.event', { group: G, item: item(5, 'member.roles', { user: BO, roles: [] }) });
+    gw.push('chat.event', { group: G, item: item(6, 'member.ban', { user: CY, reason: 'spam' }) });
+    expect(chats.entry(G)!.items.map((i) => i.kind).slice(-2)).toEqual(['member.roles', 'member.ban']);
+    await vi.runAllTimersAsync();
+    expect(gw.methods().filter((m) => m === 'chats.get')).toHaveLength(1);
+    expect(chats.can(G, 'kick_members')).toBe(false);
+    expect(chats.can(G, 'send_messages')).toBe(true);
+    vi.useRealTimers();
+  });
+
+  it('marks the chat as left when an event removes me', async () => {
+    const chats = await setup();
+    await chats.open(G);
+    gw.sent.length = 0;
+    gw.push('chat.event', { group: G, item: item(5, 'member.kick', { user: BO, reason: '' }) });
+    const e = chats.entry(G)!;
+    expect(e.left).toBe('kicked');
+    expect(chats.can(G, 'send_messages')).toBe(false);
+    expect(chats.list.map((x) => x.summary.group)).toContain(G);
+    await flush();
+    expect(gw.methods()).not.toContain('chats.get');
+    gw.push('chat.event', { group: D, item: item(7, 'group.delete', {}, ANA) });
+    expect(chats.entry(D)!.left).toBe('deleted');
+  });
+
+  it('fetches a chat it did not know when an event arrives', async () => {
+    const chats = await setup();
+    const N = '!newnew1:node.test' as GroupId;
+    gw.answers['chats.get'] = () => ok({ chat: summary(N), members: [], roles: [], invited: [] });
+    gw.push('chat.event', { group: N, item: item(1, 'group.create', { kind: 'group', name: 'X', description: '', visibility: 'private' }, ANA) });
+    await flush();
+    expect(chats.entry(N)?.summary.group).toBe(N);
+  });
+
+  it('applies chat.read: my position, the DM peer (ticks) and seen-by counts', async () => {
+    const chats = await setup();
+    gw.answers['chats.get'] = () => ok({ chat: dmSummary, members: [{ user: ANA, display_name: 'Ana', roles: [], rank: 0, joined_at: 1, read_seq: 2 }], roles: [], invited: [] });
+    await chats.open(D);
+    gw.push('chat.event', { group: D, item: item(4, 'msg.post', { text: 'a' }, ANA) });
+    gw.push('chat.event', { group: D, item: item(5, 'msg.post', { text: 'b' }, ANA) });
+    expect(chats.entry(D)!.summary.unread).toBe(2);
+    gw.push('chat.read', { group: D, user: BO, seq: 5 });
+    expect(chats.entry(D)!.summary.unread).toBe(0);
+    expect(chats.entry(D)!.summary.readSeq).toBe(5);
+    gw.push('chat.read', { group: D, user: ANA, seq: 3 });
+    expect(chats.entry(D)!.summary.peerReadSeq).toBe(3);
+    gw.push('chat.read', { group: D, user: ANA, seq: 1 });
+    expect(chats.entry(D)!.summary.peerReadSeq).toBe(3);
+    expect(chats.entry(D)!.reads[ANA]).toBe(3);
+  });
+
+  it('marks read only forward and sends msgs.read', async () => {
+    const chats = await setup();
+    await chats.open(D);
+    gw.push('chat.event', { group: D, item: item(4, 'msg.post', { text: 'a' }, ANA) });
+    gw.sent.length = 0;
+    await chats.markRead(D, 4);
+    await chats.markRead(D, 3);
+    expect(gw.sent).toEqual([{ method: 'msgs.read', params: { group: D, seq: 4 } }]);
+    expect(chats.entry(D)!.summary.unread).toBe(0);
+  });
+
+  it('shows typing for 6 s unless repeated, and not my own', async () => {
+    vi.useFakeTimers();
+    const chats = await setup();
+    gw.push('chat.typing', { group: G, user: ANA });
+    gw.push('chat.typing', { group: G, user: BO });
+    expect(chats.typingUsers(G)).toEqual([ANA]);
+    vi.advanceTimersByTime(4000);
+    gw.push('chat.typing', { group: G, user: ANA });
+    vi.advanceTimersByTime(4000);
+    expect(chats.typingUsers(G)).toEqual([ANA]);
+    vi.advanceTimersByTime(2100);
+    expect(chats.typingUsers(G)).toEqual([]);
+    expect(chats.entry(G)!.typing).toEqual({});
+    vi.useRealTimers();
+  });
+
+  it('adds invites and resyncs on the gateway resync event', async () => {
+    const chats = await setup();
+    await chats.open(G);
+    gw.push('invite', { group: '!inv1234:node.test', name: 'Secret', by: ANA, at: 5 });
+    expect(chats.invites.map((i) => i.name)).toEqual(['Secret']);
+    gw.sent.length = 0;
+    gw.answers['chats.list'] = () => ok({ chats: [summary(G)] });
+    gw.emit('resync', {});
+    await flush();
+    await flush();
+    expect(gw.methods()).toEqual(expect.arrayContaining(['chats.list', 'invites.list', 'msgs.history', 'chats.get']));
+    expect(chats.entry(D)?.left).toBe('removed');
+  });
+
+  it('does not append live posts to a window that does not reach the end', async () => {
+    const chats = await setup();
+    gw.answers['msgs.history'] = () => ok({ items: [item(2, 'msg.post', { text: 'two' })], more_before: true, more_after: true });
+    await chats.jumpTo(G, 2);
+    gw.push('chat.event', { group: G, item: item(9, 'msg.post', { text: 'nine' }) });
+    expect(chats.entry(G)!.items.map((i) => i.seq)).toEqual([2]);
+    expect(chats.entry(G)!.summary.lastSeq).toBe(9);
+  });
+
+  it('exposes a client whose methods work through the store (not a reactive proxy)', async () => {
+    const chats = await setup();
+    const r = await chats.client.listChats();
+    expect(r.ok).toBe(true);
+  });
+
+  it('pages older and newer items into the window', async () => {
+    const chats = await setup();
+    gw.answers['msgs.history'] = (p) =>
+      p.before === 10
+        ? ok({ items: [item(8, 'msg.post', { text: '8' }), item(9, 'msg.post', { text: '9' })], more_before: false, more_after: true })
+        : p.after === 11
+          ? ok({ items: [item(12, 'msg.post', { text: '12' })], more_before: true, more_after: false })
+          : ok({ items: [item(10, 'msg.post', { text: '10' }), item(11, 'msg.post', { text: '11' })], more_before: true, more_after: true });
+    await chats.jumpTo(G, 10);
+    expect(await chats.loadOlder(G)).toBe(true);
+    expect(await chats.loadNewer(G)).toBe(true);
+    const e = chats.entry(G)!;
+    expect(e.items.map((i) => i.seq)).toEqual([8, 9, 10, 11, 12]);
+    expect(e.moreBefore).toBe(false);
+    expect(e.moreAfter).toBe(false);
+    expect(await chats.loadOlder(G)).toBe(false);
+  });
+
+  it('forgets everything when another user signs in', async () => {
+    const chats = await setup();
+    expect(chats.list.length).toBe(2);
+    useSessionStore().userId = CY;
+    await flush();
+    expect(chats.list.length).toBe(0);
+  });
+
+  it('toggles my reaction', async () => {
+    const chats = await setup();
+    const it1 = decodeTimelineItem(item(4, 'msg.post', { text: 'x' }, ANA, { reactions: [{ emoji: '🎉', count: 1, users: [BO] }] }));
+    await chats.toggleReaction(G, it1, '🎉');
+    await chats.toggleReaction(G, it1, '👍');
+    expect(gw.sent.slice(-2).map((s) => [s.params.emoji, s.params.on])).toEqual([
+      ['🎉', false],
+      ['👍', true],
+    ]);
+  });
+});

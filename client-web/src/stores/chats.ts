@@ -1,0 +1,576 @@
+/**
+ * The chats store: the chat list, one cached timeline window per chat, live pushes.
+ *
+ * API note (for the group panel and other views) — stable:
+ *   const chats = useChatsStore();
+ *   chats.client                      the typed SDK (`ChatClient`, src/protocol/chat.ts): call
+ *                                     writes on it directly (kick, ban, roles.*, links.*, …);
+ *                                     every committed write comes back as a `chat.event` push,
+ *                                     which this store applies — no need to patch state by hand.
+ *   chats.me                          my user id (or null)
+ *   chats.list                        ChatEntry[] sorted by activity (newest first)
+ *   chats.entry(group)                ChatEntry | undefined (reactive)
+ *   chats.detail(group)               ChatDetail | null: members, roles, invited (call
+ *                                     `refreshDetail(group)` once to load it; admin pushes
+ *                                     refresh it by themselves)
+ *   chats.refreshDetail(group)        Promise<Result<ChatDetail, ChatError>>
+ *   chats.can(group, 'kick_members')  boolean from my_permissions (false once I left); live
+ *   chats.isOwner(group)              boolean
+ *   chats.displayName(user)           a name to show (fetches profiles lazily)
+ *   chats.upsert(summary)             after dm.open / groups.create / join / accept / redeem
+ *   chats.ensureLoaded()              loads the list and invites once
+ * A ChatEntry: { summary, left, detail, items, moreBefore, moreAfter, loaded, typing, reads }.
+ * `left` is null while I am a member, else why not ('kicked' | 'banned' | 'left' | 'deleted' |
+ * 'removed'); the chat stays listed (read-only) until `dismiss(group)`.
+ */
+import { defineStore } from 'pinia';
+import { computed, markRaw, ref, watch } from 'vue';
+
+import {
+  ChatClient,
+  checkGatewayMessage,
+  isMessageChange,
+  Permissions,
+  removesUser,
+  TYPING_TTL_MS,
+  type ChatDetail,
+  type ChatError,
+  type ChatEventPush,
+  type ChatSummary,
+  type GroupId,
+  type InviteInfo,
+  type PermissionName,
+  type Reaction,
+  type ReadPush,
+  type Result,
+  type TimelineItem,
+  type TypingPush,
+  type UserId,
+  type WriteResult,
+} from '@/protocol';
+import { useSdk } from '@/services/sdk';
+import { useSessionStore } from '@/stores/session';
+
+export type LeftReason = 'kicked' | 'banned' | 'left' | 'deleted' | 'removed';
+
+export interface ChatEntry {
+  summary: ChatSummary;
+  left: LeftReason | null;
+  detail: ChatDetail | null;
+  /** A contiguous window of the timeline, ascending seq. */
+  items: TimelineItem[];
+  moreBefore: boolean;
+  /** True when the window does not reach the newest item (after a jump). */
+  moreAfter: boolean;
+  loaded: boolean;
+  loading: boolean;
+  /** user → when their typing expires (ms). */
+  typing: Record<string, number>;
+  /** user → read position. */
+  reads: Record<string, number>;
+}
+
+/** Page size for `msgs.history`. */
+export const PAGE = 50;
+
+let sharedClient: ChatClient | null = null;
+let sharedGatewayRef: unknown = null;
+
+/** One ChatClient per gateway (the SDK can be replaced by tests). */
+function chatClient(): ChatClient {
+  const { gateway } = useSdk();
+  if (sharedClient === null || sharedGatewayRef !== gateway) {
+    sharedClient = new ChatClient(gateway);
+    sharedGatewayRef = gateway;
+  }
+  return sharedClient;
+}
+
+export const useChatsStore = defineStore('chats', () => {
+  const { gateway } = useSdk();
+  // markRaw: the store must not wrap the client in a reactive proxy (its #private fields
+  // would then be read through the proxy and throw).
+  const client = markRaw(chatClient());
+  const session = useSessionStore();
+
+  const entries = ref<Record<string, ChatEntry>>({});
+  const invites = ref<InviteInfo[]>([]);
+  const names = ref<Record<string, string>>({});
+  const listLoaded = ref(false);
+  const listError = ref<string | null>(null);
+  const me = computed(() => session.userId as UserId | null);
+
+  const list = computed(() =>
+    Object.values(entries.value).sort((a, b) => activity(b) - activity(a) || b.summary.lastSeq - a.summary.lastSeq),
+  );
+
+  function activity(e: ChatEntry): number {
+    return e.summary.last?.ts ?? 0;
+  }
+
+  function entry(group: string): ChatEntry | undefined {
+    return entries.value[group];
+  }
+
+  function newEntry(summary: ChatSummary): ChatEntry {
+    return { summary, left: null, detail: null, items: [], moreBefore: true, moreAfter: false, loaded: false, loading: false, typing: {}, reads: {} };
+  }
+
+  /** Adds or updates a chat from a summary (dm.open, create, join, accept, redeem, list). */
+  function upsert(summary: ChatSummary): ChatEntry {
+    const existing = entries.value[summary.group];
+    if (existing === undefined) {
+      entries.value[summary.group] = newEntry(summary);
+    } else {
+      existing.summary = summary;
+      existing.left = null;
+    }
+    if (summary.peer !== undefined && summary.peerReadSeq !== undefined) noteRead(summary.group, summary.peer, summary.peerReadSeq);
+    return entries.value[summary.group] as ChatEntry;
+  }
+
+  function dismiss(group: string): void {
+    delete entries.value[group];
+  }
+
+  // --- loading -------------------------------------------------------------------------------
+
+  let loadingList: Promise<void> | null = null;
+
+  async function loadList(): Promise<void> {
+    const r = await client.listChats();
+    if (!r.ok) {
+      listError.value = r.error.message;
+      return;
+    }
+    listError.value = null;
+    const seen = new Set<string>();
+    for (const s of r.value) {
+      seen.add(s.group);
+      upsert(s);
+    }
+    // Chats I was in but am no longer (removed while away).
+    for (const e of Object.values(entries.value)) if (!seen.has(e.summary.group) && e.left === null) e.left = 'removed';
+    listLoaded.value = true;
+  }
+
+  async function loadInvites(): Promise<void> {
+    const r = await client.listInvites();
+    if (r.ok) invites.value = r.value;
+  }
+
+  /** Loads the list and the invites once (later changes come as pushes). */
+  function ensureLoaded(): Promise<void> {
+    loadingList ??= Promise.all([loadList(), loadInvites()]).then(() => undefined);
+    return loadingList;
+  }
+
+  async function refreshDetail(group: GroupId): Promise<Result<ChatDetail, ChatError>> {
+    const r = await client.getChat(group);
+    if (r.ok) {
+      const e = upsert(r.value.chat);
+      e.detail = r.value;
+      for (const m of r.value.members) {
+        names.value[m.user] = m.displayName || names.value[m.user] || '';
+        noteRead(group, m.user, m.readSeq);
+      }
+    } else if (r.error.code === 'not_found' || r.error.code === 'forbidden') {
+      const e = entries.value[group];
+      if (e !== undefined && e.left === null) e.left = 'removed';
+    }
+    return r;
+  }
+
+  const detailTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Coalesces bursts of admin events into one `chats.get`. */
+  function refreshDetailSoon(group: GroupId): void {
+    if (detailTimers.has(group)) return;
+    detailTimers.set(
+      group,
+      setTimeout(() => {
+        detailTimers.delete(group);
+        void refreshDetail(group);
+      }, 100),
+    );
+  }
+
+  /** Loads the newest page of a chat's timeline (replacing the window). */
+  async function loadLatest(group: GroupId): Promise<boolean> {
+    const e = entries.value[group];
+    if (e === undefined) return false;
+    e.loading = true;
+    const r = await client.history(group, { limit: PAGE });
+    e.loading = false;
+    if (!r.ok) return false;
+    e.items = mergeItems([], r.value.items);
+    e.moreBefore = r.value.moreBefore;
+    e.moreAfter = r.value.moreAfter;
+    e.loaded = true;
+    return true;
+  }
+
+  /** Opens a chat: the newest page once, and its detail. */
+  async function open(group: GroupId): Promise<void> {
+    let e = entries.value[group];
+    if (e === undefined) {
+      const d = await refreshDetail(group);
+      if (!d.ok) return;
+      e = entries.value[group];
+    } else if (e.detail === null && e.left === null) {
+      void refreshDetail(group);
+    }
+    if (e !== undefined && !e.loaded && !e.loading) await loadLatest(group);
+  }
+
+  async function loadOlder(group: GroupId): Promise<boolean> {
+    const e = entries.value[group];
+    const first = e?.items[0];
+    if (e === undefined || !e.moreBefore || e.loading) return false;
+    if (first === undefined) return loadLatest(group);
+    e.loading = true;
+    const r = await client.history(group, { before: first.seq, limit: PAGE });
+    e.loading = false;
+    if (!r.ok) return false;
+    e.items = mergeItems(e.items, r.value.items);
+    e.moreBefore = r.value.moreBefore;
+    return r.value.items.length > 0;
+  }
+
+  async function loadNewer(group: GroupId): Promise<boolean> {
+    const e = entries.value[group];
+    const last = e?.items.at(-1);
+    if (e === undefined || !e.moreAfter || e.loading || last === undefined) return false;
+    e.loading = true;
+    const r = await client.history(group, { after: last.seq, limit: PAGE });
+    e.loading = false;
+    if (!r.ok) return false;
+    e.items = mergeItems(e.items, r.value.items);
+    e.moreAfter = r.value.moreAfter;
+    return r.value.items.length > 0;
+  }
+
+  /** Makes `seq` part of the window (loading around it if needed); false if it cannot be found. */
+  async function jumpTo(group: GroupId, seq: number): Promise<boolean> {
+    const e = entries.value[group];
+    if (e === undefined) return false;
+    if (e.items.some((i) => i.seq === seq)) return true;
+    e.loading = true;
+    const r = await client.history(group, { around: seq, limit: PAGE });
+    e.loading = false;
+    if (!r.ok) return false;
+    e.items = mergeItems([], r.value.items);
+    e.moreBefore = r.value.moreBefore;
+    e.moreAfter = r.value.moreAfter;
+    e.loaded = true;
+    return e.items.some((i) => i.seq === seq);
+  }
+
+  // --- pushes --------------------------------------------------------------------------------
+
+  function applyEvent(push: ChatEventPush): void {
+    const { group, item } = push;
+    const e = entries.value[group];
+    const myId = me.value;
+    if (e === undefined) {
+      // A chat I did not know: a first DM, an accepted invite or a join on another device.
+      if (myId !== null && removesUser(item, myId) === null) void refreshDetail(group);
+      return;
+    }
+    const s = e.summary;
+    const seqNow = Math.max(s.lastSeq, item.seq);
+    if (isMessageChange(item.kind)) {
+      applyMessageChange(e, item);
+      e.summary = { ...e.summary, lastSeq: seqNow };
+      return;
+    }
+    // A timeline row: a message or an admin/membership line.
+    if (!e.moreAfter && e.loaded) e.items = mergeItems(e.items, [item]);
+    const fromOther = item.sender !== myId;
+    const isMsg = item.kind === 'msg.post';
+    e.summary = {
+      ...s,
+      lastSeq: seqNow,
+      last: item,
+      unread: isMsg && fromOther && item.seq > s.readSeq ? s.unread + 1 : s.unread,
+      readSeq: !fromOther && item.seq > s.readSeq ? item.seq : s.readSeq,
+    };
+    if (isMsg && item.sender in e.typing) {
+      delete e.typing[item.sender];
+    }
+    if (!fromOther) noteRead(group, item.sender, item.seq);
+    if (isMsg) return;
+    const removed = myId === null ? null : removesUser(item, myId);
+    if (removed !== null) {
+      e.left = removed;
+      e.summary = { ...e.summary, myPermissions: Permissions.NONE };
+      return;
+    }
+    if (item.kind === 'member.join' && item.sender === myId) e.left = null;
+    refreshDetailSoon(group);
+  }
+
+  function applyMessageChange(e: ChatEntry, change: TimelineItem): void {
+    const b = change.body;
+    if (b.kind !== 'msg.edit' && b.kind !== 'msg.delete' && b.kind !== 'msg.react' && b.kind !== 'msg.pin') return;
+    if (b.kind === 'msg.pin') {
+      const pinned = e.summary.pinned.filter((p) => p !== b.seq);
+      if (b.on) pinned.push(b.seq);
+      e.summary = { ...e.summary, pinned };
+    }
+    const update = (target: TimelineItem): TimelineItem => {
+      const body = target.body;
+      switch (b.kind) {
+        case 'msg.edit':
+          return body.kind === 'msg.post' ? { ...target, body: { ...body, text: b.text }, editedAt: change.ts } : target;
+        case 'msg.delete':
+          return body.kind === 'msg.post' ? { ...target, body: { ...body, text: '' }, deleted: true, reactions: [] } : { ...target, deleted: true };
+        case 'msg.pin':
+          return { ...target, pinned: b.on };
+        case 'msg.react':
+          return { ...target, reactions: react(target.reactions, b.emoji, change.sender, b.on) };
+      }
+    };
+    const idx = e.items.findIndex((i) => i.seq === b.seq);
+    if (idx >= 0) {
+      const before = e.items[idx] as TimelineItem;
+      const after = update(before);
+      e.items.splice(idx, 1, after);
+      if (b.kind === 'msg.delete' && !before.deleted && before.sender !== me.value && before.seq > e.summary.readSeq && e.summary.unread > 0) {
+        e.summary = { ...e.summary, unread: e.summary.unread - 1 };
+      }
+    }
+    const last = e.summary.last;
+    if (last !== undefined && last.seq === b.seq) e.summary = { ...e.summary, last: update(last) };
+  }
+
+  function applyRead(push: ReadPush): void {
+    noteRead(push.group, push.user, push.seq);
+    const e = entries.value[push.group];
+    if (e === undefined) return;
+    if (push.user === me.value && push.seq > e.summary.readSeq) {
+      e.summary = { ...e.summary, readSeq: push.seq, unread: unreadAfter(e, push.seq) };
+    } else if (push.user === e.summary.peer && push.seq > (e.summary.peerReadSeq ?? 0)) {
+      e.summary = { ...e.summary, peerReadSeq: push.seq };
+    }
+  }
+
+  function noteRead(group: string, user: string, seq: number): void {
+    const e = entries.value[group];
+    if (e === undefined) return;
+    if ((e.reads[user] ?? 0) < seq) e.reads[user] = seq;
+  }
+
+  /** Unread messages after `seq`, counted from the window when it covers them. */
+  function unreadAfter(e: ChatEntry, seq: number): number {
+    if (seq >= e.summary.lastSeq) return 0;
+    const first = e.items[0];
+    const covered = e.loaded && !e.moreAfter && (first === undefined || first.seq <= seq + 1 || !e.moreBefore);
+    if (!covered) return e.summary.unread;
+    return e.items.filter((i) => i.seq > seq && i.kind === 'msg.post' && !i.deleted && i.sender !== me.value).length;
+  }
+
+  const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  function applyTyping(push: TypingPush, now = Date.now()): void {
+    if (push.user === me.value) return;
+    const e = entries.value[push.group];
+    if (e === undefined) return;
+    e.typing[push.user] = now + TYPING_TTL_MS;
+    const key = `${push.group} ${push.user}`;
+    const old = typingTimers.get(key);
+    if (old !== undefined) clearTimeout(old);
+    typingTimers.set(
+      key,
+      setTimeout(() => {
+        typingTimers.delete(key);
+        const cur = entries.value[push.group];
+        if (cur !== undefined) {
+          delete cur.typing[push.user];
+        }
+      }, TYPING_TTL_MS),
+    );
+  }
+
+  function applyInvite(invite: InviteInfo): void {
+    invites.value = [invite, ...invites.value.filter((i) => i.group !== invite.group)];
+  }
+
+  /** The node could not resume: reload everything that is shown. */
+  async function resync(): Promise<void> {
+    await Promise.all([loadList(), loadInvites()]);
+    await Promise.all(
+      Object.values(entries.value)
+        .filter((e) => e.left === null)
+        .flatMap((e) => [e.loaded ? loadLatest(e.summary.group) : Promise.resolve(true), e.detail !== null ? refreshDetail(e.summary.group) : Promise.resolve()]),
+    );
+  }
+
+  client.on('event', applyEvent);
+  client.on('read', applyRead);
+  client.on('typing', (p) => applyTyping(p));
+  client.on('invite', applyInvite);
+  client.on('resync', () => void resync());
+  gateway.on('profile', (p) => (names.value[p.id] = p.displayName));
+  gateway.on('signedOut', () => reset());
+  // Another user signed in (or out) in this tab: nothing of the last one may remain.
+  watch(
+    () => session.userId,
+    (now, before) => {
+      if (now !== before) reset();
+    },
+  );
+
+  function reset(): void {
+    entries.value = {};
+    invites.value = [];
+    names.value = {};
+    fetching.clear();
+    lastTypingSent.clear();
+    listLoaded.value = false;
+    loadingList = null;
+  }
+
+  // --- actions -------------------------------------------------------------------------------
+
+  function can(group: string, flag: PermissionName): boolean {
+    const e = entries.value[group];
+    if (e === undefined || e.left !== null) return false;
+    return Permissions.has(e.summary.myPermissions, flag);
+  }
+
+  function isOwner(group: string): boolean {
+    const e = entries.value[group];
+    return e !== undefined && e.left === null && e.summary.owner === me.value;
+  }
+
+  function detail(group: string): ChatDetail | null {
+    return entries.value[group]?.detail ?? null;
+  }
+
+  /** Moves my read position to `seq` (only forward). */
+  async function markRead(group: GroupId, seq: number): Promise<void> {
+    const e = entries.value[group];
+    if (e === undefined || e.left !== null || seq <= e.summary.readSeq) return;
+    e.summary = { ...e.summary, readSeq: seq, unread: unreadAfter(e, seq) };
+    noteRead(group, me.value ?? '', seq);
+    await client.markRead(group, seq);
+  }
+
+  const lastTypingSent = new Map<string, number>();
+  /** Tells the others I am typing, at most every 3 s. */
+  function notifyTyping(group: GroupId, now = Date.now()): void {
+    const last = lastTypingSent.get(group) ?? 0;
+    if (now - last < 3_000) return;
+    lastTypingSent.set(group, now);
+    void client.typing(group);
+  }
+
+  function typingUsers(group: string, now = Date.now()): UserId[] {
+    const e = entries.value[group];
+    if (e === undefined) return [];
+    return Object.entries(e.typing)
+      .filter(([, until]) => until > now)
+      .map(([u]) => u as UserId);
+  }
+
+  function send(group: GroupId, text: string, replyTo?: number): Promise<Result<WriteResult, ChatError>> {
+    lastTypingSent.delete(group);
+    return client.post(group, text, replyTo === undefined ? {} : { replyTo });
+  }
+
+  /** Adds my reaction, or removes it when I already reacted with `emoji`. */
+  function toggleReaction(group: GroupId, item: TimelineItem, emoji: string): Promise<Result<WriteResult, ChatError>> {
+    const mine = item.reactions.some((r) => r.emoji === emoji && r.users.includes(me.value as UserId));
+    return client.react(group, item.seq, emoji, !mine);
+  }
+
+  // --- names ---------------------------------------------------------------------------------
+
+  const fetching = new Set<string>();
+  /** A name to show for `user`: the display name once known, else the user name. */
+  function displayName(user: string): string {
+    if (user === me.value && session.profile?.displayName) return session.profile.displayName;
+    const known = names.value[user];
+    if (known) return known;
+    if (!fetching.has(user) && user.startsWith('@')) {
+      fetching.add(user);
+      void gateway.request('profile.get', { user }).then((r) => {
+        if (!r.ok) return;
+        const p = checkGatewayMessage('profile-info', r.value);
+        if (p.ok && typeof p.value.display_name === 'string' && p.value.display_name !== '') names.value[user] = p.value.display_name;
+      });
+    }
+    return user.startsWith('@') ? user.slice(1).split(':')[0] ?? user : user;
+  }
+
+  /** The title of a chat: its name, or the peer's name for a direct chat. */
+  function title(summary: ChatSummary): string {
+    if (summary.kind === 'direct') return summary.peer ? displayName(summary.peer) : 'Direct chat';
+    return summary.name || 'Unnamed group';
+  }
+
+  return {
+    client,
+    me,
+    entries,
+    list,
+    invites,
+    names,
+    listLoaded,
+    listError,
+    entry,
+    detail,
+    upsert,
+    dismiss,
+    ensureLoaded,
+    loadList,
+    loadInvites,
+    refreshDetail,
+    open,
+    loadLatest,
+    loadOlder,
+    loadNewer,
+    jumpTo,
+    applyEvent,
+    applyRead,
+    applyTyping,
+    applyInvite,
+    resync,
+    reset,
+    can,
+    isOwner,
+    markRead,
+    notifyTyping,
+    typingUsers,
+    send,
+    toggleReaction,
+    displayName,
+    title,
+  };
+});
+
+/** Merges items into a window: one per seq (the newer copy wins), ascending. */
+export function mergeItems(current: readonly TimelineItem[], incoming: readonly TimelineItem[]): TimelineItem[] {
+  const bySeq = new Map<number, TimelineItem>();
+  for (const i of current) bySeq.set(i.seq, i);
+  for (const i of incoming) bySeq.set(i.seq, i);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Applies one reaction change to a message's reactions (counts exact, users capped at 20). */
+export function react(reactions: readonly Reaction[], emoji: string, user: UserId, on: boolean): Reaction[] {
+  const out = reactions.map((r) => ({ ...r, users: [...r.users] }));
+  const r = out.find((x) => x.emoji === emoji);
+  if (on) {
+    if (r === undefined) return [...out, { emoji, count: 1, users: [user] }];
+    if (r.users.includes(user)) return out;
+    r.count += 1;
+    if (r.users.length < 20) r.users.push(user);
+    return out;
+  }
+  if (r === undefined) return out;
+  const had = r.users.includes(user);
+  if (!had && r.users.length >= r.count) return out; // not listed and the list is complete
+  r.users = r.users.filter((u) => u !== user);
+  r.count -= 1;
+  return out.filter((x) => x.count > 0);
+}
