@@ -42,6 +42,15 @@ impl TestDatabase {
             .execute(&mut conn)
             .await
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        // Tests never crash the server, so waiting for each commit's WAL flush only slows them
+        // (suites that append thousands of events one commit at a time). The node itself keeps
+        // PostgreSQL's default; this setting lives on the throwaway database alone.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE \"{name}\" SET synchronous_commit = off"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("cannot configure test database {name}: {e}"));
         drop(conn.close().await);
         let url = with_database(&admin_url, &name);
         TestDatabase {
