@@ -17,7 +17,7 @@
 //!   saying so, when the server does not answer.
 //!
 //! Per backend:
-//! 1. two users, a public group created through [`Chats::create`], the second user joining and
+//! 1. four users, a public group created through [`Chats::create`], the other three joining and
 //!    a few real posts through [`Chats::post`] (so the group's state, chat row and members are
 //!    the node's own);
 //! 2. `N` further `msg.post` events bulk-inserted with SQL (a recursive CTE on SQLite,
@@ -25,11 +25,13 @@
 //!    well-formed event ids chained by `prev_id`, a small dummy `raw`) and `timeline` (the CBOR
 //!    of `{"text": "message"}`), senders alternating; each batch also moves
 //!    `groups.last_seq/last_event_id` and `chats.last_seq/last_ts`, so the log head stays right;
-//! 3. a fresh database handle and a fresh [`Chats`] (nothing cached), then [`ITERATIONS`] runs
-//!    each of: the newest page, `before`/`after`/`around` a random seq (limit 50), `list` and
-//!    `summary_of` for the member whose read position is far behind (unread capped at 1,000),
-//!    `mark_read`, and `post` at the head; and a walk backwards from the head through
-//!    [`WALK`] items checking every seq comes exactly once, in order.
+//! 3. a fresh database handle and a fresh [`Chats`] (nothing cached): the first call is timed
+//!    alone, the connection pool is warmed, then [`ITERATIONS`] runs each of: the newest page,
+//!    `before`/`after`/`around` a random seq (limit 50), `list` and `summary_of` for the member
+//!    whose read position is far behind and for two whose read positions are at 1/4 and 3/4 of
+//!    the log (unread capped at 1,000), `mark_read`, and `post` at the head; and a walk
+//!    backwards from the head through [`WALK`] items checking every seq comes exactly once, in
+//!    order.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -71,6 +73,9 @@ const NODE: &str = "bench.example.org";
 const ID_PREFIX: &str = "benchbenchbenchbenchbenchbenchbe";
 /// A p95 above this is called out.
 const SLOW_P95: Duration = Duration::from_millis(20);
+/// Pool warm-up before the timed runs: rounds of concurrent newest-page reads.
+const WARM_ROUNDS: usize = 5;
+const WARM_CONCURRENCY: usize = 10;
 
 /// Pushes nowhere.
 #[derive(Debug)]
@@ -191,6 +196,8 @@ struct Setup {
     group: GroupId,
     owner: UserId,
     member: UserId,
+    /// Two more members, whose read positions are put at 1/4 and 3/4 of the log.
+    readers: [UserId; 2],
     /// The head after the real events.
     head_seq: u64,
     head_id: EventId,
@@ -235,7 +242,8 @@ fn history(group: &GroupId) -> api::HistoryParams {
 async fn setup(db: Database) -> Result<Setup, BoxError> {
     let owner = user("ana")?;
     let member = user("bob")?;
-    for id in [&owner, &member] {
+    let readers = [user("cyd")?, user("dee")?];
+    for id in [&owner, &member, &readers[0], &readers[1]] {
         db.accounts()
             .create_user(&NewUser {
                 id: id.clone(),
@@ -259,16 +267,18 @@ async fn setup(db: Database) -> Result<Setup, BoxError> {
         )
         .await?;
     let group = created.group;
-    chats
-        .join_public(
-            &member,
-            api::JoinParams {
-                txn: "join".into(),
-                group: Some(group.clone()),
-                handle: None,
-            },
-        )
-        .await?;
+    for who in [&member, &readers[0], &readers[1]] {
+        chats
+            .join_public(
+                who,
+                api::JoinParams {
+                    txn: "join".into(),
+                    group: Some(group.clone()),
+                    handle: None,
+                },
+            )
+            .await?;
+    }
     let mut last = None;
     for i in 0..5 {
         let who = if i % 2 == 0 { &owner } else { &member };
@@ -283,6 +293,7 @@ async fn setup(db: Database) -> Result<Setup, BoxError> {
         group,
         owner,
         member,
+        readers,
         head_seq: last.seq,
         head_id: last.id,
     })
@@ -618,6 +629,7 @@ struct Report {
     head: u64,
     load: Duration,
     first_call: Duration,
+    warm_up: Duration,
     rows: Vec<Samples>,
     walk: Duration,
     walk_pages: usize,
@@ -673,6 +685,37 @@ async fn measure(
             first.items.last()
         )
     })?;
+
+    // Warm the connection pool as a busy node's is: sqlx opens connections lazily, and even
+    // strictly sequential use makes it open new ones for a while (a released connection is
+    // returned asynchronously, so the next acquire can find none idle and connect instead);
+    // each of those costs a PostgreSQL connection set-up inside the measured call.
+    let t = Instant::now();
+    for _ in 0..WARM_ROUNDS {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..WARM_CONCURRENCY {
+            let (chats, member, group) = (chats.clone(), member.clone(), group.clone());
+            set.spawn(async move { chats.history(&member, history(&group)).await });
+        }
+        while let Some(done) = set.join_next().await {
+            done??;
+        }
+    }
+    let warm_up = t.elapsed();
+
+    // Two members whose read positions are in the middle of the log (not timed).
+    let quarter = [head / 4, head / 4 * 3];
+    for (who, seq) in setup.readers.iter().zip(quarter) {
+        chats
+            .mark_read(
+                who,
+                api::ReadParams {
+                    group: group.clone(),
+                    seq,
+                },
+            )
+            .await?;
+    }
 
     let mut s = Samples::new("history newest (limit 50)");
     for _ in 0..ITERATIONS {
@@ -769,6 +812,32 @@ async fn measure(
     }
     rows.push(s);
 
+    // The same for members who read up to 1/4 and 3/4 of the log, taking turns.
+    let mut s = Samples::new("list (read at 1/4 | 3/4, alternating)");
+    for i in 0..ITERATIONS {
+        let who = &setup.readers[i % 2];
+        let t = Instant::now();
+        let r = chats.list(who).await?;
+        s.times.push(t.elapsed());
+        let chat = r.chats.first().ok_or("empty chat list")?;
+        check(chat.unread == UNREAD_CAP, || {
+            format!("list: unread {}", chat.unread)
+        })?;
+    }
+    rows.push(s);
+
+    let mut s = Samples::new("summary_of (read at 1/4 | 3/4, alt.)");
+    for i in 0..ITERATIONS {
+        let who = &setup.readers[i % 2];
+        let t = Instant::now();
+        let r = chats.summary_of(who, group).await?;
+        s.times.push(t.elapsed());
+        check(r.unread == UNREAD_CAP, || {
+            format!("summary: unread {}", r.unread)
+        })?;
+    }
+    rows.push(s);
+
     // The owner reads forward through the last part of the log: every call moves.
     let mut s = Samples::new("mark_read (moves forward)");
     let from = head - ITERATIONS as u64 * 10;
@@ -834,6 +903,7 @@ async fn measure(
         head,
         load: Duration::ZERO,
         first_call,
+        warm_up,
         rows,
         walk,
         walk_pages: pages,
@@ -850,8 +920,10 @@ fn ms(d: Duration) -> String {
 fn print_report(r: &Report) {
     println!("head seq {} ({} log)", r.head, r.backend);
     println!(
-        "first call after open (loads state + head): {} ms",
-        ms(r.first_call)
+        "first call after open (loads state + head): {} ms; pool warm-up ({WARM_ROUNDS} rounds \
+         of {WARM_CONCURRENCY} concurrent reads): {} ms",
+        ms(r.first_call),
+        ms(r.warm_up)
     );
     println!(
         "{:<38} {:>10} {:>10} {:>10} {:>6}",
