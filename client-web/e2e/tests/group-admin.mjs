@@ -9,7 +9,7 @@ import { register, waitForConnection } from './support.mjs';
 export const name = 'group admin: invite link, role with pin_messages applies live, kick shows live';
 export const needs = 'node';
 
-const PIN = '[data-testid=msg-action-pin], [data-testid=action-pin]';
+const PIN = '[data-testid=msg-action-pin]';
 
 /**
  * @param {import('playwright-core').Page} page

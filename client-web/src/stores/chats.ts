@@ -17,6 +17,7 @@
  *   chats.can(group, 'kick_members')  boolean from my_permissions (false once I left); live
  *   chats.isOwner(group)              boolean
  *   chats.displayName(user)           a name to show (fetches profiles lazily)
+ *   chats.hasUnreadMention(group)     boolean: an unread message mentions me or @everyone
  *   chats.upsert(summary)             after dm.open / groups.create / join / accept / redeem
  *   chats.ensureLoaded()              loads the list and invites once
  * A ChatEntry: { summary, left, detail, items, moreBefore, moreAfter, loaded, typing, reads }.
@@ -48,6 +49,7 @@ import {
   type UserId,
   type WriteResult,
 } from '@/protocol';
+import { mentionsMe } from '@/components/chat/mentions';
 import { useSdk } from '@/services/sdk';
 import { useSessionStore } from '@/stores/session';
 
@@ -98,6 +100,8 @@ export const useChatsStore = defineStore('chats', () => {
   const names = ref<Record<string, string>>({});
   const listLoaded = ref(false);
   const listError = ref<string | null>(null);
+  /** group → the newest seq of a message that mentions me, seen as a push (also when the window is not loaded). */
+  const mentionSeqs = ref<Record<string, number>>({});
   const me = computed(() => session.userId as UserId | null);
 
   const list = computed(() =>
@@ -294,6 +298,7 @@ export const useChatsStore = defineStore('chats', () => {
       unread: isMsg && fromOther && item.seq > s.readSeq ? s.unread + 1 : s.unread,
       readSeq: !fromOther && item.seq > s.readSeq ? item.seq : s.readSeq,
     };
+    if (isMsg && mentionsMe(item, myId) && item.seq > (mentionSeqs.value[group] ?? 0)) mentionSeqs.value[group] = item.seq;
     if (isMsg && item.sender in e.typing) {
       delete e.typing[item.sender];
     }
@@ -312,6 +317,7 @@ export const useChatsStore = defineStore('chats', () => {
   function applyMessageChange(e: ChatEntry, change: TimelineItem): void {
     const b = change.body;
     if (b.kind !== 'msg.edit' && b.kind !== 'msg.delete' && b.kind !== 'msg.react' && b.kind !== 'msg.pin') return;
+    if (b.kind === 'msg.delete' && mentionSeqs.value[e.summary.group] === b.seq) delete mentionSeqs.value[e.summary.group];
     if (b.kind === 'msg.pin') {
       const pinned = e.summary.pinned.filter((p) => p !== b.seq);
       if (b.on) pinned.push(b.seq);
@@ -423,6 +429,7 @@ export const useChatsStore = defineStore('chats', () => {
     entries.value = {};
     invites.value = [];
     names.value = {};
+    mentionSeqs.value = {};
     fetching.clear();
     lastTypingSent.clear();
     listLoaded.value = false;
@@ -440,6 +447,17 @@ export const useChatsStore = defineStore('chats', () => {
   function isOwner(group: string): boolean {
     const e = entries.value[group];
     return e !== undefined && e.left === null && e.summary.owner === me.value;
+  }
+
+  /** True when an unread message (in the loaded window, the last one, or one pushed) mentions me or @everyone. */
+  function hasUnreadMention(group: string): boolean {
+    const e = entries.value[group];
+    if (e === undefined || e.left !== null || e.summary.unread === 0) return false;
+    const read = e.summary.readSeq;
+    if ((mentionSeqs.value[group] ?? 0) > read) return true;
+    const last = e.summary.last;
+    if (last !== undefined && last.seq > read && mentionsMe(last, me.value)) return true;
+    return e.items.some((i) => i.seq > read && mentionsMe(i, me.value));
   }
 
   function detail(group: string): ChatDetail | null {
@@ -545,6 +563,7 @@ export const useChatsStore = defineStore('chats', () => {
     toggleReaction,
     displayName,
     title,
+    hasUnreadMention,
   };
 });
 

@@ -131,6 +131,26 @@ describe('chats store', () => {
     expect(e.summary.readSeq).toBe(6);
   });
 
+  it('flags chats with an unread mention of me or @everyone until they are read', async () => {
+    const chats = await setup();
+    // G is not opened: only pushes and the last item are known.
+    gw.push('chat.event', { group: G, item: item(5, 'msg.post', { text: 'hey @bob', mentions: [BO] }, ANA) });
+    gw.push('chat.event', { group: G, item: item(6, 'msg.post', { text: 'later' }, ANA) });
+    expect(chats.hasUnreadMention(G)).toBe(true);
+    expect(chats.hasUnreadMention(D)).toBe(false);
+    await chats.markRead(G, 6);
+    expect(chats.hasUnreadMention(G)).toBe(false);
+    // Mentions of others, or my own @everyone, do not count.
+    gw.push('chat.event', { group: G, item: item(7, 'msg.post', { text: 'hey @cyd', mentions: [CY] }, ANA) });
+    gw.push('chat.event', { group: G, item: item(8, 'msg.post', { text: '@everyone', mention_everyone: true }, BO) });
+    expect(chats.hasUnreadMention(G)).toBe(false);
+    gw.push('chat.event', { group: G, item: item(9, 'msg.post', { text: '@everyone', mention_everyone: true }, CY) });
+    expect(chats.hasUnreadMention(G)).toBe(true);
+    // Deleted before I read it: no longer flagged.
+    gw.push('chat.event', { group: G, item: item(10, 'msg.delete', { seq: 9 }, CY) });
+    expect(chats.hasUnreadMention(G)).toBe(false);
+  });
+
   it('applies edit, delete, react and pin to the message they reference', async () => {
     const chats = await setup();
     await chats.open(G);

@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nextTick } from 'vue';
 
-import { AuthClient, decodeChatSummary, decodeTimelineItem, ok, Permissions, type Gateway, type GroupId } from '@/protocol';
+import { AuthClient, decodeChatSummary, decodeTimelineItem, ok, Permissions, type CborMap, type Gateway, type GroupId } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 import { useChatsStore } from '@/stores/chats';
 import { useSessionStore } from '@/stores/session';
@@ -14,7 +14,7 @@ const G = '!abcdef123:node.test' as GroupId;
 const ANA = '@ana:node.test';
 const BO = '@bob:node.test';
 
-function setup() {
+function setup(body: CborMap = { text: 'hi' }) {
   const gw = {
     state: 'connected',
     sent: [] as { method: string; params: unknown }[],
@@ -35,7 +35,7 @@ function setup() {
       read_seq: 3, unread: 0, my_rank: 0xffffffff, my_permissions: Permissions.EVERYONE_DEFAULT, pinned: [],
     }),
   );
-  const item = decodeTimelineItem({ seq: 3, id: '$' + 'A'.repeat(43), ts: 1_700_000_000_000, sender: ANA, kind: 'msg.post', body: { text: 'hi' }, reactions: [{ emoji: '👍', count: 2, users: [ANA, BO] }] });
+  const item = decodeTimelineItem({ seq: 3, id: '$' + 'A'.repeat(43), ts: 1_700_000_000_000, sender: ANA, kind: 'msg.post', body, reactions: [{ emoji: '👍', count: 2, users: [ANA, BO] }] });
   const wrapper = mount(MessageItem, {
     props: { group: G, item, quoted: null, showName: true, menuOpen: true, highlighted: false, ticks: null, seenCount: null },
     global: { plugins: [pinia] },
@@ -53,13 +53,13 @@ describe('MessageItem', () => {
     expect(has('action-react')).toBe(true);
     expect(has('action-edit')).toBe(false); // not mine
     expect(has('action-delete')).toBe(false); // no manage_messages
-    expect(has('action-pin')).toBe(false); // no pin_messages
+    expect(has('msg-action-pin')).toBe(false); // no pin_messages
 
     const e = chats.entry(G)!;
     e.summary = { ...e.summary, myPermissions: Permissions.with(Permissions.with(e.summary.myPermissions, 'manage_messages', true), 'pin_messages', true) };
     await nextTick();
     expect(has('action-delete')).toBe(true);
-    expect(has('action-pin')).toBe(true);
+    expect(has('msg-action-pin')).toBe(true);
 
     e.left = 'kicked';
     await nextTick();
@@ -75,5 +75,21 @@ describe('MessageItem', () => {
     expect(chip.attributes('aria-pressed')).toBe('true');
     await chip.trigger('click');
     expect(gw.sent.at(-1)).toMatchObject({ method: 'msgs.react', params: { group: G, seq: 3, emoji: '👍', on: false } });
+  });
+
+  it('highlights the mentions the message carries and marks a message that mentions me', () => {
+    const { wrapper } = setup({ text: 'hey @bob and @carl, ping @ana', mentions: [BO, ANA] });
+    const mentions = wrapper.findAll('[data-testid=mention]');
+    expect(mentions.map((m) => m.text())).toEqual(['@bob', '@ana']);
+    expect(mentions[0]?.attributes('data-me')).toBe('true');
+    expect(mentions[1]?.attributes('data-me')).toBeUndefined();
+    expect(wrapper.find('[data-testid=message-text]').text()).toBe('hey @bob and @carl, ping @ana');
+    expect(wrapper.find('[data-testid=message]').attributes('data-mentions-me')).toBe('true');
+  });
+
+  it('does not mark a message that mentions only others', () => {
+    const { wrapper } = setup({ text: 'hey @ana @everyone', mentions: [ANA] });
+    expect(wrapper.findAll('[data-testid=mention]').map((m) => m.text())).toEqual(['@ana']);
+    expect(wrapper.find('[data-testid=message]').attributes('data-mentions-me')).toBeUndefined();
   });
 });
