@@ -67,7 +67,13 @@ struct Inner {
     /// One lock per group: writes to a group are sequenced one at a time. The slot holds the
     /// group's state while it is cached.
     groups: StdMutex<HashMap<GroupId, Arc<Mutex<Option<Loaded>>>>>,
+    /// When each member last had a typing signal pushed, per chat (see [`TYPING_EVERY_MS`]).
+    typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
 }
+
+/// A member's typing signals reach the others at most this often; clients repeat theirs
+/// every few seconds and the indicator lasts 6 s, so nothing is lost but the flood.
+pub(crate) const TYPING_EVERY_MS: u64 = 2000;
 
 /// A group's state and log head, as cached under its lock.
 #[derive(Debug, Clone)]
@@ -87,6 +93,7 @@ impl Chats {
                 key,
                 pusher,
                 groups: StdMutex::new(HashMap::new()),
+                typing: StdMutex::new(HashMap::new()),
             }),
         }
     }
@@ -97,6 +104,26 @@ impl Chats {
 
     pub(crate) fn node(&self) -> &NodeName {
         &self.inner.node
+    }
+
+    /// True when `user`'s typing signal in `group` should be pushed now (and records it).
+    pub(crate) fn typing_due(&self, group: &GroupId, user: &UserId, now: Timestamp) -> bool {
+        let mut typing = self
+            .inner
+            .typing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if typing.len() >= CACHED_GROUPS {
+            typing.retain(|_, at| now.millis().saturating_sub(at.millis()) < TYPING_EVERY_MS);
+        }
+        let key = (group.clone(), user.clone());
+        match typing.get(&key) {
+            Some(at) if now.millis().saturating_sub(at.millis()) < TYPING_EVERY_MS => false,
+            _ => {
+                typing.insert(key, now);
+                true
+            }
+        }
     }
 
     pub(crate) fn push(&self, users: &[UserId], event: &str, data: &Value) {

@@ -3,7 +3,7 @@
 
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::{
-    Action, EVERYONE_RANK, GroupKind, GroupState, Permissions, Visibility, authorize,
+    Action, EVERYONE_RANK, GroupKind, GroupState, Permissions, authorize,
 };
 use winichat_protocol::ids::{GroupId, UserId};
 
@@ -37,19 +37,16 @@ impl Chats {
         Ok(state)
     }
 
-    /// Like [`Chats::member_state`], but a public group may be previewed by anyone not banned.
+    /// The cached state and head of a group `actor` is a member of (reads need the head too);
+    /// otherwise not found (private) or the refusal. Non-members see a public group through
+    /// the directory only.
     async fn viewable(&self, actor: &UserId, group: &GroupId) -> Result<Loaded, ChatError> {
         let loaded = self
             .loaded(group)
             .await?
             .ok_or(ChatError::NotFound("no such chat"))?;
-        let state = &loaded.state;
-        let preview = state.visibility == Visibility::Public
-            && !state.deleted
-            && !state.bans.contains_key(actor);
-        if !preview {
-            authorize(state, actor, &Action::View).map_err(|e| hide(e.into(), state, actor))?;
-        }
+        authorize(&loaded.state, actor, &Action::View)
+            .map_err(|e| hide(e.into(), &loaded.state, actor))?;
         Ok(loaded)
     }
 
@@ -350,6 +347,9 @@ impl Chats {
                 mention_everyone: false,
             },
         )?;
+        if !self.typing_due(group, actor, super::now()) {
+            return Ok(());
+        }
         let push = api::TypingPush {
             group: group.clone(),
             user: actor.clone(),

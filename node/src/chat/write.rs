@@ -59,15 +59,37 @@ impl Chats {
         txn: &str,
         decide: impl FnOnce(&GroupState) -> Result<Draft, ChatError>,
     ) -> Result<api::WriteResult, ChatError> {
+        self.write_about(actor, group, txn, None, |state, _| decide(state))
+            .await
+    }
+
+    /// Like [`Chats::write`], for a write about message `message`: its timeline row is read
+    /// under the group's lock, so a deletion that commits first is seen.
+    pub(crate) async fn write_about(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+        txn: &str,
+        message: Option<u64>,
+        decide: impl FnOnce(&GroupState, Target) -> Result<Draft, ChatError>,
+    ) -> Result<api::WriteResult, ChatError> {
         check_txn(txn)?;
         if let Some(result) = self.remembered(actor, txn).await? {
             return Ok(result);
         }
         let mut guard = self.lock(group).await?;
+        // A retry that waited behind the original on this lock answers with its result.
+        if let Some(result) = self.remembered(actor, txn).await? {
+            return Ok(result);
+        }
         let Some(loaded) = guard.as_ref() else {
             return Err(ChatError::NotFound("no such chat"));
         };
-        let draft = decide(&loaded.state).map_err(|e| hide(e, &loaded.state, actor))?;
+        let target = match message {
+            Some(seq) => self.db().chats().item(group, seq).await?,
+            None => None,
+        };
+        let draft = decide(&loaded.state, target).map_err(|e| hide(e, &loaded.state, actor))?;
         self.commit(&mut guard, actor, group, txn, draft).await
     }
 
@@ -216,14 +238,20 @@ impl Chats {
         };
         match self.db().chats().commit(&commit).await {
             Ok(()) => {}
-            Err(StorageError::Conflict(reason)) => {
-                // The same txn committed meanwhile on another connection: its result stands.
-                if let Some(result) = self.remembered(actor, txn).await? {
-                    return Ok(result);
+            Err(e) => {
+                // The database may or may not hold the event (a connection lost at COMMIT):
+                // drop the cached state so the next write reloads the log's real head.
+                **guard = None;
+                if let StorageError::Conflict(reason) = e {
+                    // The same txn committed meanwhile on another connection: its result
+                    // stands.
+                    if let Some(result) = self.remembered(actor, txn).await? {
+                        return Ok(result);
+                    }
+                    return Err(ChatError::Conflict(conflict_message(&reason)));
                 }
-                return Err(ChatError::Conflict(conflict_message(&reason)));
+                return Err(e.into());
             }
-            Err(e) => return Err(e.into()),
         }
 
         let item = api::TimelineItem {
@@ -689,11 +717,7 @@ impl Chats {
         actor: &UserId,
         p: api::PostParams,
     ) -> Result<api::WriteResult, ChatError> {
-        let reply: Target = match p.reply_to {
-            Some(seq) => self.db().chats().item(&p.group, seq).await?,
-            None => None,
-        };
-        self.write(actor, &p.group, &p.txn, |state| {
+        self.write_about(actor, &p.group, &p.txn, p.reply_to, |state, reply| {
             authorize(
                 state,
                 actor,
@@ -702,10 +726,8 @@ impl Chats {
                     mention_everyone: p.mention_everyone,
                 },
             )?;
-            if p.reply_to.is_some() && !reply.as_ref().is_some_and(|r| r.is_message) {
-                return Err(ChatError::BadRequest(
-                    "reply_to is not a message of this chat".into(),
-                ));
+            if p.reply_to.is_some() && !reply.as_ref().is_some_and(|r| r.is_message && !r.deleted) {
+                return Err(ChatError::NotFound("the message replied to does not exist"));
             }
             let mut mentions = p.mentions.clone();
             mentions.sort();
@@ -731,8 +753,7 @@ impl Chats {
         actor: &UserId,
         p: api::EditParams,
     ) -> Result<api::WriteResult, ChatError> {
-        let target = self.db().chats().item(&p.group, p.seq).await?;
-        self.write(actor, &p.group, &p.txn, |state| {
+        self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             let target = live_message(state, actor, target.as_ref())?;
             authorize(
                 state,
@@ -765,8 +786,7 @@ impl Chats {
         actor: &UserId,
         p: api::MsgParams,
     ) -> Result<api::WriteResult, ChatError> {
-        let target = self.db().chats().item(&p.group, p.seq).await?;
-        self.write(actor, &p.group, &p.txn, |state| {
+        self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             let target = live_message(state, actor, target.as_ref())?;
             authorize(
                 state,
@@ -789,8 +809,7 @@ impl Chats {
         actor: &UserId,
         p: api::ReactParams,
     ) -> Result<api::WriteResult, ChatError> {
-        let target = self.db().chats().item(&p.group, p.seq).await?;
-        self.write(actor, &p.group, &p.txn, |state| {
+        self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             live_message(state, actor, target.as_ref())?;
             authorize(state, actor, &Action::React)?;
             Ok(Draft::of(Body::MsgReact(MsgReact {
@@ -808,8 +827,7 @@ impl Chats {
         actor: &UserId,
         p: api::PinParams,
     ) -> Result<api::WriteResult, ChatError> {
-        let target = self.db().chats().item(&p.group, p.seq).await?;
-        self.write(actor, &p.group, &p.txn, |state| {
+        self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             authorize(state, actor, &Action::View)?;
             if p.on {
                 live_message(state, actor, target.as_ref())?;
@@ -899,8 +917,8 @@ pub(crate) fn hide(e: ChatError, state: &GroupState, actor: &UserId) -> ChatErro
         {
             ChatError::NotFound("no such chat")
         }
-        // A deleted group is news only to its former members.
-        ChatError::Denied(Denied::GroupDeleted) if !state.is_member(actor) => {
+        // A deleted group, or a direct chat of two others, is nobody else's business.
+        ChatError::Denied(Denied::GroupDeleted | Denied::DirectChat) if !state.is_member(actor) => {
             ChatError::NotFound("no such chat")
         }
         ChatError::Denied(Denied::NotInvited)

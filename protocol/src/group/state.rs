@@ -369,6 +369,7 @@ impl GroupState {
                 role.rank += 1;
             }
         }
+        self.remap_ban_ranks(|rank| if rank >= create.rank { rank + 1 } else { rank });
         self.roles.insert(
             create.role,
             Role {
@@ -400,13 +401,23 @@ impl GroupState {
             if !(1..=rank_of_count(count)).contains(&rank) {
                 return refuse(format!("rank {rank} is out of range"));
             }
+            let moved = |other: u32| {
+                if other == old_rank {
+                    rank
+                } else if rank < old_rank && (rank..old_rank).contains(&other) {
+                    other + 1
+                } else if rank > old_rank && (old_rank + 1..=rank).contains(&other) {
+                    other - 1
+                } else {
+                    other
+                }
+            };
             for other in self.custom_roles_mut() {
-                if rank < old_rank && (rank..old_rank).contains(&other.rank) {
-                    other.rank += 1;
-                } else if rank > old_rank && (old_rank + 1..=rank).contains(&other.rank) {
-                    other.rank -= 1;
+                if other.rank != old_rank {
+                    other.rank = moved(other.rank);
                 }
             }
+            self.remap_ban_ranks(moved);
         }
         let Some(role) = self.roles.get_mut(&update.role) else {
             return refuse(format!("no role {}", update.role));
@@ -440,10 +451,24 @@ impl GroupState {
                 role.rank -= 1;
             }
         }
+        // A ban made at the deleted role's rank now needs the rank just above it (the owner
+        // for the top role): never a role that was junior to the banner.
+        self.remap_ban_ranks(|rank| if rank >= deleted.rank { rank - 1 } else { rank });
         for member in self.members.values_mut() {
             member.roles.remove(&id);
         }
         Ok(())
+    }
+
+    /// Moves the ranks recorded in bans the way the roles moved, so a ban stays liftable by
+    /// the same roles however the ranks are renumbered. Only custom ranks move: the owner's
+    /// (0) and `everyone`'s stay.
+    fn remap_ban_ranks(&mut self, remap: impl Fn(u32) -> u32) {
+        for ban in self.bans.values_mut() {
+            if ban.by_rank != OWNER_RANK && ban.by_rank != EVERYONE_RANK {
+                ban.by_rank = remap(ban.by_rank);
+            }
+        }
     }
 
     /// The custom roles, for rank shifting.

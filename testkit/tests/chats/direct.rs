@@ -294,10 +294,10 @@ async fn dm_text_limits_and_replies(backend: Backend) {
         reply_to: Some(to),
         ..post_params(&dm, "a reply")
     };
-    bob.err(method::MSGS_POST, &reply(9999), ErrorCode::BadRequest)
+    bob.err(method::MSGS_POST, &reply(9999), ErrorCode::NotFound)
         .await;
     // seq 1 is the group.create line, not a message.
-    bob.err(method::MSGS_POST, &reply(1), ErrorCode::BadRequest)
+    bob.err(method::MSGS_POST, &reply(1), ErrorCode::NotFound)
         .await;
     let answered = bob.post(&dm, "question").await;
     let r: api::WriteResult = alice.ok(method::MSGS_POST, &reply(answered.seq)).await;

@@ -9,7 +9,7 @@ use winichat_protocol::ids::{GroupId, Handle};
 use winichat_testkit::client::{Client, txn};
 use winichat_testkit::node::{Backend, TestNode};
 
-use crate::common::{Chat, QUIET, Soft, start, target, txn_group, users};
+use crate::common::{Chat, QUIET, Soft, group_params, start, target, txn_group, users};
 
 on_both!(
     groups_are_created_private_or_public_with_a_unique_handle,
@@ -635,11 +635,13 @@ async fn directory_join_and_leave(backend: Backend) {
         ErrorCode::NotFound,
     )
     .await;
-    // A public group can be looked at before joining.
+    // Before joining, a public group shows through the directory only: its messages and
+    // members are for members (gateway.md §8.2).
     let [mut dave] = users(&node, ["dave"]).await;
-    let peek = dave.detail(&crabs).await;
-    assert_eq!(peek.chat.name, "Crab Club");
-    let _ = dave.latest(&crabs).await;
+    for method in [method::CHATS_GET, method::MSGS_HISTORY] {
+        dave.err(method, &group_params(&crabs), ErrorCode::Forbidden)
+            .await;
+    }
 
     // Leave: the leaver is told, then the group is gone from their list.
     bob.discard_pushes(api::event::CHAT_EVENT);

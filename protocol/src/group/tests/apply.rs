@@ -453,6 +453,55 @@ fn member_roles() {
 }
 
 #[test]
+fn ban_ranks_follow_the_roles_when_ranks_are_renumbered() {
+    let owner = user("owner");
+    let moderator = user("moderator");
+    let helper = user("helper");
+    let troll = user("troll");
+    let mut log = Log::group(&owner);
+    let top = log.role(&owner, "top", 1, Permissions::NONE);
+    let mods = log.role(&owner, "mods", 2, Permissions::BAN_MEMBERS);
+    let helpers = log.role(&owner, "helpers", 3, Permissions::BAN_MEMBERS);
+    for who in [&moderator, &helper, &troll] {
+        log.join(who);
+    }
+    log.assign(&owner, &moderator, &[mods]);
+    log.assign(&owner, &helper, &[helpers]);
+    log.ban(&moderator, &troll);
+    assert_eq!(log.state.bans[&troll].by_rank, 2);
+
+    // Deleting a role above: the moderators move up to 1 and so does the ban.
+    log.ok(&owner, Body::RoleDelete(RoleDelete { role: top }));
+    assert_eq!(log.rank(mods), 1);
+    assert_eq!(log.state.bans[&troll].by_rank, 1);
+    assert!(
+        authorize(&log.state, &helper, &Action::Unban { target: &troll }).is_err(),
+        "the helper is still junior to the ban"
+    );
+    // A new role above the moderators pushes them and the ban down together.
+    let _new_top = log.role(&owner, "new top", 1, Permissions::NONE);
+    assert_eq!((log.rank(mods), log.state.bans[&troll].by_rank), (2, 2));
+    assert!(authorize(&log.state, &moderator, &Action::Unban { target: &troll }).is_ok());
+    // Moving the moderators below the helpers carries the ban along.
+    log.ok(
+        &owner,
+        Body::RoleUpdate(RoleUpdate {
+            role: mods,
+            name: None,
+            colour: None,
+            permissions: None,
+            rank: Some(3),
+        }),
+    );
+    assert_eq!((log.rank(helpers), log.rank(mods)), (2, 3));
+    assert_eq!(log.state.bans[&troll].by_rank, 3);
+    // Deleting the banner's own role: the ban needs the rank just above.
+    log.ok(&owner, Body::RoleDelete(RoleDelete { role: mods }));
+    assert_eq!(log.state.bans[&troll].by_rank, 2);
+    assert!(authorize(&log.state, &helper, &Action::Unban { target: &troll }).is_ok());
+}
+
+#[test]
 fn role_create_shifts_ranks() {
     let owner = user("owner");
     let mut log = Log::group(&owner);
