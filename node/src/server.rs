@@ -184,6 +184,12 @@ async fn serve(
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
     let maintenance = tokio::spawn(state.chats.clone().maintain(shutdown.clone()));
+    let relay = tokio::spawn(
+        state
+            .chats
+            .clone()
+            .relay(state.gateway.hub().relay_notices(), shutdown.clone()),
+    );
     let gateway = state.gateway.clone();
     let mut http_server = tokio::spawn(
         axum::serve(
@@ -202,6 +208,9 @@ async fn serve(
     endpoint::close(&quic).await;
     if let Err(e) = maintenance.await {
         tracing::warn!(error = %e, "chat maintenance task failed");
+    }
+    if let Err(e) = relay.await {
+        tracing::warn!(error = %e, "presence relay task failed");
     }
     if let Err(e) = accept.await {
         tracing::warn!(error = %e, "QUIC accept task failed");

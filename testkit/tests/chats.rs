@@ -40,6 +40,8 @@ mod invites;
 mod moderation;
 #[path = "chats/paging.rs"]
 mod paging;
+#[path = "chats/presence.rs"]
+mod presence;
 #[path = "chats/privacy.rs"]
 mod privacy;
 #[path = "chats/races.rs"]

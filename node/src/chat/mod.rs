@@ -19,6 +19,7 @@ use ed25519_dalek::SigningKey;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use winichat_protocol::Timestamp;
 use winichat_protocol::event::LogHead;
+use winichat_protocol::gateway::{self, PresenceList, PresencePush, Status};
 use winichat_protocol::group::GroupState;
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 
@@ -43,7 +44,31 @@ pub trait Pusher: Send + Sync + 'static {
     /// Pushes `event` with `data` to every connection of each of `users` that is connected or
     /// recently was (for resuming). Never blocks.
     fn push(&self, users: &[UserId], event: &str, data: &Value);
+
+    /// Whether `user` is connected now; when not, since when (if known).
+    fn presence_of(&self, user: &UserId) -> (Status, Option<Timestamp>) {
+        let _ = user;
+        (Status::Offline, None)
+    }
 }
+
+/// A change about a user (presence, profile) that their contacts should hear of: the hub
+/// sends these, [`Chats::relay`] fans them out to everyone who shares a chat with the user.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Whom the change is about.
+    pub user: UserId,
+    /// The push event name.
+    pub event: &'static str,
+    /// The push data.
+    pub data: Value,
+}
+
+/// Groups bigger than this do not carry their members' presence (Telegram and Discord stop
+/// showing it in big groups too): the fan-out would dwarf the chat itself.
+pub const PRESENCE_MAX_GROUP: u64 = 500;
+/// The most contacts one change is relayed to.
+const PRESENCE_MAX_CONTACTS: u32 = 5000;
 
 /// The chat service. Cheap to clone.
 #[derive(Clone)]
@@ -231,6 +256,77 @@ pub(crate) fn encode_state(state: &GroupState) -> Result<Vec<u8>, ChatError> {
 pub(crate) fn decode_state(bytes: &[u8], group: &GroupId) -> Result<GroupState, ChatError> {
     ciborium::from_reader(bytes)
         .map_err(|e| ChatError::internal(format!("stored state of {group} does not decode: {e}")))
+}
+
+impl Chats {
+    /// Fans each [`Notice`] out to the contacts of its user until `shutdown` turns true.
+    pub async fn relay(
+        self,
+        mut notices: tokio::sync::mpsc::Receiver<Notice>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            let notice = tokio::select! {
+                notice = notices.recv() => match notice {
+                    Some(notice) => notice,
+                    None => return,
+                },
+                _ = shutdown.wait_for(|&stop| stop) => return,
+            };
+            match self
+                .db()
+                .chats()
+                .contacts(&notice.user, PRESENCE_MAX_GROUP, PRESENCE_MAX_CONTACTS)
+                .await
+            {
+                Ok(contacts) if !contacts.is_empty() => {
+                    self.push(&contacts, notice.event, &notice.data);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "chats: cannot relay a presence change"),
+            }
+        }
+    }
+
+    /// `presence.get`: the presence of the asked users who share a chat with `actor` (or are
+    /// `actor`), in the order asked.
+    pub async fn presence(
+        &self,
+        actor: &UserId,
+        users: &[UserId],
+    ) -> Result<PresenceList, ChatError> {
+        if users.is_empty() || users.len() > gateway::MAX_PRESENCE_USERS {
+            return Err(ChatError::BadRequest(format!(
+                "ask about 1 to {} users",
+                gateway::MAX_PRESENCE_USERS
+            )));
+        }
+        let contacts: std::collections::HashSet<UserId> = self
+            .db()
+            .chats()
+            .contacts(actor, PRESENCE_MAX_GROUP, PRESENCE_MAX_CONTACTS)
+            .await?
+            .into_iter()
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let presence = users
+            .iter()
+            .filter(|u| (*u == actor || contacts.contains(*u)) && seen.insert(*u))
+            .map(|user| {
+                let (status, last_seen) = self.inner.pusher.presence_of(user);
+                PresencePush {
+                    user: user.clone(),
+                    status,
+                    last_seen: if status == Status::Offline {
+                        last_seen
+                    } else {
+                        None
+                    },
+                }
+            })
+            .collect();
+        Ok(PresenceList { presence })
+    }
 }
 
 /// The current time.

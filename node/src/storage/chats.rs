@@ -353,4 +353,14 @@ pub trait ChatStore: Send + Sync {
 
     /// Gives back a use counted by [`ChatStore::redeem_link`] when the join then failed.
     async fn unredeem_link(&self, code: &str) -> Result<(), StorageError>;
+
+    /// The users who share a live chat with `user` — direct-chat peers and members of groups
+    /// of at most `max_group` members — without `user`, up to `limit`: who sees their
+    /// presence.
+    async fn contacts(
+        &self,
+        user: &UserId,
+        max_group: u64,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StorageError>;
 }

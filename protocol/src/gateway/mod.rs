@@ -30,6 +30,9 @@ pub mod method {
     pub const USERS_SEARCH: &str = "users.search";
     /// `{}` → `{}`.
     pub const PING: &str = "ping";
+    /// [`super::PresenceGetParams`] → [`super::PresenceList`]: the presence of users who share
+    /// a chat with the caller.
+    pub const PRESENCE_GET: &str = "presence.get";
 }
 
 /// The push event names.
@@ -230,6 +233,24 @@ pub struct PresencePush {
     /// When they were last connected (with `offline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<Timestamp>,
+}
+
+/// The most users one `presence.get` may ask about.
+pub const MAX_PRESENCE_USERS: usize = 100;
+
+/// `presence.get` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceGetParams {
+    /// Whose presence (at most [`MAX_PRESENCE_USERS`]).
+    pub users: Vec<UserId>,
+}
+
+/// The `ok` result of `presence.get`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PresenceList {
+    /// One entry per asked user who shares a chat with the caller (or is the caller), in the
+    /// order asked; other users are left out.
+    pub presence: Vec<PresencePush>,
 }
 
 /// The `profile` push.

@@ -7,8 +7,9 @@ use ciborium::Value;
 use winichat_protocol::Timestamp;
 use winichat_protocol::codec::{self, DecodeError, Limits};
 use winichat_protocol::gateway::{
-    AuthParams, Empty, PresencePush, ProfileGetParams, ProfileInfo, ProfilePush,
-    ProfileUpdateParams, Ready, RefreshParams, RefreshResult, SearchParams, SearchResult, Status,
+    AuthParams, Empty, PresenceGetParams, PresenceList, PresencePush, ProfileGetParams,
+    ProfileInfo, ProfilePush, ProfileUpdateParams, Ready, RefreshParams, RefreshResult,
+    SearchParams, SearchResult, Status,
 };
 
 use super::generate::{TS0, alice, vmap, vtext};
@@ -28,6 +29,8 @@ pub const RULES: &[&str] = &[
     "empty-map",
     "presence-data",
     "profile-data",
+    "presence-get-params",
+    "presence-list",
 ];
 
 fn dec<T: serde::de::DeserializeOwned + serde::Serialize>(
@@ -52,6 +55,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         "empty-map" => dec::<Empty>(b),
         "presence-data" => dec::<PresencePush>(b),
         "profile-data" => dec::<ProfilePush>(b),
+        "presence-get-params" => dec::<PresenceGetParams>(b),
+        "presence-list" => dec::<PresenceList>(b),
         _ => return None,
     })
 }
@@ -263,6 +268,43 @@ pub fn gateway() -> VectorFile {
                 display_name: "Alice".to_owned(),
                 bio: String::new(),
             }),
+        ),
+        // presence.get
+        valid(
+            "presence.get about one user",
+            "presence-get-params",
+            &enc(&PresenceGetParams {
+                users: vec![alice()],
+            }),
+        ),
+        schema(
+            "presence.get with users not in an array",
+            "presence-get-params",
+            &vmap(&[("users", vtext("@alice:chat.example.org"))]),
+        ),
+        valid(
+            "presence.get result: one online, one offline",
+            "presence-list",
+            &enc(&PresenceList {
+                presence: vec![
+                    PresencePush {
+                        user: alice(),
+                        status: Status::Online,
+                        last_seen: None,
+                    },
+                    PresencePush {
+                        user: winichat_protocol::ids::UserId::parse("@bob:chat.example.org")
+                            .expect("valid"),
+                        status: Status::Offline,
+                        last_seen: Some(Timestamp(TS0)),
+                    },
+                ],
+            }),
+        ),
+        valid(
+            "presence.get result: nobody shares a chat",
+            "presence-list",
+            &enc(&PresenceList::default()),
         ),
     ];
     VectorFile {

@@ -3,8 +3,8 @@
 
 use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
-use winichat_protocol::gateway::Empty;
 use winichat_protocol::gateway::chat::{self as api, method};
+use winichat_protocol::gateway::{self, Empty};
 use winichat_protocol::ids::GroupId;
 
 use super::connection::ConnState;
@@ -31,12 +31,13 @@ pub async fn call(
 }
 
 fn is_chat_method(name: &str) -> bool {
-    [
-        "chats.", "dm.", "groups.", "invites.", "links.", "members.", "bans.", "roles.", "msgs.",
-        "audit.",
-    ]
-    .iter()
-    .any(|prefix| name.starts_with(prefix))
+    name == gateway::method::PRESENCE_GET
+        || [
+            "chats.", "dm.", "groups.", "invites.", "links.", "members.", "bans.", "roles.",
+            "msgs.", "audit.",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 async fn dispatch(
@@ -130,6 +131,10 @@ async fn dispatch(
             let p: api::GroupParams = decode(params)?;
             chats.typing(me, &p.group).await.map_err(err)?;
             encode(&Empty {})
+        }
+        gateway::method::PRESENCE_GET => {
+            let p: gateway::PresenceGetParams = decode(params)?;
+            encode(&chats.presence(me, &p.users).await.map_err(err)?)
         }
         method::AUDIT_LIST => encode(&chats.audit(me, decode(params)?).await.map_err(err)?),
         _ => Err(ErrorBody::new(

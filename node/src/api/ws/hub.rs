@@ -16,6 +16,7 @@ use winichat_protocol::ids::UserId;
 
 use super::GatewaySettings;
 use crate::auth::SessionId;
+use crate::chat::Notice;
 
 /// Live connections by user. Cheap to clone.
 #[derive(Clone)]
@@ -45,7 +46,14 @@ struct Inner {
     /// When users without connections were last swept out (ms), so the sweep runs at most
     /// once per [`SWEEP_EVERY_MS`] however many connections come and go.
     last_sweep: AtomicU64,
+    /// Where presence and profile changes go to reach the user's contacts (see
+    /// [`Hub::relay_notices`]); `None` until someone listens.
+    relay: Mutex<Option<mpsc::Sender<Notice>>>,
 }
+
+/// Changes queued for relaying to contacts before new ones are dropped (presence is
+/// best-effort: a client asks again with `presence.get` after any reconnect).
+const RELAY_QUEUE: usize = 4096;
 
 /// How long the pushes of a user with no connection are kept for resuming.
 pub const RESUME_TTL_MS: u64 = 10 * 60 * 1000;
@@ -118,6 +126,7 @@ impl Hub {
                 send_queue: settings.send_queue.max(1),
                 window: settings.resume_window,
                 next_id: AtomicU64::new(1),
+                relay: Mutex::new(None),
                 closing: AtomicBool::new(false),
                 users: Mutex::new(HashMap::new()),
                 last_sweep: AtomicU64::new(0),
@@ -168,6 +177,7 @@ impl Hub {
         if first {
             let data = presence(user, Status::Online, None);
             self.push_locked(&mut users, &audience(user), gateway::event::PRESENCE, &data);
+            self.relay(user, gateway::event::PRESENCE, data);
         }
         Ok(Registration {
             id,
@@ -216,6 +226,7 @@ impl Hub {
             state.idle_since = Some(now);
             let data = presence(user, Status::Offline, Some(now));
             self.push_locked(&mut users, &audience(user), gateway::event::PRESENCE, &data);
+            self.relay(user, gateway::event::PRESENCE, data);
         }
         self.sweep_locked(&mut users, now);
     }
@@ -242,9 +253,50 @@ impl Hub {
     }
 
     /// Pushes `event` to everyone who should see what `user` did (see [`audience`]).
-    pub fn push_about(&self, user: &UserId, event: &str, data: &Value) {
+    pub fn push_about(&self, user: &UserId, event: &'static str, data: &Value) {
         let mut users = self.users();
         self.push_locked(&mut users, &audience(user), event, data);
+        self.relay(user, event, data.clone());
+    }
+
+    /// From now on, presence and profile changes are also sent here, for relaying to the
+    /// users who share a chat with the user ([`crate::chat::Chats::relay`]).
+    pub fn relay_notices(&self) -> mpsc::Receiver<Notice> {
+        let (tx, rx) = mpsc::channel(RELAY_QUEUE);
+        *self
+            .inner
+            .relay
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tx);
+        rx
+    }
+
+    fn relay(&self, user: &UserId, event: &'static str, data: Value) {
+        let relay = self
+            .inner
+            .relay
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(tx) = relay.as_ref()
+            && tx
+                .try_send(Notice {
+                    user: user.clone(),
+                    event,
+                    data,
+                })
+                .is_err()
+        {
+            tracing::debug!(%user, event, "gateway: relay queue full or closed; change dropped");
+        }
+    }
+
+    /// Whether `user` is connected; when not, since when (while the hub still remembers).
+    pub fn presence_of(&self, user: &UserId) -> (Status, Option<Timestamp>) {
+        match self.users().get(user) {
+            Some(state) if !state.conns.is_empty() => (Status::Online, None),
+            Some(state) => (Status::Offline, state.idle_since),
+            None => (Status::Offline, None),
+        }
     }
 
     fn push_locked(
@@ -324,10 +376,15 @@ impl crate::chat::Pusher for Hub {
             .collect();
         self.push_locked(&mut held, &present, event, data);
     }
+
+    fn presence_of(&self, user: &UserId) -> (Status, Option<Timestamp>) {
+        Hub::presence_of(self, user)
+    }
 }
 
-/// Who is told about what `user` does (presence, profile changes): people who share a chat
-/// with them. Chats arrive later; until then only the user's own connections.
+/// Whom the hub itself tells about what `user` does (presence, profile changes): the user's
+/// own connections. The people who share a chat with them hear through the relay
+/// ([`Hub::relay_notices`]), which needs the database.
 pub fn audience(user: &UserId) -> Vec<UserId> {
     vec![user.clone()]
 }

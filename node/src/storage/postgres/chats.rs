@@ -760,4 +760,32 @@ impl ChatStore for PgStorage {
             .map_err(db_error)?;
         Ok(())
     }
+
+    async fn contacts(
+        &self,
+        user: &UserId,
+        max_group: u64,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StorageError> {
+        // From the user's memberships (chat_members_user) to each chat's members (the primary
+        // key); big groups are left out, so the walk is bounded by what presence may reach.
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT other.user_id FROM chat_members mine \
+             JOIN chats c ON c.group_id = mine.group_id \
+             JOIN chat_members other ON other.group_id = mine.group_id \
+             WHERE mine.user_id = $1 AND other.user_id <> $2 AND NOT c.deleted \
+             AND (c.kind = 'direct' OR c.members <= $3) \
+             ORDER BY other.user_id LIMIT $4",
+        )
+        .bind(user.as_str())
+        .bind(user.as_str())
+        .bind(to_i64(max_group, "max_group")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter()
+            .map(|(u,)| parse_stored(&u, "chat_members.user_id"))
+            .collect()
+    }
 }
