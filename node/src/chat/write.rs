@@ -45,6 +45,11 @@ impl Draft {
     }
 }
 
+/// The most messages a chat may have pinned at once.
+pub const MAX_PINS: usize = 100;
+/// The most direct invites a group may have waiting for an answer.
+pub const MAX_PENDING_INVITES: usize = 1000;
+
 /// A message a write refers to, read before the group's lock is taken (who wrote a message
 /// never changes; whether it is deleted is checked again through the state's rules).
 type Target = Option<TimelineRow>;
@@ -171,7 +176,9 @@ impl Chats {
             Signed::sign(event, self.node(), &self.inner.key).map_err(ChatError::internal)?;
         let id = signed.id();
         let body_bytes = codec::encode(&body_value).map_err(ChatError::internal)?;
-        let empty = codec::encode(&Value::Map(Vec::new())).map_err(ChatError::internal)?;
+        // What a deleted message's row keeps: an empty text, nothing else (gateway.md §8.5).
+        let empty = codec::encode(&Value::Map(vec![(Value::from("text"), Value::from(""))]))
+            .map_err(ChatError::internal)?;
         let committed = Committed {
             seq,
             id: &id,
@@ -511,6 +518,11 @@ impl Chats {
             if state.invites.contains_key(&p.user) {
                 return Err(ChatError::Conflict("that user is already invited".into()));
             }
+            if state.invites.len() >= MAX_PENDING_INVITES {
+                return Err(ChatError::Conflict(format!(
+                    "{MAX_PENDING_INVITES} invites are waiting for an answer already"
+                )));
+            }
             Ok(Draft::of(Body::MemberInvite(MemberInvite {
                 user: p.user.clone(),
             })))
@@ -576,6 +588,7 @@ impl Chats {
         actor: &UserId,
         p: api::KickParams,
     ) -> Result<api::WriteResult, ChatError> {
+        self.require_user(&p.user).await?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(state, actor, &Action::Ban { target: &p.user })?;
             if state.bans.contains_key(&p.user) {
@@ -613,6 +626,14 @@ impl Chats {
         let mut roles = p.roles.clone();
         roles.sort_unstable();
         roles.dedup();
+        if roles.len() != p.roles.len() {
+            return Err(ChatError::BadRequest("a role is listed twice".into()));
+        }
+        if roles.contains(&EVERYONE) {
+            return Err(ChatError::BadRequest(
+                "everyone is implied; list custom roles only".into(),
+            ));
+        }
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(
                 state,
@@ -670,6 +691,9 @@ impl Chats {
         actor: &UserId,
         p: api::RoleUpdateParams,
     ) -> Result<api::WriteResult, ChatError> {
+        if p.name.is_none() && p.colour.is_none() && p.permissions.is_none() && p.rank.is_none() {
+            return Err(ChatError::BadRequest("nothing to change".into()));
+        }
         if p.role == EVERYONE && (p.name.is_some() || p.colour.is_some() || p.rank.is_some()) {
             return Err(ChatError::BadRequest(
                 "the everyone role takes only permissions".into(),
@@ -837,6 +861,11 @@ impl Chats {
             authorize(state, actor, &Action::Pin)?;
             if p.on && state.pinned.contains(&p.seq) {
                 return Err(ChatError::Conflict("already pinned".into()));
+            }
+            if p.on && state.pinned.len() >= MAX_PINS {
+                return Err(ChatError::Conflict(format!(
+                    "at most {MAX_PINS} messages can be pinned; unpin one first"
+                )));
             }
             Ok(Draft::of(Body::MsgPin(MsgPin {
                 seq: p.seq,

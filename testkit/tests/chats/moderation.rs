@@ -506,7 +506,7 @@ async fn member_roles_grant_only_what_one_holds_below_oneself(backend: Backend) 
         .err(
             method::MEMBERS_ROLES,
             &roles(plain.user(), vec![EVERYONE]),
-            ErrorCode::Forbidden,
+            ErrorCode::BadRequest,
         )
         .await;
 
