@@ -10,13 +10,19 @@ import { decodeWith, SchemaFailure } from './frames';
 import { parseUserId } from './ids';
 import { err, ok, type Result } from './result';
 
-type Kind = 'text' | 'uint' | 'bool' | 'user' | 'status' | 'profile' | 'profiles';
+type Kind = 'text' | 'uint' | 'bool' | 'user' | 'users' | 'status' | 'profile' | 'profiles' | 'presences';
 type Shape = readonly (readonly [name: string, kind: Kind, optional?: 'optional'])[];
 
 const PROFILE_INFO: Shape = [
   ['id', 'user'],
   ['display_name', 'text'],
   ['bio', 'text'],
+];
+
+const PRESENCE_DATA: Shape = [
+  ['user', 'user'],
+  ['status', 'status'],
+  ['last_seen', 'uint', 'optional'],
 ];
 
 /** Every gateway message, by its CDDL rule name. */
@@ -46,11 +52,9 @@ export const GATEWAY_RULES = {
   ],
   'search-result': [['users', 'profiles']],
   'empty-map': [],
-  'presence-data': [
-    ['user', 'user'],
-    ['status', 'status'],
-    ['last_seen', 'uint', 'optional'],
-  ],
+  'presence-data': PRESENCE_DATA,
+  'presence-get-params': [['users', 'users']],
+  'presence-list': [['presence', 'presences']],
   'profile-data': [
     ['user', 'user'],
     ['display_name', 'text'],
@@ -94,6 +98,8 @@ function ordered(shape: Shape, value: CborMap): CborMap {
     if (kind === 'profile' && isMap(v) && !(v instanceof Map)) out[name] = ordered(PROFILE_INFO, v);
     else if (kind === 'profiles' && Array.isArray(v))
       out[name] = v.map((p) => (isMap(p) && !(p instanceof Map) ? ordered(PROFILE_INFO, p) : p));
+    else if (kind === 'presences' && Array.isArray(v))
+      out[name] = v.map((p) => (isMap(p) && !(p instanceof Map) ? ordered(PRESENCE_DATA, p) : p));
     else out[name] = v;
   }
   return out;
@@ -130,6 +136,9 @@ function typed(kind: Kind, v: CborValue, name: string): CborValue {
       if (!id.ok) throw new SchemaFailure(`${name}: invalid user id`, id.error);
       return v;
     }
+    case 'users':
+      if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
+      return v.map((u) => typed('user', u, name));
     case 'status':
       if (v !== 'online' && v !== 'offline') throw new SchemaFailure(`${name}: unknown variant, expected \`online\`, \`offline\``);
       return v;
@@ -138,5 +147,8 @@ function typed(kind: Kind, v: CborValue, name: string): CborValue {
     case 'profiles':
       if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
       return v.map((p) => shaped(PROFILE_INFO, p, name));
+    case 'presences':
+      if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
+      return v.map((p) => shaped(PRESENCE_DATA, p, name));
   }
 }

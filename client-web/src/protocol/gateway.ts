@@ -18,6 +18,7 @@ import { CLIENT_FRAME, encode, field, type CborMap, type CborValue } from './cod
 import type { ErrorBody } from './error-codes';
 import { decodeServerFrame, type PushFrame, type RequestId } from './frames';
 import { checkGatewayMessage } from './gateway-messages';
+import { parseUserId } from './ids';
 import { err, ok, type Result } from './result';
 
 /** Where the connection stands, for the UI. */
@@ -39,11 +40,16 @@ export interface Ready {
   readonly expiresAt: number;
 }
 
+/** A `presence` push, or one entry of a `presence.get` reply. */
 export interface PresenceEvent {
   readonly user: string;
   readonly status: 'online' | 'offline';
+  /** When they were last connected (Unix ms); may be absent for offline users. */
   readonly lastSeen?: number;
 }
+
+/** The most users one `presence.get` may ask about. */
+export const MAX_PRESENCE_USERS = 100;
 
 /** Why the user is no longer signed in. */
 export type SignedOutReason = 'revoked' | 'refresh_failed' | 'unauthenticated';
@@ -525,4 +531,40 @@ function parsePresence(value: CborValue): PresenceEvent | null {
   const { user, status, last_seen: lastSeen } = r.value;
   const base = { user: String(user), status: status === 'online' ? ('online' as const) : ('offline' as const) };
   return typeof lastSeen === 'number' ? { ...base, lastSeen } : base;
+}
+
+/** What `getPresence` needs of a gateway (tests pass a fake). */
+export interface PresenceTransport {
+  request(method: string, params?: CborMap, timeoutMs?: number): Promise<Result<CborValue, GatewayError>>;
+}
+
+/**
+ * `presence.get`: the presence of up to {@link MAX_PRESENCE_USERS} users. The node answers only
+ * for users who share a chat with the caller (or the caller), in the order asked; the others
+ * are left out of the result.
+ *
+ * Defensive: ids that are not user ids and repeats are dropped before sending (no ids left: an
+ * empty result without a request; more than the limit: `bad_request`). A reply that is not
+ * `{presence: [..]}` is `bad_response`; entries of the wrong shape (an unknown status, say),
+ * for users not asked about, or repeated, are skipped.
+ */
+export async function getPresence(gateway: PresenceTransport, users: readonly string[]): Promise<Result<PresenceEvent[], GatewayError>> {
+  const asked = [...new Set(users.filter((u) => parseUserId(u).ok))];
+  if (asked.length === 0) return ok([]);
+  if (asked.length > MAX_PRESENCE_USERS) {
+    return err({ code: 'bad_request', message: `presence.get takes at most ${MAX_PRESENCE_USERS} users, got ${asked.length}.` });
+  }
+  const reply = await gateway.request('presence.get', { users: asked });
+  if (!reply.ok) return reply;
+  const list = field(reply.value, 'presence');
+  if (!Array.isArray(list)) return err({ code: 'bad_response', message: 'Unexpected presence.get reply: result.presence: expected an array' });
+  const wanted = new Set(asked);
+  const out: PresenceEvent[] = [];
+  for (const entry of list) {
+    const p = parsePresence(entry);
+    if (p === null || !wanted.has(p.user)) continue;
+    wanted.delete(p.user);
+    out.push(p);
+  }
+  return ok(out);
 }

@@ -141,6 +141,22 @@ export function listTime(ts: number, now = Date.now()): string {
   return new Date(ts).toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
 
+/**
+ * A DM header's presence line: "online", "last seen today at 14:05", "last seen yesterday at
+ * 09:30", "last seen 3 March" (another day), "offline" (no last_seen); "" while unknown.
+ */
+export function presenceLine(p: { readonly status: 'online' | 'offline'; readonly lastSeen?: number } | undefined, now = Date.now()): string {
+  if (p === undefined) return '';
+  if (p.status === 'online') return 'online';
+  const ts = p.lastSeen;
+  if (ts === undefined) return 'offline';
+  if (sameDay(ts, now) || ts > now) return `last seen today at ${timeLabel(ts)}`;
+  if (sameDay(ts, now - 86_400_000)) return `last seen yesterday at ${timeLabel(ts)}`;
+  const d = new Date(ts);
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return `last seen ${d.toLocaleDateString(undefined, sameYear ? { month: 'long', day: 'numeric' } : { year: 'numeric', month: 'long', day: 'numeric' })}`;
+}
+
 /** "Ana is typing…", "Ana and Bo are typing…", "3 people are typing…". */
 export function typingLine(names: readonly string[]): string {
   if (names.length === 0) return '';

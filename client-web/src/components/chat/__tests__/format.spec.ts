@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { decodeTimelineItem, type CborMap } from '@/protocol';
 
-import { dayLabel, describeEvent, initials, previewOf, typingLine } from '../format';
+import { dayLabel, describeEvent, initials, presenceLine, previewOf, timeLabel, typingLine } from '../format';
 
 const ANA = '@ana:node.test';
 const BO = '@bob:node.test';
@@ -71,5 +71,34 @@ describe('previews and labels', () => {
     const now = new Date(2026, 5, 10, 12).getTime();
     expect(dayLabel(now - 3600_000, now)).toBe('Today');
     expect(dayLabel(now - 86_400_000, now)).toBe('Yesterday');
+  });
+});
+
+describe('presenceLine', () => {
+  const now = new Date(2026, 5, 10, 18, 30).getTime();
+  const at = (day: number, h: number, m: number, year = 2026, month = 5) => new Date(year, month, day, h, m).getTime();
+
+  it('says online, offline, or when last seen', () => {
+    expect(presenceLine(undefined, now)).toBe('');
+    expect(presenceLine({ status: 'online' }, now)).toBe('online');
+    expect(presenceLine({ status: 'online', lastSeen: at(1, 1, 1) }, now)).toBe('online');
+    expect(presenceLine({ status: 'offline' }, now)).toBe('offline');
+    expect(presenceLine({ status: 'offline', lastSeen: at(10, 14, 5) }, now)).toBe(`last seen today at ${timeLabel(at(10, 14, 5))}`);
+    expect(presenceLine({ status: 'offline', lastSeen: at(9, 23, 59) }, now)).toBe(`last seen yesterday at ${timeLabel(at(9, 23, 59))}`);
+    expect(timeLabel(at(10, 14, 5))).toMatch(/14|2/);
+  });
+
+  it('gives a date for older days, with the year when it is another one', () => {
+    const older = presenceLine({ status: 'offline', lastSeen: at(3, 9, 0) }, now);
+    expect(older).toMatch(/^last seen /);
+    expect(older).toContain('3');
+    expect(older).not.toContain('2026');
+    expect(older).not.toMatch(/today|yesterday/);
+    const lastYear = presenceLine({ status: 'offline', lastSeen: at(3, 9, 0, 2025, 11) }, now);
+    expect(lastYear).toContain('2025');
+  });
+
+  it('takes a last seen time slightly ahead of the clock as today', () => {
+    expect(presenceLine({ status: 'offline', lastSeen: now + 2_000 }, now)).toBe(`last seen today at ${timeLabel(now + 2_000)}`);
   });
 });

@@ -6,6 +6,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import { AuthClient, EVERYONE_RANK, Gateway, Permissions, type ChatDetail, type ChatSummary, type GroupId, type PermissionName, type Role, type UserId } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 import { useChatsStore, type ChatEntry } from '@/stores/chats';
+import { usePresenceStore } from '@/stores/presence';
 import { useSessionStore } from '@/stores/session';
 
 import GroupMembersTab from '../GroupMembersTab.vue';
@@ -136,6 +137,23 @@ describe('members tab', () => {
     await flushPromises();
     expect(rowOf(w, PLAIN).find('[data-testid=member-kick]').exists()).toBe(true);
     expect(rowOf(w, MOD).find('[data-testid=member-menu]').exists()).toBe(false);
+  });
+
+  it('puts a live online dot on the avatars of online members', async () => {
+    setup(OWNER, 0, Permissions.ALL);
+    const presence = usePresenceStore();
+    presence.apply({ user: MOD, status: 'online' });
+    const w = mount(GroupMembersTab, { props: { group: G }, global: { plugins: [router()] } });
+    const online = (user: string) => rowOf(w, user).get('[data-testid=member-avatar]').attributes('data-online') === 'true';
+    expect(online(MOD)).toBe(true);
+    expect(rowOf(w, MOD).get('[data-testid=member-avatar]').classes()).toContain('avatar-online');
+    expect(rowOf(w, MOD).text()).toContain('(online)');
+    expect(online(PINNER)).toBe(false);
+    presence.apply({ user: PINNER, status: 'online' });
+    presence.apply({ user: MOD, status: 'offline', lastSeen: 5 });
+    await flushPromises();
+    expect(online(PINNER)).toBe(true);
+    expect(online(MOD)).toBe(false);
   });
 
   it('gives the owner transfer and every action', () => {
