@@ -9,7 +9,7 @@ use winichat_protocol::group::bodies::{JoinVia, MemberJoin};
 use winichat_protocol::group::{Action, Body, authorize};
 use winichat_protocol::ids::UserId;
 
-use super::write::{Draft, hide};
+use super::write::Draft;
 use super::{ChatError, Chats, now};
 use crate::storage::chats::{LinkRefusal, LinkRow};
 
@@ -23,9 +23,8 @@ impl Chats {
         actor: &UserId,
         p: api::LinkCreateParams,
     ) -> Result<api::LinkInfo, ChatError> {
-        let state = self.member_state(actor, &p.group).await?;
-        authorize(&state, actor, &Action::ManageInvites)
-            .map_err(|e| hide(e.into(), &state, actor))?;
+        self.with_access(actor, &p.group, Action::ManageInvites, |_| ())
+            .await?;
         if p.max_uses == Some(0) {
             return Err(ChatError::BadRequest("max_uses must be at least 1".into()));
         }
@@ -63,9 +62,8 @@ impl Chats {
         actor: &UserId,
         p: api::GroupParams,
     ) -> Result<api::LinkList, ChatError> {
-        let state = self.member_state(actor, &p.group).await?;
-        authorize(&state, actor, &Action::ManageInvites)
-            .map_err(|e| hide(e.into(), &state, actor))?;
+        self.with_access(actor, &p.group, Action::ManageInvites, |_| ())
+            .await?;
         let links = self.db().chats().links(&p.group).await?;
         Ok(api::LinkList {
             links: links.into_iter().map(link_info).collect(),
@@ -74,9 +72,8 @@ impl Chats {
 
     /// `links.revoke`.
     pub async fn revoke_link(&self, actor: &UserId, p: api::LinkParams) -> Result<(), ChatError> {
-        let state = self.member_state(actor, &p.group).await?;
-        authorize(&state, actor, &Action::ManageInvites)
-            .map_err(|e| hide(e.into(), &state, actor))?;
+        self.with_access(actor, &p.group, Action::ManageInvites, |_| ())
+            .await?;
         if self.db().chats().revoke_link(&p.group, &p.code).await? {
             Ok(())
         } else {
@@ -93,17 +90,19 @@ impl Chats {
             .await?
             .ok_or(ChatError::NotFound("no such link"))?;
         live(&link, now()).map_err(refused)?;
-        let state = self
-            .state(&link.group)
-            .await?
-            .filter(|s| !s.deleted)
-            .ok_or(ChatError::NotFound("no such link"))?;
-        Ok(api::LinkPreview {
-            group: link.group,
-            name: state.name,
-            description: state.description,
-            members: u64::try_from(state.members.len()).unwrap_or(u64::MAX),
+        let group = link.group;
+        self.inspect(&group, |l| {
+            let state = &l.state;
+            (!state.deleted).then(|| api::LinkPreview {
+                group: group.clone(),
+                name: state.name.clone(),
+                description: state.description.clone(),
+                members: u64::try_from(state.members.len()).unwrap_or(u64::MAX),
+            })
         })
+        .await?
+        .flatten()
+        .ok_or(ChatError::NotFound("no such link"))
     }
 
     /// `links.redeem`: joins by link. The use is counted by one conditional update under the
@@ -114,9 +113,6 @@ impl Chats {
         p: api::RedeemParams,
     ) -> Result<api::WriteResult, ChatError> {
         super::write::check_txn(&p.txn)?;
-        if let Some(result) = self.remembered(actor, &p.txn).await? {
-            return Ok(result);
-        }
         let link = self
             .db()
             .chats()
@@ -124,6 +120,10 @@ impl Chats {
             .await?
             .ok_or(ChatError::NotFound("no such link"))?;
         let mut guard = self.lock(&link.group).await?;
+        // Checked under the lock, so a retry that waited behind its original gets its result.
+        if let Some(result) = self.remembered(actor, &p.txn).await? {
+            return Ok(result);
+        }
         let Some(loaded) = guard.as_ref() else {
             return Err(ChatError::NotFound("no such link"));
         };

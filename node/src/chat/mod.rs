@@ -1,14 +1,15 @@
 //! Chats: direct chats and groups on this node, as logs of signed events (ARCHITECTURE "One
 //! model for DMs and groups").
 //!
-//! Every write goes the same way ([`write`]): check the client's transaction id, take the
-//! group's lock, load its [`GroupState`], decide the event body (checking
+//! Every write goes the same way ([`write`]): take the group's lock, check the client's
+//! transaction id, load its [`GroupState`], decide the event body (checking
 //! [`winichat_protocol::group::authorize`]), fold it into a copy of the state, sign it, and
 //! commit event, projection and transaction id in one database transaction; only then push
 //! it to the members — still under the lock, so pushes leave in log order. What a client sees
 //! is always derived from a committed event.
 //!
-//! Reads ([`read`]) come from the projection tables.
+//! Reads ([`read`]) come from the projection tables; their access checks run on the cached
+//! state under the lock ([`Chats::with_access`]) without copying it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -20,7 +21,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use winichat_protocol::Timestamp;
 use winichat_protocol::event::LogHead;
 use winichat_protocol::gateway::{self, PresenceList, PresencePush, Status};
-use winichat_protocol::group::GroupState;
+use winichat_protocol::group::{Action, GroupState, authorize};
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 
 use crate::storage::Database;
@@ -183,11 +184,35 @@ impl Chats {
         Ok(guard)
     }
 
-    /// The state of `group` without taking its lock for long: a copy of the cached or stored
+    /// Runs `read` on the group's cached state and head under its lock, without copying the
     /// state. `None` when the group does not exist.
-    pub(crate) async fn state(&self, group: &GroupId) -> Result<Option<GroupState>, ChatError> {
+    pub(crate) async fn inspect<R>(
+        &self,
+        group: &GroupId,
+        read: impl FnOnce(&Loaded) -> R,
+    ) -> Result<Option<R>, ChatError> {
         let guard = self.lock(group).await?;
-        Ok(guard.as_ref().map(|l| l.state.clone()))
+        Ok(guard.as_ref().map(read))
+    }
+
+    /// Runs `read` under the group's lock once `actor` may take `action` there: a member (as
+    /// for `View`), then `action` itself. Refusals read like writes' (a private group's
+    /// non-members get `not_found`).
+    pub(crate) async fn with_access<R>(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+        action: Action<'_>,
+        read: impl FnOnce(&Loaded) -> R,
+    ) -> Result<R, ChatError> {
+        let guard = self.lock(group).await?;
+        let loaded = guard.as_ref().ok_or(ChatError::NotFound("no such chat"))?;
+        let state = &loaded.state;
+        authorize(state, actor, &Action::View).map_err(|e| write::hide(e.into(), state, actor))?;
+        if action != Action::View {
+            authorize(state, actor, &action)?;
+        }
+        Ok(read(loaded))
     }
 
     async fn load(&self, group: &GroupId) -> Result<Option<Loaded>, ChatError> {

@@ -2,12 +2,9 @@
 //! positions, typing, bans, invites and the public directory.
 
 use winichat_protocol::gateway::{self, chat as api};
-use winichat_protocol::group::{
-    Action, EVERYONE_RANK, GroupKind, GroupState, Permissions, authorize,
-};
+use winichat_protocol::group::{Action, EVERYONE_RANK, GroupKind, GroupState, Permissions};
 use winichat_protocol::ids::{GroupId, UserId};
 
-use super::write::hide;
 use super::{ChatError, Chats, Loaded, view};
 use crate::storage::chats::{Page, TimelineRow};
 
@@ -17,39 +14,6 @@ const UNREAD_CAP: u64 = 1000;
 const SEEN_BY_LIMIT: u32 = 500;
 
 impl Chats {
-    /// A copy of the group's cached state and head.
-    async fn loaded(&self, group: &GroupId) -> Result<Option<Loaded>, ChatError> {
-        Ok(self.lock(group).await?.clone())
-    }
-
-    /// The state of a group `actor` is a member of; otherwise not found (private) or the
-    /// refusal.
-    pub(crate) async fn member_state(
-        &self,
-        actor: &UserId,
-        group: &GroupId,
-    ) -> Result<GroupState, ChatError> {
-        let state = self
-            .state(group)
-            .await?
-            .ok_or(ChatError::NotFound("no such chat"))?;
-        authorize(&state, actor, &Action::View).map_err(|e| hide(e.into(), &state, actor))?;
-        Ok(state)
-    }
-
-    /// The cached state and head of a group `actor` is a member of (reads need the head too);
-    /// otherwise not found (private) or the refusal. Non-members see a public group through
-    /// the directory only.
-    async fn viewable(&self, actor: &UserId, group: &GroupId) -> Result<Loaded, ChatError> {
-        let loaded = self
-            .loaded(group)
-            .await?
-            .ok_or(ChatError::NotFound("no such chat"))?;
-        authorize(&loaded.state, actor, &Action::View)
-            .map_err(|e| hide(e.into(), &loaded.state, actor))?;
-        Ok(loaded)
-    }
-
     /// `chats.list`.
     pub async fn list(&self, actor: &UserId) -> Result<api::ChatList, ChatError> {
         let mine = self.db().chats().chats_of(actor).await?;
@@ -70,7 +34,10 @@ impl Chats {
         actor: &UserId,
         group: &GroupId,
     ) -> Result<api::ChatSummary, ChatError> {
-        let loaded = self.viewable(actor, group).await?;
+        // The summary's queries run outside the lock, on a copy.
+        let loaded = self
+            .with_access(actor, group, Action::View, Loaded::clone)
+            .await?;
         let read_seq = self.db().chats().read_seq(group, actor).await?.unwrap_or(0);
         self.summary(actor, &loaded.state, loaded.head.seq, read_seq)
             .await
@@ -125,7 +92,9 @@ impl Chats {
         actor: &UserId,
         group: &GroupId,
     ) -> Result<api::ChatDetail, ChatError> {
-        let loaded = self.viewable(actor, group).await?;
+        let loaded = self
+            .with_access(actor, group, Action::View, Loaded::clone)
+            .await?;
         let state = &loaded.state;
         let read_seq = self.db().chats().read_seq(group, actor).await?.unwrap_or(0);
         let chat = self
@@ -176,8 +145,9 @@ impl Chats {
         actor: &UserId,
         p: api::HistoryParams,
     ) -> Result<api::HistoryResult, ChatError> {
-        self.viewable(actor, &p.group).await?;
         let limit = limit(p.limit, api::MAX_HISTORY_LIMIT)?;
+        self.with_access(actor, &p.group, Action::View, |_| ())
+            .await?;
         let chats = self.db().chats();
         let group = &p.group;
         let rows = match (p.before, p.after, p.around) {
@@ -248,9 +218,9 @@ impl Chats {
         actor: &UserId,
         p: api::AuditParams,
     ) -> Result<api::HistoryResult, ChatError> {
-        let state = self.member_state(actor, &p.group).await?;
-        authorize(&state, actor, &Action::ViewAuditLog)?;
         let limit = limit(p.limit, api::MAX_HISTORY_LIMIT)?;
+        self.with_access(actor, &p.group, Action::ViewAuditLog, |_| ())
+            .await?;
         let page = p.before.map_or(Page::Latest, Page::Before);
         let chats = self.db().chats();
         let rows = chats.items(&p.group, page, limit, true).await?;
@@ -287,13 +257,10 @@ impl Chats {
 
     /// `msgs.read`: moves the caller's read position forward and tells the members.
     pub async fn mark_read(&self, actor: &UserId, p: api::ReadParams) -> Result<(), ChatError> {
-        let loaded = self
-            .loaded(&p.group)
-            .await?
-            .ok_or(ChatError::NotFound("no such chat"))?;
-        authorize(&loaded.state, actor, &Action::View)
-            .map_err(|e| hide(e.into(), &loaded.state, actor))?;
-        let seq = p.seq.min(loaded.head.seq);
+        let head = self
+            .with_access(actor, &p.group, Action::View, |l| l.head.seq)
+            .await?;
+        let seq = p.seq.min(head);
         let before = self
             .db()
             .chats()
@@ -309,8 +276,14 @@ impl Chats {
                 user: actor.clone(),
                 seq: now,
             };
+            // The members as they are now, not before the writes above.
+            let members = self
+                .inspect(&p.group, |l| {
+                    l.state.members.keys().cloned().collect::<Vec<_>>()
+                })
+                .await?
+                .unwrap_or_default();
             if let Ok(data) = gateway::to_value(&push) {
-                let members: Vec<UserId> = loaded.state.members.keys().cloned().collect();
                 self.push(&members, api::event::CHAT_READ, &data);
             }
         }
@@ -323,7 +296,8 @@ impl Chats {
         actor: &UserId,
         p: api::ReadParams,
     ) -> Result<api::SeenBy, ChatError> {
-        self.member_state(actor, &p.group).await?;
+        self.with_access(actor, &p.group, Action::View, |_| ())
+            .await?;
         let sender = match self.db().chats().item(&p.group, p.seq).await? {
             Some(row) if row.is_message => row.sender,
             _ => return Err(ChatError::NotFound("no such message")),
@@ -338,15 +312,20 @@ impl Chats {
 
     /// `msgs.typing`: tells the other members; nothing is stored.
     pub async fn typing(&self, actor: &UserId, group: &GroupId) -> Result<(), ChatError> {
-        let state = self.member_state(actor, group).await?;
-        authorize(
-            &state,
-            actor,
-            &Action::Post {
-                media: false,
-                mention_everyone: false,
-            },
-        )?;
+        let post = Action::Post {
+            media: false,
+            mention_everyone: false,
+        };
+        let others: Vec<UserId> = self
+            .with_access(actor, group, post, |l| {
+                l.state
+                    .members
+                    .keys()
+                    .filter(|u| *u != actor)
+                    .cloned()
+                    .collect()
+            })
+            .await?;
         if !self.typing_due(group, actor, super::now()) {
             return Ok(());
         }
@@ -355,12 +334,6 @@ impl Chats {
             user: actor.clone(),
         };
         if let Ok(data) = gateway::to_value(&push) {
-            let others: Vec<UserId> = state
-                .members
-                .keys()
-                .filter(|u| *u != actor)
-                .cloned()
-                .collect();
             self.push(&others, api::event::CHAT_TYPING, &data);
         }
         Ok(())
@@ -368,18 +341,20 @@ impl Chats {
 
     /// `bans.list`.
     pub async fn bans(&self, actor: &UserId, group: &GroupId) -> Result<api::BanList, ChatError> {
-        let state = self.member_state(actor, group).await?;
-        authorize(&state, actor, &Action::ViewBans)?;
-        let mut bans: Vec<api::BanInfo> = state
-            .bans
-            .iter()
-            .map(|(user, ban)| api::BanInfo {
-                user: user.clone(),
-                by: ban.by.clone(),
-                reason: ban.reason.clone(),
-                at: ban.at,
+        let mut bans: Vec<api::BanInfo> = self
+            .with_access(actor, group, Action::ViewBans, |l| {
+                l.state
+                    .bans
+                    .iter()
+                    .map(|(user, ban)| api::BanInfo {
+                        user: user.clone(),
+                        by: ban.by.clone(),
+                        reason: ban.reason.clone(),
+                        at: ban.at,
+                    })
+                    .collect()
             })
-            .collect();
+            .await?;
         bans.sort_by_key(|b| std::cmp::Reverse(b.at));
         Ok(api::BanList { bans })
     }
@@ -389,10 +364,13 @@ impl Chats {
         let rows = self.db().chats().invites_for(actor).await?;
         let mut invites = Vec::with_capacity(rows.len());
         for row in rows {
-            let name = match self.state(&row.group).await? {
-                Some(state) if !state.deleted => state.name,
-                _ => continue,
-            };
+            let name = self
+                .inspect(&row.group, |l| {
+                    (!l.state.deleted).then(|| l.state.name.clone())
+                })
+                .await?
+                .flatten();
+            let Some(name) = name else { continue };
             invites.push(api::InviteInfo {
                 group: row.group,
                 name,

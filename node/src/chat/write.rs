@@ -79,11 +79,9 @@ impl Chats {
         decide: impl FnOnce(&GroupState, Target) -> Result<Draft, ChatError>,
     ) -> Result<api::WriteResult, ChatError> {
         check_txn(txn)?;
-        if let Some(result) = self.remembered(actor, txn).await? {
-            return Ok(result);
-        }
         let mut guard = self.lock(group).await?;
-        // A retry that waited behind the original on this lock answers with its result.
+        // Checked under the lock, so a retry that waited behind its original (on another
+        // connection) answers with the original's result.
         if let Some(result) = self.remembered(actor, txn).await? {
             return Ok(result);
         }
@@ -476,17 +474,20 @@ impl Chats {
                 ));
             }
         };
-        self.write(actor, &group, &p.txn, |state| {
-            authorize(
-                state,
-                actor,
-                &Action::Join {
-                    via: JoinVia::Public,
-                },
-            )?;
-            Ok(Draft::of(Body::MemberJoin(MemberJoin {
-                via: JoinVia::Public,
-            })))
+        self.join(actor, &group, &p.txn, JoinVia::Public).await
+    }
+
+    /// The actor joins `group` by `via` (a public group, or a pending invite).
+    async fn join(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+        txn: &str,
+        via: JoinVia,
+    ) -> Result<api::WriteResult, ChatError> {
+        self.write(actor, group, txn, |state| {
+            authorize(state, actor, &Action::Join { via })?;
+            Ok(Draft::of(Body::MemberJoin(MemberJoin { via })))
         })
         .await
     }
@@ -536,19 +537,7 @@ impl Chats {
         actor: &UserId,
         p: api::TxnGroupParams,
     ) -> Result<api::WriteResult, ChatError> {
-        self.write(actor, &p.group, &p.txn, |state| {
-            authorize(
-                state,
-                actor,
-                &Action::Join {
-                    via: JoinVia::Invite,
-                },
-            )?;
-            Ok(Draft::of(Body::MemberJoin(MemberJoin {
-                via: JoinVia::Invite,
-            })))
-        })
-        .await
+        self.join(actor, &p.group, &p.txn, JoinVia::Invite).await
     }
 
     /// `invites.decline`.
