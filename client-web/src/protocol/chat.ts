@@ -362,6 +362,8 @@ export interface LinkPreview {
 export interface BanInfo {
   readonly user: UserId;
   readonly by: UserId;
+  /** The rank the ban counts at: lifting it needs this rank or a more senior one. */
+  readonly byRank: number;
   readonly reason: string;
   readonly at: Timestamp;
 }
@@ -693,7 +695,7 @@ function decodeLinkPreview(v: CborValue, path: Path = 'result'): LinkPreview {
 
 function decodeBan(v: CborValue, path: Path): BanInfo {
   const m = mapOf(v, path);
-  return { user: get(m, 'user', path, asUser), by: get(m, 'by', path, asUser), reason: getOpt(m, 'reason', path, asText) ?? '', at: get(m, 'at', path, asUint) };
+  return { user: get(m, 'user', path, asUser), by: get(m, 'by', path, asUser), byRank: get(m, 'by_rank', path, asU32), reason: getOpt(m, 'reason', path, asText) ?? '', at: get(m, 'at', path, asUint) };
 }
 
 function decodeWrite(v: CborValue, path: Path = 'result'): WriteResult {

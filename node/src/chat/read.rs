@@ -349,6 +349,7 @@ impl Chats {
                     .map(|(user, ban)| api::BanInfo {
                         user: user.clone(),
                         by: ban.by.clone(),
+                        by_rank: ban.by_rank,
                         reason: ban.reason.clone(),
                         at: ban.at,
                     })

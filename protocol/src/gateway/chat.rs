@@ -406,6 +406,8 @@ pub struct BanInfo {
     pub user: UserId,
     /// Who banned them.
     pub by: UserId,
+    /// The rank the ban was made at: lifting it needs this rank or a more senior one.
+    pub by_rank: u32,
     /// Why.
     #[serde(deserialize_with = "codec::text")]
     pub reason: String,

@@ -759,6 +759,7 @@ pub fn chat() -> VectorFile {
             &enc(&BanInfo {
                 user: bob(),
                 by: alice(),
+                by_rank: 0,
                 reason: "spam".to_owned(),
                 at: ts(2_000),
             }),
@@ -770,6 +771,7 @@ pub fn chat() -> VectorFile {
                 bans: vec![BanInfo {
                     user: bob(),
                     by: alice(),
+                    by_rank: 2,
                     reason: String::new(),
                     at: ts(2_000),
                 }],

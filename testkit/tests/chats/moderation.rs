@@ -295,25 +295,28 @@ async fn ban_and_unban_follow_rank_and_permission(backend: Backend) {
         )
         .await;
     let bans: api::BanList = mod2.ok(method::BANS_LIST, &group_params(g)).await;
-    let listed: Vec<(String, String, String)> = bans
+    // Each ban with the rank it counts at (admin 1, moderators 2).
+    let listed: Vec<(String, String, u32, String)> = bans
         .bans
         .iter()
         .map(|b| {
             (
                 b.user.name().to_owned(),
                 b.by.name().to_owned(),
+                b.by_rank,
                 b.reason.clone(),
             )
         })
         .collect();
     assert!(
-        listed.contains(&("plain".to_owned(), "mod1".to_owned(), "spam".to_owned())),
+        listed.contains(&("plain".to_owned(), "mod1".to_owned(), 2, "spam".to_owned())),
         "{listed:?}"
     );
     assert!(
         listed.contains(&(
             "outsider".to_owned(),
             "admin".to_owned(),
+            1,
             "pre-emptive".to_owned()
         )),
         "{listed:?}"

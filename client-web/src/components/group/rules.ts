@@ -120,8 +120,9 @@ export function flagEditable(v: Viewer, flag: PermissionName, original: Permissi
   return isOwner(v) || Permissions.has(v.myPermissions, flag) || Permissions.has(original, flag);
 }
 
-export function canUnban(v: Viewer): boolean {
-  return can(v, 'ban_members');
+/** Lifting a ban needs ban_members and a rank at least as senior as the ban's. */
+export function canUnban(v: Viewer, ban: { readonly byRank: number }): boolean {
+  return can(v, 'ban_members') && (isOwner(v) || v.myRank <= ban.byRank);
 }
 
 export function canEditInfo(v: Viewer): boolean {

@@ -221,9 +221,10 @@ describe('ChatClient', () => {
     const links = await c.listLinks(G);
     expect(links.ok && links.value[0]?.createdBy).toBe(ANA);
 
-    t.replies.push(ok({ bans: [{ user: BO, by: ANA, reason: 'spam', at: 2 }] }));
+    t.replies.push(ok({ bans: [{ user: BO, by: ANA, by_rank: 2, reason: 'spam', at: 2 }] }));
     const bans = await c.listBans(G);
     expect(bans.ok && bans.value[0]?.reason).toBe('spam');
+    expect(bans.ok && bans.value[0]?.byRank).toBe(2);
 
     t.replies.push(ok({ users: [BO] }));
     const seen = await c.seenBy(G, 4);

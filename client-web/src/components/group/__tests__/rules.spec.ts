@@ -82,8 +82,10 @@ describe('member actions mirror authorize()', () => {
     const banOnly = viewer('@b:n', 2, P('ban_members'));
     expect(memberActions(banOnly, plainM, roles)).toEqual(['ban']);
     expect(memberActions(plain, pinnerM, roles)).toEqual([]);
-    expect(canUnban(banOnly)).toBe(true);
-    expect(canUnban(kickOnly)).toBe(false);
+    expect(canUnban(banOnly, { byRank: 2 })).toBe(true);
+    expect(canUnban(banOnly, { byRank: 3 })).toBe(true);
+    expect(canUnban(banOnly, { byRank: 1 }), 'a more senior ban').toBe(false);
+    expect(canUnban(kickOnly, { byRank: 2 })).toBe(false);
   });
 
   it('never offers actions on the owner, even to a rank-0-looking viewer', () => {
