@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::Timestamp;
 use crate::codec;
 use crate::event::EventKind;
-use crate::group::bodies::JoinVia;
 use crate::group::{GroupKind, Permissions, Role, RoleId, Visibility};
 use crate::ids::{EventId, GroupId, Handle, UserId};
 
@@ -794,6 +793,3 @@ pub struct TypingPush {
     /// Who is typing.
     pub user: UserId,
 }
-
-/// How a user joined, re-exported for the join results.
-pub type Via = JoinVia;
