@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod group;
 pub mod ids;
 pub mod keys;
+pub mod media;
 mod time;
 
 pub use ed25519_dalek;

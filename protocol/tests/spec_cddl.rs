@@ -65,6 +65,12 @@ fn validate(schema: &str, rule: &str, bytes: &[u8]) -> Result<(), String> {
     validator.validate().map_err(|e| e.to_string())
 }
 
+/// Validates a JSON document against `rule` (the HTTP API's JSON, `json_cases`).
+fn validate_json(schema: &str, rule: &str, json: &serde_json::Value) -> Result<(), String> {
+    let text = format!("vector-root = {rule}\n{schema}");
+    cddl::validate_json_from_str(&text, &json.to_string(), None).map_err(|e| e.to_string())
+}
+
 /// Rule names defined in the schema, with the text of each definition (comments and string
 /// literals removed).
 fn rules(schema: &str) -> Vec<(String, String)> {
@@ -149,6 +155,21 @@ fn vectors_match_the_schema_as_stated() {
                 }
             }
         }
+        for case in &vectors.json_cases {
+            checked += 1;
+            let got = validate_json(&schema, &case.rule, &case.json);
+            match (case.expect.is_valid(), got) {
+                (true, Err(e)) => failures.push(format!(
+                    "{file}: {}: does not match {}: {e}",
+                    case.name, case.rule
+                )),
+                (false, Ok(())) => failures.push(format!(
+                    "{file}: {}: matches {} but should not",
+                    case.name, case.rule
+                )),
+                _ => {}
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked > 150, "only {checked} checked");
@@ -162,12 +183,18 @@ fn every_rule_is_used_and_every_vector_rule_exists() {
     assert!(names.len() > 25, "parsed only {names:?}");
     let mut used: BTreeSet<String> = BTreeSet::new();
     for (file, vectors) in load() {
-        for rule in vectors.cases.iter().map(|c| &c.rule).chain(
-            vectors
-                .log_cases
-                .iter()
-                .flat_map(|c| c.steps.iter().map(|s| &s.rule)),
-        ) {
+        for rule in vectors
+            .cases
+            .iter()
+            .map(|c| &c.rule)
+            .chain(
+                vectors
+                    .log_cases
+                    .iter()
+                    .flat_map(|c| c.steps.iter().map(|s| &s.rule)),
+            )
+            .chain(vectors.json_cases.iter().map(|c| &c.rule))
+        {
             assert!(
                 names.contains(rule.as_str()),
                 "{file}: rule {rule} is not in the schema"
@@ -339,6 +366,7 @@ fn messages_the_crate_encodes_match_the_schema() {
     );
 
     samples.extend(support::generate_chat::samples());
+    samples.extend(support::generate_media::samples());
 
     let failures: Vec<String> = samples
         .iter()

@@ -243,7 +243,10 @@ fn run(case: &Case) -> Outcome {
             Some(result) => result.map_err(|e| names::decode_expect(&e)),
             None => match support::generate_chat::decode(other, b) {
                 Some(result) => result,
-                None => panic!("{}: no decoder for rule {other}", case.name),
+                None => match support::generate_media::decode(other, b) {
+                    Some(result) => result,
+                    None => panic!("{}: no decoder for rule {other}", case.name),
+                },
             },
         },
     }
@@ -323,6 +326,35 @@ fn every_vector_decodes_or_fails_as_stated() {
         failures.join("\n")
     );
     assert!(count > 150, "only {count} vectors");
+}
+
+#[test]
+fn json_vectors_decode_or_fail_as_stated() {
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for (file, vectors) in load() {
+        for case in &vectors.json_cases {
+            count += 1;
+            let outcome = support::generate_media::decode_json(&case.rule, &case.json)
+                .unwrap_or_else(|| panic!("{file}: {}: no decoder for {}", case.name, case.rule));
+            let got = names::as_expect(&outcome);
+            if got != case.expect {
+                failures.push(format!(
+                    "{file}: {}: expected {:?}, got {got:?}",
+                    case.name, case.expect
+                ));
+            } else if let Ok(again) = outcome
+                && again != case.json
+            {
+                failures.push(format!(
+                    "{file}: {}: re-serializes to {again}, not {}",
+                    case.name, case.json
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(count >= 5, "only {count} JSON vectors");
 }
 
 #[test]

@@ -180,6 +180,18 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d)
 }
 
+/// A tri-state field (`Option<Option<T>>`): absent is `None` (with `#[serde(default)]`),
+/// `null` is `Some(None)` and a value is `Some(Some(value))`. Serde alone reads `null` as
+/// absent. Serialize with `skip_serializing_if = "Option::is_none"`: `Some(None)` is written as
+/// `null`.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Deserializes a struct from a CBOR map only. Serde's derived structs also accept an array
 /// (fields by position), a second encoding the spec does not allow.
 pub(crate) fn map_only<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -202,4 +214,42 @@ pub(crate) fn decode_frame<T: DeserializeOwned>(
         return Err(DecodeError::Schema("a frame must be a map".to_owned()));
     }
     ciborium::de::from_reader(bytes).map_err(|e| DecodeError::Schema(schema_message(e)))
+}
+
+/// Serde for an optional CBOR byte string (`Vec<u8>` alone would be an array of integers).
+pub(crate) mod optional_bytes {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_bytes(b),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Option<Vec<u8>>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a byte string or null")
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_bytes(self)
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(Some(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+        }
+        d.deserialize_option(Visit)
+    }
 }

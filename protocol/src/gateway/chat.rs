@@ -13,7 +13,8 @@ use crate::Timestamp;
 use crate::codec;
 use crate::event::EventKind;
 use crate::group::{GroupKind, Permissions, Role, RoleId, Visibility};
-use crate::ids::{EventId, GroupId, Handle, UserId};
+use crate::ids::{EventId, GroupId, Handle, MediaId, UserId};
+use crate::media::AttachmentInput;
 
 /// The longest `txn`, in bytes.
 pub const MAX_TXN_BYTES: usize = 64;
@@ -207,6 +208,14 @@ pub struct GroupUpdateParams {
         deserialize_with = "codec::optional_text"
     )]
     pub handle: Option<String>,
+    /// The group photo (`edit_group_info`): `None` (absent) unchanged, `Some(None)` (`null`)
+    /// removed, `Some(Some(id))` set to an image the caller uploaded to this node.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::nullable"
+    )]
+    pub photo: Option<Option<MediaId>>,
 }
 
 /// `groups.directory` params.
@@ -237,6 +246,9 @@ pub struct DirectoryEntry {
     pub members: u64,
     /// True when the caller is a member.
     pub joined: bool,
+    /// Its photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<MediaId>,
 }
 
 /// `groups.directory` result.
@@ -367,6 +379,9 @@ pub struct LinkPreview {
     pub description: String,
     /// How many members it has.
     pub members: u64,
+    /// Its photo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<MediaId>,
 }
 
 /// `members.kick` and `members.ban` params.
@@ -494,7 +509,7 @@ pub struct PostParams {
     pub txn: String,
     /// The chat.
     pub group: GroupId,
-    /// 1–4,096 characters.
+    /// 1–4,096 characters; with attachments, the caption: 0–4,096 characters.
     #[serde(deserialize_with = "codec::text")]
     pub text: String,
     /// The message answered.
@@ -506,6 +521,10 @@ pub struct PostParams {
     /// Mentions @everyone (needs `mention_everyone`).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub mention_everyone: bool,
+    /// Media the caller uploaded to this node, at most [`crate::media::MAX_ATTACHMENTS`]
+    /// (needs `send_media`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentInput>,
 }
 
 /// `msgs.edit` params.
@@ -725,6 +744,9 @@ pub struct ChatSummary {
     pub my_permissions: Permissions,
     /// Pinned messages.
     pub pinned: Vec<u64>,
+    /// The group photo; for a direct chat, the peer's avatar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<MediaId>,
 }
 
 /// `chats.list` result.
@@ -750,6 +772,9 @@ pub struct MemberInfo {
     pub joined_at: Timestamp,
     /// Their read position.
     pub read_seq: u64,
+    /// Their avatar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<MediaId>,
 }
 
 /// `chats.get` result.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::codec::{self, DecodeError, EncodeError};
-use crate::ids::UserId;
+use crate::ids::{MediaId, UserId};
 
 pub mod chat;
 
@@ -24,7 +24,7 @@ pub mod method {
     pub const AUTH_REFRESH: &str = "auth.refresh";
     /// `{?user}` → [`super::ProfileInfo`].
     pub const PROFILE_GET: &str = "profile.get";
-    /// `{?display_name, ?bio}` → [`super::ProfileInfo`]; pushes `profile`.
+    /// `{?display_name, ?bio, ?avatar}` → [`super::ProfileInfo`]; pushes `profile`.
     pub const PROFILE_UPDATE: &str = "profile.update";
     /// `{query, ?limit}` → [`super::SearchResult`].
     pub const USERS_SEARCH: &str = "users.search";
@@ -33,6 +33,9 @@ pub mod method {
     /// [`super::PresenceGetParams`] → [`super::PresenceList`]: the presence of users who share
     /// a chat with the caller.
     pub const PRESENCE_GET: &str = "presence.get";
+    /// [`crate::media::MediaUrlsParams`] → [`crate::media::MediaUrls`]: short-lived signed
+    /// download paths for media the caller may see (spec/media.md).
+    pub const MEDIA_URLS: &str = "media.urls";
 }
 
 /// The push event names.
@@ -130,6 +133,9 @@ pub struct ProfileInfo {
     /// A short text about them (may be empty).
     #[serde(deserialize_with = "codec::text")]
     pub bio: String,
+    /// Their avatar: an image on their home node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<MediaId>,
 }
 
 /// The `ok` result of `auth`.
@@ -189,6 +195,14 @@ pub struct ProfileUpdateParams {
         deserialize_with = "codec::optional_text"
     )]
     pub bio: Option<String>,
+    /// The avatar: `None` (absent) unchanged, `Some(None)` (`null`) removed, `Some(Some(id))`
+    /// set to an image the caller uploaded to this node.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::nullable"
+    )]
+    pub avatar: Option<Option<MediaId>>,
 }
 
 /// `users.search` params.
@@ -264,6 +278,9 @@ pub struct ProfilePush {
     /// Their bio now.
     #[serde(deserialize_with = "codec::text")]
     pub bio: String,
+    /// Their avatar now (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<MediaId>,
 }
 
 /// A resume cursor: `<boot>.<seq>`, the node's boot id and the user's push sequence number.
@@ -343,6 +360,7 @@ mod tests {
                 id: alice(),
                 display_name: "Alice".into(),
                 bio: String::new(),
+                avatar: None,
             },
             session: "s".into(),
             cursor: "b.0".into(),
@@ -382,6 +400,34 @@ mod tests {
             decode_params(&map(vec![("bio", Value::from("hi"))])).expect("decodes");
         assert_eq!(p.bio.as_deref(), Some("hi"));
         assert_eq!(p.display_name, None);
+        assert_eq!(p.avatar, None, "absent: unchanged");
+        let p: ProfileUpdateParams =
+            decode_params(&map(vec![("avatar", Value::Null)])).expect("decodes");
+        assert_eq!(p.avatar, Some(None), "null: removed");
+        let media = MediaId {
+            node: crate::ids::NodeName::parse("chat.example.org").expect("node"),
+            sha256: [5; 32],
+        };
+        let p: ProfileUpdateParams =
+            decode_params(&map(vec![("avatar", to_value(&media).expect("encodes"))]))
+                .expect("decodes");
+        assert_eq!(p.avatar, Some(Some(media.clone())), "an id: set");
+        for avatar in [None, Some(None), Some(Some(media))] {
+            let p = ProfileUpdateParams {
+                avatar,
+                ..ProfileUpdateParams::default()
+            };
+            let v = to_value(&p).expect("encodes");
+            assert_eq!(
+                decode_params::<ProfileUpdateParams>(&v).expect("decodes"),
+                p
+            );
+        }
+        assert!(
+            decode_params::<ProfileUpdateParams>(&map(vec![("avatar", Value::from("x/y"))]))
+                .is_err(),
+            "an avatar is a media id map"
+        );
         let p: SearchParams =
             decode_params(&map(vec![("query", Value::from("al"))])).expect("decodes");
         assert_eq!(p.limit, None);

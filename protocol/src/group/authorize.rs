@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use thiserror::Error;
 
-use super::bodies::JoinVia;
+use super::bodies::{GroupUpdate, JoinVia};
 use super::{
     EVERYONE, EVERYONE_RANK, GroupKind, GroupState, MAX_ROLES, Permissions, RoleId, Visibility,
 };
@@ -25,7 +25,7 @@ pub enum Action<'a> {
     React,
     /// Pin or unpin.
     Pin,
-    /// Change name, description (and photo).
+    /// Change name, description or photo.
     EditInfo,
     /// Change visibility or handle (owner only).
     ChangeVisibility,
@@ -128,6 +128,23 @@ pub enum Denied {
     /// The group has the maximum number of roles.
     #[error("too many roles")]
     TooManyRoles,
+}
+
+impl GroupUpdate {
+    /// What a `group.update` needs, each authorized in turn: [`Action::EditInfo`] when it
+    /// changes the name, description or photo (a photo alone included), and
+    /// [`Action::ChangeVisibility`] when it changes the visibility or handle. Empty for an
+    /// update that changes nothing.
+    pub fn actions(&self) -> Vec<Action<'static>> {
+        let mut out = Vec::new();
+        if self.changes_info() {
+            out.push(Action::EditInfo);
+        }
+        if self.changes_visibility() {
+            out.push(Action::ChangeVisibility);
+        }
+        out
+    }
 }
 
 /// May `actor` take `action` in the group `state` now?

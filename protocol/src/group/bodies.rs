@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::permissions::Permissions;
 use super::{GroupKind, RoleId, Visibility};
 use crate::codec;
-use crate::ids::{Handle, UserId};
+use crate::ids::{Handle, MediaId, UserId};
+use crate::media::Attachment;
 
 /// `group.create`: the first event of every log. The sender is the owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +33,8 @@ pub struct GroupCreate {
     pub members: Vec<UserId>,
 }
 
-/// `group.update`: an absent field is unchanged. `handle: null` releases the handle.
+/// `group.update`: an absent field is unchanged. `handle: null` releases the handle;
+/// `photo: null` removes the photo.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GroupUpdate {
     /// A new name.
@@ -55,6 +57,26 @@ pub struct GroupUpdate {
     /// A new handle (owner only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handle: Option<Handle>,
+    /// The group photo: `None` (absent) unchanged, `Some(None)` (`null`) removed,
+    /// `Some(Some(id))` set to an image on the group's home node.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::nullable"
+    )]
+    pub photo: Option<Option<MediaId>>,
+}
+
+impl GroupUpdate {
+    /// True when it changes what `edit_group_info` covers: name, description or photo.
+    pub fn changes_info(&self) -> bool {
+        self.name.is_some() || self.description.is_some() || self.photo.is_some()
+    }
+
+    /// True when it changes what only the owner may: visibility or handle.
+    pub fn changes_visibility(&self) -> bool {
+        self.visibility.is_some() || self.handle.is_some()
+    }
 }
 
 /// `group.delete`, `member.leave`: no fields.
@@ -187,7 +209,8 @@ pub struct OwnerTransfer {
 /// `msg.post`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MsgPost {
-    /// The text, 1 to [`super::MAX_TEXT_CHARS`] characters.
+    /// The text, 1 to [`super::MAX_TEXT_CHARS`] characters; with attachments it is their
+    /// caption and may be empty.
     #[serde(deserialize_with = "codec::text")]
     pub text: String,
     /// The message this one answers.
@@ -199,6 +222,10 @@ pub struct MsgPost {
     /// True when the message mentions @everyone.
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub mention_everyone: bool,
+    /// Photos, audio, voice, video and files, written by the home node (at most
+    /// [`crate::media::MAX_ATTACHMENTS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// `msg.edit`: the author replaces the text of message `seq`.

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::codec::MAX_SAFE_INTEGER;
 use crate::event::EventKind;
+use crate::media::check_attachments;
 
 /// A decoded event body, one variant per kind this version knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,7 @@ impl Body {
             reason,
         };
         check_map(body).map_err(fail)?;
+        check_media_maps(kind, body).map_err(fail)?;
         let decoded = match kind {
             EventKind::GroupCreate => Body::GroupCreate(fields(body).map_err(fail)?),
             EventKind::GroupUpdate => Body::GroupUpdate(fields(body).map_err(fail)?),
@@ -159,11 +161,15 @@ impl Body {
             Body::RoleCreate(b) => check_role_create(b),
             Body::RoleUpdate(b) => check_role_update(b),
             Body::MsgPost(b) => {
-                check_message_text(&b.text)?;
+                if b.attachments.is_empty() {
+                    check_message_text(&b.text)?;
+                } else {
+                    check_max_chars("caption", &b.text, MAX_TEXT_CHARS)?;
+                }
                 if b.mentions.len() > MAX_MENTIONS {
                     return Err(format!("more than {MAX_MENTIONS} mentions"));
                 }
-                Ok(())
+                check_attachments(&b.attachments).map_err(|e| format!("attachments: {e}"))
             }
             Body::MsgEdit(b) => check_message_text(&b.text),
             Body::MsgReact(b) => check_emoji(&b.emoji),
@@ -193,13 +199,45 @@ fn check_map(body: &Value) -> Check {
     Ok(())
 }
 
+/// The media fields added with attachments are maps all the way down: each attachment, and each
+/// media id in it or in a group photo (serde's derived structs would also take an array of the
+/// fields in order, a second encoding the protocol does not allow).
+fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
+    let field = |map: &Value, name: &str| match map {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_text() == Some(name))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let media_map = |value: Option<Value>, what: &str| match value {
+        None | Some(Value::Null) | Some(Value::Map(_)) => Ok(()),
+        Some(_) => Err(format!("{what} is a media id map")),
+    };
+    match kind {
+        EventKind::MsgPost => {
+            let Some(Value::Array(items)) = field(body, "attachments") else {
+                return Ok(());
+            };
+            for item in &items {
+                check_map(item).map_err(|e| format!("an attachment: {e}"))?;
+                media_map(field(item, "media"), "an attachment's media")?;
+                media_map(field(item, "poster"), "an attachment's poster")?;
+            }
+            Ok(())
+        }
+        EventKind::GroupUpdate => media_map(field(body, "photo"), "the photo"),
+        _ => Ok(()),
+    }
+}
+
 /// Deserializes the fields of a body already known to be a map.
 fn fields<T: DeserializeOwned>(body: &Value) -> Result<T, String> {
     body.deserialized().map_err(|e| e.to_string())
 }
 
-/// Serializes a body struct. These structs hold only strings, integers, booleans and lists,
-/// which always serialize; the empty-map fallback is never taken.
+/// Serializes a body struct. These structs hold only strings, integers, booleans, byte strings,
+/// lists and maps of them, which always serialize; the empty-map fallback is never taken.
 fn map_of<T: Serialize>(body: &T) -> Value {
     Value::serialized(body).unwrap_or_else(|_| Value::Map(Vec::new()))
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::codec;
-use crate::ids::{GroupId, Handle, UserId};
+use crate::ids::{GroupId, Handle, MediaId, UserId};
 
 mod authorize;
 pub mod bodies;
@@ -146,6 +146,10 @@ pub struct GroupState {
     pub visibility: Visibility,
     /// The public handle, exactly when public.
     pub handle: Option<Handle>,
+    /// The group photo (`group.update` sets and removes it). Absent in snapshots written
+    /// before photos existed.
+    #[serde(default)]
+    pub photo: Option<MediaId>,
     /// The owner (rank 0, every permission).
     pub owner: UserId,
     /// Roles by id, `everyone` included.

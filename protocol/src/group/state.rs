@@ -81,6 +81,7 @@ impl GroupState {
             description: body.description.clone(),
             visibility: body.visibility,
             handle: body.handle.clone(),
+            photo: None,
             owner: owner.clone(),
             roles: BTreeMap::from([(EVERYONE, everyone)]),
             members,
@@ -253,7 +254,7 @@ impl GroupState {
         self.roles.keys().filter(|id| **id != EVERYONE).count()
     }
 
-    /// `group.update`: name, description, visibility and handle.
+    /// `group.update`: name, description, photo, visibility and handle.
     fn update_info(&mut self, update: &GroupUpdate) -> Result<(), ApplyError> {
         let visibility = update.visibility.unwrap_or(self.visibility);
         let handle = match visibility {
@@ -277,6 +278,9 @@ impl GroupState {
         }
         if let Some(description) = &update.description {
             self.description.clone_from(description);
+        }
+        if let Some(photo) = &update.photo {
+            self.photo.clone_from(photo);
         }
         self.visibility = visibility;
         self.handle = handle;

@@ -38,6 +38,31 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
+/// A media id on `example.org` whose hash is `n` repeated.
+fn media_id(n: u8) -> crate::ids::MediaId {
+    crate::ids::MediaId {
+        node: crate::ids::NodeName::parse("example.org").expect("test node"),
+        sha256: [n; 32],
+    }
+}
+
+/// The wire map of [`media_id`].
+fn media_value(n: u8) -> Value {
+    Value::serialized(&media_id(n)).expect("a media id serializes")
+}
+
+/// An image attachment's wire map.
+fn image_value(n: u8) -> Value {
+    map(vec![
+        ("media", media_value(n)),
+        ("kind", text("image")),
+        ("mime", text("image/png")),
+        ("size", Value::Integer(1000.into())),
+        ("width", Value::Integer(64.into())),
+        ("height", Value::Integer(48.into())),
+    ])
+}
+
 /// A group log under test: the state and the clock of its next event.
 #[derive(Debug, Clone)]
 struct Log {

@@ -193,6 +193,7 @@ fn file(family: &str, description: &str, cases: Vec<Case>) -> VectorFile {
         description: description.to_owned(),
         cases,
         log_cases: Vec::new(),
+        json_cases: Vec::new(),
     }
 }
 
@@ -211,6 +212,7 @@ pub fn files() -> Vec<(String, String)> {
         ("gateway.json", super::generate_gateway::gateway()),
         ("chat.json", super::generate_chat::chat()),
         ("event-bodies.json", super::generate_chat::event_bodies()),
+        ("media.json", super::generate_media::media()),
     ]
     .into_iter()
     .map(|(name, f)| {
@@ -1754,5 +1756,6 @@ fn log() -> VectorFile {
             .to_owned(),
         cases: Vec::new(),
         log_cases,
+        json_cases: Vec::new(),
     }
 }

@@ -19,6 +19,7 @@ use winichat_protocol::group::{
 use winichat_protocol::ids::{EventId, GroupId, Handle, UserId};
 
 use super::generate::{TS0, alice, bob, group, vmap, vtext};
+use super::generate_media::{file, media_id, photo, video, voice, voice_input, wave};
 use super::model::{Case, CddlExpect, ErrorExpect, Expect, VectorFile};
 use super::names;
 
@@ -258,6 +259,7 @@ fn post_item() -> TimelineItem {
             reply_to: Some(5),
             mentions: vec![alice()],
             mention_everyone: false,
+            attachments: Vec::new(),
         }),
         edited_at: Some(ts(75_000)),
         deleted: false,
@@ -299,6 +301,7 @@ fn deleted_item() -> TimelineItem {
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,
+            attachments: Vec::new(),
         }),
         edited_at: None,
         deleted: true,
@@ -326,6 +329,7 @@ fn group_summary() -> ChatSummary {
         my_rank: 1,
         my_permissions: Permissions::EVERYONE_DEFAULT | moderator().permissions,
         pinned: vec![7],
+        photo: None,
     }
 }
 
@@ -348,6 +352,7 @@ fn dm_summary() -> ChatSummary {
         my_rank: 0,
         my_permissions: Permissions::ALL,
         pinned: Vec::new(),
+        photo: None,
     }
 }
 
@@ -515,6 +520,7 @@ pub fn chat() -> VectorFile {
                 description: None,
                 visibility: None,
                 handle: None,
+                photo: None,
             }),
         ),
         valid(
@@ -527,7 +533,44 @@ pub fn chat() -> VectorFile {
                 description: Some(String::new()),
                 visibility: Some(Visibility::Public),
                 handle: Some("bookclub".to_owned()),
+                photo: None,
             }),
+        ),
+        valid(
+            "groups.update of the photo",
+            "group-update-params",
+            &enc(&GroupUpdateParams {
+                txn: TXN.to_owned(),
+                group: group(),
+                name: None,
+                description: None,
+                visibility: None,
+                handle: None,
+                photo: Some(Some(media_id("crew.png"))),
+            }),
+        ),
+        valid(
+            "groups.update removing the photo",
+            "group-update-params",
+            &enc(&GroupUpdateParams {
+                txn: TXN.to_owned(),
+                group: group(),
+                name: None,
+                description: None,
+                visibility: None,
+                handle: None,
+                photo: Some(None),
+            }),
+        )
+        .note("null removes the photo; an absent photo is unchanged."),
+        schema(
+            "groups.update with a photo in text form",
+            "group-update-params",
+            &vmap(&[
+                ("txn", vtext(TXN)),
+                ("group", g()),
+                ("photo", vtext(&media_id("crew.png").to_string())),
+            ]),
         ),
         valid(
             "groups.directory",
@@ -560,6 +603,20 @@ pub fn chat() -> VectorFile {
                 description: "Talk about Rust.".to_owned(),
                 members: 3,
                 joined: false,
+                photo: None,
+            }),
+        ),
+        valid(
+            "a directory entry with a photo",
+            "directory-entry",
+            &enc(&DirectoryEntry {
+                group: public_group(),
+                handle: handle(),
+                name: "Rustaceans".to_owned(),
+                description: "Talk about Rust.".to_owned(),
+                members: 3,
+                joined: false,
+                photo: Some(media_id("ferris.png")),
             }),
         ),
         valid(
@@ -573,6 +630,7 @@ pub fn chat() -> VectorFile {
                     description: String::new(),
                     members: 3,
                     joined: true,
+                    photo: None,
                 }],
             }),
         ),
@@ -694,6 +752,18 @@ pub fn chat() -> VectorFile {
                 name: "Book club".to_owned(),
                 description: String::new(),
                 members: 5,
+                photo: None,
+            }),
+        ),
+        valid(
+            "links.preview result with a photo",
+            "link-preview",
+            &enc(&LinkPreview {
+                group: group(),
+                name: "Book club".to_owned(),
+                description: String::new(),
+                members: 5,
+                photo: Some(media_id("crew.png")),
             }),
         ),
         // members and bans
@@ -901,6 +971,7 @@ pub fn chat() -> VectorFile {
                 reply_to: None,
                 mentions: Vec::new(),
                 mention_everyone: false,
+                attachments: Vec::new(),
             }),
         ),
         valid(
@@ -913,6 +984,7 @@ pub fn chat() -> VectorFile {
                 reply_to: Some(7),
                 mentions: vec![bob()],
                 mention_everyone: true,
+                attachments: Vec::new(),
             }),
         ),
         valid(
@@ -932,6 +1004,60 @@ pub fn chat() -> VectorFile {
             ("text", vtext("Hi!")),
         ])))
         .note("Empty mentions and mention_everyone false are the defaults; senders omit them."),
+        valid(
+            "msgs.post with attachments and a caption",
+            "post-params",
+            &enc(&PostParams {
+                txn: TXN.to_owned(),
+                group: group(),
+                text: "Holiday, day 1".to_owned(),
+                reply_to: None,
+                mentions: Vec::new(),
+                mention_everyone: false,
+                attachments: vec![
+                    winichat_protocol::media::AttachmentInput {
+                        media: media_id("beach.jpg"),
+                        name: Some("beach.jpg".to_owned()),
+                        voice: false,
+                        waveform: None,
+                        duration_ms: None,
+                        poster: None,
+                    },
+                    winichat_protocol::media::AttachmentInput {
+                        media: media_id("clip.mp4"),
+                        name: None,
+                        voice: false,
+                        waveform: None,
+                        duration_ms: Some(2_000),
+                        poster: Some(media_id("clip-poster.jpg")),
+                    },
+                ],
+            }),
+        ),
+        valid(
+            "msgs.post of a voice message without text",
+            "post-params",
+            &enc(&PostParams {
+                txn: TXN.to_owned(),
+                group: group(),
+                text: String::new(),
+                reply_to: None,
+                mentions: Vec::new(),
+                mention_everyone: false,
+                attachments: vec![voice_input()],
+            }),
+        )
+        .note("With attachments the text is the caption and may be empty; without, the node answers bad_request."),
+        schema(
+            "msgs.post with attachments not in an array",
+            "post-params",
+            &vmap(&[
+                ("txn", vtext(TXN)),
+                ("group", g()),
+                ("text", vtext("")),
+                ("attachments", val(&voice_input())),
+            ]),
+        ),
         schema(
             "msgs.post with a byte-string text",
             "post-params",
@@ -1155,6 +1281,23 @@ pub fn chat() -> VectorFile {
         // chats
         valid("a group in the chat list", "chat-summary", &enc(&group_summary())),
         valid("a direct chat in the chat list", "chat-summary", &enc(&dm_summary())),
+        valid(
+            "a group with a photo in the chat list",
+            "chat-summary",
+            &enc(&ChatSummary {
+                photo: Some(media_id("crew.png")),
+                ..group_summary()
+            }),
+        ),
+        valid(
+            "a direct chat showing the peer's avatar",
+            "chat-summary",
+            &enc(&ChatSummary {
+                photo: Some(media_id("bob.jpg")),
+                ..dm_summary()
+            }),
+        )
+        .note("For a direct chat, photo is the peer's avatar."),
         schema(
             "a chat summary with an unknown kind",
             "chat-summary",
@@ -1178,6 +1321,32 @@ pub fn chat() -> VectorFile {
             }),
         ),
         valid(
+            "a member with an avatar",
+            "member-info",
+            &enc(&MemberInfo {
+                user: bob(),
+                display_name: "Bob".to_owned(),
+                roles: Vec::new(),
+                rank: EVERYONE_RANK,
+                joined_at: ts(10_000),
+                read_seq: 7,
+                avatar: Some(media_id("bob.jpg")),
+            }),
+        ),
+        schema(
+            "a member with an avatar in text form",
+            "member-info",
+            &vmap(&[
+                ("user", val(&bob())),
+                ("display_name", vtext("Bob")),
+                ("roles", Value::Array(Vec::new())),
+                ("rank", Value::from(EVERYONE_RANK)),
+                ("joined_at", Value::from(TS0)),
+                ("read_seq", Value::from(7)),
+                ("avatar", vtext(&media_id("bob.jpg").to_string())),
+            ]),
+        ),
+        valid(
             "a member",
             "member-info",
             &enc(&MemberInfo {
@@ -1187,6 +1356,7 @@ pub fn chat() -> VectorFile {
                 rank: 1,
                 joined_at: ts(10_000),
                 read_seq: 7,
+                avatar: None,
             }),
         ),
         valid(
@@ -1202,6 +1372,7 @@ pub fn chat() -> VectorFile {
                         rank: 0,
                         joined_at: ts(0),
                         read_seq: 8,
+                        avatar: None,
                     },
                     MemberInfo {
                         user: bob(),
@@ -1210,6 +1381,7 @@ pub fn chat() -> VectorFile {
                         rank: 1,
                         joined_at: ts(10_000),
                         read_seq: 7,
+                        avatar: None,
                     },
                     MemberInfo {
                         user: carol(),
@@ -1218,6 +1390,7 @@ pub fn chat() -> VectorFile {
                         rank: EVERYONE_RANK,
                         joined_at: ts(60_000),
                         read_seq: 6,
+                        avatar: None,
                     },
                 ],
                 roles: vec![moderator(), everyone()],
@@ -1264,6 +1437,7 @@ pub fn chat() -> VectorFile {
             .to_owned(),
         cases,
         log_cases: Vec::new(),
+        json_cases: Vec::new(),
     }
 }
 
@@ -1275,6 +1449,7 @@ fn post(text: &str) -> MsgPost {
         reply_to: None,
         mentions: Vec::new(),
         mention_everyone: false,
+        attachments: Vec::new(),
     }
 }
 
@@ -1495,6 +1670,41 @@ pub fn event_bodies() -> VectorFile {
             "group-update-body",
             &vmap(&[("name", Value::from(5))]),
         ),
+        valid(
+            "group.update of the photo",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                photo: Some(Some(media_id("crew.png"))),
+                ..GroupUpdate::default()
+            }),
+        ),
+        valid(
+            "group.update removing the photo",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                photo: Some(None),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("null removes the photo; an absent photo is unchanged."),
+        bad_body(
+            "group.update with a photo in text form",
+            "group-update-body",
+            &vmap(&[("photo", vtext(&media_id("crew.png").to_string()))]),
+        )
+        .note("A media id in CBOR is the map {node, sha256}."),
+        bad_body(
+            "group.update with the photo as an array",
+            "group-update-body",
+            &vmap(&[(
+                "photo",
+                Value::Array(vec![
+                    vtext("chat.example.org"),
+                    Value::Bytes(media_id("crew.png").sha256.to_vec()),
+                ]),
+            )]),
+        )
+        .note("A media id is the map {node, sha256}; the array of its fields is refused."),
         valid("group.delete", "group-delete-body", &empty),
         valid(
             "group.delete with an unknown field",
@@ -1766,6 +1976,7 @@ pub fn event_bodies() -> VectorFile {
                 reply_to: Some(7),
                 mentions: vec![bob()],
                 mention_everyone: true,
+                attachments: Vec::new(),
             }),
         ),
         valid(
@@ -1786,7 +1997,8 @@ pub fn event_bodies() -> VectorFile {
             "msg-post-body",
             &val(&post("")),
         )
-        .note("A posted text has 1 to 4,096 characters (a deleted message shows empty text in the timeline, but its event keeps the text)."),
+        .cddl(CddlExpect::Valid)
+        .note("prose: a posted text has 1 to 4,096 characters unless the message has attachments (a deleted message shows empty text in the timeline, but its event keeps the text)."),
         bad_body(
             "msg.post of whitespace only",
             "msg-post-body",
@@ -1821,11 +2033,134 @@ pub fn event_bodies() -> VectorFile {
             "msg-post-body",
             &enc(&vmap(&[
                 ("text", vtext("Hi!")),
-                ("attachments", Value::Array(Vec::new())),
+                ("stickers", Value::Array(Vec::new())),
             ])),
         )
         .reencoded(&enc(&post("Hi!")))
         .note("Fields a kind does not define are ignored (a newer node may add optional fields)."),
+        // msg.post with attachments (spec/media.md)
+        valid(
+            "msg.post of an album with a caption",
+            "msg-post-body",
+            &enc(&MsgPost {
+                attachments: vec![photo(), video(), file()],
+                ..post("Holiday, day 1")
+            }),
+        ),
+        valid(
+            "msg.post of a voice message without text",
+            "msg-post-body",
+            &enc(&MsgPost {
+                attachments: vec![voice()],
+                ..post("")
+            }),
+        )
+        .note("With attachments the text is a caption and may be empty."),
+        valid(
+            "msg.post of ten photos",
+            "msg-post-body",
+            &enc(&MsgPost {
+                attachments: vec![photo(); 10],
+                ..post("")
+            }),
+        ),
+        valid(
+            "msg.post with empty attachments written out",
+            "msg-post-body",
+            &enc(&vmap(&[
+                ("text", vtext("Hi!")),
+                ("attachments", Value::Array(Vec::new())),
+            ])),
+        )
+        .reencoded(&enc(&post("Hi!")))
+        .note("No attachments is the default; senders omit the field."),
+        bad_body(
+            "msg.post of eleven photos",
+            "msg-post-body",
+            &val(&MsgPost {
+                attachments: vec![photo(); 11],
+                ..post("")
+            }),
+        )
+        .note("At most 10 attachments."),
+        bad_body(
+            "msg.post without text or attachments",
+            "msg-post-body",
+            &vmap(&[
+                ("text", vtext("")),
+                ("attachments", Value::Array(Vec::new())),
+            ]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: the text may be empty only when there is at least one attachment."),
+        bad_body(
+            "msg.post with a caption of 4,097 characters",
+            "msg-post-body",
+            &val(&MsgPost {
+                attachments: vec![photo()],
+                ..post(&long(MAX_TEXT_CHARS + 1))
+            }),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a caption has at most 4,096 characters."),
+        bad_body(
+            "msg.post of a voice message with a waveform of 15 samples",
+            "msg-post-body",
+            &val(&MsgPost {
+                attachments: vec![winichat_protocol::media::Attachment {
+                    waveform: Some(wave(15)),
+                    ..voice()
+                }],
+                ..post("")
+            }),
+        )
+        .note("A waveform has 16 to 256 samples."),
+        bad_body(
+            "msg.post of audio with a poster",
+            "msg-post-body",
+            &val(&MsgPost {
+                attachments: vec![winichat_protocol::media::Attachment {
+                    kind: winichat_protocol::media::MediaKind::Audio,
+                    mime: "audio/mpeg".to_owned(),
+                    waveform: None,
+                    poster: Some(media_id("cover.jpg")),
+                    ..voice()
+                }],
+                ..post("Track 1")
+            }),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: only a video has a poster."),
+        bad_body(
+            "msg.post of a file named with a path",
+            "msg-post-body",
+            &val(&MsgPost {
+                attachments: vec![winichat_protocol::media::Attachment {
+                    name: Some("../../.ssh/authorized_keys".to_owned()),
+                    ..file()
+                }],
+                ..post("see attached")
+            }),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a file name has no '/' or '\\'."),
+        bad_body(
+            "msg.post with an attachment as an array",
+            "msg-post-body",
+            &vmap(&[
+                ("text", vtext("")),
+                (
+                    "attachments",
+                    Value::Array(vec![Value::Array(vec![
+                        val(&media_id("report.pdf")),
+                        vtext("file"),
+                        vtext("application/octet-stream"),
+                        Value::from(52_000),
+                    ])]),
+                ),
+            ]),
+        )
+        .note("An attachment is a map, as every struct; the array of its fields in order is refused."),
         valid(
             "msg.edit",
             "msg-edit-body",
@@ -1921,6 +2256,7 @@ pub fn event_bodies() -> VectorFile {
             .to_owned(),
         cases,
         log_cases: Vec::new(),
+        json_cases: Vec::new(),
     }
 }
 
@@ -1966,6 +2302,22 @@ pub fn samples() -> Vec<(&'static str, Vec<u8>)> {
             description: Some("d".to_owned()),
             visibility: Some(Visibility::Public),
             handle: Some(handle()),
+            photo: None,
+        }),
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(Some(media_id("crew.png"))),
+            ..GroupUpdate::default()
+        }),
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(None),
+            ..GroupUpdate::default()
+        }),
+        Body::MsgPost(MsgPost {
+            text: String::new(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: vec![photo(), voice(), video(), file()],
         }),
         Body::GroupDelete,
         Body::MemberInvite(MemberInvite { user: bob() }),
@@ -2001,6 +2353,7 @@ pub fn samples() -> Vec<(&'static str, Vec<u8>)> {
             reply_to: Some(1),
             mentions: vec![alice()],
             mention_everyone: true,
+            attachments: Vec::new(),
         }),
         Body::MsgEdit(MsgEdit {
             seq: 2,

@@ -13,6 +13,7 @@ use winichat_protocol::gateway::{
 };
 
 use super::generate::{TS0, alice, vmap, vtext};
+use super::generate_media::media_id;
 use super::model::{Case, Expect, VectorFile};
 
 /// The CDDL rules of this family, each decoded by [`decode`].
@@ -78,6 +79,7 @@ fn profile() -> ProfileInfo {
         id: alice(),
         display_name: "Alice".to_owned(),
         bio: "Likes CBOR.".to_owned(),
+        avatar: None,
     }
 }
 
@@ -193,12 +195,36 @@ pub fn gateway() -> VectorFile {
             &enc(&ProfileUpdateParams {
                 display_name: Some("Alice A.".to_owned()),
                 bio: Some(String::new()),
+                avatar: None,
             }),
         ),
         valid(
             "profile.update of nothing",
             "profile-update-params",
             &enc(&ProfileUpdateParams::default()),
+        ),
+        valid(
+            "profile.update of the avatar",
+            "profile-update-params",
+            &enc(&ProfileUpdateParams {
+                avatar: Some(Some(media_id("alice.jpg"))),
+                ..ProfileUpdateParams::default()
+            }),
+        )
+        .note("An image the caller uploaded to this node (spec/media.md)."),
+        valid(
+            "profile.update removing the avatar",
+            "profile-update-params",
+            &enc(&ProfileUpdateParams {
+                avatar: Some(None),
+                ..ProfileUpdateParams::default()
+            }),
+        )
+        .note("null removes the avatar; an absent avatar is unchanged."),
+        schema(
+            "profile.update with an avatar in text form",
+            "profile-update-params",
+            &vmap(&[("avatar", vtext(&media_id("alice.jpg").to_string()))]),
         ),
         schema(
             "profile.update with a numeric bio",
@@ -218,6 +244,14 @@ pub fn gateway() -> VectorFile {
             "users.search with a negative limit",
             "search-params",
             &vmap(&[("query", vtext("ali")), ("limit", Value::from(-1))]),
+        ),
+        valid(
+            "a profile with an avatar",
+            "profile-info",
+            &enc(&ProfileInfo {
+                avatar: Some(media_id("alice.jpg")),
+                ..profile()
+            }),
         ),
         valid(
             "users.search result",
@@ -261,12 +295,23 @@ pub fn gateway() -> VectorFile {
             ]),
         ),
         valid(
+            "profile push with an avatar",
+            "profile-data",
+            &enc(&ProfilePush {
+                user: alice(),
+                display_name: "Alice".to_owned(),
+                bio: String::new(),
+                avatar: Some(media_id("alice.jpg")),
+            }),
+        ),
+        valid(
             "profile push",
             "profile-data",
             &enc(&ProfilePush {
                 user: alice(),
                 display_name: "Alice".to_owned(),
                 bio: String::new(),
+                avatar: None,
             }),
         ),
         // presence.get
@@ -314,5 +359,6 @@ pub fn gateway() -> VectorFile {
             .to_owned(),
         cases,
         log_cases: Vec::new(),
+        json_cases: Vec::new(),
     }
 }

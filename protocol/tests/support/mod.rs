@@ -6,6 +6,7 @@ pub mod diag;
 pub mod generate;
 pub mod generate_chat;
 pub mod generate_gateway;
+pub mod generate_media;
 pub mod model;
 pub mod names;
 

@@ -13,6 +13,23 @@ pub struct VectorFile {
     /// Only in `log.json`: sequences of signed events fed to `check_next`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_cases: Vec<LogCase>,
+    /// Only in `media.json`: JSON documents of the HTTP API (the upload result).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub json_cases: Vec<JsonCase>,
+}
+
+/// A JSON document (not CBOR) and what a receiver must make of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCase {
+    pub name: String,
+    /// The CDDL rule the document is meant as.
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub json: serde_json::Value,
+    /// `"valid"` (and it re-serializes to `json` exactly) or `{"error": "schema"}`.
+    pub expect: Expect,
 }
 
 /// One message and what a receiver must make of it.

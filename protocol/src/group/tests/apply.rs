@@ -226,6 +226,64 @@ fn group_update() {
 }
 
 #[test]
+fn group_photos_are_set_kept_and_removed() {
+    let owner = user("owner");
+    let mut log = Log::group(&owner);
+    assert_eq!(log.state.photo, None);
+    log.ok(
+        &owner,
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(Some(media_id(1))),
+            ..GroupUpdate::default()
+        }),
+    );
+    assert_eq!(log.state.photo, Some(media_id(1)));
+    log.ok(
+        &owner,
+        Body::GroupUpdate(GroupUpdate {
+            name: Some("Renamed".to_owned()),
+            ..GroupUpdate::default()
+        }),
+    );
+    assert_eq!(log.state.photo, Some(media_id(1)), "absent: unchanged");
+    log.ok(
+        &owner,
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(Some(media_id(2))),
+            ..GroupUpdate::default()
+        }),
+    );
+    assert_eq!(log.state.photo, Some(media_id(2)));
+    log.ok(
+        &owner,
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(None),
+            ..GroupUpdate::default()
+        }),
+    );
+    assert_eq!(log.state.photo, None, "null removes it");
+    assert_eq!(log.state.name, "Renamed");
+}
+
+#[test]
+fn snapshots_without_a_photo_still_load() {
+    let owner = user("owner");
+    let log = Log::group(&owner);
+    let value = Value::serialized(&log.state).expect("serializes");
+    let Value::Map(entries) = value else {
+        panic!("a map")
+    };
+    let old: Vec<_> = entries
+        .into_iter()
+        .filter(|(k, _)| k.as_text() != Some("photo"))
+        .collect();
+    let state: GroupState = Value::Map(old)
+        .deserialized()
+        .expect("an old snapshot loads");
+    assert_eq!(state, log.state);
+}
+
+#[test]
 fn a_direct_chat_stays_private() {
     let a = user("alice");
     let mut log = Log::direct(&a, &user("bob"));
@@ -672,6 +730,7 @@ fn pins_and_messages() {
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,
+            attachments: Vec::new(),
         }),
     );
     let before = log.state.clone();
@@ -681,6 +740,7 @@ fn pins_and_messages() {
             reply_to: Some(post),
             mentions: vec![owner.clone()],
             mention_everyone: true,
+            attachments: Vec::new(),
         }),
         Body::MsgEdit(MsgEdit {
             seq: post,

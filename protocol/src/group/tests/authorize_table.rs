@@ -675,3 +675,68 @@ fn a_deleted_group_refuses_everything() {
     }
     run(w.state(), &cases);
 }
+
+#[test]
+fn group_updates_need_the_actions_of_what_they_change() {
+    use Denied::*;
+    let photo_only = GroupUpdate {
+        photo: Some(Some(media_id(1))),
+        ..GroupUpdate::default()
+    };
+    let remove_photo = GroupUpdate {
+        photo: Some(None),
+        ..GroupUpdate::default()
+    };
+    let rename_and_go_public = GroupUpdate {
+        name: Some("Crew".to_owned()),
+        visibility: Some(Visibility::Public),
+        handle: Some(handle("crew")),
+        ..GroupUpdate::default()
+    };
+    assert_eq!(photo_only.actions(), vec![Action::EditInfo]);
+    assert_eq!(remove_photo.actions(), vec![Action::EditInfo]);
+    assert_eq!(
+        rename_and_go_public.actions(),
+        vec![Action::EditInfo, Action::ChangeVisibility]
+    );
+    assert_eq!(GroupUpdate::default().actions(), Vec::<Action<'_>>::new());
+
+    // A photo-only update is authorized like a rename: edit_group_info, whoever's rank.
+    let w = World::new();
+    let all = |u: &GroupUpdate, who: &UserId| {
+        u.actions()
+            .iter()
+            .try_for_each(|a| authorize(w.state(), who, a))
+    };
+    #[rustfmt::skip]
+    let rows: Vec<(&str, &GroupUpdate, &UserId, Result<(), Denied>)> = vec![
+        ("photo by the owner", &photo_only, &w.owner, OK),
+        ("photo by a junior admin", &photo_only, &w.junior, OK),
+        ("photo by a member without edit_group_info", &photo_only, &w.plain, missing(Permissions::EDIT_GROUP_INFO)),
+        ("photo by a banned user", &photo_only, &w.banned, no(Banned)),
+        ("photo by an outsider", &photo_only, &w.outsider, no(NotMember)),
+        ("photo removed by a member without edit_group_info", &remove_photo, &w.plain, missing(Permissions::EDIT_GROUP_INFO)),
+        ("photo removed by a senior", &remove_photo, &w.senior, OK),
+        ("rename and go public by a senior", &rename_and_go_public, &w.senior, no(OwnerOnly)),
+        ("rename and go public by the owner", &rename_and_go_public, &w.owner, OK),
+    ];
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|(name, update, who, want)| {
+            let got = all(update, who);
+            (got != *want).then(|| format!("{name}: expected {want:?}, got {got:?}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // In a direct chat nobody sets a photo (the peers' avatars stand in).
+    let a = user("alice");
+    let b = user("bob");
+    let direct = Log::direct(&a, &b);
+    for who in [&a, &b] {
+        assert_eq!(
+            authorize(&direct.state, who, &Action::EditInfo),
+            Err(DirectChat)
+        );
+    }
+}

@@ -29,8 +29,17 @@ fn one_of_each() -> Vec<Body> {
             description: Some(String::new()),
             visibility: Some(Visibility::Public),
             handle: Some(handle("crew")),
+            photo: None,
         }),
         Body::GroupUpdate(GroupUpdate::default()),
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(Some(media_id(1))),
+            ..GroupUpdate::default()
+        }),
+        Body::GroupUpdate(GroupUpdate {
+            photo: Some(None),
+            ..GroupUpdate::default()
+        }),
         Body::GroupDelete,
         Body::MemberInvite(MemberInvite { user: bob.clone() }),
         Body::MemberJoin(MemberJoin {
@@ -82,12 +91,48 @@ fn one_of_each() -> Vec<Body> {
             reply_to: Some(4),
             mentions: vec![bob.clone()],
             mention_everyone: true,
+            attachments: Vec::new(),
         }),
         Body::MsgPost(MsgPost {
             text: "plain".to_owned(),
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,
+            attachments: Vec::new(),
+        }),
+        Body::MsgPost(MsgPost {
+            text: String::new(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: vec![
+                crate::media::Attachment {
+                    media: media_id(2),
+                    kind: crate::media::MediaKind::Voice,
+                    mime: "audio/ogg".to_owned(),
+                    size: 9_000,
+                    name: None,
+                    width: None,
+                    height: None,
+                    duration_ms: Some(3_000),
+                    blurhash: None,
+                    waveform: Some(vec![128; 64]),
+                    poster: None,
+                },
+                crate::media::Attachment {
+                    media: media_id(3),
+                    kind: crate::media::MediaKind::Video,
+                    mime: "video/webm".to_owned(),
+                    size: 90_000,
+                    name: Some("clip.webm".to_owned()),
+                    width: Some(640),
+                    height: Some(360),
+                    duration_ms: Some(2_000),
+                    blurhash: Some("00TSUA".to_owned()),
+                    waveform: None,
+                    poster: Some(media_id(4)),
+                },
+            ],
         }),
         Body::MsgEdit(MsgEdit {
             seq: 5,
@@ -178,6 +223,7 @@ fn fields_are_typed_and_unknown_ones_ignored() {
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,
+            attachments: Vec::new(),
         }))
     );
     let wrong = [
@@ -272,8 +318,29 @@ fn limits() {
         ("direct chat alone", K::GroupCreate, map(vec![("kind", text("direct")), ("name", text("")), ("description", text("")), ("visibility", text("private"))]), false),
         ("named direct chat", K::GroupCreate, map(vec![("kind", text("direct")), ("name", text("us")), ("description", text("")), ("visibility", text("private")), ("members", Value::Array(vec![bob()]))]), false),
         ("public direct chat", K::GroupCreate, map(vec![("kind", text("direct")), ("name", text("")), ("description", text("")), ("visibility", text("public")), ("handle", text("#us:example.org")), ("members", Value::Array(vec![bob()]))]), false),
+        // Attachments.
+        ("caption-less photo", K::MsgPost, map(vec![("text", text("")), ("attachments", Value::Array(vec![image_value(1)]))]), true),
+        ("blank caption", K::MsgPost, map(vec![("text", text(" ")), ("attachments", Value::Array(vec![image_value(1)]))]), true),
+        ("caption of 4096 chars", K::MsgPost, map(vec![("text", text(&"é".repeat(MAX_TEXT_CHARS))), ("attachments", Value::Array(vec![image_value(1)]))]), true),
+        ("caption of 4097 chars", K::MsgPost, map(vec![("text", text(&"a".repeat(MAX_TEXT_CHARS + 1))), ("attachments", Value::Array(vec![image_value(1)]))]), false),
+        ("empty text, empty attachments", K::MsgPost, map(vec![("text", text("")), ("attachments", Value::Array(Vec::new()))]), false),
+        ("10 attachments", K::MsgPost, map(vec![("text", text("")), ("attachments", Value::Array((0..10).map(image_value).collect()))]), true),
+        ("11 attachments", K::MsgPost, map(vec![("text", text("")), ("attachments", Value::Array((0..11).map(image_value).collect()))]), false),
+        ("attachment without mime", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("file")), ("size", Value::Integer(1.into()))])]))]), false),
+        ("attachment of unknown kind", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("sticker")), ("mime", text("image/png")), ("size", Value::Integer(1.into()))])]))]), false),
+        ("attachment with a text media id", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", text("example.org/00")), ("kind", text("file")), ("mime", text("a/b")), ("size", Value::Integer(1.into()))])]))]), false),
+        ("attachment named ../x", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("file")), ("mime", text("a/b")), ("size", Value::Integer(1.into())), ("name", text("../x"))])]))]), false),
+        ("waveform as an array", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("voice")), ("mime", text("audio/ogg")), ("size", Value::Integer(1.into())), ("waveform", Value::Array(vec![Value::Integer(1.into()); 16]))])]))]), false),
+        ("short waveform", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("voice")), ("mime", text("audio/ogg")), ("size", Value::Integer(1.into())), ("waveform", Value::Bytes(vec![1; 15]))])]))]), false),
+        ("attachment as an array", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![Value::Array(vec![media_value(1), text("file"), text("a/b"), Value::Integer(1.into())])]))]), false),
+        ("attachment media as an array", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", Value::Array(vec![text("example.org"), Value::Bytes(vec![1; 32])])), ("kind", text("file")), ("mime", text("a/b")), ("size", Value::Integer(1.into()))])]))]), false),
+        ("poster on audio", K::MsgPost, map(vec![("text", text("x")), ("attachments", Value::Array(vec![map(vec![("media", media_value(1)), ("kind", text("audio")), ("mime", text("audio/ogg")), ("size", Value::Integer(1.into())), ("poster", media_value(2))])]))]), false),
         // Group update.
         ("rename", K::GroupUpdate, map(vec![("name", text("New"))]), true),
+        ("set the photo", K::GroupUpdate, map(vec![("photo", media_value(1))]), true),
+        ("remove the photo", K::GroupUpdate, map(vec![("photo", Value::Null)]), true),
+        ("photo as an array", K::GroupUpdate, map(vec![("photo", Value::Array(vec![text("example.org"), Value::Bytes(vec![1; 32])]))]), false),
+        ("photo as text", K::GroupUpdate, map(vec![("photo", text("example.org/0101"))]), false),
         ("rename to blank", K::GroupUpdate, map(vec![("name", text(" "))]), false),
         ("long description", K::GroupUpdate, map(vec![("description", text(&"d".repeat(MAX_DESCRIPTION_CHARS + 1)))]), false),
         ("private with a handle", K::GroupUpdate, map(vec![("visibility", text("private")), ("handle", text("#crew:example.org"))]), false),
@@ -328,4 +395,44 @@ fn limits() {
     // The error names the kind.
     let err = decode(K::MsgPost, post("")).expect_err("empty text");
     assert_eq!(err.kind, "msg.post");
+}
+
+#[test]
+fn group_photos_are_tri_state() {
+    let kind = EventKind::GroupUpdate;
+    let absent = decode(kind.clone(), map(vec![("name", text("New"))])).expect("decodes");
+    let cleared = decode(kind.clone(), map(vec![("photo", Value::Null)])).expect("decodes");
+    let set = decode(kind.clone(), map(vec![("photo", media_value(7))])).expect("decodes");
+    let photo = |b: &Body| match b {
+        Body::GroupUpdate(u) => u.photo.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(photo(&absent), None);
+    assert_eq!(photo(&cleared), Some(None));
+    assert_eq!(photo(&set), Some(Some(media_id(7))));
+    // null survives the round trip: it is written, not dropped.
+    assert_eq!(cleared.to_value(), map(vec![("photo", Value::Null)]));
+    assert_eq!(absent.to_value(), map(vec![("name", text("New"))]));
+}
+
+#[test]
+fn attachment_errors_name_the_reason() {
+    let body = map(vec![
+        ("text", text("")),
+        (
+            "attachments",
+            Value::Array(vec![map(vec![
+                ("media", media_value(1)),
+                ("kind", text("audio")),
+                ("mime", text("audio/ogg")),
+                ("size", Value::Integer(1.into())),
+                ("poster", media_value(2)),
+            ])]),
+        ),
+    ]);
+    let err = decode(EventKind::MsgPost, body).expect_err("a poster on audio");
+    assert_eq!(err.kind, "msg.post");
+    assert!(err.reason.contains("poster"), "{err}");
+    let err = decode(EventKind::MsgPost, post("")).expect_err("empty");
+    assert!(err.reason.contains("empty"), "{err}");
 }
