@@ -1,6 +1,7 @@
 //! Real nodes and real databases for tests.
 
 pub mod client;
+pub mod media_fixtures;
 pub mod node;
 pub mod postgres;
 pub mod storage;
