@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 15] = [
     "name",
     "data_dir",
     "http",
@@ -39,6 +39,10 @@ pub const KEYS: [&str; 11] = [
     "registration",
     "public_url",
     "access_token_ttl_secs",
+    "media_max_upload_bytes",
+    "media_quota_bytes",
+    "media_url_ttl_secs",
+    "media_gc_grace_secs",
 ];
 
 /// The node's configuration, fully validated.
@@ -69,6 +73,9 @@ pub struct Config {
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`, and whether the refresh
     /// cookie is `Secure` (`public_url` starts with `https://`).
     pub auth: crate::auth::AuthSettings,
+    /// Media: `media_max_upload_bytes`, `media_quota_bytes`, `media_url_ttl_secs`,
+    /// `media_gc_grace_secs` (the image limits are built in; tests may change them).
+    pub media: crate::media::MediaSettings,
 }
 
 /// How log lines are written.
@@ -202,6 +209,10 @@ struct FileConfig {
     registration: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
     access_token_ttl_secs: Option<Spanned<u64>>,
+    media_max_upload_bytes: Option<Spanned<u64>>,
+    media_quota_bytes: Option<Spanned<u64>>,
+    media_url_ttl_secs: Option<Spanned<u64>>,
+    media_gc_grace_secs: Option<Spanned<u64>>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -367,6 +378,7 @@ impl Config {
                 .unwrap_or_default(),
         };
         let auth = load_auth(&pick, parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
+        let media = load_media(parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
         let gateway = crate::api::ws::GatewaySettings {
             allowed_origins,
             ..Default::default()
@@ -383,6 +395,7 @@ impl Config {
             web_dir,
             gateway,
             auth,
+            media,
         })
     }
 
@@ -517,6 +530,97 @@ fn load_auth(
         }
     }
     Ok(auth)
+}
+
+/// Largest accepted `media_max_upload_bytes`: 1 TiB.
+pub const MAX_MEDIA_UPLOAD_BYTES: u64 = 1 << 40;
+/// Largest accepted `media_quota_bytes`: 1 PiB.
+pub const MAX_MEDIA_QUOTA_BYTES: u64 = 1 << 50;
+/// Accepted `media_url_ttl_secs`: a minute to a week.
+pub const MEDIA_URL_TTL_SECS: std::ops::RangeInclusive<u64> = 60..=7 * 86_400;
+/// Largest accepted `media_gc_grace_secs`: a year.
+pub const MAX_MEDIA_GC_GRACE_SECS: u64 = 365 * 86_400;
+
+/// The media settings: `media_max_upload_bytes`, `media_quota_bytes`, `media_url_ttl_secs`,
+/// `media_gc_grace_secs` (file or `WINICHAT_<KEY>`; the environment wins).
+fn load_media(
+    file: Option<(ConfigFile<'_>, &FileConfig)>,
+    env: &HashMap<String, String>,
+) -> Result<crate::media::MediaSettings, ConfigError> {
+    type Get = fn(&FileConfig) -> Option<&Spanned<u64>>;
+    let number = |key: &'static str,
+                  var: &'static str,
+                  get: Get,
+                  range: std::ops::RangeInclusive<u64>,
+                  what: &str|
+     -> Result<Option<u64>, ConfigError> {
+        let raw = match env.get(var) {
+            Some(v) => Some(Raw {
+                value: v.clone(),
+                origin: Origin::Env(var),
+            }),
+            None => file.and_then(|(f, cfg)| {
+                get(cfg).map(|s| Raw {
+                    value: s.get_ref().to_string(),
+                    origin: Origin::File {
+                        path: f.path.to_path_buf(),
+                        key,
+                        line: line_of(f.text, s.span().start),
+                    },
+                })
+            }),
+        };
+        let Some(raw) = raw else { return Ok(None) };
+        match raw.value.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(value_error(
+                raw,
+                format!(
+                    "must be a number of {what} from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    };
+    let mut media = crate::media::MediaSettings::default();
+    if let Some(n) = number(
+        "media_max_upload_bytes",
+        "WINICHAT_MEDIA_MAX_UPLOAD_BYTES",
+        |c| c.media_max_upload_bytes.as_ref(),
+        1..=MAX_MEDIA_UPLOAD_BYTES,
+        "bytes",
+    )? {
+        media.max_upload_bytes = n;
+    }
+    if let Some(n) = number(
+        "media_quota_bytes",
+        "WINICHAT_MEDIA_QUOTA_BYTES",
+        |c| c.media_quota_bytes.as_ref(),
+        1..=MAX_MEDIA_QUOTA_BYTES,
+        "bytes",
+    )? {
+        media.quota_bytes = n;
+    }
+    if let Some(n) = number(
+        "media_url_ttl_secs",
+        "WINICHAT_MEDIA_URL_TTL_SECS",
+        |c| c.media_url_ttl_secs.as_ref(),
+        MEDIA_URL_TTL_SECS,
+        "seconds",
+    )? {
+        media.url_ttl_secs = n;
+    }
+    if let Some(n) = number(
+        "media_gc_grace_secs",
+        "WINICHAT_MEDIA_GC_GRACE_SECS",
+        |c| c.media_gc_grace_secs.as_ref(),
+        0..=MAX_MEDIA_GC_GRACE_SECS,
+        "seconds",
+    )? {
+        media.gc_grace_secs = n;
+    }
+    Ok(media)
 }
 
 fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {

@@ -8,5 +8,6 @@ pub mod config;
 pub mod error;
 pub mod federation;
 pub mod identity;
+pub mod media;
 pub mod server;
 pub mod storage;

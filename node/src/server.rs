@@ -42,6 +42,8 @@ pub struct RunningNode {
     pub node_name: NodeName,
     /// The node's identity public key.
     pub public_key: VerifyingKey,
+    /// The media service (tests drive its clean-up directly).
+    pub media: crate::media::Media,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), NodeError>>,
 }
@@ -128,11 +130,28 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     };
     let gateway = crate::api::ws::Gateway::new(config.gateway.clone());
     gateway.watch_revocations(auth.subscribe_revocations());
-    let chats = crate::chat::Chats::new(
+    let media = match crate::media::Media::local(
+        db.clone(),
+        config.name.clone(),
+        &config.data_dir,
+        &identity.signing_key().to_bytes(),
+        config.media.clone(),
+    ) {
+        Ok(media) => media,
+        Err(source) => {
+            db.close().await;
+            return Err(NodeError::DataDir {
+                path: config.data_dir.join(crate::media::MEDIA_DIR),
+                source,
+            });
+        }
+    };
+    let chats = crate::chat::Chats::with_media(
         db.clone(),
         config.name.clone(),
         identity.signing_key().clone(),
         Arc::new(gateway.hub().clone()),
+        media.clone(),
     );
     let state = AppState {
         db: db.clone(),
@@ -146,6 +165,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         gateway,
         chats,
         auth,
+        media: media.clone(),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let task = tokio::spawn(serve(http_listener, quic, db, state, shutdown_rx));
@@ -162,6 +182,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         quic_addr,
         node_name: config.name,
         public_key,
+        media,
         shutdown,
         task,
     })
@@ -184,6 +205,7 @@ async fn serve(
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
     let maintenance = tokio::spawn(state.chats.clone().maintain(shutdown.clone()));
+    let media_gc = tokio::spawn(state.media.clone().collect_garbage(shutdown.clone()));
     let relay = tokio::spawn(
         state
             .chats
@@ -208,6 +230,9 @@ async fn serve(
     endpoint::close(&quic).await;
     if let Err(e) = maintenance.await {
         tracing::warn!(error = %e, "chat maintenance task failed");
+    }
+    if let Err(e) = media_gc.await {
+        tracing::warn!(error = %e, "media clean-up task failed");
     }
     if let Err(e) = relay.await {
         tracing::warn!(error = %e, "presence relay task failed");

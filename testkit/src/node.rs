@@ -76,6 +76,7 @@ impl TestNode {
             web_dir: None,
             gateway: Default::default(),
             auth: Default::default(),
+            media: Default::default(),
         };
         configure(&mut config);
         let node = server::start(config)
@@ -118,6 +119,11 @@ impl TestNode {
     /// The node's data directory (removed when the `TestNode` is dropped).
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
+    }
+
+    /// The node's media service (to drive its clean-up with a chosen clock).
+    pub fn media(&self) -> &winichat_node::media::Media {
+        &self.node.media
     }
 
     /// The PostgreSQL database URL, for a node on [`Backend::Postgres`].

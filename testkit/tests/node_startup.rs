@@ -258,6 +258,7 @@ async fn restart_reuses_the_identity_and_refuses_another_name() {
         web_dir: None,
         gateway: Default::default(),
         auth: Default::default(),
+        media: Default::default(),
     };
     let first = server::start(config("restart.test"))
         .await

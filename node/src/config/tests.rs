@@ -271,3 +271,65 @@ fn example_file_documents_every_key_and_each_commented_value_is_valid() {
         );
     }
 }
+
+#[test]
+fn media_settings_from_file_and_env_with_defaults_and_ranges() {
+    let defaults = Config::defaults().expect("defaults").media;
+    assert_eq!(defaults.max_upload_bytes, 100 * 1024 * 1024);
+    assert_eq!(defaults.quota_bytes, 2 * 1024 * 1024 * 1024);
+    assert_eq!(defaults.url_ttl_secs, 3600);
+    assert_eq!(defaults.gc_grace_secs, 86_400);
+
+    let text = "media_max_upload_bytes = 1000\nmedia_quota_bytes = 5000\n\
+                media_url_ttl_secs = 120\nmedia_gc_grace_secs = 0\n";
+    let from_file = load(Some(text), &[], &Overrides::default())
+        .expect("file")
+        .media;
+    assert_eq!(from_file.max_upload_bytes, 1000);
+    assert_eq!(from_file.quota_bytes, 5000);
+    assert_eq!(from_file.url_ttl_secs, 120);
+    assert_eq!(from_file.gc_grace_secs, 0);
+
+    let vars = [
+        ("WINICHAT_MEDIA_MAX_UPLOAD_BYTES", "2000"),
+        ("WINICHAT_MEDIA_QUOTA_BYTES", "6000"),
+        ("WINICHAT_MEDIA_URL_TTL_SECS", "600"),
+        ("WINICHAT_MEDIA_GC_GRACE_SECS", "60"),
+    ];
+    let from_env = load(Some(text), &vars, &Overrides::default())
+        .expect("env")
+        .media;
+    assert_eq!(from_env.max_upload_bytes, 2000);
+    assert_eq!(from_env.quota_bytes, 6000);
+    assert_eq!(from_env.url_ttl_secs, 600);
+    assert_eq!(from_env.gc_grace_secs, 60);
+
+    for (var, value) in [
+        ("WINICHAT_MEDIA_MAX_UPLOAD_BYTES", "0"),
+        ("WINICHAT_MEDIA_MAX_UPLOAD_BYTES", "lots"),
+        ("WINICHAT_MEDIA_MAX_UPLOAD_BYTES", "2000000000000"),
+        ("WINICHAT_MEDIA_QUOTA_BYTES", "0"),
+        ("WINICHAT_MEDIA_QUOTA_BYTES", "-1"),
+        ("WINICHAT_MEDIA_URL_TTL_SECS", "59"),
+        ("WINICHAT_MEDIA_URL_TTL_SECS", "604801"),
+        ("WINICHAT_MEDIA_GC_GRACE_SECS", "31536001"),
+    ] {
+        let err = load(None, &[(var, value)], &Overrides::default()).expect_err(value);
+        assert!(
+            err.starts_with(&format!(
+                "invalid config: {var} = \"{value}\": must be a number"
+            )),
+            "{err}"
+        );
+    }
+    let err = load(
+        Some("\nmedia_url_ttl_secs = 5\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect_err("too short");
+    assert!(
+        err.contains("media_url_ttl_secs (line 2) = \"5\": must be a number of seconds from 60"),
+        "{err}"
+    );
+}

@@ -21,6 +21,7 @@ use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
 pub mod chats;
+pub mod media;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -346,6 +347,14 @@ impl Database {
 
     /// Chats: the projection of the group logs.
     pub fn chats(&self) -> &dyn chats::ChatStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Uploaded media, its uploaders and its references.
+    pub fn media(&self) -> &dyn media::MediaStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use tower_http::trace::TraceLayer;
 
@@ -13,6 +14,7 @@ use crate::storage::Database;
 
 pub mod auth;
 pub mod healthz;
+pub mod media;
 pub mod node_document;
 pub mod web;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub gateway: crate::api::ws::Gateway,
     /// Direct chats and groups (see [`crate::chat`]).
     pub chats: crate::chat::Chats,
+    /// Uploads, downloads and signed URLs (see [`crate::media`]).
+    pub media: crate::media::Media,
 }
 
 /// The HTTP router with every endpoint and the request-tracing layer.
@@ -42,9 +46,22 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/winichat/node", get(node_document::get))
         .route("/ws", get(crate::api::ws::upgrade))
         .nest("/api/auth", auth_routes())
+        .merge(media_routes())
         .fallback(web::fallback)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/api/media…` (see [`media`]). Uploads are streamed and limited by the media settings, so
+/// axum's default body limit is off for that route alone.
+fn media_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/media",
+            post(media::post).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/media/{hex}", get(media::get))
+        .route("/api/media/{hex}/thumb/{size}", get(media::get_thumb))
 }
 
 /// `/api/auth/…` (see [`auth`]).

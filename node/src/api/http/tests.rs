@@ -35,6 +35,14 @@ pub(super) async fn state(dir: &std::path::Path) -> AppState {
             ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
             Arc::new(gateway.hub().clone()),
         ),
+        media: crate::media::Media::local(
+            db.clone(),
+            "chat.example.org".parse().expect("name"),
+            dir,
+            &[7; 32],
+            Default::default(),
+        )
+        .expect("media"),
     }
 }
 

@@ -8,6 +8,7 @@ mod accounts;
 mod chats;
 mod events;
 mod identity;
+mod media;
 mod outbox;
 mod peers;
 

@@ -9,6 +9,7 @@ mod accounts;
 pub(super) mod chats; // its row types are shared with the PostgreSQL backend
 mod events;
 mod identity;
+mod media;
 mod outbox;
 mod peers;
 

@@ -1,0 +1,229 @@
+//! Attachments: what a client asks to attach ([`AttachmentInput`]) checked against what the
+//! node stored, giving the node-authored [`Attachment`] that goes into a signed `msg.post`;
+//! and the check of an avatar or group photo.
+
+use winichat_protocol::ids::{MediaId, UserId};
+use winichat_protocol::media::{
+    Attachment, AttachmentInput, MAX_ATTACHMENTS, MAX_DURATION_MS, MAX_FILE_NAME_CHARS,
+    MAX_WAVEFORM_SAMPLES, MIN_WAVEFORM_SAMPLES, MediaKind,
+};
+
+use super::{Media, MediaError, now};
+use crate::storage::media::MediaRecord;
+
+/// Checks a file name given for an attachment or a download: 1 to 255 characters, no control
+/// or bidirectional-override characters, no `/`, `\` or `..`, and not `.`.
+pub fn check_name(name: &str) -> Result<(), MediaError> {
+    if name.is_empty() {
+        return Err(MediaError::invalid("the file name is empty"));
+    }
+    if name.chars().count() > MAX_FILE_NAME_CHARS {
+        return Err(MediaError::invalid(format!(
+            "the file name is longer than {MAX_FILE_NAME_CHARS} characters"
+        )));
+    }
+    if name == "." || name.contains("..") {
+        return Err(MediaError::invalid("the file name is . or contains .."));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(MediaError::invalid("the file name contains / or \\"));
+    }
+    // Bidirectional overrides and isolates make "evil\u{202e}txt.exe" look like "evilexe.txt".
+    let spoofing = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if name.chars().any(|c| c.is_control() || spoofing(c)) {
+        return Err(MediaError::invalid(
+            "the file name contains control characters",
+        ));
+    }
+    Ok(())
+}
+
+impl Media {
+    /// The stored row of `id` if it is on this node and `user` uploaded it; otherwise
+    /// [`MediaError::NotFound`] (another user's upload is not told apart from none), or
+    /// [`MediaError::Invalid`] for another node's media.
+    async fn own_upload(&self, user: &UserId, id: &MediaId) -> Result<MediaRecord, MediaError> {
+        if id.node != *self.node() {
+            return Err(MediaError::invalid(format!(
+                "media {id} is not stored on this node"
+            )));
+        }
+        let store = self.db().media();
+        if !store.uploaded_by(user, &id.sha256).await? {
+            return Err(MediaError::NotFound);
+        }
+        store.get(&id.sha256).await?.ok_or(MediaError::NotFound)
+    }
+
+    /// Checks each input — this node's media, uploaded by `user`; voice ⇒ audio with a
+    /// waveform of 16–256 samples and a duration (from the container, else the client's,
+    /// at most 24 h); poster ⇒ video, and an image `user` uploaded; the name rules of
+    /// [`check_name`] — and returns the node-authored attachments, in order.
+    ///
+    /// Every media used is touched, so the clean-up's grace restarts while the message is
+    /// being committed.
+    pub async fn attachments(
+        &self,
+        user: &UserId,
+        inputs: &[AttachmentInput],
+    ) -> Result<Vec<Attachment>, MediaError> {
+        if inputs.len() > MAX_ATTACHMENTS {
+            return Err(MediaError::invalid(format!(
+                "at most {MAX_ATTACHMENTS} attachments per message"
+            )));
+        }
+        let now = now();
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            out.push(self.attachment(user, input).await?);
+        }
+        for input in inputs {
+            self.db().media().touch(&input.media.sha256, now).await?;
+            if let Some(poster) = &input.poster {
+                self.db().media().touch(&poster.sha256, now).await?;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn attachment(
+        &self,
+        user: &UserId,
+        input: &AttachmentInput,
+    ) -> Result<Attachment, MediaError> {
+        if let Some(name) = &input.name {
+            check_name(name)?;
+        }
+        let row = self.own_upload(user, &input.media).await?;
+        let mut attachment = Attachment {
+            media: input.media.clone(),
+            kind: row.kind,
+            mime: row.mime.clone(),
+            size: row.size,
+            name: input.name.clone(),
+            width: row.width,
+            height: row.height,
+            duration_ms: None,
+            blurhash: row.blurhash.clone(),
+            waveform: None,
+            poster: None,
+        };
+
+        if input.voice {
+            if row.kind != MediaKind::Audio {
+                return Err(MediaError::invalid("a voice message must be audio"));
+            }
+            let waveform = input
+                .waveform
+                .as_ref()
+                .ok_or_else(|| MediaError::invalid("a voice message needs a waveform"))?;
+            if !(MIN_WAVEFORM_SAMPLES..=MAX_WAVEFORM_SAMPLES).contains(&waveform.len()) {
+                return Err(MediaError::invalid(format!(
+                    "a waveform has {MIN_WAVEFORM_SAMPLES} to {MAX_WAVEFORM_SAMPLES} samples"
+                )));
+            }
+            let duration = row
+                .duration_ms
+                .or(input.duration_ms)
+                .ok_or_else(|| MediaError::invalid("a voice message needs its duration"))?;
+            attachment.kind = MediaKind::Voice;
+            attachment.waveform = Some(waveform.clone());
+            attachment.duration_ms = Some(check_duration(duration)?);
+        } else {
+            if input.waveform.is_some() {
+                return Err(MediaError::invalid("only a voice message has a waveform"));
+            }
+            match row.kind {
+                MediaKind::Audio | MediaKind::Video => {
+                    attachment.duration_ms = row
+                        .duration_ms
+                        .or(input.duration_ms)
+                        .map(check_duration)
+                        .transpose()?;
+                }
+                _ if input.duration_ms.is_some() => {
+                    return Err(MediaError::invalid("only audio and video have a duration"));
+                }
+                _ => {}
+            }
+        }
+
+        if let Some(poster_id) = &input.poster {
+            if row.kind != MediaKind::Video {
+                return Err(MediaError::invalid("only a video has a poster"));
+            }
+            let poster = self.own_upload(user, poster_id).await?;
+            if poster.kind != MediaKind::Image {
+                return Err(MediaError::invalid("a poster must be an image"));
+            }
+            attachment.width = poster.width;
+            attachment.height = poster.height;
+            attachment.blurhash = poster.blurhash;
+            attachment.poster = Some(poster_id.clone());
+        }
+        Ok(attachment)
+    }
+
+    /// For avatars and group photos: `id` must be an image `user` uploaded to this node.
+    /// Touches it, so the clean-up's grace restarts while the change is committed.
+    pub async fn check_photo(&self, user: &UserId, id: &MediaId) -> Result<(), MediaError> {
+        let row = self.own_upload(user, id).await?;
+        if row.kind != MediaKind::Image {
+            return Err(MediaError::invalid("a photo must be an image"));
+        }
+        self.db().media().touch(&id.sha256, now()).await?;
+        Ok(())
+    }
+}
+
+fn check_duration(ms: u64) -> Result<u64, MediaError> {
+    if ms == 0 || ms > MAX_DURATION_MS {
+        return Err(MediaError::invalid(format!(
+            "a duration is 1 ms to {MAX_DURATION_MS} ms"
+        )));
+    }
+    Ok(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for good in [
+            "a",
+            "photo.jpg",
+            "My report (final).pdf",
+            ".hidden",
+            "a.b.c",
+            "Ünïcödé 写真.png",
+            &"x".repeat(255),
+        ] {
+            assert!(check_name(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a..b",
+            "..hidden",
+            "../etc/passwd",
+            "a/b",
+            "a\\b",
+            "line\nbreak",
+            "nul\0",
+            "tab\t",
+            "del\u{7f}",
+            "evil\u{202e}txt.exe",
+            &"x".repeat(256),
+        ] {
+            assert!(
+                matches!(check_name(bad), Err(MediaError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+        // 255 characters, more bytes.
+        assert!(check_name(&"é".repeat(255)).is_ok());
+    }
+}

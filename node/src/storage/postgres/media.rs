@@ -1,0 +1,179 @@
+//! `MediaStore` on PostgreSQL. Keep in step with `sqlite/media.rs` (same statements, `$n`
+//! placeholders instead of `?`, `GREATEST` instead of the two-argument `MAX`).
+
+use super::PgStorage;
+use crate::storage::media::{
+    MediaDbRow, MediaRecord, MediaStore, kind_text, media_columns, records, sha_text, thumbs_text,
+    to_i32,
+};
+use crate::storage::{StorageError, db_error, stored_u64, to_i64};
+use winichat_protocol::Timestamp;
+use winichat_protocol::ids::UserId;
+
+#[async_trait::async_trait]
+impl MediaStore for PgStorage {
+    async fn record_upload(
+        &self,
+        media: &MediaRecord,
+        user: &UserId,
+        at: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let sha = sha_text(&media.sha256);
+        let at = to_i64(at.0, "uploaded_at")?;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
+             thumbs, created_at, touched_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (sha256) DO UPDATE SET touched_at = GREATEST(media.touched_at, EXCLUDED.touched_at)",
+        )
+        .bind(&sha)
+        .bind(kind_text(media.kind))
+        .bind(&media.mime)
+        .bind(to_i64(media.size, "size")?)
+        .bind(media.width.map(|v| to_i32(v, "width")).transpose()?)
+        .bind(media.height.map(|v| to_i32(v, "height")).transpose()?)
+        .bind(
+            media
+                .duration_ms
+                .map(|v| to_i64(v, "duration_ms"))
+                .transpose()?,
+        )
+        .bind(media.blurhash.as_deref())
+        .bind(thumbs_text(&media.thumbs))
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO media_uploads (user_id, sha256, uploaded_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, sha256) DO NOTHING",
+        )
+        .bind(user.as_str())
+        .bind(&sha)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            sqlx::query(
+                "UPDATE media_uploads SET uploaded_at = $1 WHERE user_id = $2 AND sha256 = $3",
+            )
+            .bind(at)
+            .bind(user.as_str())
+            .bind(&sha)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(inserted)
+    }
+
+    async fn get(&self, sha256: &[u8; 32]) -> Result<Option<MediaRecord>, StorageError> {
+        sqlx::query_as::<_, MediaDbRow>(concat!(
+            "SELECT ",
+            media_columns!(),
+            " FROM media WHERE sha256 = $1"
+        ))
+        .bind(sha_text(sha256))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(MediaRecord::try_from)
+        .transpose()
+    }
+
+    async fn uploaded_by(&self, user: &UserId, sha256: &[u8; 32]) -> Result<bool, StorageError> {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM media_uploads WHERE user_id = $1 AND sha256 = $2)",
+        )
+        .bind(user.as_str())
+        .bind(sha_text(sha256))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn usage(&self, user: &UserId) -> Result<u64, StorageError> {
+        let total = sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(SUM(m.size), 0)::BIGINT FROM media_uploads u \
+             JOIN media m ON m.sha256 = u.sha256 WHERE u.user_id = $1",
+        )
+        .bind(user.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        stored_u64(total, "sum of media.size")
+    }
+
+    async fn may_view(&self, user: &UserId, sha256: &[u8; 32]) -> Result<bool, StorageError> {
+        let sha = sha_text(sha256);
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM media_uploads WHERE user_id = $1 AND sha256 = $2) \
+             OR EXISTS (SELECT 1 FROM media_refs WHERE sha256 = $2 AND public) \
+             OR EXISTS (SELECT 1 FROM media_refs r \
+                        JOIN chat_members m ON m.group_id = r.group_id \
+                        WHERE r.sha256 = $2 AND m.user_id = $1)",
+        )
+        .bind(user.as_str())
+        .bind(&sha)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn touch(&self, sha256: &[u8; 32], at: Timestamp) -> Result<bool, StorageError> {
+        let sha = sha_text(sha256);
+        let at = to_i64(at.0, "touched_at")?;
+        let changed =
+            sqlx::query("UPDATE media SET touched_at = GREATEST(touched_at, $1) WHERE sha256 = $2")
+                .bind(at)
+                .bind(&sha)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn unreferenced(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<MediaRecord>, StorageError> {
+        let rows = sqlx::query_as::<_, MediaDbRow>(concat!(
+            "SELECT ",
+            media_columns!(),
+            " FROM media m WHERE touched_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = m.sha256) \
+             ORDER BY touched_at, sha256 LIMIT $2"
+        ))
+        .bind(to_i64(before.0, "before")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        records(rows)
+    }
+
+    async fn delete_unreferenced(
+        &self,
+        sha256: &[u8; 32],
+        before: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let deleted = sqlx::query(
+            "DELETE FROM media WHERE sha256 = $1 AND touched_at < $2 \
+             AND NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)",
+        )
+        .bind(sha_text(sha256))
+        .bind(to_i64(before.0, "before")?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(deleted == 1)
+    }
+}
