@@ -225,6 +225,7 @@ fn post_params(group: &GroupId, txn: String, text: &str) -> api::PostParams {
         reply_to: None,
         mentions: Vec::new(),
         mention_everyone: false,
+        attachments: Vec::new(),
     }
 }
 

@@ -36,6 +36,8 @@ mod direct;
 mod groups;
 #[path = "chats/invites.rs"]
 mod invites;
+#[path = "chats/media.rs"]
+mod media;
 #[path = "chats/moderation.rs"]
 mod moderation;
 #[path = "chats/paging.rs"]

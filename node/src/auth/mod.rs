@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 use winichat_protocol::Timestamp;
 use winichat_protocol::error_code::ErrorCode;
-use winichat_protocol::ids::{NodeName, UserId, check_user_name};
+use winichat_protocol::ids::{MediaId, NodeName, UserId, check_user_name};
 
 use crate::identity::IdentityError;
 use crate::storage::accounts::{NewUser, RefreshOutcome, SessionRecord, UserRecord};
@@ -156,6 +156,8 @@ pub struct Profile {
     pub bio: String,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// The profile photo.
+    pub avatar: Option<MediaId>,
 }
 
 impl From<UserRecord> for Profile {
@@ -165,6 +167,7 @@ impl From<UserRecord> for Profile {
             display_name: u.display_name,
             bio: u.bio,
             created_at: u.created_at,
+            avatar: u.avatar,
         }
     }
 }
@@ -767,6 +770,20 @@ impl Auth {
             .update_profile(user, display_name.as_deref(), bio.as_deref())
             .await
         {
+            Ok(u) => Ok(u.into()),
+            Err(StorageError::NotFound(_)) => Err(AuthError::NotFound("no such user".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets or removes a user's avatar. The caller has checked that the media is an image the
+    /// user uploaded (see [`crate::media::Media::check_photo`]).
+    pub async fn set_avatar(
+        &self,
+        user: &UserId,
+        avatar: Option<&MediaId>,
+    ) -> Result<Profile, AuthError> {
+        match self.inner.db.accounts().set_avatar(user, avatar).await {
             Ok(u) => Ok(u.into()),
             Err(StorageError::NotFound(_)) => Err(AuthError::NotFound("no such user".into())),
             Err(e) => Err(e.into()),

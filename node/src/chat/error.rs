@@ -63,3 +63,18 @@ impl From<ApplyError> for ChatError {
         ChatError::BadRequest(e.to_string())
     }
 }
+
+impl From<crate::media::MediaError> for ChatError {
+    fn from(e: crate::media::MediaError) -> Self {
+        use crate::media::MediaError;
+        match e {
+            MediaError::NotFound => ChatError::NotFound("no such media"),
+            MediaError::Invalid(reason) => ChatError::BadRequest(reason),
+            e @ (MediaError::TooLarge { .. }
+            | MediaError::QuotaExceeded { .. }
+            | MediaError::ImageTooLarge { .. }) => ChatError::BadRequest(e.to_string()),
+            MediaError::Storage(e) => ChatError::internal(e),
+            MediaError::Io(e) => ChatError::internal(e),
+        }
+    }
+}

@@ -98,6 +98,7 @@ impl Chats {
                 name: state.name.clone(),
                 description: state.description.clone(),
                 members: u64::try_from(state.members.len()).unwrap_or(u64::MAX),
+                photo: state.photo.clone(),
             })
         })
         .await?

@@ -22,8 +22,9 @@ use winichat_protocol::Timestamp;
 use winichat_protocol::event::LogHead;
 use winichat_protocol::gateway::{self, PresenceList, PresencePush, Status};
 use winichat_protocol::group::{Action, GroupState, authorize};
-use winichat_protocol::ids::{GroupId, NodeName, UserId};
+use winichat_protocol::ids::{GroupId, MediaId, NodeName, UserId};
 
+use crate::media::Media;
 use crate::storage::Database;
 
 mod error;
@@ -90,6 +91,9 @@ struct Inner {
     node: NodeName,
     key: SigningKey,
     pusher: Arc<dyn Pusher>,
+    /// Uploads that messages, group photos and avatars refer to; `None` where media is not
+    /// served (some tests): attachments are then refused.
+    media: Option<Media>,
     /// One lock per group: writes to a group are sequenced one at a time. The slot holds the
     /// group's state while it is cached.
     groups: StdMutex<HashMap<GroupId, Arc<Mutex<Option<Loaded>>>>>,
@@ -112,12 +116,34 @@ pub(crate) struct Loaded {
 impl Chats {
     /// The chat service of node `node`, signing events with `key` and pushing through `pusher`.
     pub fn new(db: Database, node: NodeName, key: SigningKey, pusher: Arc<dyn Pusher>) -> Chats {
+        Self::build(db, node, key, pusher, None)
+    }
+
+    /// [`Chats::new`], with media: messages may carry attachments, groups a photo.
+    pub fn with_media(
+        db: Database,
+        node: NodeName,
+        key: SigningKey,
+        pusher: Arc<dyn Pusher>,
+        media: Media,
+    ) -> Chats {
+        Self::build(db, node, key, pusher, Some(media))
+    }
+
+    fn build(
+        db: Database,
+        node: NodeName,
+        key: SigningKey,
+        pusher: Arc<dyn Pusher>,
+        media: Option<Media>,
+    ) -> Chats {
         Chats {
             inner: Arc::new(Inner {
                 db,
                 node,
                 key,
                 pusher,
+                media,
                 groups: StdMutex::new(HashMap::new()),
                 typing: StdMutex::new(HashMap::new()),
             }),
@@ -130,6 +156,19 @@ impl Chats {
 
     pub(crate) fn node(&self) -> &NodeName {
         &self.inner.node
+    }
+
+    /// Checks that `photo` may become `user`'s avatar (an image they uploaded here).
+    pub async fn check_photo(&self, user: &UserId, photo: &MediaId) -> Result<(), ChatError> {
+        Ok(self.media()?.check_photo(user, photo).await?)
+    }
+
+    /// The media service, or [`ChatError::BadRequest`] when this service has none.
+    pub(crate) fn media(&self) -> Result<&Media, ChatError> {
+        self.inner
+            .media
+            .as_ref()
+            .ok_or_else(|| ChatError::BadRequest("media is not available".into()))
     }
 
     /// True when `user`'s typing signal in `group` should be pushed now (and records it).

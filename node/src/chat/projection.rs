@@ -117,10 +117,30 @@ pub(crate) fn ops(
                 user: ban.user.clone(),
             });
         }
-        Body::MsgPost(_) => ops.push(ProjectionOp::Read {
-            user: sender.clone(),
-            seq: event.seq,
-        }),
+        Body::MsgPost(post) => {
+            ops.push(ProjectionOp::Read {
+                user: sender.clone(),
+                seq: event.seq,
+            });
+            let media: Vec<[u8; 32]> = post
+                .attachments
+                .iter()
+                .flat_map(|a| {
+                    std::iter::once(a.media.sha256).chain(a.poster.as_ref().map(|p| p.sha256))
+                })
+                .collect();
+            if !media.is_empty() {
+                ops.push(ProjectionOp::MediaRefs {
+                    seq: event.seq,
+                    media,
+                });
+            }
+        }
+        Body::GroupUpdate(update) if update.photo.is_some() => {
+            ops.push(ProjectionOp::GroupPhoto {
+                media: after.photo.as_ref().map(|p| p.sha256),
+            });
+        }
         Body::MsgEdit(edit) => {
             if let Some(body) = edited_body {
                 ops.push(ProjectionOp::EditItem {

@@ -83,6 +83,7 @@ impl Chats {
             my_rank: state.rank_of(actor).unwrap_or(EVERYONE_RANK),
             my_permissions: state.permissions_of(actor),
             pinned: state.pinned.iter().copied().collect(),
+            photo: state.photo.clone(),
         })
     }
 
@@ -104,9 +105,9 @@ impl Chats {
             self.db().chats().reads(group).await?.into_iter().collect();
         let mut members = Vec::with_capacity(state.members.len());
         for (user, member) in &state.members {
-            let display_name = match self.db().accounts().user(user).await? {
-                Some(record) => record.display_name,
-                None => String::new(),
+            let (display_name, avatar) = match self.db().accounts().user(user).await? {
+                Some(record) => (record.display_name, record.avatar),
+                None => (String::new(), None),
             };
             members.push(api::MemberInfo {
                 user: user.clone(),
@@ -115,6 +116,7 @@ impl Chats {
                 rank: state.rank_of(user).unwrap_or(EVERYONE_RANK),
                 joined_at: member.joined_at,
                 read_seq: reads.get(user).copied().unwrap_or(0),
+                avatar,
             });
         }
         members.sort_by(|a, b| (a.rank, a.joined_at, &a.user).cmp(&(b.rank, b.joined_at, &b.user)));
@@ -402,6 +404,8 @@ impl Chats {
                 .read_seq(&row.group, actor)
                 .await?
                 .is_some();
+            // The photo lives in the state snapshot; a directory page is small.
+            let photo = super::decode_state(&row.state, &row.group)?.photo;
             groups.push(api::DirectoryEntry {
                 group: row.group,
                 handle,
@@ -409,6 +413,7 @@ impl Chats {
                 description: row.description,
                 members: row.members,
                 joined,
+                photo,
             });
         }
         Ok(api::DirectoryResult { groups })

@@ -78,6 +78,7 @@ fn post(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
         reply_to: None,
         mentions: Vec::new(),
         mention_everyone: false,
+        attachments: Vec::new(),
     }
 }
 

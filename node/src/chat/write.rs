@@ -396,7 +396,11 @@ impl Chats {
             Some(name) => Some(self.free_handle(name, Some(&p.group)).await?),
             None => None,
         };
-        let info = p.name.is_some() || p.description.is_some();
+        // A new photo must be an image the caller uploaded; checked before the lock.
+        if let Some(Some(photo)) = &p.photo {
+            self.media()?.check_photo(actor, photo).await?;
+        }
+        let info = p.name.is_some() || p.description.is_some() || p.photo.is_some();
         let visibility = p.visibility.is_some() || handle.is_some();
         if !info && !visibility {
             return Err(ChatError::BadRequest("nothing to change".into()));
@@ -419,6 +423,7 @@ impl Chats {
                 description: p.description.map(|d| d.trim().to_owned()),
                 visibility: p.visibility,
                 handle: if public_after { handle } else { None },
+                photo: p.photo.clone(),
             })))
         })
         .await
@@ -730,12 +735,19 @@ impl Chats {
         actor: &UserId,
         p: api::PostParams,
     ) -> Result<api::WriteResult, ChatError> {
+        // The uploads are looked up before the group's lock is taken: only the caller's own
+        // uploads qualify, so nothing about the group is needed yet.
+        let attachments = if p.attachments.is_empty() {
+            Vec::new()
+        } else {
+            self.media()?.attachments(actor, &p.attachments).await?
+        };
         self.write_about(actor, &p.group, &p.txn, p.reply_to, |state, reply| {
             authorize(
                 state,
                 actor,
                 &Action::Post {
-                    media: false,
+                    media: !attachments.is_empty(),
                     mention_everyone: p.mention_everyone,
                 },
             )?;
@@ -755,6 +767,7 @@ impl Chats {
                 reply_to: p.reply_to,
                 mentions,
                 mention_everyone: p.mention_everyone,
+                attachments: attachments.clone(),
             })))
         })
         .await

@@ -6,7 +6,7 @@
 //! exactly one wins.
 
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{MediaId, UserId};
 
 use super::StorageError;
 
@@ -36,6 +36,8 @@ pub struct UserRecord {
     pub bio: String,
     /// Creation time.
     pub created_at: Timestamp,
+    /// The profile photo: an image on this node.
+    pub avatar: Option<MediaId>,
 }
 
 // Hand-written so the password hash never reaches a log line.
@@ -111,6 +113,15 @@ pub trait AccountStore: Send + Sync {
         bio: Option<&str>,
     ) -> Result<UserRecord, StorageError>;
 
+    /// Sets (`Some`) or removes the user's avatar and returns the user; the avatar's media
+    /// reference (which keeps the upload from being collected) changes in the same
+    /// transaction. [`StorageError::NotFound`] if there is no such user.
+    async fn set_avatar(
+        &self,
+        id: &UserId,
+        avatar: Option<&MediaId>,
+    ) -> Result<UserRecord, StorageError>;
+
     /// Up to `limit` users whose name or lowercased display name starts with `prefix` (which
     /// must be lowercase), ordered by name.
     async fn search_users(&self, prefix: &str, limit: u32)
@@ -172,7 +183,7 @@ pub trait AccountStore: Send + Sync {
 /// The columns of `users`, in [`UserRow`] order.
 macro_rules! user_columns {
     () => {
-        "id, password_hash, display_name, bio, created_at"
+        "id, password_hash, display_name, bio, created_at, avatar"
     };
 }
 pub(crate) use user_columns;
@@ -193,6 +204,7 @@ pub(crate) struct UserRow {
     pub display_name: String,
     pub bio: String,
     pub created_at: i64,
+    pub avatar: Option<String>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -204,6 +216,10 @@ impl TryFrom<UserRow> for UserRecord {
             display_name: r.display_name,
             bio: r.bio,
             created_at: Timestamp(super::stored_u64(r.created_at, "users.created_at")?),
+            avatar: r
+                .avatar
+                .map(|a| super::parse_stored(&a, "users.avatar"))
+                .transpose()?,
         })
     }
 }

@@ -185,6 +185,12 @@ pub enum ProjectionOp {
     ClearInvite { user: UserId },
     /// `user`'s read position moves forward to `seq` (never back).
     Read { user: UserId, seq: u64 },
+    /// Message `seq` refers to these uploads (SHA-256 of each attachment and poster): members
+    /// may fetch them, and they are kept while the message lives ([`Self::DeleteItem`] drops
+    /// the references).
+    MediaRefs { seq: u64, media: Vec<[u8; 32]> },
+    /// The group's photo is now this upload (or none): anyone signed in may fetch it.
+    GroupPhoto { media: Option<[u8; 32]> },
 }
 
 /// Everything one event changes, written in one transaction: the event (its log head moves),

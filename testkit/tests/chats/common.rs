@@ -251,6 +251,7 @@ pub fn post_params(group: &GroupId, text: &str) -> api::PostParams {
         reply_to: None,
         mentions: Vec::new(),
         mention_everyone: false,
+        attachments: Vec::new(),
     }
 }
 

@@ -242,6 +242,7 @@ async fn dm_messages_edits_deletes_reactions_and_pins(backend: Backend) {
                 description: None,
                 visibility: None,
                 handle: None,
+                photo: None,
             },
             ErrorCode::Forbidden,
         )

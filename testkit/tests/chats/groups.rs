@@ -28,6 +28,7 @@ fn update(group: &GroupId) -> api::GroupUpdateParams {
         description: None,
         visibility: None,
         handle: None,
+        photo: None,
     }
 }
 

@@ -189,6 +189,7 @@ fn probes(group: &GroupId, seq: u64, member: &UserId) -> Vec<(&'static str, Valu
                 description: None,
                 visibility: None,
                 handle: None,
+                photo: None,
             }),
         ),
         (method::GROUPS_DELETE, v(&txn_group(group))),

@@ -213,6 +213,7 @@ async fn a_kicked_socket_hears_its_kick_then_nothing(backend: Backend) {
                 description: None,
                 visibility: None,
                 handle: None,
+                photo: None,
             },
         )
         .await;

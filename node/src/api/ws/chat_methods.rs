@@ -6,6 +6,7 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::chat::{self as api, method};
 use winichat_protocol::gateway::{self, Empty};
 use winichat_protocol::ids::GroupId;
+use winichat_protocol::media::MediaUrlsParams;
 
 use super::connection::ConnState;
 use super::methods::{decode, encode};
@@ -32,6 +33,7 @@ pub async fn call(
 
 fn is_chat_method(name: &str) -> bool {
     name == gateway::method::PRESENCE_GET
+        || name == gateway::method::MEDIA_URLS
         || [
             "chats.", "dm.", "groups.", "invites.", "links.", "members.", "bans.", "roles.",
             "msgs.", "audit.",
@@ -48,6 +50,16 @@ async fn dispatch(
 ) -> Result<Value, ErrorBody> {
     let me = &conn.user;
     match name {
+        gateway::method::MEDIA_URLS => {
+            let p: MediaUrlsParams = decode(params)?;
+            let urls = chats
+                .media()
+                .map_err(err)?
+                .urls(me, &p.items, crate::chat::now())
+                .await
+                .map_err(|e| err(e.into()))?;
+            encode(&urls)
+        }
         method::CHATS_LIST => {
             let _: Empty = decode(params)?;
             encode(&chats.list(me).await.map_err(err)?)

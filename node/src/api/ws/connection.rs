@@ -461,6 +461,7 @@ fn profile_info(p: Profile) -> ProfileInfo {
         id: p.user,
         display_name: p.display_name,
         bio: p.bio,
+        avatar: p.avatar,
     }
 }
 

@@ -42,14 +42,41 @@ pub async fn call<A: Accounts>(
         }
         method::PROFILE_UPDATE => {
             let p: ProfileUpdateParams = decode(params)?;
-            let profile = accounts
-                .update_profile(&conn.user, p.display_name, p.bio)
-                .await
-                .map_err(auth_error)?;
+            if let Some(Some(avatar)) = &p.avatar {
+                let Some(chats) = chats else {
+                    return Err(ErrorBody::new(
+                        ErrorCode::Unavailable,
+                        "media is not available",
+                    ));
+                };
+                chats
+                    .check_photo(&conn.user, avatar)
+                    .await
+                    .map_err(|e| e.body())?;
+            }
+            let profile = match &p.avatar {
+                None => accounts
+                    .update_profile(&conn.user, p.display_name, p.bio)
+                    .await
+                    .map_err(auth_error)?,
+                Some(avatar) => {
+                    if p.display_name.is_some() || p.bio.is_some() {
+                        accounts
+                            .update_profile(&conn.user, p.display_name, p.bio)
+                            .await
+                            .map_err(auth_error)?;
+                    }
+                    accounts
+                        .set_avatar(&conn.user, avatar.as_ref())
+                        .await
+                        .map_err(auth_error)?
+                }
+            };
             let push = ProfilePush {
                 user: profile.user.clone(),
                 display_name: profile.display_name.clone(),
                 bio: profile.bio.clone(),
+                avatar: profile.avatar.clone(),
             };
             hub.push_about(&conn.user, gateway::event::PROFILE, &encode(&push)?);
             encode(&info(profile))
@@ -122,5 +149,6 @@ fn info(p: Profile) -> ProfileInfo {
         id: p.user,
         display_name: p.display_name,
         bio: p.bio,
+        avatar: p.avatar,
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::broadcast;
 use winichat_protocol::gateway::{self, MAX_FRAME, close};
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{MediaId, UserId};
 
 use crate::api::http::AppState;
 use crate::auth::{AccessClaims, Auth, AuthError, Profile, SessionRevoked};
@@ -89,6 +89,12 @@ pub trait Accounts: Send + Sync + 'static {
         display_name: Option<String>,
         bio: Option<String>,
     ) -> Result<Profile, AuthError>;
+    /// See [`Auth::set_avatar`].
+    async fn set_avatar(
+        &self,
+        user: &UserId,
+        avatar: Option<&MediaId>,
+    ) -> Result<Profile, AuthError>;
     /// See [`Auth::search`].
     async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError>;
 }
@@ -108,6 +114,13 @@ impl Accounts for Auth {
         bio: Option<String>,
     ) -> Result<Profile, AuthError> {
         Auth::update_profile(self, user, display_name, bio).await
+    }
+    async fn set_avatar(
+        &self,
+        user: &UserId,
+        avatar: Option<&MediaId>,
+    ) -> Result<Profile, AuthError> {
+        Auth::set_avatar(self, user, avatar).await
     }
     async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError> {
         Auth::search(self, query, limit).await

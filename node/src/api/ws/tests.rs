@@ -57,6 +57,7 @@ impl Accounts for Fake {
             display_name: "Alice".into(),
             bio: self.bio.lock().expect("lock").clone(),
             created_at: Timestamp(0),
+            avatar: None,
         })
     }
     async fn update_profile(
@@ -68,6 +69,13 @@ impl Accounts for Fake {
         if let Some(bio) = bio {
             *self.bio.lock().expect("lock") = bio;
         }
+        self.profile(user).await
+    }
+    async fn set_avatar(
+        &self,
+        user: &UserId,
+        _avatar: Option<&winichat_protocol::ids::MediaId>,
+    ) -> Result<Profile, AuthError> {
         self.profile(user).await
     }
     async fn search(&self, _query: &str, _limit: u32) -> Result<Vec<Profile>, AuthError> {

@@ -10,7 +10,7 @@ use crate::storage::accounts::{
 };
 use crate::storage::{StorageError, db_error, to_i64};
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{MediaId, UserId};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
@@ -130,6 +130,44 @@ impl AccountStore for PgStorage {
             Some(row) => UserRecord::try_from(row),
             None => Err(StorageError::NotFound(format!("user {id}"))),
         }
+    }
+
+    async fn set_avatar(
+        &self,
+        id: &UserId,
+        avatar: Option<&MediaId>,
+    ) -> Result<UserRecord, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query_as::<_, UserRow>(concat!(
+            "UPDATE users SET avatar = $1 WHERE id = $2 RETURNING ",
+            user_columns!()
+        ))
+        .bind(avatar.map(ToString::to_string))
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else {
+            return Err(StorageError::NotFound(format!("user {id}")));
+        };
+        sqlx::query("DELETE FROM media_refs WHERE user_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if let Some(avatar) = avatar {
+            sqlx::query(
+                "INSERT INTO media_refs (sha256, group_id, seq, user_id, public) \
+                 VALUES ($1, NULL, NULL, $2, TRUE)",
+            )
+            .bind(hex::encode(avatar.sha256))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        UserRecord::try_from(row)
     }
 
     async fn search_users(

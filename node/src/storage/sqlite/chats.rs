@@ -437,6 +437,12 @@ async fn apply_op(
         .map_err(db_error)?,
         ProjectionOp::DeleteItem { seq, body } => {
             let seq = to_i64(*seq, "seq")?;
+            sqlx::query("DELETE FROM media_refs WHERE group_id = ? AND seq = ?")
+                .bind(g)
+                .bind(seq)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
             sqlx::query("DELETE FROM reactions WHERE group_id = ? AND seq = ?")
                 .bind(g)
                 .bind(seq)
@@ -529,6 +535,41 @@ async fn apply_op(
             .execute(&mut **tx)
             .await
             .map_err(db_error)?
+        }
+        ProjectionOp::MediaRefs { seq, media } => {
+            let seq = to_i64(*seq, "seq")?;
+            for sha256 in media {
+                sqlx::query(
+                    "INSERT INTO media_refs (sha256, group_id, seq, user_id, public) \
+                     VALUES (?, ?, ?, NULL, FALSE)",
+                )
+                .bind(hex::encode(sha256))
+                .bind(g)
+                .bind(seq)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            }
+            return Ok(0);
+        }
+        ProjectionOp::GroupPhoto { media } => {
+            sqlx::query("DELETE FROM media_refs WHERE group_id = ? AND seq IS NULL")
+                .bind(g)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            if let Some(sha256) = media {
+                sqlx::query(
+                    "INSERT INTO media_refs (sha256, group_id, seq, user_id, public) \
+                     VALUES (?, ?, NULL, NULL, TRUE)",
+                )
+                .bind(hex::encode(sha256))
+                .bind(g)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_error)?;
+            }
+            return Ok(0);
         }
     };
     Ok(0)
