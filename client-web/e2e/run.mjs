@@ -7,7 +7,8 @@
 //                                         honouring CARGO_TARGET_DIR) and runs a real one on free
 //                                         127.0.0.1 ports with a temporary data dir, serving dist/
 //
-// Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch.
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch, E2E_FILTER=media- to
+// run only the tests whose file name contains it.
 // Each test in e2e/tests/*.mjs (but *support.mjs, the helpers) exports `name` and `run({ page, baseUrl, node })`; a test that
 // needs a real node exports `needs = 'node'` (any node: --node or --base-url) or
 // `needs = 'node-control'` (one the harness can stop and restart: --node only). Without one, such
@@ -169,14 +170,24 @@ const have = node ? 'node-control' : values['base-url'] ? 'node' : 'preview';
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: process.env.E2E_HEADED !== '1',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    // Voice messages: a fake microphone (a beeping tone) that needs no permission prompt.
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ],
 });
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 try {
-  const files = (await readdir(testsDir)).filter((f) => f.endsWith('.mjs') && !f.endsWith('support.mjs')).sort();
+  const only = process.env.E2E_FILTER ?? '';
+  const files = (await readdir(testsDir)).filter((f) => f.endsWith('.mjs') && !f.endsWith('support.mjs') && f.includes(only)).sort();
   for (const file of files) {
     /** @type {{ name: string, needs?: 'node' | 'node-control', run: (ctx: { page: import('playwright-core').Page, baseUrl: string, node: NodeControl | null }) => Promise<void> }} */
     const test = await import(pathToFileURL(testsDir + file).href);
@@ -186,7 +197,7 @@ try {
       console.log(`skip ${test.name} (needs ${test.needs === 'node' ? 'a real node: --node or --base-url' : 'a node it can restart: --node'})`);
       continue;
     }
-    const context = await browser.newContext();
+    const context = await browser.newContext({ permissions: ['microphone'] });
     const page = await context.newPage();
     const started = Date.now();
     try {

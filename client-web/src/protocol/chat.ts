@@ -17,8 +17,8 @@
 import { field, isTextMap, type CborMap, type CborValue } from './codec';
 import type { ErrorBody } from './error-codes';
 import type { PushFrame } from './frames';
-import type { ConnectionState, GatewayError, Ready } from './gateway';
-import { parseEventId, parseGroupId, parseHandle, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
+import { getMediaUrls, updateProfile, type ConnectionState, type GatewayError, type MediaUrlRequest, type MediaUrls, type Profile, type ProfileChanges, type Ready } from './gateway';
+import { formatMediaId, parseEventId, parseGroupId, parseHandle, parseMediaId, parseNodeName, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
 import { err, ok, type Result } from './result';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +43,154 @@ export const OWNER_RANK = 0;
 export const EVERYONE_RANK = 0xffff_ffff;
 /** How long a `chat.typing` lasts unless repeated (ms). */
 export const TYPING_TTL_MS = 6_000;
+
+// ---------------------------------------------------------------------------------------------
+// Media references (protocol/src/media.rs, spec/media.md)
+
+/** What a piece of media is, as the node sniffed it from its bytes. */
+export type MediaKind = 'image' | 'audio' | 'voice' | 'video' | 'file';
+export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'audio', 'voice', 'video', 'file'];
+/** At most this many attachments in one message. */
+export const MAX_ATTACHMENTS = 10;
+/** A file name: at most this many characters (no control characters, `/` or `\\`). */
+export const MAX_FILE_NAME_CHARS = 255;
+/** A voice waveform: 16 to 256 samples, one byte each (0 silent … 255 loudest). */
+export const MIN_WAVEFORM_SAMPLES = 16;
+export const MAX_WAVEFORM_SAMPLES = 256;
+/** The longest duration accepted: 24 h. */
+export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
+/** A blurhash placeholder: at most this many characters. */
+export const MAX_BLURHASH_CHARS = 100;
+/** A mime type: at most this many characters. */
+export const MAX_MIME_CHARS = 100;
+
+/**
+ * A piece of media in a message, as the node that stores it describes it (node-authored, inside
+ * the signed `msg.post` body). `media` and `poster` are media ids in text form `node/<64 hex>`
+ * (on the wire they are `{node, sha256}` maps; see `formatMediaId` / `parseMediaId`).
+ */
+export interface Attachment {
+  readonly media: string;
+  readonly kind: MediaKind;
+  /** The sniffed type (`application/octet-stream` for a file). */
+  readonly mime: string;
+  /** Bytes. */
+  readonly size: number;
+  /** The file name the sender gave. */
+  readonly name?: string;
+  /** Image (or video poster) size in pixels. */
+  readonly width?: number;
+  readonly height?: number;
+  /** Audio, voice or video duration. */
+  readonly durationMs?: number;
+  /** A placeholder shown while the image (or poster) loads. */
+  readonly blurhash?: string;
+  /** Voice only: 16–256 samples, 0–255. */
+  readonly waveform?: Uint8Array;
+  /** Video only: the poster frame (an image on the same node), text form. */
+  readonly poster?: string;
+}
+
+/** An attachment as the client asks for it in `msgs.post`; the node fills in the rest. */
+export interface AttachmentInput {
+  /** Media the caller uploaded to this node (text form `node/<hex>`, as the upload returns it). */
+  readonly media: string;
+  /** The file name to show. */
+  readonly name?: string;
+  /** A voice message (audio only; needs `waveform`). */
+  readonly voice?: boolean;
+  /** The waveform computed while recording (voice only), 16–256 bytes. */
+  readonly waveform?: Uint8Array;
+  /** The duration measured by the client (used when the container has none). */
+  readonly durationMs?: number;
+  /** A video's poster frame: an image the caller uploaded (video only), text form. */
+  readonly poster?: string;
+}
+
+/** Why an attachment is refused: the names of `AttachmentError::code` (protocol/src/media.rs). */
+export type AttachmentProblem =
+  | 'too_many'
+  | 'name_length'
+  | 'name_characters'
+  | 'waveform_length'
+  | 'unexpected_waveform'
+  | 'missing_waveform'
+  | 'unexpected_poster'
+  | 'duration_too_long'
+  | 'blurhash'
+  | 'zero_dimension'
+  | 'mime';
+
+const BLURHASH_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~';
+
+/**
+ * A file name: 1–255 characters (code points); no control character (C0, DEL, C1), `/`, `\`, `..`
+ * or bidirectional embedding/override/isolate (U+202A–U+202E, U+2066–U+2069); not `.`. Null when
+ * it is fine.
+ */
+export function checkFileName(name: string): AttachmentProblem | null {
+  const chars = Array.from(name);
+  if (chars.length === 0 || chars.length > MAX_FILE_NAME_CHARS) return 'name_length';
+  const bad = (c: string): boolean => {
+    const n = c.codePointAt(0) ?? 0;
+    return n < 0x20 || (n >= 0x7f && n <= 0x9f) || c === '/' || c === '\\' || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
+  };
+  if (chars.some(bad) || name === '.' || name.includes('..')) return 'name_characters';
+  return null;
+}
+
+/** A blurhash: 6–100 characters of its alphabet, as long as its first character says. */
+export function checkBlurhash(hash: string): AttachmentProblem | null {
+  if (hash.length < 6 || hash.length > 100 || ![...hash].every((c) => BLURHASH_ALPHABET.includes(c))) return 'blurhash';
+  const flag = BLURHASH_ALPHABET.indexOf(hash[0] ?? '');
+  const x = (flag % 9) + 1;
+  const y = Math.floor(flag / 9) + 1;
+  return y <= 9 && hash.length === 4 + 2 * x * y ? null : 'blurhash';
+}
+
+/** A mime type: 1–100 printable ASCII characters, no leading or trailing space. */
+export function checkMime(mime: string): AttachmentProblem | null {
+  return mime.length > 0 && mime.length <= MAX_MIME_CHARS && /^[\x20-\x7e]+$/.test(mime) && mime.trim() === mime ? null : 'mime';
+}
+
+function waveformProblem(waveform: Uint8Array): AttachmentProblem | null {
+  return waveform.length >= MIN_WAVEFORM_SAMPLES && waveform.length <= MAX_WAVEFORM_SAMPLES ? null : 'waveform_length';
+}
+
+/** The checks every reader makes of an attachment (`Attachment::check`); null when it passes. */
+export function checkAttachment(a: Attachment): AttachmentProblem | null {
+  const name = a.name === undefined ? null : checkFileName(a.name);
+  if (name) return name;
+  const mime = checkMime(a.mime);
+  if (mime) return mime;
+  if (a.width === 0 || a.height === 0) return 'zero_dimension';
+  if (a.durationMs !== undefined && a.durationMs > MAX_DURATION_MS) return 'duration_too_long';
+  if (a.blurhash !== undefined && checkBlurhash(a.blurhash)) return 'blurhash';
+  if (a.waveform !== undefined) {
+    if (a.kind !== 'voice') return 'unexpected_waveform';
+    const w = waveformProblem(a.waveform);
+    if (w) return w;
+  } else if (a.kind === 'voice') return 'missing_waveform';
+  if (a.poster !== undefined && a.kind !== 'video') return 'unexpected_poster';
+  return null;
+}
+
+/**
+ * The checks the node makes of an attachment input before it looks the media up
+ * (`AttachmentInput::check`): use it before `post` to explain a refusal early. Null when it passes.
+ */
+export function checkAttachmentInput(a: AttachmentInput): AttachmentProblem | null {
+  const name = a.name === undefined ? null : checkFileName(a.name);
+  if (name) return name;
+  if (a.durationMs !== undefined && a.durationMs > MAX_DURATION_MS) return 'duration_too_long';
+  if (a.waveform !== undefined) {
+    if (a.voice !== true) return 'unexpected_waveform';
+    const w = waveformProblem(a.waveform);
+    if (w) return w;
+  } else if (a.voice === true) return 'missing_waveform';
+  if (a.voice === true && a.poster !== undefined) return 'unexpected_poster';
+  return null;
+}
 
 /** Method names. */
 export const CHAT_METHOD = {
@@ -232,7 +380,8 @@ export type KnownEventKind = (typeof EVENT_KINDS)[number];
 /** A decoded event body, by kind (group/bodies.rs). */
 export type EventBody =
   | { readonly kind: 'group.create'; readonly groupKind: GroupKind; readonly name: string; readonly description: string; readonly visibility: Visibility; readonly handle?: Handle; readonly members: readonly UserId[] }
-  | { readonly kind: 'group.update'; readonly name?: string; readonly description?: string; readonly visibility?: Visibility; readonly handle?: Handle }
+  /** `photo`: absent = unchanged, null = removed, a media id (text form) = set. */
+  | { readonly kind: 'group.update'; readonly name?: string; readonly description?: string; readonly visibility?: Visibility; readonly handle?: Handle; readonly photo?: string | null }
   | { readonly kind: 'group.delete' }
   | { readonly kind: 'member.invite'; readonly user: UserId }
   | { readonly kind: 'member.join'; readonly via: JoinVia }
@@ -245,7 +394,8 @@ export type EventBody =
   | { readonly kind: 'role.update'; readonly role: RoleId; readonly name?: string; readonly colour?: string; readonly permissions?: PermissionSet; readonly rank?: number }
   | { readonly kind: 'role.delete'; readonly role: RoleId }
   | { readonly kind: 'owner.transfer'; readonly user: UserId }
-  | { readonly kind: 'msg.post'; readonly text: string; readonly replyTo?: number; readonly mentions: readonly UserId[]; readonly mentionEveryone: boolean }
+  /** `text` is the caption when there are attachments (it may then be empty). */
+  | { readonly kind: 'msg.post'; readonly text: string; readonly replyTo?: number; readonly mentions: readonly UserId[]; readonly mentionEveryone: boolean; readonly attachments: readonly Attachment[] }
   | { readonly kind: 'msg.edit'; readonly seq: number; readonly text: string }
   | { readonly kind: 'msg.delete'; readonly seq: number }
   | { readonly kind: 'msg.react'; readonly seq: number; readonly emoji: string; readonly on: boolean }
@@ -304,6 +454,8 @@ export interface ChatSummary {
   readonly myRank: number;
   readonly myPermissions: PermissionSet;
   readonly pinned: readonly number[];
+  /** The group photo; for a direct chat, the peer's avatar (text form). */
+  readonly photo?: string;
 }
 
 export interface MemberInfo {
@@ -314,6 +466,8 @@ export interface MemberInfo {
   readonly rank: number;
   readonly joinedAt: Timestamp;
   readonly readSeq: number;
+  /** Their avatar (text form). */
+  readonly avatar?: string;
 }
 
 export interface ChatDetail {
@@ -332,6 +486,7 @@ export interface DirectoryEntry {
   readonly description: string;
   readonly members: number;
   readonly joined: boolean;
+  readonly photo?: string;
 }
 
 export interface InviteInfo {
@@ -357,6 +512,7 @@ export interface LinkPreview {
   readonly name: string;
   readonly description: string;
   readonly members: number;
+  readonly photo?: string;
 }
 
 export interface BanInfo {
@@ -460,6 +616,70 @@ function asEnum<T extends string>(values: readonly T[]) {
 }
 
 const asGroupKind = asEnum<GroupKind>(['direct', 'group']);
+const asMediaKind = asEnum<MediaKind>(['image', 'audio', 'voice', 'video', 'file']);
+
+function asBytes(v: CborValue, path: Path): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new BadShape(`${path}: expected a byte string`);
+  return v;
+}
+
+/** A wire media id `{node, sha256}` → its text form `node/<hex>`. */
+function asMedia(v: CborValue, path: Path): string {
+  const m = mapOf(v, path);
+  const node = parseNodeName(get(m, 'node', path, asText));
+  if (!node.ok) throw new BadShape(`${path}.node: invalid node name`);
+  const sha256 = get(m, 'sha256', path, asBytes);
+  if (sha256.length !== 32) throw new BadShape(`${path}.sha256: expected 32 bytes`);
+  return formatMediaId({ node: node.value, sha256 });
+}
+
+/** A media id in text form → the wire map; throws `BadShape` when it is not one. */
+function mediaToWire(text: string, path: Path): CborMap {
+  const id = parseMediaId(text);
+  if (!id.ok) throw new BadShape(`${path}: invalid media id`);
+  return { node: id.value.node, sha256: id.value.sha256 };
+}
+
+export function decodeAttachment(v: CborValue, path: Path = 'attachment'): Attachment {
+  const m = mapOf(v, path);
+  return compact({
+    media: get(m, 'media', path, asMedia),
+    kind: get(m, 'kind', path, asMediaKind),
+    mime: get(m, 'mime', path, asText),
+    size: get(m, 'size', path, asUint),
+    name: getOpt(m, 'name', path, asText),
+    width: getOpt(m, 'width', path, asU32),
+    height: getOpt(m, 'height', path, asU32),
+    durationMs: getOpt(m, 'duration_ms', path, asUint),
+    blurhash: getOpt(m, 'blurhash', path, asText),
+    waveform: getOpt(m, 'waveform', path, asBytes),
+    poster: getOpt(m, 'poster', path, asMedia),
+  });
+}
+
+/** Decodes the wire map of an attachment input (`msgs.post` params); throws `BadShape`. */
+export function decodeAttachmentInput(v: CborValue, path: Path = 'attachment'): AttachmentInput {
+  const m = mapOf(v, path);
+  return compact({
+    media: get(m, 'media', path, asMedia),
+    name: getOpt(m, 'name', path, asText),
+    voice: getOpt(m, 'voice', path, asBool) === true ? true : undefined,
+    waveform: getOpt(m, 'waveform', path, asBytes),
+    durationMs: getOpt(m, 'duration_ms', path, asUint),
+    poster: getOpt(m, 'poster', path, asMedia),
+  });
+}
+
+/** The wire map of an attachment input (keys in the CDDL's order); throws `BadShape` on a bad id. */
+function attachmentInputToWire(a: AttachmentInput, path: Path): CborMap {
+  const out: CborMap = { media: mediaToWire(a.media, `${path}.media`) };
+  if (a.name !== undefined) out.name = a.name;
+  if (a.voice === true) out.voice = true;
+  if (a.waveform !== undefined) out.waveform = a.waveform;
+  if (a.durationMs !== undefined) out.duration_ms = a.durationMs;
+  if (a.poster !== undefined) out.poster = mediaToWire(a.poster, `${path}.poster`);
+  return out;
+}
 const asVisibility = asEnum<Visibility>(['private', 'public']);
 const asVia = asEnum<JoinVia>(['public', 'invite', 'link']);
 
@@ -522,6 +742,8 @@ function decodeKnownBody(kind: string, m: CborMap): EventBody {
         description: getOpt(m, 'description', p, asText),
         visibility: getOpt(m, 'visibility', p, asVisibility),
         handle: getOpt(m, 'handle', p, asHandle),
+        // null (remove) is kept; absent stays absent
+        photo: field(m, 'photo') === null ? null : getOpt(m, 'photo', p, asMedia),
       });
     case 'group.delete':
     case 'member.leave':
@@ -564,6 +786,7 @@ function decodeKnownBody(kind: string, m: CborMap): EventBody {
         replyTo: getOpt(m, 'reply_to', p, asUint),
         mentions: getOpt(m, 'mentions', p, (v, q) => asArray(v, q, asUser)) ?? [],
         mentionEveryone: getOpt(m, 'mention_everyone', p, asBool) ?? false,
+        attachments: getOpt(m, 'attachments', p, (v, q) => asArray(v, q, decodeAttachment)) ?? [],
       });
     case 'msg.edit':
       return { kind, seq: get(m, 'seq', p, asUint), text: get(m, 'text', p, asText) };
@@ -632,19 +855,21 @@ export function decodeChatSummary(v: CborValue, path: Path = 'chat'): ChatSummar
     myRank: get(m, 'my_rank', path, asU32),
     myPermissions: get(m, 'my_permissions', path, asUint),
     pinned: getOpt(m, 'pinned', path, (x, p) => asArray(x, p, asUint)) ?? [],
+    photo: getOpt(m, 'photo', path, asMedia),
   });
 }
 
 function decodeMember(v: CborValue, path: Path): MemberInfo {
   const m = mapOf(v, path);
-  return {
+  return compact({
     user: get(m, 'user', path, asUser),
     displayName: get(m, 'display_name', path, asText),
     roles: get(m, 'roles', path, (x, p) => asArray(x, p, asU32)),
     rank: get(m, 'rank', path, asU32),
     joinedAt: get(m, 'joined_at', path, asUint),
     readSeq: get(m, 'read_seq', path, asUint),
-  };
+    avatar: getOpt(m, 'avatar', path, asMedia),
+  });
 }
 
 export function decodeChatDetail(v: CborValue, path: Path = 'result'): ChatDetail {
@@ -659,14 +884,15 @@ export function decodeChatDetail(v: CborValue, path: Path = 'result'): ChatDetai
 
 function decodeDirectoryEntry(v: CborValue, path: Path): DirectoryEntry {
   const m = mapOf(v, path);
-  return {
+  return compact({
     group: get(m, 'group', path, asGroup),
     handle: get(m, 'handle', path, asHandle),
     name: get(m, 'name', path, asText),
     description: get(m, 'description', path, asText),
     members: get(m, 'members', path, asUint),
     joined: get(m, 'joined', path, asBool),
-  };
+    photo: getOpt(m, 'photo', path, asMedia),
+  });
 }
 
 export function decodeInvite(v: CborValue, path: Path = 'invite'): InviteInfo {
@@ -690,7 +916,13 @@ function decodeLink(v: CborValue, path: Path = 'result'): LinkInfo {
 
 function decodeLinkPreview(v: CborValue, path: Path = 'result'): LinkPreview {
   const m = mapOf(v, path);
-  return { group: get(m, 'group', path, asGroup), name: get(m, 'name', path, asText), description: get(m, 'description', path, asText), members: get(m, 'members', path, asUint) };
+  return compact({
+    group: get(m, 'group', path, asGroup),
+    name: get(m, 'name', path, asText),
+    description: get(m, 'description', path, asText),
+    members: get(m, 'members', path, asUint),
+    photo: getOpt(m, 'photo', path, asMedia),
+  });
 }
 
 function decodeBan(v: CborValue, path: Path): BanInfo {
@@ -816,7 +1048,12 @@ export interface PostOptions {
   readonly replyTo?: number;
   readonly mentions?: readonly UserId[];
   readonly mentionEveryone?: boolean;
+  /** Up to `MAX_ATTACHMENTS` uploaded media; with any, `text` is the caption and may be empty. */
+  readonly attachments?: readonly AttachmentInput[];
 }
+
+/** The optional `msgs.post` params (the contract's name for `PostOptions`). */
+export type PostParams = PostOptions;
 
 export interface GroupChanges {
   readonly name?: string;
@@ -824,6 +1061,8 @@ export interface GroupChanges {
   readonly visibility?: Visibility;
   /** The handle's local part (`rustaceans`). */
   readonly handle?: string;
+  /** A media id (text form, an image the caller uploaded) to set, or null to remove the photo. */
+  readonly photo?: string | null;
 }
 
 export interface RoleInput {
@@ -950,6 +1189,11 @@ export class ChatClient {
     if (changes.description !== undefined) params.description = changes.description;
     if (changes.visibility !== undefined) params.visibility = changes.visibility;
     if (changes.handle !== undefined) params.handle = changes.handle;
+    if (changes.photo !== undefined) {
+      const photo = changes.photo === null ? null : mediaIdToWire(changes.photo);
+      if (photo === undefined) return Promise.resolve(err({ code: 'bad_request', message: 'photo: invalid media id' }));
+      params.photo = photo;
+    }
     return this.#write(CHAT_METHOD.groupsUpdate, params, decodeWrite, txn);
   }
 
@@ -1067,6 +1311,14 @@ export class ChatClient {
     if (options.replyTo !== undefined) params.reply_to = options.replyTo;
     if (options.mentions && options.mentions.length > 0) params.mentions = [...options.mentions];
     if (options.mentionEveryone) params.mention_everyone = true;
+    if (options.attachments && options.attachments.length > 0) {
+      try {
+        params.attachments = options.attachments.map((a, i) => attachmentInputToWire(a, `attachments[${i}]`));
+      } catch (e) {
+        if (e instanceof BadShape) return Promise.resolve(err({ code: 'bad_request', message: e.message }));
+        throw e;
+      }
+    }
     return this.#write(CHAT_METHOD.msgsPost, params, decodeWrite, txn);
   }
 
@@ -1110,6 +1362,18 @@ export class ChatClient {
     return this.#call(CHAT_METHOD.msgsTyping, { group }, decodeEmpty, 'once');
   }
 
+  // --- media and profile ---------------------------------------------------------------------
+
+  /** `media.urls`: signed paths for media the caller may see (see `getMediaUrls`). */
+  mediaUrls(items: readonly MediaUrlRequest[]): Promise<Result<MediaUrls, ChatError>> {
+    return getMediaUrls(this.#t, items);
+  }
+
+  /** `profile.update` (display name, bio, avatar: a media id to set or null to remove). */
+  updateProfile(changes: ProfileChanges): Promise<Result<Profile, ChatError>> {
+    return updateProfile(this.#t, changes);
+  }
+
   /** Admin events, ascending seq. */
   audit(group: GroupId, query: { before?: number; limit?: number } = {}): Promise<Result<HistoryResult, ChatError>> {
     const params: CborMap = { group };
@@ -1147,6 +1411,17 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'chat-read-data': (v) => decodeReadPush(v),
   'chat-typing-data': (v) => decodeTypingPush(v),
 };
+
+/** A media id in text form as its wire map, or undefined when it is not one. */
+export function mediaIdToWire(text: string): CborMap | undefined {
+  const id = parseMediaId(text);
+  return id.ok ? { node: id.value.node, sha256: id.value.sha256 } : undefined;
+}
+
+/** The wire params of an attachment input (for tests and tools); throws on a bad media id. */
+export function encodeAttachmentInput(a: AttachmentInput): CborMap {
+  return attachmentInputToWire(a, 'attachment');
+}
 
 /** True when `e` is a shape failure of the chat decoders. */
 export function isBadShape(e: unknown): boolean {

@@ -7,16 +7,32 @@
 import { CLIENT_FRAME, encode, field, isMap, type CborMap, type CborValue } from './codec';
 import type { DecodeError, EncodeError } from './errors';
 import { decodeWith, SchemaFailure } from './frames';
-import { parseUserId } from './ids';
+import { parseNodeName, parseUserId } from './ids';
 import { err, ok, type Result } from './result';
 
-type Kind = 'text' | 'uint' | 'bool' | 'user' | 'users' | 'status' | 'profile' | 'profiles' | 'presences';
-type Shape = readonly (readonly [name: string, kind: Kind, optional?: 'optional'])[];
+type Kind = 'text' | 'uint' | 'bool' | 'user' | 'users' | 'status' | 'profile' | 'profiles' | 'presences' | 'media' | 'media-requests' | 'urls';
+/**
+ * `optional`: absent and `null` both read as absent. `nullable`: absent is absent, `null` is kept
+ * (a tri-state such as `profile.update`'s `avatar`: absent = unchanged, null = remove).
+ */
+type Shape = readonly (readonly [name: string, kind: Kind, optional?: 'optional' | 'nullable'])[];
 
 const PROFILE_INFO: Shape = [
   ['id', 'user'],
   ['display_name', 'text'],
   ['bio', 'text'],
+  ['avatar', 'media', 'optional'],
+];
+
+/** Only for the key order when encoding (`media` checks the fields itself). */
+const MEDIA_ID: Shape = [
+  ['node', 'text'],
+  ['sha256', 'text'],
+];
+
+const MEDIA_URL_REQUEST: Shape = [
+  ['media', 'media'],
+  ['thumb', 'uint', 'optional'],
 ];
 
 const PRESENCE_DATA: Shape = [
@@ -44,6 +60,7 @@ export const GATEWAY_RULES = {
   'profile-update-params': [
     ['display_name', 'text', 'optional'],
     ['bio', 'text', 'optional'],
+    ['avatar', 'media', 'nullable'],
   ],
   'profile-info': PROFILE_INFO,
   'search-params': [
@@ -59,6 +76,13 @@ export const GATEWAY_RULES = {
     ['user', 'user'],
     ['display_name', 'text'],
     ['bio', 'text'],
+    ['avatar', 'media', 'optional'],
+  ],
+  'media-url-request': MEDIA_URL_REQUEST,
+  'media-urls-params': [['items', 'media-requests']],
+  'media-urls': [
+    ['urls', 'urls'],
+    ['expires_at', 'uint'],
   ],
 } as const satisfies Record<string, Shape>;
 
@@ -100,6 +124,9 @@ function ordered(shape: Shape, value: CborMap): CborMap {
       out[name] = v.map((p) => (isMap(p) && !(p instanceof Map) ? ordered(PROFILE_INFO, p) : p));
     else if (kind === 'presences' && Array.isArray(v))
       out[name] = v.map((p) => (isMap(p) && !(p instanceof Map) ? ordered(PRESENCE_DATA, p) : p));
+    else if (kind === 'media' && isMap(v) && !(v instanceof Map)) out[name] = ordered(MEDIA_ID, v);
+    else if (kind === 'media-requests' && Array.isArray(v))
+      out[name] = v.map((r) => (isMap(r) && !(r instanceof Map) ? ordered(MEDIA_URL_REQUEST, r) : r));
     else out[name] = v;
   }
   return out;
@@ -110,6 +137,10 @@ function shaped(shape: Shape, value: CborValue, what: string): CborMap {
   const out: CborMap = {};
   for (const [name, kind, optional] of shape) {
     const v = field(value, name);
+    if (v === null && optional === 'nullable') {
+      out[name] = null;
+      continue;
+    }
     if (v === undefined || (v === null && optional)) {
       if (optional) continue;
       throw new SchemaFailure(`missing field \`${name}\``);
@@ -150,5 +181,24 @@ function typed(kind: Kind, v: CborValue, name: string): CborValue {
     case 'presences':
       if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
       return v.map((p) => shaped(PRESENCE_DATA, p, name));
+    case 'media': {
+      if (!isMap(v)) throw new SchemaFailure(`${name}: expected a media id map`);
+      const node = field(v, 'node');
+      const sha256 = field(v, 'sha256');
+      if (typeof node !== 'string') throw new SchemaFailure(`${name}.node: expected a text string`);
+      const parsed = parseNodeName(node);
+      if (!parsed.ok) throw new SchemaFailure(`${name}.node: invalid node name`, parsed.error);
+      if (!(sha256 instanceof Uint8Array) || sha256.length !== 32) throw new SchemaFailure(`${name}.sha256: expected 32 bytes`);
+      return { node, sha256 };
+    }
+    case 'media-requests':
+      if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
+      return v.map((r) => shaped(MEDIA_URL_REQUEST, r, name));
+    case 'urls':
+      if (!Array.isArray(v)) throw new SchemaFailure(`${name}: expected an array`);
+      return v.map((u) => {
+        if (u !== null && typeof u !== 'string') throw new SchemaFailure(`${name}: expected text or null`);
+        return u;
+      });
   }
 }

@@ -18,7 +18,7 @@ import { CLIENT_FRAME, encode, field, type CborMap, type CborValue } from './cod
 import type { ErrorBody } from './error-codes';
 import { decodeServerFrame, type PushFrame, type RequestId } from './frames';
 import { checkGatewayMessage } from './gateway-messages';
-import { parseUserId } from './ids';
+import { formatMediaId, parseMediaId, parseUserId, type NodeName } from './ids';
 import { err, ok, type Result } from './result';
 
 /** Where the connection stands, for the UI. */
@@ -29,6 +29,8 @@ export interface Profile {
   readonly id: string;
   readonly displayName: string;
   readonly bio: string;
+  /** The avatar: a media id in text form `node/<hex>`. */
+  readonly avatar?: string;
 }
 
 /** The reply to `auth`. */
@@ -503,8 +505,18 @@ function defaultUrl(): string {
   return `${secure ? 'wss' : 'ws'}://${globalThis.location?.host ?? '127.0.0.1:7800'}/ws`;
 }
 
+/** A checked wire media id (`{node, sha256}`) → text form. */
+function mediaText(v: CborValue | undefined): string | undefined {
+  const node = field(v ?? null, 'node');
+  const sha256 = field(v ?? null, 'sha256');
+  if (typeof node !== 'string' || !(sha256 instanceof Uint8Array)) return undefined;
+  return formatMediaId({ node: node as NodeName, sha256 });
+}
+
 function profileOf(map: CborMap, idKey: 'id' | 'user'): Profile {
-  return { id: String(map[idKey]), displayName: String(map.display_name), bio: String(map.bio) };
+  const base = { id: String(map[idKey]), displayName: String(map.display_name), bio: String(map.bio) };
+  const avatar = mediaText(map.avatar);
+  return avatar === undefined ? base : { ...base, avatar };
 }
 
 function parseReady(value: CborValue): Ready | null {
@@ -567,4 +579,104 @@ export async function getPresence(gateway: PresenceTransport, users: readonly st
     out.push(p);
   }
   return ok(out);
+}
+
+/** What `updateProfile` and `getMediaUrls` need of a gateway (tests pass a fake). */
+export type GatewayTransport = PresenceTransport;
+
+/** `profile.update` changes; an absent field is left unchanged. */
+export interface ProfileChanges {
+  readonly displayName?: string;
+  readonly bio?: string;
+  /** A media id (text form; an image the caller uploaded) to set, or null to remove the avatar. */
+  readonly avatar?: string | null;
+}
+
+/** `profile.update`: the reply is the caller's new profile (others get a `profile` push). */
+export async function updateProfile(gateway: GatewayTransport, changes: ProfileChanges): Promise<Result<Profile, GatewayError>> {
+  const params: CborMap = {};
+  if (changes.displayName !== undefined) params.display_name = changes.displayName;
+  if (changes.bio !== undefined) params.bio = changes.bio;
+  if (changes.avatar !== undefined) {
+    if (changes.avatar === null) params.avatar = null;
+    else {
+      const id = parseMediaId(changes.avatar);
+      if (!id.ok) return err({ code: 'bad_request', message: 'avatar: invalid media id' });
+      params.avatar = { node: id.value.node, sha256: id.value.sha256 };
+    }
+  }
+  const reply = await gateway.request('profile.update', params);
+  if (!reply.ok) return reply;
+  const checked = checkGatewayMessage('profile-info', reply.value);
+  if (!checked.ok) return err({ code: 'bad_response', message: `Unexpected profile.update reply: ${checked.error.kind}` });
+  return ok(profileOf(checked.value, 'id'));
+}
+
+/** The most items one `media.urls` may ask for. */
+export const MAX_MEDIA_URL_ITEMS = 100;
+
+/** The thumbnail sizes a node makes for images and video posters (longest side, px). */
+export const THUMB_SIZES = [96, 320, 1280] as const;
+export type ThumbSize = (typeof THUMB_SIZES)[number];
+
+/** True for one of {@link THUMB_SIZES}. */
+export function isThumbSize(n: number): n is ThumbSize {
+  return (THUMB_SIZES as readonly number[]).includes(n);
+}
+
+/** `media.urls` limits (`MediaUrlsParams::check`): at most 100 items, thumbnails of a known size. */
+export function checkMediaUrlsParams(items: readonly MediaUrlRequest[]): 'too_many' | 'thumb_size' | null {
+  if (items.length > MAX_MEDIA_URL_ITEMS) return 'too_many';
+  if (items.some((i) => i.thumb !== undefined && !isThumbSize(i.thumb))) return 'thumb_size';
+  return null;
+}
+
+/** One `media.urls` request: a media id (text form) and, for a thumbnail, one of `THUMB_SIZES`. */
+export interface MediaUrlRequest {
+  readonly media: string;
+  readonly thumb?: number;
+}
+
+/** `media.urls` result: one signed path per request, in order (null: not visible / unknown). */
+export interface MediaUrls {
+  readonly urls: readonly (string | null)[];
+  /** When the URLs stop working (Unix ms). */
+  readonly expiresAt: number;
+}
+
+/**
+ * `media.urls`: short-lived signed paths (`/api/media/<hex>[/thumb/<n>]?exp=…&sig=…`) for up to
+ * {@link MAX_MEDIA_URL_ITEMS} media, usable in `<img>`, `<audio>` and `<video>`. An item that is
+ * not a media id gets null without being sent; no valid items: an empty result without a request;
+ * more than the limit: `bad_request`. A reply of the wrong shape (or length) is `bad_response`.
+ */
+export async function getMediaUrls(gateway: GatewayTransport, items: readonly MediaUrlRequest[]): Promise<Result<MediaUrls, GatewayError>> {
+  const problem = checkMediaUrlsParams(items);
+  if (problem === 'too_many') {
+    return err({ code: 'bad_request', message: `media.urls takes at most ${MAX_MEDIA_URL_ITEMS} items, got ${items.length}.` });
+  }
+  if (problem === 'thumb_size') return err({ code: 'bad_request', message: `Thumbnail sizes are ${THUMB_SIZES.join(', ')}.` });
+  const sent: CborMap[] = [];
+  const index: (number | null)[] = [];
+  for (const item of items) {
+    const id = parseMediaId(item.media);
+    if (!id.ok) {
+      index.push(null);
+      continue;
+    }
+    const request: CborMap = { media: { node: id.value.node, sha256: id.value.sha256 } };
+    if (item.thumb !== undefined) request.thumb = item.thumb;
+    index.push(sent.length);
+    sent.push(request);
+  }
+  if (sent.length === 0) return ok({ urls: items.map(() => null), expiresAt: 0 });
+  const reply = await gateway.request('media.urls', { items: sent });
+  if (!reply.ok) return reply;
+  const checked = checkGatewayMessage('media-urls', reply.value);
+  if (!checked.ok) return err({ code: 'bad_response', message: `Unexpected media.urls reply: ${checked.error.kind}` });
+  const urls = checked.value.urls as (string | null)[];
+  if (urls.length !== sent.length) {
+    return err({ code: 'bad_response', message: `Unexpected media.urls reply: ${urls.length} urls for ${sent.length} items` });
+  }
+  return ok({ urls: index.map((i) => (i === null ? null : (urls[i] ?? null))), expiresAt: Number(checked.value.expires_at) });
 }

@@ -111,6 +111,8 @@ export const useSessionStore = defineStore('session', () => {
       id: current?.id ?? userId.value ?? '',
       displayName: get('display_name') ?? changes.displayName,
       bio: get('bio') ?? changes.bio,
+      // The avatar is not changed here: keep it.
+      ...(current?.avatar !== undefined ? { avatar: current.avatar } : {}),
     };
     return { ok: true, value: undefined };
   }

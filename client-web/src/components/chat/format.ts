@@ -3,6 +3,7 @@
  * Pure functions (unit-tested).
  */
 import type { EventBody, RoleId, TimelineItem } from '@/protocol';
+import { attachmentSummary } from '../media/format';
 
 export type NameOf = (user: string) => string;
 export type RoleNameOf = (role: RoleId) => string | undefined;
@@ -87,7 +88,15 @@ export function describeEvent(item: Pick<TimelineItem, 'sender' | 'body' | 'kind
 export function previewOf(item: TimelineItem | undefined, nameOf: NameOf, opts: { me: string | null; direct: boolean }): string {
   if (item === undefined) return 'No messages yet';
   if (item.body.kind === 'msg.post') {
-    const text = item.deleted ? 'Message deleted' : oneLine(item.body.text);
+    const media = item.deleted ? '' : attachmentSummary(item.body.attachments ?? []);
+    const caption = oneLine(item.body.text);
+    const text = item.deleted
+      ? 'Message deleted'
+      : media === ''
+        ? caption
+        : caption === ''
+          ? media
+          : `${media}: ${caption}`;
     if (item.sender === opts.me) return `You: ${text}`;
     return opts.direct ? text : `${nameOf(item.sender)}: ${text}`;
   }

@@ -91,7 +91,7 @@ describe('decoding', () => {
     const s = decodeChatSummary(summary({ peer_read_seq: null }));
     expect(s.group).toBe(G);
     expect(s.lastSeq).toBe(5);
-    expect(s.last?.body).toEqual({ kind: 'msg.post', text: 'hi', mentions: [], mentionEveryone: false });
+    expect(s.last?.body).toEqual({ kind: 'msg.post', text: 'hi', mentions: [], mentionEveryone: false, attachments: [] });
     expect(s.myPermissions).toBe(Permissions.ALL);
     expect('peerReadSeq' in s).toBe(false);
   });

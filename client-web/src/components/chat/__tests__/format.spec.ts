@@ -60,6 +60,16 @@ describe('previews and labels', () => {
     expect(previewOf(undefined, nameOf, { me: null, direct: false })).toBe('No messages yet');
   });
 
+  it('previews media messages by what they carry', () => {
+    const media = { node: 'node.test', sha256: new Uint8Array(32).fill(7) };
+    const photo = { media, kind: 'image', mime: 'image/png', size: 10, width: 4, height: 3 };
+    const voice = { media, kind: 'voice', mime: 'audio/webm', size: 10, duration_ms: 900, waveform: new Uint8Array(16) };
+    expect(previewOf(ev('msg.post', { text: '', attachments: [photo] }), nameOf, { me: BO, direct: false })).toBe('Ana: Photo');
+    expect(previewOf(ev('msg.post', { text: 'look', attachments: [photo, photo] }), nameOf, { me: BO, direct: true })).toBe('2 photos: look');
+    expect(previewOf(ev('msg.post', { text: '', attachments: [voice] }), nameOf, { me: ANA, direct: true })).toBe('You: Voice message');
+    expect(previewOf(ev('msg.post', { text: '' , attachments: [photo] }, ANA, { deleted: true }), nameOf, { me: BO, direct: true })).toBe('Message deleted');
+  });
+
   it('makes initials, typing lines and day labels', () => {
     expect(initials('Ana Maria')).toBe('AM');
     expect(initials('bob')).toBe('B');
