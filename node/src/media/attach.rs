@@ -4,38 +4,21 @@
 
 use winichat_protocol::ids::{MediaId, UserId};
 use winichat_protocol::media::{
-    Attachment, AttachmentInput, MAX_ATTACHMENTS, MAX_DURATION_MS, MAX_FILE_NAME_CHARS,
-    MAX_WAVEFORM_SAMPLES, MIN_WAVEFORM_SAMPLES, MediaKind,
+    Attachment, AttachmentError, AttachmentInput, MediaKind, check_file_name, check_inputs,
 };
 
 use super::{Media, MediaError, now};
 use crate::storage::media::MediaRecord;
 
-/// Checks a file name given for an attachment or a download: 1 to 255 characters, no control
-/// or bidirectional-override characters, no `/`, `\` or `..`, and not `.`.
+/// Checks a file name given for an attachment or a download: the protocol's rule
+/// ([`check_file_name`]: 1 to 255 characters, no control or bidirectional-override
+/// characters, no `/`, `\` or `..`, and not `.`).
 pub fn check_name(name: &str) -> Result<(), MediaError> {
-    if name.is_empty() {
-        return Err(MediaError::invalid("the file name is empty"));
-    }
-    if name.chars().count() > MAX_FILE_NAME_CHARS {
-        return Err(MediaError::invalid(format!(
-            "the file name is longer than {MAX_FILE_NAME_CHARS} characters"
-        )));
-    }
-    if name == "." || name.contains("..") {
-        return Err(MediaError::invalid("the file name is . or contains .."));
-    }
-    if name.contains(['/', '\\']) {
-        return Err(MediaError::invalid("the file name contains / or \\"));
-    }
-    // Bidirectional overrides and isolates make "evil\u{202e}txt.exe" look like "evilexe.txt".
-    let spoofing = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if name.chars().any(|c| c.is_control() || spoofing(c)) {
-        return Err(MediaError::invalid(
-            "the file name contains control characters",
-        ));
-    }
-    Ok(())
+    check_file_name(name).map_err(invalid)
+}
+
+fn invalid(e: AttachmentError) -> MediaError {
+    MediaError::invalid(e.to_string())
 }
 
 impl Media {
@@ -67,11 +50,8 @@ impl Media {
         user: &UserId,
         inputs: &[AttachmentInput],
     ) -> Result<Vec<Attachment>, MediaError> {
-        if inputs.len() > MAX_ATTACHMENTS {
-            return Err(MediaError::invalid(format!(
-                "at most {MAX_ATTACHMENTS} attachments per message"
-            )));
-        }
+        // The limits that need no lookup (count, names, waveform lengths, durations).
+        check_inputs(inputs).map_err(invalid)?;
         let now = now();
         let mut out = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -91,10 +71,10 @@ impl Media {
         user: &UserId,
         input: &AttachmentInput,
     ) -> Result<Attachment, MediaError> {
-        if let Some(name) = &input.name {
-            check_name(name)?;
-        }
         let row = self.own_upload(user, &input.media).await?;
+        // The container's duration wins; the client's (a recorder's WebM states none) is the
+        // fallback. Zero means unknown.
+        let duration_ms = row.duration_ms.or(input.duration_ms).filter(|&ms| ms > 0);
         let mut attachment = Attachment {
             media: input.media.clone(),
             kind: row.kind,
@@ -108,46 +88,22 @@ impl Media {
             waveform: None,
             poster: None,
         };
-
-        if input.voice {
-            if row.kind != MediaKind::Audio {
-                return Err(MediaError::invalid("a voice message must be audio"));
+        match row.kind {
+            MediaKind::Audio if input.voice => {
+                attachment.kind = MediaKind::Voice;
+                attachment.waveform.clone_from(&input.waveform);
+                attachment.duration_ms =
+                    Some(duration_ms.ok_or_else(|| {
+                        MediaError::invalid("a voice message needs its duration")
+                    })?);
             }
-            let waveform = input
-                .waveform
-                .as_ref()
-                .ok_or_else(|| MediaError::invalid("a voice message needs a waveform"))?;
-            if !(MIN_WAVEFORM_SAMPLES..=MAX_WAVEFORM_SAMPLES).contains(&waveform.len()) {
-                return Err(MediaError::invalid(format!(
-                    "a waveform has {MIN_WAVEFORM_SAMPLES} to {MAX_WAVEFORM_SAMPLES} samples"
-                )));
+            _ if input.voice => return Err(MediaError::invalid("a voice message must be audio")),
+            MediaKind::Audio | MediaKind::Video => attachment.duration_ms = duration_ms,
+            _ if input.duration_ms.is_some() => {
+                return Err(MediaError::invalid("only audio and video have a duration"));
             }
-            let duration = row
-                .duration_ms
-                .or(input.duration_ms)
-                .ok_or_else(|| MediaError::invalid("a voice message needs its duration"))?;
-            attachment.kind = MediaKind::Voice;
-            attachment.waveform = Some(waveform.clone());
-            attachment.duration_ms = Some(check_duration(duration)?);
-        } else {
-            if input.waveform.is_some() {
-                return Err(MediaError::invalid("only a voice message has a waveform"));
-            }
-            match row.kind {
-                MediaKind::Audio | MediaKind::Video => {
-                    attachment.duration_ms = row
-                        .duration_ms
-                        .or(input.duration_ms)
-                        .map(check_duration)
-                        .transpose()?;
-                }
-                _ if input.duration_ms.is_some() => {
-                    return Err(MediaError::invalid("only audio and video have a duration"));
-                }
-                _ => {}
-            }
+            _ => {}
         }
-
         if let Some(poster_id) = &input.poster {
             if row.kind != MediaKind::Video {
                 return Err(MediaError::invalid("only a video has a poster"));
@@ -161,6 +117,8 @@ impl Media {
             attachment.blurhash = poster.blurhash;
             attachment.poster = Some(poster_id.clone());
         }
+        // What goes into the signed body passes the same check every receiver applies.
+        attachment.check().map_err(invalid)?;
         Ok(attachment)
     }
 
@@ -174,15 +132,6 @@ impl Media {
         self.db().media().touch(&id.sha256, now()).await?;
         Ok(())
     }
-}
-
-fn check_duration(ms: u64) -> Result<u64, MediaError> {
-    if ms == 0 || ms > MAX_DURATION_MS {
-        return Err(MediaError::invalid(format!(
-            "a duration is 1 ms to {MAX_DURATION_MS} ms"
-        )));
-    }
-    Ok(ms)
 }
 
 #[cfg(test)]

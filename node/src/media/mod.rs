@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::{RwLock, Semaphore};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{MediaId, NodeName, UserId};
-use winichat_protocol::media::{MAX_URL_ITEMS, MediaKind, MediaUrlRequest, MediaUrls, THUMB_SIZES};
+use winichat_protocol::media::{MediaKind, MediaUrls, MediaUrlsParams};
 
 use crate::storage::Database;
 use crate::storage::media::MediaRecord;
@@ -48,8 +48,6 @@ pub const DEFAULT_URL_TTL_SECS: u64 = 3600;
 pub const DEFAULT_GC_GRACE_SECS: u64 = 86_400;
 /// At most this many images are decoded at once (each may take hundreds of MB).
 pub const PROCESSING_SLOTS: usize = 2;
-/// How many leading bytes the sniffer looks at.
-const SNIFF_BYTES: usize = 8 * 1024;
 
 /// What the media service may do; `max_upload_bytes`, `quota_bytes`, `url_ttl_secs` and
 /// `gc_grace_secs` come from the config (`media_*` keys), the image limits are built in
@@ -224,14 +222,13 @@ impl Media {
     pub async fn urls(
         &self,
         user: &UserId,
-        items: &[MediaUrlRequest],
+        params: &MediaUrlsParams,
         now: Timestamp,
     ) -> Result<MediaUrls, MediaError> {
-        if items.is_empty() || items.len() > MAX_URL_ITEMS {
-            return Err(MediaError::invalid(format!(
-                "media.urls takes 1 to {MAX_URL_ITEMS} items"
-            )));
-        }
+        params
+            .check()
+            .map_err(|e| MediaError::invalid(e.to_string()))?;
+        let items = &params.items;
         let mut visible: HashMap<[u8; 32], Option<MediaRecord>> = HashMap::new();
         let mut urls = Vec::with_capacity(items.len());
         for item in items {
@@ -240,12 +237,6 @@ impl Media {
                 continue;
             }
             let sha = item.media.sha256;
-            if let Some(size) = item.thumb
-                && !THUMB_SIZES.contains(&size)
-            {
-                urls.push(None);
-                continue;
-            }
             let row = match visible.get(&sha) {
                 Some(row) => row.clone(),
                 None => {
@@ -304,7 +295,7 @@ impl Media {
         let mut staged = self.inner.store.stage().await?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
-        let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+        let mut prefix = Vec::with_capacity(process::SNIFF_LEN);
         while let Some(chunk) = body.next().await {
             let chunk = chunk
                 .map_err(|e| MediaError::invalid(format!("the upload was interrupted: {e}")))?;
@@ -316,8 +307,8 @@ impl Media {
                 return Err(quota_exceeded);
             }
             hasher.update(&chunk);
-            if prefix.len() < SNIFF_BYTES {
-                let take = (SNIFF_BYTES - prefix.len()).min(chunk.len());
+            if prefix.len() < process::SNIFF_LEN {
+                let take = (process::SNIFF_LEN - prefix.len()).min(chunk.len());
                 prefix.extend_from_slice(&chunk[..take]);
             }
             staged.write(&chunk).await?;
@@ -362,16 +353,10 @@ impl Media {
         } else {
             (hasher.finalize().into(), size)
         };
-        let kind = match processed.kind {
-            // Voice is the sender's choice, made when attaching.
-            MediaKind::Voice => MediaKind::Audio,
-            kind => kind,
-        };
-        let mime = if kind == MediaKind::File {
-            "application/octet-stream".to_owned()
-        } else {
-            processed.mime.to_owned()
-        };
+        // `process` never answers voice (the sender's choice, made when attaching) and gives
+        // files `application/octet-stream`.
+        let kind = processed.kind;
+        let mime = processed.mime.to_owned();
         let mut thumbs: Vec<_> = processed
             .thumbs
             .into_iter()
@@ -417,7 +402,7 @@ impl Media {
     /// Checks a download: `access` must be a valid signature for this media (and thumbnail)
     /// or a user who may see it; the media must exist (and, for a thumbnail, be an image with
     /// one of that size). Every refusal is [`MediaError::NotFound`], like unknown media; a
-    /// malformed signature or a thumbnail size not in [`THUMB_SIZES`] is
+    /// malformed signature or a thumbnail size not in [`winichat_protocol::media::THUMB_SIZES`] is
     /// [`MediaError::Invalid`].
     pub async fn open(
         &self,

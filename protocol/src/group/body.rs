@@ -203,14 +203,16 @@ fn check_map(body: &Value) -> Check {
 /// media id in it or in a group photo (serde's derived structs would also take an array of the
 /// fields in order, a second encoding the protocol does not allow).
 fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
-    let field = |map: &Value, name: &str| match map {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_text() == Some(name))
-            .map(|(_, v)| v.clone()),
-        _ => None,
-    };
-    let media_map = |value: Option<Value>, what: &str| match value {
+    fn field<'v>(map: &'v Value, name: &str) -> Option<&'v Value> {
+        match map {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_text() == Some(name))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+    let media_map = |value: Option<&Value>, what: &str| match value {
         None | Some(Value::Null) | Some(Value::Map(_)) => Ok(()),
         Some(_) => Err(format!("{what} is a media id map")),
     };
@@ -219,7 +221,7 @@ fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
             let Some(Value::Array(items)) = field(body, "attachments") else {
                 return Ok(());
             };
-            for item in &items {
+            for item in items {
                 check_map(item).map_err(|e| format!("an attachment: {e}"))?;
                 media_map(field(item, "media"), "an attachment's media")?;
                 media_map(field(item, "poster"), "an attachment's poster")?;

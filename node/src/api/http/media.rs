@@ -19,7 +19,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use winichat_protocol::media::MediaKind;
+use winichat_protocol::media::{MediaInfo, MediaKind};
 
 use super::AppState;
 use super::auth::{ApiError, Bearer};
@@ -79,31 +79,6 @@ pub struct PostQuery {
     pub name: Option<String>,
 }
 
-/// `POST /api/media` answer.
-#[derive(Debug, Serialize)]
-pub struct MediaJson {
-    /// `<node>/<64 hex>`.
-    pub id: String,
-    /// `image`, `audio`, `video` or `file`.
-    pub kind: MediaKind,
-    /// The MIME type served.
-    pub mime: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Image width.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Image height.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-    /// Audio or video duration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<u64>,
-    /// Image placeholder.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blurhash: Option<String>,
-}
-
 fn bad_query(e: &QueryRejection) -> MediaApiError {
     MediaApiError(MediaError::invalid(format!(
         "invalid query: {}",
@@ -156,8 +131,8 @@ pub async fn post(
         StatusCode::OK
     };
     let r = uploaded.record;
-    let body = MediaJson {
-        id: uploaded.id.to_string(),
+    let body = MediaInfo {
+        id: uploaded.id,
         kind: r.kind,
         mime: r.mime,
         size: r.size,

@@ -55,7 +55,7 @@ async fn dispatch(
             let urls = chats
                 .media()
                 .map_err(err)?
-                .urls(me, &p.items, crate::chat::now())
+                .urls(me, &p, crate::chat::now())
                 .await
                 .map_err(|e| err(e.into()))?;
             encode(&urls)

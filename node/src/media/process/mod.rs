@@ -4,6 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use winichat_protocol::media::MediaKind;
@@ -187,7 +188,12 @@ impl Processed {
 fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = sibling(path)?;
     let written = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        // Owner-only, like the staged upload it replaces.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     })();

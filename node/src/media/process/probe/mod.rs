@@ -58,7 +58,10 @@ pub(super) fn probe<R: Read + Seek>(
     ));
     Ok((
         sniffed,
-        probe.duration_ms.filter(|ms| *ms <= MAX_DURATION_MS),
+        // Zero (an empty stream, a sub-millisecond clip) is no duration at all.
+        probe
+            .duration_ms
+            .filter(|ms| (1..=MAX_DURATION_MS).contains(ms)),
     ))
 }
 
