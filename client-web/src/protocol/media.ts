@@ -228,16 +228,23 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** `1.5 MB`, `340 KB`, `12 B` (decimal units, as file managers show them). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '';
-  if (n < 1000) return `${n} B`;
+/** A human size: `0 B`, `999 B`, `1.5 KB`, `12 KB`, `3.4 MB`, `1.2 GB` (binary multiples). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  // One decimal under 10 (1.5 MB), none from 10 up (12 MB); never "1024 KB".
+  let text = value < 10 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value));
+  if (text === '1024' && unit < units.length - 1) {
+    text = '1';
+    unit += 1;
+  }
+  return `${text} ${units[unit]}`;
 }
+

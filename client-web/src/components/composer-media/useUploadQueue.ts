@@ -54,7 +54,7 @@ export interface UploadQueueOptions {
 /** A file name the node accepts: no control characters, slashes or `..`, at most 255 characters. */
 export function cleanName(name: string): string {
   // eslint-disable-next-line no-control-regex
-  let n = name.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[/\\]/g, '_').replace(/\.{2,}/g, '.').trim();
+  let n = name.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[/\\]/g, '_').replace(/\.{2,}/g, '.').trim();
   const chars = Array.from(n);
   if (chars.length > MAX_FILE_NAME_CHARS) {
     const dot = n.lastIndexOf('.');

@@ -3,25 +3,8 @@
  * download links, waveform bars. Pure functions (unit-tested).
  */
 
-/** A human size: `0 B`, `999 B`, `1.5 KB`, `12 KB`, `3.4 MB`, `1.2 GB` (binary multiples). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '';
-  if (bytes < 1024) return `${Math.round(bytes)} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  // One decimal under 10 (1.5 MB), none from 10 up (12 MB); never "1024 KB".
-  let text = value < 10 ? value.toFixed(1).replace(/\.0$/, '') : String(Math.round(value));
-  if (text === '1024' && unit < units.length - 1) {
-    text = '1';
-    unit += 1;
-  }
-  return `${text} ${units[unit]}`;
-}
+// One size formatter for the whole app (the upload tray, file cards, players, errors).
+export { formatBytes } from '@/protocol/media';
 
 /** A playback time in seconds as `m:ss`, or `h:mm:ss` from an hour; unknown (NaN, ∞) is `0:00`. */
 export function formatTime(seconds: number): string {

@@ -99,7 +99,7 @@ describe('uploadMedia', () => {
     [400, { code: 'bad_request', message: 'bad name' }, 'rejected'],
     [500, 'oops', 'server'],
   ] as const)('maps HTTP %i to a typed error', async (status, body, kind) => {
-    const { xhr, promise } = start(new Blob(['x'.repeat(2_000_000)]));
+    const { xhr, promise } = start(new Blob(['x'.repeat(2 * 1024 * 1024)]));
     await sent();
     xhr.respond(status, body);
     const e = await promise.catch((x: unknown) => x);
@@ -165,8 +165,8 @@ describe('formatBytes', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(999)).toBe('999 B');
     expect(formatBytes(1500)).toBe('1.5 KB');
-    expect(formatBytes(40_000_000)).toBe('40 MB');
-    expect(formatBytes(123_456_789)).toBe('123 MB');
-    expect(formatBytes(2_000_000_000)).toBe('2 GB');
+    expect(formatBytes(40 * 1024 * 1024)).toBe('40 MB');
+    expect(formatBytes(123_456_789)).toBe('118 MB');
+    expect(formatBytes(2 * 1024 ** 3)).toBe('2 GB');
   });
 });

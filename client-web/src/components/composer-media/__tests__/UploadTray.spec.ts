@@ -72,7 +72,7 @@ describe('UploadTray with the upload queue', () => {
   it('shows one row per file with a preview for images, the name, the size and a progress bar that advances', async () => {
     const { upload, calls } = fakeUploader();
     const { wrapper, api } = harness(upload);
-    api().add([file('cat.png', 2_500_000, 'image/png'), file('notes.pdf', 1200, 'application/pdf')]);
+    api().add([file('cat.png', 2_621_440, 'image/png'), file('notes.pdf', 1200, 'application/pdf')]);
     await flushPromises();
     const rows = wrapper.findAll('[data-testid=upload-item]');
     expect(rows).toHaveLength(2);
@@ -190,6 +190,8 @@ describe('cleanName', () => {
   it('removes what the node refuses in a name', () => {
     expect(cleanName('a/b\\c.png')).toBe('a_b_c.png');
     expect(cleanName('x\u0000y\u001f.txt')).toBe('xy.txt');
+    expect(cleanName('evil\u202etxt.exe')).toBe('eviltxt.exe');
+    expect(cleanName('a\u0085b\u2066.png')).toBe('ab.png');
     expect(cleanName('..secret...txt')).toBe('.secret.txt');
     const long = cleanName(`${'n'.repeat(300)}.jpeg`);
     expect(Array.from(long)).toHaveLength(255);
