@@ -20,17 +20,23 @@
  *   chats.hasUnreadMention(group)     boolean: an unread message mentions me or @everyone
  *   chats.upsert(summary)             after dm.open / groups.create / join / accept / redeem
  *   chats.ensureLoaded()              loads the list and invites once
+ *   chats.send(group, text, options)  queues a message (src/protocol/outbox.ts): it goes out in
+ *                                     order, its txn fixed now; returns the queued entry
+ *   chats.pending(group)              Outgoing[]: my messages not shown as events yet (sending,
+ *                                     sent, failed), to show after the timeline
+ *   chats.retrySend(txn) / chats.discardSend(txn)   for a failed one
  * A ChatEntry: { summary, left, detail, items, moreBefore, moreAfter, loaded, typing, reads }.
  * `left` is null while I am a member, else why not ('kicked' | 'banned' | 'left' | 'deleted' |
  * 'removed'); the chat stays listed (read-only) until `dismiss(group)`.
  */
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, watch } from 'vue';
+import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 
 import {
   ChatClient,
   checkGatewayMessage,
   isMessageChange,
+  Outbox,
   Permissions,
   removesUser,
   TYPING_TTL_MS,
@@ -40,6 +46,8 @@ import {
   type ChatSummary,
   type GroupId,
   type InviteInfo,
+  type Outgoing,
+  type PostOptions,
   type PermissionName,
   type Reaction,
   type ReadPush,
@@ -103,6 +111,28 @@ export const useChatsStore = defineStore('chats', () => {
   /** group → the newest seq of a message that mentions me, seen as a push (also when the window is not loaded). */
   const mentionSeqs = ref<Record<string, number>>({});
   const me = computed(() => session.userId as UserId | null);
+
+  // Messages I sent that are not shown as events yet, per chat, in order (see `send`).
+  const outbox = new Outbox({
+    post: (group, text, options, txn) => client.post(group, text, options, txn),
+    committed: (group, seq) => !showsEnd(group) || (entries.value[group]?.items.at(-1)?.seq ?? 0) >= seq,
+    connecting: () => gateway.state !== 'offline',
+  });
+  /** group → its outbox queue (snapshots, replaced on every change). */
+  const outgoing = shallowRef<Record<string, readonly Outgoing[]>>({});
+  outbox.onChange((group) => {
+    const next = { ...outgoing.value };
+    const queue = outbox.list(group);
+    if (queue.length === 0) delete next[group];
+    else next[group] = queue;
+    outgoing.value = next;
+  });
+
+  /** True when the loaded window reaches the newest event (live pushes are appended to it). */
+  function showsEnd(group: string): boolean {
+    const e = entries.value[group];
+    return e !== undefined && e.loaded && !e.moreAfter;
+  }
 
   const list = computed(() =>
     Object.values(entries.value).sort((a, b) => activity(b) - activity(a) || b.summary.lastSeq - a.summary.lastSeq),
@@ -210,7 +240,14 @@ export const useChatsStore = defineStore('chats', () => {
     e.moreBefore = r.value.moreBefore;
     e.moreAfter = r.value.moreAfter;
     e.loaded = true;
+    settleOutbox(group);
     return true;
+  }
+
+  /** Acknowledged messages whose events the window now holds leave the outbox. */
+  function settleOutbox(group: GroupId): void {
+    const last = entries.value[group]?.items.at(-1);
+    if (showsEnd(group) && last !== undefined) outbox.confirmUpTo(group, last.seq);
   }
 
   /** Opens a chat: the newest page once, and its detail. */
@@ -250,6 +287,7 @@ export const useChatsStore = defineStore('chats', () => {
     if (!r.ok) return false;
     e.items = mergeItems(e.items, r.value.items);
     e.moreAfter = r.value.moreAfter;
+    settleOutbox(group);
     return r.value.items.length > 0;
   }
 
@@ -288,9 +326,14 @@ export const useChatsStore = defineStore('chats', () => {
       return;
     }
     // A timeline row: a message or an admin/membership line.
-    if (!e.moreAfter && e.loaded) e.items = mergeItems(e.items, [item]);
     const fromOther = item.sender !== myId;
     const isMsg = item.kind === 'msg.post';
+    if (!e.moreAfter && e.loaded) {
+      e.items = mergeItems(e.items, [item]);
+      // My message may be pushed before the answer to its send: the outbox must not show it twice.
+      if (isMsg && !fromOther) outbox.noteEcho(group, item);
+      settleOutbox(group);
+    }
     e.summary = {
       ...s,
       lastSeq: seqNow,
@@ -434,6 +477,7 @@ export const useChatsStore = defineStore('chats', () => {
     lastTypingSent.clear();
     listLoaded.value = false;
     loadingList = null;
+    outbox.clear();
   }
 
   // --- actions -------------------------------------------------------------------------------
@@ -490,9 +534,33 @@ export const useChatsStore = defineStore('chats', () => {
       .map(([u]) => u as UserId);
   }
 
-  function send(group: GroupId, text: string, replyTo?: number): Promise<Result<WriteResult, ChatError>> {
+  /**
+   * Queues a message: it shows at once (`pending`), goes out after the ones queued before it,
+   * with a txn chosen now, and leaves the queue when its event is shown.
+   */
+  function send(group: GroupId, text: string, options: PostOptions = {}): Outgoing {
     lastTypingSent.delete(group);
-    return client.post(group, text, replyTo === undefined ? {} : { replyTo });
+    return outbox.enqueue(group, text, options);
+  }
+
+  /**
+   * My queued messages of a chat still to show after its timeline: none while the window does
+   * not reach the end, and none that the window already shows as an event.
+   */
+  function pending(group: string): readonly Outgoing[] {
+    const queue = outgoing.value[group];
+    const e = entries.value[group];
+    if (queue === undefined || e === undefined || e.moreAfter) return [];
+    const shown = new Set(e.items.map((i) => i.seq));
+    return queue.filter((o) => !(o.seq !== undefined && shown.has(o.seq)) && !(o.echoSeq !== undefined && shown.has(o.echoSeq)));
+  }
+
+  function retrySend(txn: string): boolean {
+    return outbox.retry(txn);
+  }
+
+  function discardSend(txn: string): boolean {
+    return outbox.discard(txn);
   }
 
   /** Adds my reaction, or removes it when I already reacted with `emoji`. */
@@ -560,6 +628,9 @@ export const useChatsStore = defineStore('chats', () => {
     notifyTyping,
     typingUsers,
     send,
+    pending,
+    retrySend,
+    discardSend,
     toggleReaction,
     displayName,
     title,

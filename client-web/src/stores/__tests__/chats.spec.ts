@@ -1,7 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { AuthClient, decodeTimelineItem, ok, Permissions, type CborMap, type CborValue, type Gateway, type GroupId, type Result, type UserId } from '@/protocol';
+import { AuthClient, decodeTimelineItem, err, ok, Permissions, type CborMap, type CborValue, type Gateway, type GroupId, type Result, type UserId } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 import { useChatsStore } from '@/stores/chats';
 import { useSessionStore } from '@/stores/session';
@@ -19,7 +19,7 @@ type Reply = Result<CborValue, { code: string; message: string }>;
 class FakeGateway {
   state = 'connected';
   readonly sent: { method: string; params: CborMap }[] = [];
-  readonly answers: Record<string, (params: CborMap) => Reply> = {};
+  readonly answers: Record<string, (params: CborMap) => Reply | Promise<Reply>> = {};
   readonly handlers: Record<string, ((v: unknown) => void)[]> = {};
 
   request(method: string, params: CborMap = {}): Promise<Reply> {
@@ -319,6 +319,62 @@ describe('chats store', () => {
     useSessionStore().userId = CY;
     await flush();
     expect(chats.list.length).toBe(0);
+  });
+
+  it('shows a message at once as sending, then once only, whether its push or its answer comes first', async () => {
+    const chats = await setup();
+    await chats.open(G);
+    let answer: (r: Reply) => void = () => {};
+    gw.answers['msgs.post'] = () => new Promise<Reply>((resolve) => (answer = resolve));
+    const seqs = (): number[] => chats.entry(G)?.items.map((i) => i.seq) ?? [];
+
+    // The push comes first: the event shows, the outbox entry hides; the answer then drops it.
+    const first = chats.send(G, 'hello');
+    expect(chats.pending(G).map((o) => [o.text, o.state])).toEqual([['hello', 'sending']]);
+    await flush();
+    const posts = (): CborMap[] => gw.sent.filter((x) => x.method === 'msgs.post').map((x) => x.params);
+    expect(posts().map((p) => [p.text, p.txn])).toEqual([['hello', first.txn]]);
+    gw.push('chat.event', { group: G, item: item(5, 'msg.post', { text: 'hello' }, BO) });
+    expect(seqs()).toEqual([1, 2, 3, 4, 5]);
+    expect(chats.pending(G)).toEqual([]);
+    answer(ok({ group: G, seq: 5, id: EID }));
+    await flush();
+    expect(chats.pending(G)).toEqual([]);
+
+    // The answer comes first: shown as sent until the push replaces it.
+    chats.send(G, 'again');
+    await flush();
+    answer(ok({ group: G, seq: 6, id: EID }));
+    await flush();
+    expect(chats.pending(G).map((o) => [o.text, o.state, o.seq])).toEqual([['again', 'sent', 6]]);
+    gw.push('chat.event', { group: G, item: item(6, 'msg.post', { text: 'again' }, BO) });
+    expect(chats.pending(G)).toEqual([]);
+    expect(seqs()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(chats.entry(G)?.items.filter((i) => i.body.kind === 'msg.post' && i.body.text === 'again')).toHaveLength(1);
+  });
+
+  it('shows a refused message as failed; Retry sends it with the same txn, Delete drops it', async () => {
+    const chats = await setup();
+    await chats.open(G);
+    const replies: Reply[] = [err({ code: 'forbidden', message: 'You cannot send messages here.' }), ok({ group: G, seq: 5, id: EID })];
+    gw.answers['msgs.post'] = () => replies.shift() ?? err({ code: 'forbidden', message: 'no' });
+    const sent = chats.send(G, 'hello', { replyTo: 4 });
+    await flush();
+    expect(chats.pending(G).map((o) => [o.state, o.error?.code])).toEqual([['failed', 'forbidden']]);
+    expect(chats.retrySend(sent.txn)).toBe(true);
+    await flush();
+    const posts = gw.sent.filter((x) => x.method === 'msgs.post').map((x) => x.params);
+    expect(posts.map((p) => [p.txn, p.reply_to])).toEqual([
+      [sent.txn, 4],
+      [sent.txn, 4],
+    ]);
+    expect(chats.pending(G).map((o) => [o.state, o.seq])).toEqual([['sent', 5]]);
+
+    const doomed = chats.send(G, 'refused');
+    await flush();
+    expect(chats.pending(G).at(-1)?.state).toBe('failed');
+    expect(chats.discardSend(doomed.txn)).toBe(true);
+    expect(chats.pending(G).map((o) => o.txn)).toEqual([sent.txn]);
   });
 
   it('toggles my reaction', async () => {

@@ -1,0 +1,256 @@
+/**
+ * The outbox: messages the user has sent that the node has not confirmed yet, one queue per chat.
+ *
+ * - A message gets its `txn` when it is queued (the moment the user presses Enter), and keeps it
+ *   on every attempt: a send whose answer was lost is sent again with the same txn and the node
+ *   commits it once (gateway.md §8.1).
+ * - A chat's messages go out one after another, each only once the one before it was committed,
+ *   so they are committed in the order they were written.
+ * - `rate_limited` is waited out (growing pauses) and the same txn is sent again; a lost
+ *   connection (`unavailable`, `timeout`) is retried for as long as the connection is being
+ *   re-established. Any other refusal (`forbidden`, `bad_request`, …) marks the message failed:
+ *   it stays in the queue, holding back the ones after it (to keep the order), until it is
+ *   retried (same txn) or discarded.
+ * - An acknowledged message stays (state `sent`) until its event is shown (`confirmUpTo`), so a
+ *   view showing the queue after the timeline never shows a gap nor the same message twice.
+ *
+ * Framework-free: the app mirrors it into reactive state through `onChange`.
+ */
+import { newTxn, type ChatError, type PostOptions, type TimelineItem, type WriteResult } from './chat';
+import type { GroupId } from './ids';
+import type { Result } from './result';
+
+/** `queued`: waiting its turn; `sending`: on its way (or waiting to try again); `sent`: acknowledged, its event not shown yet; `failed`: refused, see `error`. */
+export type OutgoingState = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface Outgoing {
+  /** The txn (unique per write): also the key of the entry. */
+  readonly txn: string;
+  readonly group: GroupId;
+  readonly text: string;
+  readonly options: PostOptions;
+  /** When it was queued (ms). */
+  readonly queuedAt: number;
+  readonly state: OutgoingState;
+  /** How many times it was sent. */
+  readonly attempts: number;
+  /** The committed seq (state `sent`). */
+  readonly seq?: number;
+  /**
+   * The seq of an event of mine with the same content that was pushed before the answer came:
+   * most likely this message, so a view may hide it (the answer decides).
+   */
+  readonly echoSeq?: number;
+  /** Why it failed (state `failed`). */
+  readonly error?: ChatError;
+}
+
+/** Sends one message; `ChatClient.post` fits. */
+export type PostFn = (group: GroupId, text: string, options: PostOptions, txn: string) => Promise<Result<WriteResult, ChatError>>;
+
+export interface OutboxOptions {
+  readonly post: PostFn;
+  /** True when the message is already shown as a committed event (or the view does not show the end of the chat): the entry can go at once. */
+  readonly committed?: (group: GroupId, seq: number) => boolean;
+  /** False once the connection was given up (signed out): lost sends then fail instead of waiting. */
+  readonly connecting?: () => boolean;
+  readonly newTxn?: () => string;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Pauses before each new attempt after `rate_limited`; when they run out, the message fails. Default 0.5, 1, 2, 4, 8 s. */
+  readonly rateLimitedDelaysMs?: readonly number[];
+  /** The pause before attempt n+1 after a lost connection, growing to this ceiling (default 10 s). */
+  readonly maxLostDelayMs?: number;
+}
+
+const LOST = new Set(['unavailable', 'timeout']);
+
+export class Outbox {
+  readonly #o: Required<Omit<OutboxOptions, 'committed'>> & Pick<OutboxOptions, 'committed'>;
+  /** group → its queue, oldest first. */
+  readonly #queues = new Map<GroupId, Outgoing[]>();
+  /** Groups whose queue is being worked on. */
+  readonly #draining = new Set<GroupId>();
+  readonly #listeners = new Set<(group: GroupId) => void>();
+  /** Bumped by `clear()`: a worker from before stops touching the queues. */
+  #generation = 0;
+
+  constructor(options: OutboxOptions) {
+    this.#o = {
+      committed: options.committed,
+      post: options.post,
+      connecting: options.connecting ?? (() => true),
+      newTxn: options.newTxn ?? newTxn,
+      now: options.now ?? Date.now,
+      sleep: options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      rateLimitedDelaysMs: options.rateLimitedDelaysMs ?? [500, 1_000, 2_000, 4_000, 8_000],
+      maxLostDelayMs: options.maxLostDelayMs ?? 10_000,
+    };
+  }
+
+  /** Calls `listener(group)` after every change of that group's queue. */
+  onChange(listener: (group: GroupId) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** A chat's queue, oldest first (a snapshot). */
+  list(group: GroupId): readonly Outgoing[] {
+    return [...(this.#queues.get(group) ?? [])];
+  }
+
+  /** Every chat with something queued. */
+  groups(): GroupId[] {
+    return [...this.#queues.keys()];
+  }
+
+  /** Queues a message (its txn chosen now) and starts sending the chat's queue. */
+  enqueue(group: GroupId, text: string, options: PostOptions = {}): Outgoing {
+    const entry: Outgoing = { txn: this.#o.newTxn(), group, text, options, queuedAt: this.#o.now(), state: 'queued', attempts: 0 };
+    const queue = this.#queues.get(group) ?? [];
+    queue.push(entry);
+    this.#queues.set(group, queue);
+    this.#changed(group);
+    void this.#drain(group);
+    return entry;
+  }
+
+  /** Sends a failed message again, with its txn; the ones held behind it follow. */
+  retry(txn: string): boolean {
+    const found = this.#find(txn);
+    if (found === null || found.state !== 'failed') return false;
+    this.#update(found.group, txn, { state: 'queued', error: undefined });
+    void this.#drain(found.group);
+    return true;
+  }
+
+  /** Drops a message that is not on its way (failed, or queued behind a failed one). */
+  discard(txn: string): boolean {
+    const found = this.#find(txn);
+    if (found === null || found.state === 'sending' || found.state === 'sent') return false;
+    this.#remove(found.group, (e) => e.txn === txn);
+    void this.#drain(found.group);
+    return true;
+  }
+
+  /**
+   * The chat's events up to `seq` are shown: acknowledged messages up to there leave the queue.
+   * (Events of a chat arrive in order, so one at or below `seq` that is not shown never will be.)
+   */
+  confirmUpTo(group: GroupId, seq: number): void {
+    this.#remove(group, (e) => e.state === 'sent' && e.seq !== undefined && e.seq <= seq);
+  }
+
+  /**
+   * An event of mine was pushed: when it has the content of the message on its way and that
+   * one has no answer yet, remember its seq so a view can hide the duplicate.
+   */
+  noteEcho(group: GroupId, item: TimelineItem): void {
+    if (item.body.kind !== 'msg.post') return;
+    const body = item.body;
+    const queue = this.#queues.get(group) ?? [];
+    const head = queue.find((e) => e.state === 'sending' && e.seq === undefined && e.echoSeq === undefined);
+    if (head === undefined || head.text !== body.text || head.options.replyTo !== body.replyTo) return;
+    if ((head.options.attachments?.length ?? 0) !== body.attachments.length) return;
+    this.#update(group, head.txn, { echoSeq: item.seq });
+  }
+
+  /** Forgets everything (signed out); sends on their way are abandoned. */
+  clear(): void {
+    this.#generation += 1;
+    const groups = [...this.#queues.keys()];
+    this.#queues.clear();
+    this.#draining.clear();
+    for (const g of groups) this.#changed(g);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  async #drain(group: GroupId): Promise<void> {
+    if (this.#draining.has(group)) return;
+    this.#draining.add(group);
+    const generation = this.#generation;
+    try {
+      for (;;) {
+        if (generation !== this.#generation) return;
+        const next = (this.#queues.get(group) ?? []).find((e) => e.state !== 'sent');
+        // A failed message holds back the ones after it: sending them first would change the order.
+        if (next === undefined || next.state === 'failed') return;
+        await this.#sendOne(next, generation);
+      }
+    } finally {
+      if (generation === this.#generation) this.#draining.delete(group);
+    }
+  }
+
+  async #sendOne(entry: Outgoing, generation: number): Promise<void> {
+    const { group, txn } = entry;
+    let limited = 0;
+    let lost = 0;
+    for (;;) {
+      const attempts = (this.#find(txn)?.attempts ?? 0) + 1;
+      this.#update(group, txn, { state: 'sending', attempts });
+      const r = await this.#o.post(group, entry.text, entry.options, txn);
+      if (generation !== this.#generation || this.#find(txn) === null) return;
+      if (r.ok) {
+        this.#acknowledged(group, txn, r.value.seq);
+        return;
+      }
+      const code = r.error.code;
+      const pause =
+        code === 'rate_limited'
+          ? this.#o.rateLimitedDelaysMs[limited++]
+          : LOST.has(code) && this.#o.connecting()
+            ? Math.min(this.#o.maxLostDelayMs, 500 * 2 ** Math.min(lost++, 20))
+            : undefined;
+      if (pause === undefined) {
+        this.#update(group, txn, { state: 'failed', error: r.error, echoSeq: undefined });
+        return;
+      }
+      await this.#o.sleep(pause);
+      if (generation !== this.#generation || this.#find(txn) === null) return;
+    }
+  }
+
+  #acknowledged(group: GroupId, txn: string, seq: number): void {
+    if (this.#o.committed?.(group, seq) === true) {
+      this.#remove(group, (e) => e.txn === txn);
+    } else {
+      // Shown as sent until its event arrives; a guess about an earlier push was wrong if it differs.
+      this.#update(group, txn, { state: 'sent', seq, echoSeq: undefined });
+    }
+  }
+
+  #find(txn: string): Outgoing | null {
+    for (const queue of this.#queues.values()) {
+      const e = queue.find((x) => x.txn === txn);
+      if (e !== undefined) return e;
+    }
+    return null;
+  }
+
+  #update(group: GroupId, txn: string, changes: Partial<Omit<Outgoing, 'txn' | 'group'>>): void {
+    const queue = this.#queues.get(group);
+    const i = queue?.findIndex((e) => e.txn === txn) ?? -1;
+    if (queue === undefined || i < 0) return;
+    const next: Record<string, unknown> = { ...queue[i], ...changes };
+    // Optional fields set to undefined are left out (the entries stay plain data).
+    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
+    queue[i] = next as unknown as Outgoing;
+    this.#changed(group);
+  }
+
+  #remove(group: GroupId, which: (e: Outgoing) => boolean): void {
+    const queue = this.#queues.get(group);
+    if (queue === undefined) return;
+    const kept = queue.filter((e) => !which(e));
+    if (kept.length === queue.length) return;
+    if (kept.length === 0) this.#queues.delete(group);
+    else this.#queues.set(group, kept);
+    this.#changed(group);
+  }
+
+  #changed(group: GroupId): void {
+    for (const l of [...this.#listeners]) l(group);
+  }
+}
