@@ -149,6 +149,8 @@ export class Outbox {
     if (item.body.kind !== 'msg.post') return;
     const body = item.body;
     const queue = this.#queues.get(group) ?? [];
+    // The event of a message already answered (the same text sent twice in a row, say).
+    if (queue.some((e) => e.seq === item.seq)) return;
     const head = queue.find((e) => e.state === 'sending' && e.seq === undefined && e.echoSeq === undefined);
     if (head === undefined || head.text !== body.text || head.options.replyTo !== body.replyTo) return;
     if ((head.options.attachments?.length ?? 0) !== body.attachments.length) return;

@@ -239,6 +239,20 @@ describe('outbox', () => {
     expect(outbox.list(G)[0]?.echoSeq).toBeUndefined();
   });
 
+  it('does not take the event of an answered message for the next one with the same text', async () => {
+    const { fake, outbox } = setup();
+    outbox.enqueue(G, 'ok');
+    outbox.enqueue(G, 'ok');
+    await flush();
+    fake.commit(0, 40);
+    await flush();
+    outbox.noteEcho(G, decodeTimelineItem({ seq: 40, id: EID, ts: 1, sender: '@ana:node.test', kind: 'msg.post', body: { text: 'ok' } }));
+    expect(outbox.list(G).map((o) => [o.state, o.seq, o.echoSeq])).toEqual([
+      ['sent', 40, undefined],
+      ['sending', undefined, undefined],
+    ]);
+  });
+
   it('reports changes and forgets everything on clear', async () => {
     const { fake, outbox } = setup();
     const changed: GroupId[] = [];
