@@ -25,9 +25,16 @@ describe('PendingMessage', () => {
     const w = render({ state: 'sending' });
     expect(w.get('[data-testid=pending-message]').attributes('data-state')).toBe('sending');
     expect(w.get('[data-testid=pending-text]').text()).toBe('hello');
-    expect(w.get('[data-testid=ticks]').attributes('data-state')).toBe('sending');
+    expect(w.get('[data-testid=pending-status]').text()).toBe('Sending…');
+    expect(w.find('[data-testid=ticks]').exists()).toBe(false);
     expect(w.find('[data-testid=pending-retry]').exists()).toBe(false);
     expect(w.find('[data-testid=pending-delete]').exists()).toBe(false);
+  });
+
+  it('shows an answered message waiting for its event as sent', () => {
+    const w = render({ state: 'sent', seq: 9 });
+    expect(w.get('[data-testid=pending-status]').text()).toBe('Sent');
+    expect(w.get('[data-testid=ticks]').attributes('data-state')).toBe('sent');
   });
 
   it('shows a failed message with the reason, Retry and Delete', async () => {
