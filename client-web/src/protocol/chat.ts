@@ -20,6 +20,7 @@ import type { PushFrame } from './frames';
 import { getMediaUrls, updateProfile, type ConnectionState, type GatewayError, type MediaUrlRequest, type MediaUrls, type Profile, type ProfileChanges, type Ready } from './gateway';
 import { formatMediaId, parseEventId, parseGroupId, parseHandle, parseMediaId, parseNodeName, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
 import { err, ok, type Result } from './result';
+import { refusedCharAt } from './text';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (chat.rs, group/mod.rs)
@@ -124,18 +125,15 @@ export type AttachmentProblem =
 const BLURHASH_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~';
 
 /**
- * A file name: 1–255 characters (code points); no control character (C0, DEL, C1), `/`, `\`, `..`
- * or bidirectional embedding/override/isolate (U+202A–U+202E, U+2066–U+2069); not `.`. Null when
- * it is fine.
+ * A file name: 1–255 characters (code points) of shown text on one line (protocol.md §2.1: no
+ * control, format or other invisible character); no `/`, `\` or `..`; not `.`. Null when it is
+ * fine.
  */
 export function checkFileName(name: string): AttachmentProblem | null {
   const chars = Array.from(name);
   if (chars.length === 0 || chars.length > MAX_FILE_NAME_CHARS) return 'name_length';
-  const bad = (c: string): boolean => {
-    const n = c.codePointAt(0) ?? 0;
-    return n < 0x20 || (n >= 0x7f && n <= 0x9f) || c === '/' || c === '\\' || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
-  };
-  if (chars.some(bad) || name === '.' || name.includes('..')) return 'name_characters';
+  const slash = chars.some((c) => c === '/' || c === '\\');
+  if (slash || refusedCharAt(name) !== null || name === '.' || name.includes('..')) return 'name_characters';
   return null;
 }
 

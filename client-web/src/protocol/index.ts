@@ -13,3 +13,4 @@ export * from './gateway-messages';
 export * from './ids';
 export * from './result';
 export * from './chat';
+export * from './text';

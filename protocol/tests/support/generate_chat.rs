@@ -1671,6 +1671,135 @@ pub fn event_bodies() -> VectorFile {
             &vmap(&[("name", Value::from(5))]),
         ),
         valid(
+            "group.update of a name with a family emoji",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Family 👨\u{200D}👩\u{200D}👧".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+200D between two emoji joins them (protocol.md §2.1)."),
+        valid(
+            "group.update of a name with a rainbow flag",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Pride 🏳\u{FE0F}\u{200D}🌈".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+FE0F after an emoji, then U+200D before the next emoji."),
+        valid(
+            "group.update of a name with a keycap",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Team 1\u{FE0F}\u{20E3}".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+FE0F is allowed after any Emoji=Yes character, ASCII digits included."),
+        valid(
+            "group.update of a right-to-left name",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("מועדון ספרים".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("Right-to-left letters carry their own direction; no mark is needed."),
+        bad_body(
+            "group.update of a name with a right-to-left override",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{202E}SYSTEM"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+202E makes the text after it show reversed."),
+        bad_body(
+            "group.update of a name with an isolate",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\u{2066} club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Bidirectional isolates U+2066–U+2069 are refused."),
+        bad_body(
+            "group.update of a name with a right-to-left mark",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book club\u{200F}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Bidirectional marks U+200E, U+200F and U+061C are refused."),
+        bad_body(
+            "group.update of a name with a zero-width space",
+            "group-update-body",
+            &vmap(&[("name", vtext("ad\u{200B}min"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Zero-width characters hide in plain sight."),
+        bad_body(
+            "group.update of a name with a joiner between letters",
+            "group-update-body",
+            &vmap(&[("name", vtext("ad\u{200D}min"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+200D only between two emoji."),
+        bad_body(
+            "group.update of a name ending in a joiner",
+            "group-update-body",
+            &vmap(&[("name", vtext("Family 👨\u{200D}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+200D needs an emoji on both sides."),
+        bad_body(
+            "group.update of a name with a BOM",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{FEFF}Book club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+FEFF is a format character."),
+        bad_body(
+            "group.update of a name with a tag character",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book club\u{E0041}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Tag characters U+E0000–U+E007F are refused (and with them subdivision flags)."),
+        bad_body(
+            "group.update of a name with a selector after a letter",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\u{FE0F} club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+FE0F only after an Emoji=Yes character."),
+        bad_body(
+            "group.update of a name with a Hangul filler",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{3164}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). A default-ignorable letter: shows as nothing."),
+        bad_body(
+            "group.update of a name on two lines",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\nclub"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). A name is one line: \\n is refused in names."),
+        valid(
+            "group.update of a description on two lines",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                description: Some("Books.\nEvery Monday.".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("A description is shown text on several lines: \\n is allowed there."),
+        bad_body(
+            "group.update of a description with an override",
+            "group-update-body",
+            &vmap(&[("description", vtext("Rules: \u{202E}exe.txt"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1)."),
+        valid(
             "group.update of the photo",
             "group-update-body",
             &enc(&GroupUpdate {
@@ -1857,6 +1986,13 @@ pub fn event_bodies() -> VectorFile {
             &with(&val(&role_create()), "colour", vtext("#2E86DE")),
         )
         .note("One text form per colour: lowercase hex digits."),
+        bad_body(
+            "role.create with a name with a zero-width joiner between letters",
+            "role-create-body",
+            &with(&val(&role_create()), "name", vtext("Mod\u{200D}s")),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a role name is shown text on one line (protocol.md §2.1)."),
         bad_body(
             "role.create with a name of 33 characters",
             "role-create-body",
