@@ -40,6 +40,8 @@ mod invites;
 mod media;
 #[path = "chats/moderation.rs"]
 mod moderation;
+#[path = "chats/order.rs"]
+mod order;
 #[path = "chats/paging.rs"]
 mod paging;
 #[path = "chats/presence.rs"]

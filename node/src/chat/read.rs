@@ -65,6 +65,16 @@ impl Chats {
             Some(peer) => chats.read_seq(group, peer).await?,
             None => None,
         };
+        // A direct chat shows the peer: its photo is the peer's avatar (gateway.md §8.4).
+        let photo = match &peer {
+            Some(peer) => self
+                .db()
+                .accounts()
+                .user(peer)
+                .await?
+                .and_then(|record| record.avatar),
+            None => state.photo.clone(),
+        };
         Ok(api::ChatSummary {
             group: group.clone(),
             kind: state.kind,
@@ -83,7 +93,7 @@ impl Chats {
             my_rank: state.rank_of(actor).unwrap_or(EVERYONE_RANK),
             my_permissions: state.permissions_of(actor),
             pinned: state.pinned.iter().copied().collect(),
-            photo: state.photo.clone(),
+            photo,
         })
     }
 

@@ -200,7 +200,20 @@ where
     T: DeserializeOwned,
 {
     let value = value_map(d)?;
-    value.deserialized().map_err(serde::de::Error::custom)
+    deserialize_value(&value).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes `T` from a decoded [`ciborium::Value`] (structs from maps only, as every
+/// decoder here: protocol.md §3.3); the error is a sentence for people.
+pub fn deserialize_value<T: DeserializeOwned>(value: &ciborium::Value) -> Result<T, String> {
+    value.deserialized().map_err(value_error)
+}
+
+/// The message of an error from [`ciborium::Value::deserialized`]: the text serde produced ("missing
+/// field `text`"), without the `Custom(…)` wrapper its `Display` shows (it prints `Debug`).
+fn value_error(error: ciborium::value::Error) -> String {
+    let ciborium::value::Error::Custom(message) = error;
+    message
 }
 
 /// Decodes a frame: like [`decode`], and the top-level item must be a map (serde's tagged

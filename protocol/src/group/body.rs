@@ -236,7 +236,7 @@ fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
 
 /// Deserializes the fields of a body already known to be a map.
 fn fields<T: DeserializeOwned>(body: &Value) -> Result<T, String> {
-    body.deserialized().map_err(|e| e.to_string())
+    crate::codec::deserialize_value(body)
 }
 
 /// Serializes a body struct. These structs hold only strings, integers, booleans, byte strings,

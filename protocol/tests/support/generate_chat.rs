@@ -350,7 +350,7 @@ fn dm_summary() -> ChatSummary {
         unread: 0,
         peer_read_seq: Some(1),
         my_rank: 0,
-        my_permissions: Permissions::ALL,
+        my_permissions: Permissions::DIRECT,
         pinned: Vec::new(),
         photo: None,
     }
