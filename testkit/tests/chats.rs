@@ -52,3 +52,5 @@ mod privacy;
 mod races;
 #[path = "chats/txn.rs"]
 mod txn;
+#[path = "chats/verify.rs"]
+mod verify;

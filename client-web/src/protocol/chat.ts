@@ -228,6 +228,7 @@ export const CHAT_METHOD = {
   msgsRead: 'msgs.read',
   msgsSeenBy: 'msgs.seen_by',
   msgsTyping: 'msgs.typing',
+  msgsEvent: 'msgs.event',
   auditList: 'audit.list',
 } as const;
 
@@ -933,6 +934,11 @@ function decodeWrite(v: CborValue, path: Path = 'result'): WriteResult {
   return compact({ group: get(m, 'group', path, asGroup), seq: get(m, 'seq', path, asUint), id: get(m, 'id', path, asEventId), role: getOpt(m, 'role', path, asU32) });
 }
 
+/** `event-result`: the signed event (a COSE_Sign1), byte for byte as the home node stores it. */
+function decodeEventResult(v: CborValue): Uint8Array {
+  return get(mapOf(v, 'result'), 'event', 'result', asBytes);
+}
+
 function listOf<T>(key: string, each: (v: CborValue, p: Path) => T) {
   return (v: CborValue): T[] => get(mapOf(v, 'result'), key, 'result', (x, p) => asArray(x, p, each));
 }
@@ -1355,6 +1361,14 @@ export class ChatClient {
     return this.#call(CHAT_METHOD.msgsSeenBy, { group, seq }, listOf('users', asUser));
   }
 
+  /**
+   * `msgs.event`: the signed bytes (COSE_Sign1) of event `seq`, to verify with the home node's
+   * key from its node document (spec/gateway.md §8.5).
+   */
+  signedEvent(group: GroupId, seq: number): Promise<Result<Uint8Array, ChatError>> {
+    return this.#call(CHAT_METHOD.msgsEvent, { group, seq }, decodeEventResult);
+  }
+
   /** Tells the other members the caller is typing (fire and forget; not retried). */
   typing(group: GroupId): Promise<Result<void, ChatError>> {
     return this.#call(CHAT_METHOD.msgsTyping, { group }, decodeEmpty, 'once');
@@ -1404,6 +1418,7 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'ban-info': (v) => decodeBan(v, 'result'),
   'ban-list': listOf('bans', decodeBan),
   'seen-by': listOf('users', asUser),
+  'event-result': decodeEventResult,
   'write-result': (v) => decodeWrite(v),
   'chat-event-data': (v) => decodeChatEventPush(v),
   'chat-read-data': (v) => decodeReadPush(v),

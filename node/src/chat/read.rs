@@ -322,6 +322,24 @@ impl Chats {
         Ok(api::SeenBy { users })
     }
 
+    /// `msgs.event`: the signed bytes of event `seq`, for whoever may read the history
+    /// (gateway.md §8.5); `not_found` past the log's head.
+    pub async fn event(
+        &self,
+        actor: &UserId,
+        p: api::EventParams,
+    ) -> Result<api::EventResult, ChatError> {
+        self.with_access(actor, &p.group, Action::View, |_| ())
+            .await?;
+        if p.seq == 0 {
+            return Err(ChatError::NotFound("no such event"));
+        }
+        match self.db().events().range(&p.group, p.seq, 1).await?.pop() {
+            Some(event) if event.seq == p.seq => Ok(api::EventResult { event: event.raw }),
+            _ => Err(ChatError::NotFound("no such event")),
+        }
+    }
+
     /// `msgs.typing`: tells the other members; nothing is stored.
     pub async fn typing(&self, actor: &UserId, group: &GroupId) -> Result<(), ChatError> {
         let post = Action::Post {

@@ -229,6 +229,32 @@ pub(crate) fn decode_frame<T: DeserializeOwned>(
     ciborium::de::from_reader(bytes).map_err(|e| DecodeError::Schema(schema_message(e)))
 }
 
+/// Serde for a CBOR byte string (`Vec<u8>` alone would be an array of integers).
+pub(crate) mod byte_string {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
+}
+
 /// Serde for an optional CBOR byte string (`Vec<u8>` alone would be an array of integers).
 pub(crate) mod optional_bytes {
     use serde::{Deserializer, Serializer};

@@ -18,7 +18,9 @@ use winichat_protocol::group::{
 };
 use winichat_protocol::ids::{EventId, GroupId, Handle, UserId};
 
-use super::generate::{TS0, alice, bob, group, vmap, vtext};
+use super::generate::{
+    TS0, alice, bob, create_event, group, home, post_event, signed, test_key, vmap, vtext,
+};
 use super::generate_media::{file, media_id, photo, video, voice, voice_input, wave};
 use super::model::{Case, CddlExpect, ErrorExpect, Expect, VectorFile};
 use super::names;
@@ -67,6 +69,8 @@ pub const CHAT_RULES: &[&str] = &[
     "history-result",
     "read-params",
     "seen-by",
+    "event-params",
+    "event-result",
     "chat-summary",
     "chat-list",
     "member-info",
@@ -162,6 +166,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, ErrorExpect>> {
         "history-result" => dec::<HistoryResult>(b),
         "read-params" => dec::<ReadParams>(b),
         "seen-by" => dec::<SeenBy>(b),
+        "event-params" => dec::<EventParams>(b),
+        "event-result" => dec::<EventResult>(b),
         "chat-summary" => dec::<ChatSummary>(b),
         "chat-list" => dec::<ChatList>(b),
         "member-info" => dec::<MemberInfo>(b),
@@ -1277,6 +1283,50 @@ pub fn chat() -> VectorFile {
             &enc(&SeenBy {
                 users: vec![alice(), carol()],
             }),
+        ),
+        // signed events
+        valid(
+            "msgs.event",
+            "event-params",
+            &enc(&EventParams {
+                group: group(),
+                seq: 2,
+            }),
+        ),
+        valid(
+            "msgs.event of a group's first event",
+            "event-result",
+            &enc(&EventResult {
+                event: signed(create_event(), &home(), &test_key()).raw().to_vec(),
+            }),
+        )
+        .note(
+            "event is the signed-event (COSE_Sign1) as stored, as a byte string: verify it as \
+             protocol.md §4.2 says, with the key of the group's home node from its node \
+             document (§4.3); it is the first event of events.json's log.",
+        ),
+        valid(
+            "msgs.event of a message",
+            "event-result",
+            &enc(&EventResult {
+                event: {
+                    let first = signed(create_event(), &home(), &test_key());
+                    signed(post_event(&first, TS0 + 1000, "hello"), &home(), &test_key())
+                        .raw()
+                        .to_vec()
+                },
+            }),
+        )
+        .note("Its payload's prev is the id of the event at seq 1 (the case above)."),
+        schema(
+            "msgs.event result with the event as an array of bytes",
+            "event-result",
+            &vmap(&[("event", Value::Array(vec![Value::from(0x84)]))]),
+        ),
+        schema(
+            "msgs.event without a seq",
+            "event-params",
+            &vmap(&[("group", vtext(&group().to_string()))]),
         ),
         // chats
         valid("a group in the chat list", "chat-summary", &enc(&group_summary())),
