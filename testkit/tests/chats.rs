@@ -50,6 +50,8 @@ mod presence;
 mod privacy;
 #[path = "chats/races.rs"]
 mod races;
+#[path = "chats/spelled_out.rs"]
+mod spelled_out;
 #[path = "chats/txn.rs"]
 mod txn;
 #[path = "chats/verify.rs"]

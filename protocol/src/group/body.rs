@@ -156,7 +156,8 @@ impl Body {
             Body::GroupUpdate(b) => check_group_update(b),
             Body::MemberKick(MemberKick { reason, .. })
             | Body::MemberBan(MemberBan { reason, .. }) => {
-                check_max_chars("reason", reason, MAX_REASON_CHARS)
+                check_max_chars("reason", reason, MAX_REASON_CHARS)?;
+                check_shown("reason", reason, Lines::Many)
             }
             Body::MemberRoles(b) => check_role_list(&b.roles),
             Body::RoleCreate(b) => check_role_create(b),

@@ -1326,7 +1326,7 @@ pub fn chat() -> VectorFile {
         schema(
             "msgs.event without a seq",
             "event-params",
-            &vmap(&[("group", vtext(&group().to_string()))]),
+            &vmap(&[("group", vtext(group().as_ref()))]),
         ),
         // chats
         valid("a group in the chat list", "chat-summary", &enc(&group_summary())),
@@ -2036,6 +2036,16 @@ pub fn event_bodies() -> VectorFile {
             &with(&val(&role_create()), "colour", vtext("#2E86DE")),
         )
         .note("One text form per colour: lowercase hex digits."),
+        bad_body(
+            "member.kick with a reason with an override",
+            "member-kick-body",
+            &vmap(&[
+                ("user", vtext(bob().as_ref())),
+                ("reason", vtext("spam \u{202E}txt.exe")),
+            ]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a reason is shown text (protocol.md §2.1)."),
         bad_body(
             "role.create with a name with a zero-width joiner between letters",
             "role-create-body",

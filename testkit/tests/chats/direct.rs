@@ -339,7 +339,10 @@ async fn dm_reads_typing_and_unread(backend: Backend) {
     assert_eq!(mine.last_seq, last);
     let theirs = bob.summary(&dm).await;
     assert_eq!(theirs.unread, 3);
-    assert_eq!(theirs.read_seq, 1, "the peer starts at the create that made them a member");
+    assert_eq!(
+        theirs.read_seq, 1,
+        "the peer starts at the create that made them a member"
+    );
     assert_eq!(
         theirs.last.as_ref().map(text_of).as_deref(),
         Some("unread 2"),

@@ -141,7 +141,7 @@ async fn parameter_checks_come_before_the_group_lookup(backend: Backend) {
     let unknown = no_such_group(&node);
     let mut soft = Soft::default();
     for group in [unknown.to_string(), private.to_string()] {
-        for (m, what, params) in cases(&group, &bob.user().to_string()) {
+        for (m, what, params) in cases(&group, bob.user().as_ref()) {
             let answer = alice.call(m, params).await;
             soft.code(
                 answer,
