@@ -16,6 +16,7 @@ pub mod group;
 pub mod ids;
 pub mod keys;
 pub mod media;
+pub mod text;
 mod time;
 
 pub use ed25519_dalek;

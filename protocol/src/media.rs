@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::codec;
 use crate::ids::MediaId;
+use crate::text::{Lines, check_shown_text};
 
 /// The thumbnail sizes a node makes for every image (and video poster): the longest side in
 /// pixels, never upscaled.
@@ -103,9 +104,11 @@ pub enum AttachmentError {
     /// A file name that is empty or longer than [`MAX_FILE_NAME_CHARS`] characters.
     #[error("a file name has 1 to 255 characters")]
     NameLength,
-    /// A file name with a control character, `/`, `\`, `..` or a bidirectional override, or
-    /// that is `.`.
-    #[error("a file name has no control characters, '/', '\\' or '..', and is not '.'")]
+    /// A file name with a character shown text may not hold (a control, a bidirectional
+    /// override, a zero-width character …), `/`, `\` or `..`, or that is `.`.
+    #[error(
+        "a file name has no control, invisible or direction-changing characters, '/', '\\' or '..', and is not '.'"
+    )]
     NameCharacters,
     /// A waveform of fewer than [`MIN_WAVEFORM_SAMPLES`] or more than [`MAX_WAVEFORM_SAMPLES`].
     #[error("a waveform has 16 to 256 samples")]
@@ -153,23 +156,20 @@ impl AttachmentError {
 }
 
 /// A file name as attachments carry it (and as the download URL's `name` takes it): 1 to
-/// [`MAX_FILE_NAME_CHARS`] characters; no control character (C0, DEL, C1), no `/` or `\`, no
-/// bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069: they make
-/// `gpj.exe` look like `exe.jpg`); no `..` anywhere; not `.`. The same rule applies to the
-/// `name` of a download URL.
+/// [`MAX_FILE_NAME_CHARS`] characters of shown text on one line (protocol.md §2.1: no control,
+/// format or other invisible character — a bidirectional override makes `gpj.exe` look like
+/// `exe.jpg`); no `/` or `\`; no `..` anywhere; not `.`. The same rule applies to the `name` of
+/// a download URL.
 pub fn check_file_name(name: &str) -> Result<(), AttachmentError> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_FILE_NAME_CHARS {
         return Err(AttachmentError::NameLength);
     }
-    let bad = |c: char| {
-        c.is_control()
-            || c == '/'
-            || c == '\\'
-            || ('\u{202A}'..='\u{202E}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    };
-    if name.chars().any(bad) || name == "." || name.contains("..") {
+    if name.chars().any(|c| c == '/' || c == '\\')
+        || check_shown_text(name, Lines::One).is_err()
+        || name == "."
+        || name.contains("..")
+    {
         return Err(AttachmentError::NameCharacters);
     }
     Ok(())

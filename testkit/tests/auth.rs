@@ -802,3 +802,63 @@ async fn revocations_are_broadcast() {
     assert!(auth.authenticate(&rotated.access_token).await.is_err());
     assert!(rx.try_recv().is_err());
 }
+
+/// Display names and bios are shown text (protocol.md §2.1): registration and profile changes
+/// refuse bidirectional overrides, zero-width and other invisible characters with
+/// `400 bad_request`, and keep emoji sequences whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_refuse_invisible_and_direction_changing_characters() {
+    let api = Api::start(Backend::Sqlite).await;
+    for (n, name) in [
+        "\u{202E}SYSTEM",
+        "ad\u{200B}min",
+        "ad\u{200D}min",
+        "iso\u{2066}late",
+        "\u{FEFF}bom",
+        "tag\u{E0041}",
+        "rlm\u{200F}",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body =
+            json!({"username": format!("spoof{n}"), "password": PASSWORD, "display_name": name});
+        let (status, answer, _) = api.post("/register", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?} → {answer}");
+        assert_eq!(answer["code"], "bad_request", "{answer}");
+        let message = answer["message"].as_str().expect("message");
+        assert!(message.contains("display name"), "{message}");
+    }
+    let family = "Dad 👨\u{200D}👩\u{200D}👧 🏳\u{FE0F}\u{200D}🌈";
+    let (status, answer, _) = api
+        .post(
+            "/register",
+            json!({"username": "dad", "password": PASSWORD, "display_name": family}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+
+    let auth = api.operator().await;
+    let dad = format!("@dad:{}", api.node.name()).parse().expect("id");
+    for (display_name, bio) in [
+        (Some("\u{202E}SYSTEM".to_owned()), None),
+        (None, Some("see\u{2067}below".to_owned())),
+        (None, Some("zero\u{200B}width".to_owned())),
+    ] {
+        let err = auth
+            .update_profile(&dad, display_name.clone(), bio.clone())
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            err.code(),
+            winichat_protocol::error_code::ErrorCode::BadRequest,
+            "{display_name:?} {bio:?}"
+        );
+    }
+    let p = auth
+        .update_profile(&dad, None, Some("line one\nline two ❤\u{FE0F}".into()))
+        .await
+        .expect("a bio on two lines with an emoji");
+    assert_eq!(p.display_name, family);
+    api.node.shutdown().await;
+}

@@ -40,6 +40,8 @@ mod invites;
 mod media;
 #[path = "chats/moderation.rs"]
 mod moderation;
+#[path = "chats/order.rs"]
+mod order;
 #[path = "chats/paging.rs"]
 mod paging;
 #[path = "chats/presence.rs"]
@@ -48,5 +50,9 @@ mod presence;
 mod privacy;
 #[path = "chats/races.rs"]
 mod races;
+#[path = "chats/spelled_out.rs"]
+mod spelled_out;
 #[path = "chats/txn.rs"]
 mod txn;
+#[path = "chats/verify.rs"]
+mod verify;

@@ -563,3 +563,39 @@ async fn auth_refresh_extends_the_connection_and_expiry_closes_4002() {
     );
     node.shutdown().await;
 }
+
+/// protocol.md §3.4: a frame over a limit of §3.2 — nesting depth included — is answered
+/// `too_large`, not `bad_request`; the connection stays open.
+#[tokio::test]
+async fn a_frame_nested_too_deep_is_too_large() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let alice = register(&node, "alice").await;
+    let mut ws = connect(&node).await;
+    auth(&mut ws, &alice.token, None).await;
+    // params: {"a": [[[…]]]} nested past the 16 levels a client frame may have.
+    let mut deep = Value::Array(Vec::new());
+    for _ in 0..20 {
+        deep = Value::Array(vec![deep]);
+    }
+    // Encoded without the limit check a well-behaved client would apply.
+    let frame_bytes = winichat_protocol::codec::encode(&ClientFrame::Request(Request {
+        id: 7,
+        method: "ping".to_owned(),
+        params: map(vec![("a", deep)]),
+    }))
+    .expect("encodes");
+    ws.send(Message::Binary(frame_bytes.into()))
+        .await
+        .expect("send");
+    let code = loop {
+        match frame(&mut ws).await {
+            ServerFrame::Err { error, .. } => break error.code,
+            ServerFrame::Push(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(code, ErrorCode::TooLarge);
+    request(&mut ws, 8, "ping", map(vec![])).await;
+    assert!(reply(&mut ws, 8).await.is_ok(), "the connection stays open");
+    node.shutdown().await;
+}

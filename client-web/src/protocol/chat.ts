@@ -20,6 +20,7 @@ import type { PushFrame } from './frames';
 import { getMediaUrls, updateProfile, type ConnectionState, type GatewayError, type MediaUrlRequest, type MediaUrls, type Profile, type ProfileChanges, type Ready } from './gateway';
 import { formatMediaId, parseEventId, parseGroupId, parseHandle, parseMediaId, parseNodeName, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
 import { err, ok, type Result } from './result';
+import { refusedCharAt } from './text';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (chat.rs, group/mod.rs)
@@ -124,18 +125,15 @@ export type AttachmentProblem =
 const BLURHASH_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~';
 
 /**
- * A file name: 1–255 characters (code points); no control character (C0, DEL, C1), `/`, `\`, `..`
- * or bidirectional embedding/override/isolate (U+202A–U+202E, U+2066–U+2069); not `.`. Null when
- * it is fine.
+ * A file name: 1–255 characters (code points) of shown text on one line (protocol.md §2.1: no
+ * control, format or other invisible character); no `/`, `\` or `..`; not `.`. Null when it is
+ * fine.
  */
 export function checkFileName(name: string): AttachmentProblem | null {
   const chars = Array.from(name);
   if (chars.length === 0 || chars.length > MAX_FILE_NAME_CHARS) return 'name_length';
-  const bad = (c: string): boolean => {
-    const n = c.codePointAt(0) ?? 0;
-    return n < 0x20 || (n >= 0x7f && n <= 0x9f) || c === '/' || c === '\\' || (n >= 0x202a && n <= 0x202e) || (n >= 0x2066 && n <= 0x2069);
-  };
-  if (chars.some(bad) || name === '.' || name.includes('..')) return 'name_characters';
+  const slash = chars.some((c) => c === '/' || c === '\\');
+  if (slash || refusedCharAt(name) !== null || name === '.' || name.includes('..')) return 'name_characters';
   return null;
 }
 
@@ -230,6 +228,7 @@ export const CHAT_METHOD = {
   msgsRead: 'msgs.read',
   msgsSeenBy: 'msgs.seen_by',
   msgsTyping: 'msgs.typing',
+  msgsEvent: 'msgs.event',
   auditList: 'audit.list',
 } as const;
 
@@ -935,6 +934,11 @@ function decodeWrite(v: CborValue, path: Path = 'result'): WriteResult {
   return compact({ group: get(m, 'group', path, asGroup), seq: get(m, 'seq', path, asUint), id: get(m, 'id', path, asEventId), role: getOpt(m, 'role', path, asU32) });
 }
 
+/** `event-result`: the signed event (a COSE_Sign1), byte for byte as the home node stores it. */
+function decodeEventResult(v: CborValue): Uint8Array {
+  return get(mapOf(v, 'result'), 'event', 'result', asBytes);
+}
+
 function listOf<T>(key: string, each: (v: CborValue, p: Path) => T) {
   return (v: CborValue): T[] => get(mapOf(v, 'result'), key, 'result', (x, p) => asArray(x, p, each));
 }
@@ -1357,6 +1361,14 @@ export class ChatClient {
     return this.#call(CHAT_METHOD.msgsSeenBy, { group, seq }, listOf('users', asUser));
   }
 
+  /**
+   * `msgs.event`: the signed bytes (COSE_Sign1) of event `seq`, to verify with the home node's
+   * key from its node document (spec/gateway.md §8.5).
+   */
+  signedEvent(group: GroupId, seq: number): Promise<Result<Uint8Array, ChatError>> {
+    return this.#call(CHAT_METHOD.msgsEvent, { group, seq }, decodeEventResult);
+  }
+
   /** Tells the other members the caller is typing (fire and forget; not retried). */
   typing(group: GroupId): Promise<Result<void, ChatError>> {
     return this.#call(CHAT_METHOD.msgsTyping, { group }, decodeEmpty, 'once');
@@ -1406,6 +1418,7 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'ban-info': (v) => decodeBan(v, 'result'),
   'ban-list': listOf('bans', decodeBan),
   'seen-by': listOf('users', asUser),
+  'event-result': decodeEventResult,
   'write-result': (v) => decodeWrite(v),
   'chat-event-data': (v) => decodeChatEventPush(v),
   'chat-read-data': (v) => decodeReadPush(v),

@@ -14,3 +14,4 @@ export * from './ids';
 export * from './result';
 export * from './chat';
 export * from './outbox';
+export * from './text';

@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 use winichat_protocol::Timestamp;
 use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::ids::{MediaId, NodeName, UserId, check_user_name};
+use winichat_protocol::text::{Lines, check_shown_text};
 
 use crate::identity::IdentityError;
 use crate::storage::accounts::{NewUser, RefreshOutcome, SessionRecord, UserRecord};
@@ -331,13 +332,27 @@ fn truncate_chars(s: &str, max: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
+/// A display name: at most [`MAX_DISPLAY_NAME`] characters of shown text on one line
+/// (protocol.md §2.1: no control, invisible or direction-changing character).
 fn check_display_name(s: &str) -> Result<(), AuthError> {
-    if s.chars().count() > MAX_DISPLAY_NAME || s.chars().any(char::is_control) {
+    if s.chars().count() > MAX_DISPLAY_NAME {
         return Err(AuthError::BadRequest(format!(
-            "the display name must have at most {MAX_DISPLAY_NAME} characters and no control characters"
+            "the display name must have at most {MAX_DISPLAY_NAME} characters"
         )));
     }
-    Ok(())
+    check_shown_text(s, Lines::One)
+        .map_err(|e| AuthError::BadRequest(format!("the display name is refused: {e}")))
+}
+
+/// A bio: at most [`MAX_BIO`] characters of shown text, `\n` allowed.
+fn check_bio(s: &str) -> Result<(), AuthError> {
+    if s.chars().count() > MAX_BIO {
+        return Err(AuthError::BadRequest(format!(
+            "the bio must have at most {MAX_BIO} characters"
+        )));
+    }
+    check_shown_text(s, Lines::Many)
+        .map_err(|e| AuthError::BadRequest(format!("the bio is refused: {e}")))
 }
 
 impl Auth {
@@ -756,12 +771,8 @@ impl Auth {
         if let Some(d) = &display_name {
             check_display_name(d)?;
         }
-        if let Some(b) = &bio
-            && b.chars().count() > MAX_BIO
-        {
-            return Err(AuthError::BadRequest(format!(
-                "the bio must have at most {MAX_BIO} characters"
-            )));
+        if let Some(b) = &bio {
+            check_bio(b)?;
         }
         match self
             .inner

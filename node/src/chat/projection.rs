@@ -62,11 +62,12 @@ pub(crate) fn ops(
     let sender = event.sender;
     match event.body {
         Body::GroupCreate(create) => {
+            // Every first member (a direct chat's peer too) starts at the seq that made them
+            // a member (gateway.md §8.7): nothing before it is theirs to read.
             for user in after.members.keys() {
-                let read_seq = if user == sender { event.seq } else { 0 };
                 ops.push(ProjectionOp::AddMember {
                     user: user.clone(),
-                    read_seq,
+                    read_seq: event.seq,
                 });
             }
             if after.kind == GroupKind::Direct

@@ -65,6 +65,16 @@ impl Chats {
             Some(peer) => chats.read_seq(group, peer).await?,
             None => None,
         };
+        // A direct chat shows the peer: its photo is the peer's avatar (gateway.md §8.4).
+        let photo = match &peer {
+            Some(peer) => self
+                .db()
+                .accounts()
+                .user(peer)
+                .await?
+                .and_then(|record| record.avatar),
+            None => state.photo.clone(),
+        };
         Ok(api::ChatSummary {
             group: group.clone(),
             kind: state.kind,
@@ -83,7 +93,7 @@ impl Chats {
             my_rank: state.rank_of(actor).unwrap_or(EVERYONE_RANK),
             my_permissions: state.permissions_of(actor),
             pinned: state.pinned.iter().copied().collect(),
-            photo: state.photo.clone(),
+            photo,
         })
     }
 
@@ -310,6 +320,24 @@ impl Chats {
             .seen_by(&p.group, p.seq, &sender, SEEN_BY_LIMIT)
             .await?;
         Ok(api::SeenBy { users })
+    }
+
+    /// `msgs.event`: the signed bytes of event `seq`, for whoever may read the history
+    /// (gateway.md §8.5); `not_found` past the log's head.
+    pub async fn event(
+        &self,
+        actor: &UserId,
+        p: api::EventParams,
+    ) -> Result<api::EventResult, ChatError> {
+        self.with_access(actor, &p.group, Action::View, |_| ())
+            .await?;
+        if p.seq == 0 {
+            return Err(ChatError::NotFound("no such event"));
+        }
+        match self.db().events().range(&p.group, p.seq, 1).await?.pop() {
+            Some(event) if event.seq == p.seq => Ok(api::EventResult { event: event.raw }),
+            _ => Err(ChatError::NotFound("no such event")),
+        }
     }
 
     /// `msgs.typing`: tells the other members; nothing is stored.

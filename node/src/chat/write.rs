@@ -361,6 +361,14 @@ impl Chats {
         actor: &UserId,
         p: api::GroupCreateParams,
     ) -> Result<api::WriteResult, ChatError> {
+        check_params(&Body::GroupCreate(GroupCreate {
+            kind: GroupKind::Group,
+            name: p.name.trim().to_owned(),
+            description: p.description.trim().to_owned(),
+            visibility: Visibility::Private,
+            handle: None,
+            members: Vec::new(),
+        }))?;
         let handle = match (p.visibility, p.handle.as_deref()) {
             (Visibility::Public, Some(name)) => Some(self.free_handle(name, None).await?),
             (Visibility::Public, None) => {
@@ -392,6 +400,12 @@ impl Chats {
         actor: &UserId,
         p: api::GroupUpdateParams,
     ) -> Result<api::WriteResult, ChatError> {
+        check_params(&Body::GroupUpdate(GroupUpdate {
+            name: p.name.as_ref().map(|n| n.trim().to_owned()),
+            description: p.description.as_ref().map(|d| d.trim().to_owned()),
+            photo: p.photo.clone(),
+            ..GroupUpdate::default()
+        }))?;
         let handle = match p.handle.as_deref() {
             Some(name) => Some(self.free_handle(name, Some(&p.group)).await?),
             None => None,
@@ -566,12 +580,14 @@ impl Chats {
         actor: &UserId,
         p: api::KickParams,
     ) -> Result<api::WriteResult, ChatError> {
+        let body = Body::MemberKick(MemberKick {
+            user: p.user.clone(),
+            reason: p.reason.trim().to_owned(),
+        });
+        check_params(&body)?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(state, actor, &Action::Kick { target: &p.user })?;
-            Ok(Draft::of(Body::MemberKick(MemberKick {
-                user: p.user.clone(),
-                reason: p.reason.trim().to_owned(),
-            })))
+            Ok(Draft::of(body))
         })
         .await
     }
@@ -582,16 +598,18 @@ impl Chats {
         actor: &UserId,
         p: api::KickParams,
     ) -> Result<api::WriteResult, ChatError> {
+        let body = Body::MemberBan(MemberBan {
+            user: p.user.clone(),
+            reason: p.reason.trim().to_owned(),
+        });
+        check_params(&body)?;
         self.require_user(&p.user).await?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(state, actor, &Action::Ban { target: &p.user })?;
             if state.bans.contains_key(&p.user) {
                 return Err(ChatError::Conflict("that user is already banned".into()));
             }
-            Ok(Draft::of(Body::MemberBan(MemberBan {
-                user: p.user.clone(),
-                reason: p.reason.trim().to_owned(),
-            })))
+            Ok(Draft::of(body))
         })
         .await
     }
@@ -628,6 +646,10 @@ impl Chats {
                 "everyone is implied; list custom roles only".into(),
             ));
         }
+        check_params(&Body::MemberRoles(MemberRoles {
+            user: p.user.clone(),
+            roles: roles.clone(),
+        }))?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(
                 state,
@@ -651,6 +673,15 @@ impl Chats {
         actor: &UserId,
         p: api::RoleCreateParams,
     ) -> Result<api::WriteResult, ChatError> {
+        // The role id and the default rank come from the state; stand-ins that pass their
+        // checks take their places here.
+        check_params(&Body::RoleCreate(RoleCreate {
+            role: 1,
+            name: p.name.trim().to_owned(),
+            colour: p.colour.clone(),
+            permissions: p.permissions,
+            rank: p.rank.unwrap_or(1),
+        }))?;
         self.write(actor, &p.group, &p.txn, |state| {
             let custom = u32::try_from(state.roles.len().saturating_sub(1)).unwrap_or(u32::MAX);
             let rank = p.rank.unwrap_or(custom.saturating_add(1));
@@ -693,6 +724,14 @@ impl Chats {
                 "the everyone role takes only permissions".into(),
             ));
         }
+        let body = Body::RoleUpdate(RoleUpdate {
+            role: p.role,
+            name: p.name.map(|n| n.trim().to_owned()),
+            colour: p.colour,
+            permissions: p.permissions,
+            rank: p.rank,
+        });
+        check_params(&body)?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(
                 state,
@@ -703,13 +742,7 @@ impl Chats {
                     permissions: p.permissions,
                 },
             )?;
-            Ok(Draft::of(Body::RoleUpdate(RoleUpdate {
-                role: p.role,
-                name: p.name.map(|n| n.trim().to_owned()),
-                colour: p.colour,
-                permissions: p.permissions,
-                rank: p.rank,
-            })))
+            Ok(Draft::of(body))
         })
         .await
     }
@@ -737,6 +770,24 @@ impl Chats {
     ) -> Result<api::WriteResult, ChatError> {
         // The uploads are looked up before the group's lock is taken: only the caller's own
         // uploads qualify, so nothing about the group is needed yet.
+        let mut mentions = p.mentions.clone();
+        mentions.sort();
+        mentions.dedup();
+        // Text and mentions before anything is looked up (gateway.md §8.3); the attachments
+        // are checked once resolved. A caption may be blank when attachments come: a
+        // stand-in text is checked then.
+        let text = if !p.attachments.is_empty() && p.text.trim().is_empty() {
+            "-".to_owned()
+        } else {
+            p.text.clone()
+        };
+        check_params(&Body::MsgPost(MsgPost {
+            text,
+            reply_to: p.reply_to,
+            mentions: mentions.clone(),
+            mention_everyone: p.mention_everyone,
+            attachments: Vec::new(),
+        }))?;
         let attachments = if p.attachments.is_empty() {
             Vec::new()
         } else {
@@ -754,9 +805,6 @@ impl Chats {
             if p.reply_to.is_some() && !reply.as_ref().is_some_and(|r| r.is_message && !r.deleted) {
                 return Err(ChatError::NotFound("the message replied to does not exist"));
             }
-            let mut mentions = p.mentions.clone();
-            mentions.sort();
-            mentions.dedup();
             if let Some(stranger) = mentions.iter().find(|u| !state.is_member(u)) {
                 return Err(ChatError::BadRequest(format!(
                     "{stranger} is not a member of this chat"
@@ -779,6 +827,10 @@ impl Chats {
         actor: &UserId,
         p: api::EditParams,
     ) -> Result<api::WriteResult, ChatError> {
+        check_params(&Body::MsgEdit(MsgEdit {
+            seq: p.seq,
+            text: p.text.clone(),
+        }))?;
         self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             let target = live_message(state, actor, target.as_ref())?;
             authorize(
@@ -835,14 +887,16 @@ impl Chats {
         actor: &UserId,
         p: api::ReactParams,
     ) -> Result<api::WriteResult, ChatError> {
+        let body = Body::MsgReact(MsgReact {
+            seq: p.seq,
+            emoji: p.emoji.clone(),
+            on: p.on,
+        });
+        check_params(&body)?;
         self.write_about(actor, &p.group, &p.txn, Some(p.seq), |state, target| {
             live_message(state, actor, target.as_ref())?;
             authorize(state, actor, &Action::React)?;
-            Ok(Draft::of(Body::MsgReact(MsgReact {
-                seq: p.seq,
-                emoji: p.emoji.clone(),
-                on: p.on,
-            })))
+            Ok(Draft::of(body))
         })
         .await
     }
@@ -926,6 +980,18 @@ fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
         Ok(_) => Err(ChatError::internal("stored message is not a msg.post")),
         Err(e) => Err(ChatError::internal(e)),
     }
+}
+
+/// Parameter checks come first (gateway.md §8.3: `bad_request` before `not_found`): the body a
+/// write would draft from its params alone passes the checks every body passes (lengths,
+/// shown text, colours, emoji, counts) before the group is looked up. The commit checks the
+/// final body again.
+fn check_params(body: &Body) -> Result<(), ChatError> {
+    let kind = body
+        .kind()
+        .ok_or_else(|| ChatError::internal("a write drafted an unknown kind"))?;
+    Body::decode(&kind, &body.to_value())?;
+    Ok(())
 }
 
 /// `txn` must be 1–64 bytes.

@@ -200,7 +200,20 @@ where
     T: DeserializeOwned,
 {
     let value = value_map(d)?;
-    value.deserialized().map_err(serde::de::Error::custom)
+    deserialize_value(&value).map_err(serde::de::Error::custom)
+}
+
+/// Deserializes `T` from a decoded [`ciborium::Value`] (structs from maps only, as every
+/// decoder here: protocol.md §3.3); the error is a sentence for people.
+pub fn deserialize_value<T: DeserializeOwned>(value: &ciborium::Value) -> Result<T, String> {
+    value.deserialized().map_err(value_error)
+}
+
+/// The message of an error from [`ciborium::Value::deserialized`]: the text serde produced ("missing
+/// field `text`"), without the `Custom(…)` wrapper its `Display` shows (it prints `Debug`).
+fn value_error(error: ciborium::value::Error) -> String {
+    let ciborium::value::Error::Custom(message) = error;
+    message
 }
 
 /// Decodes a frame: like [`decode`], and the top-level item must be a map (serde's tagged
@@ -214,6 +227,32 @@ pub(crate) fn decode_frame<T: DeserializeOwned>(
         return Err(DecodeError::Schema("a frame must be a map".to_owned()));
     }
     ciborium::de::from_reader(bytes).map_err(|e| DecodeError::Schema(schema_message(e)))
+}
+
+/// Serde for a CBOR byte string (`Vec<u8>` alone would be an array of integers).
+pub(crate) mod byte_string {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(Visit)
+    }
 }
 
 /// Serde for an optional CBOR byte string (`Vec<u8>` alone would be an array of integers).

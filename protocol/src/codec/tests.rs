@@ -285,3 +285,171 @@ fn too_many_items() {
         Err(DecodeError::TooManyItems { len: 4, max: 3, .. })
     ));
 }
+
+/// protocol.md §3.3: a struct is a map, at every depth — from bytes and from a decoded value,
+/// for events, federation requests and the structs nested in gateway messages. (ciborium
+/// deserializes a struct through `deserialize_map`; the frames' tagged enums, which serde
+/// buffers, take their nested structs through `codec::map_only`.)
+mod structs_are_maps_only {
+    use super::*;
+    use crate::Timestamp;
+    use crate::event::{Event, EventKind};
+    use crate::federation::FedRequest;
+    use crate::gateway::chat::{ChatList, PostParams};
+    use crate::gateway::decode_params;
+    use crate::ids::{GroupId, NodeName, UserId};
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Outer {
+        inner: Option<Sample>,
+        list: Vec<Sample>,
+        by_name: BTreeMap<String, Sample>,
+    }
+
+    /// Turns the map at `path` (keys, or list indexes as text) into the array of its values.
+    fn arrayify(value: &Value, path: &[&str]) -> Value {
+        match (value, path.split_first()) {
+            (Value::Map(entries), None) => {
+                Value::Array(entries.iter().map(|(_, v)| v.clone()).collect())
+            }
+            (Value::Map(entries), Some((key, rest))) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = if k.as_text() == Some(*key) {
+                            arrayify(v, rest)
+                        } else {
+                            v.clone()
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            (Value::Array(items), Some((index, rest))) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if i.to_string() == *index {
+                            arrayify(v, rest)
+                        } else {
+                            v.clone()
+                        }
+                    })
+                    .collect(),
+            ),
+            (other, _) => panic!("no map at {path:?} in {other:?}"),
+        }
+    }
+
+    fn bytes_of(value: &Value) -> Vec<u8> {
+        encode(value).expect("encodes")
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            name: "a".to_owned(),
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn nested_structs_as_arrays_are_refused_at_every_depth() {
+        let outer = Outer {
+            inner: Some(sample()),
+            list: vec![sample()],
+            by_name: BTreeMap::from([("x".to_owned(), sample())]),
+        };
+        let value = Value::serialized(&outer).expect("value");
+        assert_eq!(decode::<Outer>(&bytes_of(&value), &L), Ok(outer));
+        for path in [&[][..], &["inner"], &["list", "0"], &["by_name", "x"]] {
+            let bad = bytes_of(&arrayify(&value, path));
+            match decode::<Outer>(&bad, &L) {
+                Err(DecodeError::Schema(why)) => {
+                    assert!(why.contains("expected map"), "{path:?}: {why}");
+                }
+                other => panic!("{path:?}: {other:?}"),
+            }
+            let as_value: Value = decode(&bad, &L).expect("well-formed");
+            assert!(deserialize_value::<Outer>(&as_value).is_err(), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn events_and_federation_requests_are_maps_only() {
+        let event = Event::next(
+            GroupId::new(
+                "abcdef",
+                &NodeName::parse("chat.example.org").expect("node"),
+            )
+            .expect("group"),
+            None,
+            Timestamp(1),
+            UserId::parse("@alice:chat.example.org").expect("user"),
+            EventKind::MemberLeave,
+            Value::Map(Vec::new()),
+        );
+        let value = Value::serialized(&event).expect("value");
+        assert_eq!(
+            decode::<Event>(&bytes_of(&value), &Limits::EVENT),
+            Ok(event)
+        );
+        assert!(matches!(
+            decode::<Event>(&bytes_of(&arrayify(&value, &[])), &Limits::EVENT),
+            Err(DecodeError::Schema(_))
+        ));
+        let request = FedRequest {
+            origin: NodeName::parse("a.example").expect("node"),
+            destination: NodeName::parse("b.example").expect("node"),
+            id: 1,
+            ts: Timestamp(2),
+            method: "events.push".to_owned(),
+            params: Value::Map(Vec::new()),
+        };
+        let value = Value::serialized(&request).expect("value");
+        assert!(decode::<FedRequest>(&bytes_of(&value), &Limits::FEDERATION_FRAME).is_ok());
+        assert!(matches!(
+            decode::<FedRequest>(&bytes_of(&arrayify(&value, &[])), &Limits::FEDERATION_FRAME),
+            Err(DecodeError::Schema(_))
+        ));
+    }
+
+    #[test]
+    fn nested_gateway_structs_are_maps_only() {
+        // A chat list whose one summary is an array.
+        let list = Value::Map(vec![(
+            Value::from("chats"),
+            Value::Array(vec![Value::Map(vec![(
+                Value::from("group"),
+                Value::from(5),
+            )])]),
+        )]);
+        let summary_as_array = arrayify(&list, &["chats", "0"]);
+        let err = decode_params::<ChatList>(&summary_as_array).expect_err("refused");
+        assert!(err.to_string().contains("expected map"), "{err}");
+        // A post whose attachment input is an array of its fields.
+        let media = Value::Map(vec![
+            (Value::from("node"), Value::from("chat.example.org")),
+            (Value::from("sha256"), Value::Bytes(vec![7; 32])),
+        ]);
+        let post = Value::Map(vec![
+            (Value::from("txn"), Value::from("t1")),
+            (
+                Value::from("group"),
+                Value::from("!abcdef:chat.example.org"),
+            ),
+            (Value::from("text"), Value::from("")),
+            (
+                Value::from("attachments"),
+                Value::Array(vec![Value::Map(vec![(Value::from("media"), media)])]),
+            ),
+        ]);
+        assert!(decode_params::<PostParams>(&post).is_ok());
+        for path in [&["attachments", "0"][..], &["attachments", "0", "media"]] {
+            assert!(
+                decode_params::<PostParams>(&arrayify(&post, path)).is_err(),
+                "{path:?}"
+            );
+        }
+    }
+}

@@ -100,6 +100,8 @@ pub mod method {
     pub const MSGS_SEEN_BY: &str = "msgs.seen_by";
     /// [`super::GroupParams`] → `{}`; other members get `chat.typing`.
     pub const MSGS_TYPING: &str = "msgs.typing";
+    /// [`super::EventParams`] → [`super::EventResult`]: an event's signed bytes, to verify.
+    pub const MSGS_EVENT: &str = "msgs.event";
     /// [`super::AuditParams`] → [`super::HistoryResult`] (admin events only).
     pub const AUDIT_LIST: &str = "audit.list";
 }
@@ -692,6 +694,24 @@ pub struct ReadParams {
     pub group: GroupId,
     /// The seq read up to (`msgs.read`: never moves back), or asked about (`msgs.seen_by`).
     pub seq: u64,
+}
+
+/// `msgs.event` params: which event of which chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventParams {
+    /// The chat.
+    pub group: GroupId,
+    /// The event's seq (any kind, not only messages).
+    pub seq: u64,
+}
+
+/// `msgs.event` result: the event exactly as its home node signed and stores it, so a client
+/// can check the signature and the `prev` chain itself (protocol.md §4.2, §5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventResult {
+    /// The COSE_Sign1 (`signed-event`), byte for byte as stored.
+    #[serde(with = "codec::byte_string")]
+    pub event: Vec<u8>,
 }
 
 /// `msgs.seen_by` result.

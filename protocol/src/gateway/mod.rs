@@ -97,9 +97,7 @@ pub const MAX_SEARCH_LIMIT: u32 = 50;
 
 /// Turns a request's `params` into the method's parameter type.
 pub fn decode_params<T: DeserializeOwned>(params: &Value) -> Result<T, DecodeError> {
-    params
-        .deserialized()
-        .map_err(|e| DecodeError::Schema(e.to_string()))
+    crate::codec::deserialize_value(params).map_err(DecodeError::Schema)
 }
 
 /// Turns a result or push payload into the [`Value`] a frame carries.
@@ -438,6 +436,25 @@ mod tests {
             ]))
             .is_err()
         );
+    }
+
+    /// Error messages are for people: serde's words, not the Rust debug form of the error
+    /// (`Custom("missing field …")`), at the top level and inside nested maps alike.
+    #[test]
+    fn decode_errors_read_as_sentences() {
+        let err = decode_params::<SearchParams>(&map(vec![])).expect_err("no query");
+        assert_eq!(err.to_string(), "invalid message: missing field `query`");
+        let err = decode_params::<ProfileUpdateParams>(&map(vec![("avatar", map(vec![]))]))
+            .expect_err("an empty media id");
+        let text = err.to_string();
+        assert!(text.contains("missing field `node`"), "{text}");
+        assert!(!text.contains("Custom"), "{text}");
+        let err = decode_params::<chat::PostParams>(&map(vec![
+            ("txn", Value::from("t")),
+            ("group", Value::from("!abcdef:chat.example.org")),
+        ]))
+        .expect_err("no text");
+        assert_eq!(err.to_string(), "invalid message: missing field `text`");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::{
 use crate::codec::MAX_SAFE_INTEGER;
 use crate::event::EventKind;
 use crate::media::check_attachments;
+use crate::text::{Lines, check_shown_text};
 
 /// A decoded event body, one variant per kind this version knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +156,8 @@ impl Body {
             Body::GroupUpdate(b) => check_group_update(b),
             Body::MemberKick(MemberKick { reason, .. })
             | Body::MemberBan(MemberBan { reason, .. }) => {
-                check_max_chars("reason", reason, MAX_REASON_CHARS)
+                check_max_chars("reason", reason, MAX_REASON_CHARS)?;
+                check_shown("reason", reason, Lines::Many)
             }
             Body::MemberRoles(b) => check_role_list(&b.roles),
             Body::RoleCreate(b) => check_role_create(b),
@@ -235,7 +237,7 @@ fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
 
 /// Deserializes the fields of a body already known to be a map.
 fn fields<T: DeserializeOwned>(body: &Value) -> Result<T, String> {
-    body.deserialized().map_err(|e| e.to_string())
+    crate::codec::deserialize_value(body)
 }
 
 /// Serializes a body struct. These structs hold only strings, integers, booleans, byte strings,
@@ -245,7 +247,7 @@ fn map_of<T: Serialize>(body: &T) -> Value {
 }
 
 fn check_group_create(b: &GroupCreate) -> Check {
-    check_max_chars("description", &b.description, MAX_DESCRIPTION_CHARS)?;
+    check_description(&b.description)?;
     match b.kind {
         GroupKind::Direct => {
             if !b.name.is_empty() || !b.description.is_empty() {
@@ -276,7 +278,7 @@ fn check_group_update(b: &GroupUpdate) -> Check {
         check_group_name(name)?;
     }
     if let Some(description) = &b.description {
-        check_max_chars("description", description, MAX_DESCRIPTION_CHARS)?;
+        check_description(description)?;
     }
     if b.visibility == Some(Visibility::Private) && b.handle.is_some() {
         return Err("a private group has no handle".to_owned());
@@ -327,20 +329,34 @@ fn check_role_list(roles: &[super::RoleId]) -> Check {
     Ok(())
 }
 
-/// A group name: not blank, at most [`MAX_NAME_CHARS`] characters.
+/// A group name: not blank, at most [`MAX_NAME_CHARS`] characters, shown text on one line
+/// (protocol.md §2.1).
 fn check_group_name(name: &str) -> Check {
     if name.trim().is_empty() {
         return Err("the name is empty".to_owned());
     }
-    check_max_chars("name", name, MAX_NAME_CHARS)
+    check_max_chars("name", name, MAX_NAME_CHARS)?;
+    check_shown("name", name, Lines::One)
 }
 
-/// A role name: not blank, at most [`MAX_ROLE_NAME_CHARS`] characters.
+/// A role name: not blank, at most [`MAX_ROLE_NAME_CHARS`] characters, shown text on one line.
 fn check_role_name(name: &str) -> Check {
     if name.trim().is_empty() {
         return Err("the role name is empty".to_owned());
     }
-    check_max_chars("role name", name, MAX_ROLE_NAME_CHARS)
+    check_max_chars("role name", name, MAX_ROLE_NAME_CHARS)?;
+    check_shown("role name", name, Lines::One)
+}
+
+/// A group description: at most [`MAX_DESCRIPTION_CHARS`] characters, shown text on several
+/// lines.
+fn check_description(description: &str) -> Check {
+    check_max_chars("description", description, MAX_DESCRIPTION_CHARS)?;
+    check_shown("description", description, Lines::Many)
+}
+
+fn check_shown(what: &str, text: &str, lines: Lines) -> Check {
+    check_shown_text(text, lines).map_err(|e| format!("the {what}: {e}"))
 }
 
 /// Message text: 1 to [`MAX_TEXT_CHARS`] characters, not only whitespace.

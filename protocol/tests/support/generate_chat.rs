@@ -18,7 +18,9 @@ use winichat_protocol::group::{
 };
 use winichat_protocol::ids::{EventId, GroupId, Handle, UserId};
 
-use super::generate::{TS0, alice, bob, group, vmap, vtext};
+use super::generate::{
+    TS0, alice, bob, create_event, group, home, post_event, signed, test_key, vmap, vtext,
+};
 use super::generate_media::{file, media_id, photo, video, voice, voice_input, wave};
 use super::model::{Case, CddlExpect, ErrorExpect, Expect, VectorFile};
 use super::names;
@@ -67,6 +69,8 @@ pub const CHAT_RULES: &[&str] = &[
     "history-result",
     "read-params",
     "seen-by",
+    "event-params",
+    "event-result",
     "chat-summary",
     "chat-list",
     "member-info",
@@ -162,6 +166,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, ErrorExpect>> {
         "history-result" => dec::<HistoryResult>(b),
         "read-params" => dec::<ReadParams>(b),
         "seen-by" => dec::<SeenBy>(b),
+        "event-params" => dec::<EventParams>(b),
+        "event-result" => dec::<EventResult>(b),
         "chat-summary" => dec::<ChatSummary>(b),
         "chat-list" => dec::<ChatList>(b),
         "member-info" => dec::<MemberInfo>(b),
@@ -350,7 +356,7 @@ fn dm_summary() -> ChatSummary {
         unread: 0,
         peer_read_seq: Some(1),
         my_rank: 0,
-        my_permissions: Permissions::ALL,
+        my_permissions: Permissions::DIRECT,
         pinned: Vec::new(),
         photo: None,
     }
@@ -1278,6 +1284,50 @@ pub fn chat() -> VectorFile {
                 users: vec![alice(), carol()],
             }),
         ),
+        // signed events
+        valid(
+            "msgs.event",
+            "event-params",
+            &enc(&EventParams {
+                group: group(),
+                seq: 2,
+            }),
+        ),
+        valid(
+            "msgs.event of a group's first event",
+            "event-result",
+            &enc(&EventResult {
+                event: signed(create_event(), &home(), &test_key()).raw().to_vec(),
+            }),
+        )
+        .note(
+            "event is the signed-event (COSE_Sign1) as stored, as a byte string: verify it as \
+             protocol.md §4.2 says, with the key of the group's home node from its node \
+             document (§4.3); it is the first event of events.json's log.",
+        ),
+        valid(
+            "msgs.event of a message",
+            "event-result",
+            &enc(&EventResult {
+                event: {
+                    let first = signed(create_event(), &home(), &test_key());
+                    signed(post_event(&first, TS0 + 1000, "hello"), &home(), &test_key())
+                        .raw()
+                        .to_vec()
+                },
+            }),
+        )
+        .note("Its payload's prev is the id of the event at seq 1 (the case above)."),
+        schema(
+            "msgs.event result with the event as an array of bytes",
+            "event-result",
+            &vmap(&[("event", Value::Array(vec![Value::from(0x84)]))]),
+        ),
+        schema(
+            "msgs.event without a seq",
+            "event-params",
+            &vmap(&[("group", vtext(group().as_ref()))]),
+        ),
         // chats
         valid("a group in the chat list", "chat-summary", &enc(&group_summary())),
         valid("a direct chat in the chat list", "chat-summary", &enc(&dm_summary())),
@@ -1671,6 +1721,135 @@ pub fn event_bodies() -> VectorFile {
             &vmap(&[("name", Value::from(5))]),
         ),
         valid(
+            "group.update of a name with a family emoji",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Family 👨\u{200D}👩\u{200D}👧".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+200D between two emoji joins them (protocol.md §2.1)."),
+        valid(
+            "group.update of a name with a rainbow flag",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Pride 🏳\u{FE0F}\u{200D}🌈".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+FE0F after an emoji, then U+200D before the next emoji."),
+        valid(
+            "group.update of a name with a keycap",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("Team 1\u{FE0F}\u{20E3}".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("U+FE0F is allowed after any Emoji=Yes character, ASCII digits included."),
+        valid(
+            "group.update of a right-to-left name",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                name: Some("מועדון ספרים".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("Right-to-left letters carry their own direction; no mark is needed."),
+        bad_body(
+            "group.update of a name with a right-to-left override",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{202E}SYSTEM"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+202E makes the text after it show reversed."),
+        bad_body(
+            "group.update of a name with an isolate",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\u{2066} club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Bidirectional isolates U+2066–U+2069 are refused."),
+        bad_body(
+            "group.update of a name with a right-to-left mark",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book club\u{200F}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Bidirectional marks U+200E, U+200F and U+061C are refused."),
+        bad_body(
+            "group.update of a name with a zero-width space",
+            "group-update-body",
+            &vmap(&[("name", vtext("ad\u{200B}min"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Zero-width characters hide in plain sight."),
+        bad_body(
+            "group.update of a name with a joiner between letters",
+            "group-update-body",
+            &vmap(&[("name", vtext("ad\u{200D}min"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+200D only between two emoji."),
+        bad_body(
+            "group.update of a name ending in a joiner",
+            "group-update-body",
+            &vmap(&[("name", vtext("Family 👨\u{200D}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+200D needs an emoji on both sides."),
+        bad_body(
+            "group.update of a name with a BOM",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{FEFF}Book club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+FEFF is a format character."),
+        bad_body(
+            "group.update of a name with a tag character",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book club\u{E0041}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). Tag characters U+E0000–U+E007F are refused (and with them subdivision flags)."),
+        bad_body(
+            "group.update of a name with a selector after a letter",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\u{FE0F} club"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). U+FE0F only after an Emoji=Yes character."),
+        bad_body(
+            "group.update of a name with a Hangul filler",
+            "group-update-body",
+            &vmap(&[("name", vtext("\u{3164}"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). A default-ignorable letter: shows as nothing."),
+        bad_body(
+            "group.update of a name on two lines",
+            "group-update-body",
+            &vmap(&[("name", vtext("Book\nclub"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1). A name is one line: \\n is refused in names."),
+        valid(
+            "group.update of a description on two lines",
+            "group-update-body",
+            &enc(&GroupUpdate {
+                description: Some("Books.\nEvery Monday.".to_owned()),
+                ..GroupUpdate::default()
+            }),
+        )
+        .note("A description is shown text on several lines: \\n is allowed there."),
+        bad_body(
+            "group.update of a description with an override",
+            "group-update-body",
+            &vmap(&[("description", vtext("Rules: \u{202E}exe.txt"))]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: shown text (protocol.md §2.1)."),
+        valid(
             "group.update of the photo",
             "group-update-body",
             &enc(&GroupUpdate {
@@ -1857,6 +2036,23 @@ pub fn event_bodies() -> VectorFile {
             &with(&val(&role_create()), "colour", vtext("#2E86DE")),
         )
         .note("One text form per colour: lowercase hex digits."),
+        bad_body(
+            "member.kick with a reason with an override",
+            "member-kick-body",
+            &vmap(&[
+                ("user", vtext(bob().as_ref())),
+                ("reason", vtext("spam \u{202E}txt.exe")),
+            ]),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a reason is shown text (protocol.md §2.1)."),
+        bad_body(
+            "role.create with a name with a zero-width joiner between letters",
+            "role-create-body",
+            &with(&val(&role_create()), "name", vtext("Mod\u{200D}s")),
+        )
+        .cddl(CddlExpect::Valid)
+        .note("prose: a role name is shown text on one line (protocol.md §2.1)."),
         bad_body(
             "role.create with a name of 33 characters",
             "role-create-body",

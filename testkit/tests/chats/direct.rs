@@ -18,6 +18,7 @@ on_both!(
     dm_messages_edits_deletes_reactions_and_pins,
     dm_text_limits_and_replies,
     dm_reads_typing_and_unread,
+    a_dm_peer_starts_reading_where_they_became_a_member,
 );
 
 async fn dm_open_is_idempotent_both_ways(backend: Backend) {
@@ -338,7 +339,10 @@ async fn dm_reads_typing_and_unread(backend: Backend) {
     assert_eq!(mine.last_seq, last);
     let theirs = bob.summary(&dm).await;
     assert_eq!(theirs.unread, 3);
-    assert_eq!(theirs.read_seq, 0);
+    assert_eq!(
+        theirs.read_seq, 1,
+        "the peer starts at the create that made them a member"
+    );
     assert_eq!(
         theirs.last.as_ref().map(text_of).as_deref(),
         Some("unread 2"),
@@ -399,5 +403,28 @@ async fn dm_reads_typing_and_unread(backend: Backend) {
     let a = alice.history(history(&dm)).await;
     let b = bob.history(history(&dm)).await;
     assert_eq!(a, b);
+    node.shutdown().await;
+}
+
+/// The peer of a direct chat becomes a member with its `group.create` (seq 1): their read
+/// position starts there, as the opener's does (gateway.md §8.7), not at 0.
+async fn a_dm_peer_starts_reading_where_they_became_a_member(backend: Backend) {
+    let node = start(backend).await;
+    let [mut alice, mut bob] = users(&node, ["alice", "bob"]).await;
+    let dm = alice.dm_open(bob.user()).await;
+    assert_eq!(dm.last_seq, 1);
+    assert_eq!(dm.read_seq, 1);
+    assert_eq!(
+        dm.peer_read_seq,
+        Some(1),
+        "the peer's position starts at the create"
+    );
+    let theirs = bob.summary(&dm.group).await;
+    assert_eq!((theirs.read_seq, theirs.unread), (1, 0));
+    assert_eq!(theirs.peer_read_seq, Some(1));
+    let detail = alice.detail(&dm.group).await;
+    for member in &detail.members {
+        assert_eq!(member.read_seq, 1, "{}", member.user);
+    }
     node.shutdown().await;
 }

@@ -23,7 +23,8 @@ on_both!(
     attachments_reach_members_and_only_members,
     attachments_follow_the_rules,
     group_photos_and_avatars_are_visible_to_anyone_signed_in,
-    referenced_media_survives_the_clean_up
+    referenced_media_survives_the_clean_up,
+    a_direct_chat_shows_the_peers_avatar,
 );
 
 /// Uploads `bytes` as `client` and returns the media id.
@@ -425,5 +426,33 @@ async fn referenced_media_survives_the_clean_up(backend: Backend) {
         fetch_as(&node, &alice, &dropped).await,
         StatusCode::NOT_FOUND
     );
+    node.shutdown().await;
+}
+
+/// A direct chat has no photo of its own: its summary's `photo` is the peer's avatar, for each
+/// side (gateway.md §8.4), and follows the avatar when it changes.
+async fn a_direct_chat_shows_the_peers_avatar(backend: Backend) {
+    let node = start(backend).await;
+    let [mut alice, mut bob] = users(&node, ["alice", "bob"]).await;
+    let face = upload(&node, &bob, media_fixtures::png(32, 32), "face.png").await;
+    let dm = alice.dm_open(bob.user()).await;
+    assert_eq!(dm.photo, None, "bob has no avatar yet");
+    let _: ProfileInfo = bob
+        .ok(
+            "profile.update",
+            &ProfileUpdateParams {
+                avatar: Some(Some(face.clone())),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(alice.summary(&dm.group).await.photo, Some(face.clone()));
+    let list: api::ChatList = alice
+        .ok(method::CHATS_LIST, &winichat_protocol::gateway::Empty {})
+        .await;
+    assert_eq!(list.chats[0].photo, Some(face.clone()));
+    assert_eq!(alice.detail(&dm.group).await.chat.photo, Some(face));
+    // Alice has no avatar: Bob's side shows none.
+    assert_eq!(bob.summary(&dm.group).await.photo, None);
     node.shutdown().await;
 }

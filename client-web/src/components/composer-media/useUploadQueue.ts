@@ -6,6 +6,7 @@
 import { computed, onScopeDispose, ref, type Ref } from 'vue';
 
 import { MAX_ATTACHMENTS, MAX_FILE_NAME_CHARS, type AttachmentInput } from '@/protocol';
+import { withoutRefusedChars } from '@/protocol/text';
 import { isAbortError, MediaUploadError, type MediaInfo, type UploadOptions } from '@/protocol/media';
 
 import { extractPoster, guessKind, previewable, uploadAsMe, type LocalKind } from './upload';
@@ -51,10 +52,12 @@ export interface UploadQueueOptions {
   readonly max?: number;
 }
 
-/** A file name the node accepts: no control characters, slashes or `..`, at most 255 characters. */
+/**
+ * A file name the node accepts: no control, invisible or direction-changing characters
+ * (protocol.md §2.1), slashes or `..`, at most 255 characters.
+ */
 export function cleanName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  let n = name.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[/\\]/g, '_').replace(/\.{2,}/g, '.').trim();
+  let n = withoutRefusedChars(name).replace(/[/\\]/g, '_').replace(/\.{2,}/g, '.').trim();
   const chars = Array.from(n);
   if (chars.length > MAX_FILE_NAME_CHARS) {
     const dot = n.lastIndexOf('.');

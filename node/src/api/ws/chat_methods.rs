@@ -139,6 +139,7 @@ async fn dispatch(
             encode(&Empty {})
         }
         method::MSGS_SEEN_BY => encode(&chats.seen_by(me, decode(params)?).await.map_err(err)?),
+        method::MSGS_EVENT => encode(&chats.event(me, decode(params)?).await.map_err(err)?),
         method::MSGS_TYPING => {
             let p: api::GroupParams = decode(params)?;
             chats.typing(me, &p.group).await.map_err(err)?;

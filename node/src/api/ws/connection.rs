@@ -480,9 +480,11 @@ fn request_id(bytes: &[u8]) -> u64 {
 
 fn decode_error(e: &DecodeError) -> ErrorBody {
     match e {
+        // protocol.md §3.4: the four limits of §3.2 answer `too_large`.
         DecodeError::FrameTooLarge { .. }
         | DecodeError::StringTooLong { .. }
-        | DecodeError::TooManyItems { .. } => ErrorBody::new(ErrorCode::TooLarge, e.to_string()),
+        | DecodeError::TooManyItems { .. }
+        | DecodeError::TooDeep { .. } => ErrorBody::new(ErrorCode::TooLarge, e.to_string()),
         _ => ErrorBody::new(ErrorCode::BadRequest, e.to_string()),
     }
 }
