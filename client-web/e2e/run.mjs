@@ -115,8 +115,9 @@ async function startNode() {
   async function start() {
     if (child !== null && child.exitCode === null) return; // already running
     output = '';
+    // Every test registers its users from 127.0.0.1: lift the per-IP registration limit.
     const args = ['serve', '--data-dir', dataDir, '--http', http, '--quic', quic, '--name', http, '--web-dir', webDir];
-    const proc = spawn(binary, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WINICHAT_LOG: process.env.WINICHAT_LOG ?? 'warn' } });
+    const proc = spawn(binary, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WINICHAT_LOG: process.env.WINICHAT_LOG ?? 'warn', WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR: '1000000' } });
     child = proc;
     proc.stdout?.on('data', (d) => (output += d));
     proc.stderr?.on('data', (d) => (output += d));

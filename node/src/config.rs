@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 17] = [
     "name",
     "data_dir",
     "http",
@@ -39,10 +39,12 @@ pub const KEYS: [&str; 15] = [
     "registration",
     "public_url",
     "access_token_ttl_secs",
+    "registrations_per_ip_per_hour",
     "media_max_upload_bytes",
     "media_quota_bytes",
     "media_url_ttl_secs",
     "media_gc_grace_secs",
+    "media_max_concurrent_uploads",
 ];
 
 /// The node's configuration, fully validated.
@@ -70,11 +72,13 @@ pub struct Config {
     /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated) is configurable, the rest are the
     /// protocol's defaults (tests may change them).
     pub gateway: crate::api::ws::GatewaySettings,
-    /// Accounts and tokens: `registration`, `access_token_ttl_secs`, and whether the refresh
+    /// Accounts and tokens: `registration`, `access_token_ttl_secs`,
+    /// `registrations_per_ip_per_hour`, and whether the refresh
     /// cookie is `Secure` (`public_url` starts with `https://`).
     pub auth: crate::auth::AuthSettings,
     /// Media: `media_max_upload_bytes`, `media_quota_bytes`, `media_url_ttl_secs`,
-    /// `media_gc_grace_secs` (the image limits are built in; tests may change them).
+    /// `media_gc_grace_secs`, `media_max_concurrent_uploads` (the image limits are built in;
+    /// tests may change them).
     pub media: crate::media::MediaSettings,
 }
 
@@ -209,10 +213,12 @@ struct FileConfig {
     registration: Option<Spanned<String>>,
     public_url: Option<Spanned<String>>,
     access_token_ttl_secs: Option<Spanned<u64>>,
+    registrations_per_ip_per_hour: Option<Spanned<u64>>,
     media_max_upload_bytes: Option<Spanned<u64>>,
     media_quota_bytes: Option<Spanned<u64>>,
     media_url_ttl_secs: Option<Spanned<u64>>,
     media_gc_grace_secs: Option<Spanned<u64>>,
+    media_max_concurrent_uploads: Option<Spanned<u64>>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -473,7 +479,8 @@ fn parse_addr(raw: Option<Raw>, default: &str) -> Result<SocketAddr, ConfigError
     }
 }
 
-/// The auth settings: `registration`, `public_url`, `access_token_ttl_secs`.
+/// The auth settings: `registration`, `public_url`, `access_token_ttl_secs`,
+/// `registrations_per_ip_per_hour`.
 fn load_auth(
     pick: &dyn Fn(&'static str, &'static str, &'static str, Option<String>) -> Option<Raw>,
     file: Option<(ConfigFile<'_>, &FileConfig)>,
@@ -529,8 +536,40 @@ fn load_auth(
             }
         }
     }
+    let per_ip = match env.get("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR") {
+        Some(v) => Some(Raw {
+            value: v.clone(),
+            origin: Origin::Env("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR"),
+        }),
+        None => file.and_then(|(f, cfg)| {
+            cfg.registrations_per_ip_per_hour.as_ref().map(|s| Raw {
+                value: s.get_ref().to_string(),
+                origin: Origin::File {
+                    path: f.path.to_path_buf(),
+                    key: "registrations_per_ip_per_hour",
+                    line: line_of(f.text, s.span().start),
+                },
+            })
+        }),
+    };
+    if let Some(raw) = per_ip {
+        match raw.value.parse::<u32>() {
+            Ok(n) if (1..=MAX_REGISTRATIONS_PER_IP_PER_HOUR).contains(&n) => {
+                auth.registrations_per_ip_per_hour = n;
+            }
+            _ => {
+                return Err(value_error(
+                    raw,
+                    format!("must be a number from 1 to {MAX_REGISTRATIONS_PER_IP_PER_HOUR}"),
+                ));
+            }
+        }
+    }
     Ok(auth)
 }
+
+/// Largest accepted `registrations_per_ip_per_hour`.
+pub const MAX_REGISTRATIONS_PER_IP_PER_HOUR: u32 = 1_000_000;
 
 /// Largest accepted `media_max_upload_bytes`: 1 TiB.
 pub const MAX_MEDIA_UPLOAD_BYTES: u64 = 1 << 40;
@@ -540,9 +579,11 @@ pub const MAX_MEDIA_QUOTA_BYTES: u64 = 1 << 50;
 pub const MEDIA_URL_TTL_SECS: std::ops::RangeInclusive<u64> = 60..=7 * 86_400;
 /// Largest accepted `media_gc_grace_secs`: a year.
 pub const MAX_MEDIA_GC_GRACE_SECS: u64 = 365 * 86_400;
+/// Largest accepted `media_max_concurrent_uploads`.
+pub const MAX_MEDIA_CONCURRENT_UPLOADS: u64 = 1000;
 
 /// The media settings: `media_max_upload_bytes`, `media_quota_bytes`, `media_url_ttl_secs`,
-/// `media_gc_grace_secs` (file or `WINICHAT_<KEY>`; the environment wins).
+/// `media_gc_grace_secs`, `media_max_concurrent_uploads` (file or `WINICHAT_<KEY>`; the environment wins).
 fn load_media(
     file: Option<(ConfigFile<'_>, &FileConfig)>,
     env: &HashMap<String, String>,
@@ -619,6 +660,16 @@ fn load_media(
         "seconds",
     )? {
         media.gc_grace_secs = n;
+    }
+    if let Some(n) = number(
+        "media_max_concurrent_uploads",
+        "WINICHAT_MEDIA_MAX_CONCURRENT_UPLOADS",
+        |c| c.media_max_concurrent_uploads.as_ref(),
+        1..=MAX_MEDIA_CONCURRENT_UPLOADS,
+        "uploads",
+    )? {
+        // In range, so it fits.
+        media.max_concurrent_uploads = usize::try_from(n).unwrap_or(usize::MAX);
     }
     Ok(media)
 }

@@ -75,7 +75,13 @@ impl TestNode {
             name_defaulted: false,
             web_dir: None,
             gateway: Default::default(),
-            auth: Default::default(),
+            auth: winichat_node::auth::AuthSettings {
+                // Every test client comes from 127.0.0.1, and suites register many users;
+                // the per-IP limit is tested with its own, low setting.
+                registrations_per_ip_per_hour:
+                    winichat_node::config::MAX_REGISTRATIONS_PER_IP_PER_HOUR,
+                ..Default::default()
+            },
             media: Default::default(),
         };
         configure(&mut config);

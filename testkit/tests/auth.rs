@@ -1,6 +1,6 @@
 //! The auth HTTP API against a real node (`/api/auth/…`), on SQLite and PostgreSQL: the happy
 //! path, forged and misused tokens, refresh rotation and reuse, sessions, password change,
-//! registration modes and login throttling.
+//! registration modes, login throttling (also under concurrency) and registrations per IP.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +44,8 @@ both_backends!(
     sessions_list_and_revoke,
     registration_modes,
     login_brute_force_is_throttled,
+    concurrent_logins_are_throttled_before_the_password_is_checked,
+    registrations_are_throttled_per_ip,
     profile_and_search,
 );
 
@@ -719,6 +721,144 @@ async fn login_brute_force_is_throttled(backend: Backend) {
     api.node.shutdown().await;
 }
 
+/// One login; the status, the `Retry-After` seconds if any, and the body.
+async fn login_attempt(api: &Api, name: &str, password: &str) -> (StatusCode, Option<u64>, Value) {
+    let r = api
+        .client
+        .post(api.url("/login"))
+        .json(&json!({"username": name, "password": password}))
+        .send()
+        .await
+        .expect("send");
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().expect("ascii").parse().expect("seconds"));
+    let (status, body, _) = answer(r).await;
+    (status, retry, body)
+}
+
+async fn concurrent_logins_are_throttled_before_the_password_is_checked(backend: Backend) {
+    /// The free failures per user name (auth.md §4).
+    const ALLOWANCE: usize = 5;
+    let api = Api::start(backend).await;
+    api.register("nina").await;
+    // 30 wrong passwords at once, then — while those are still being checked — the right one
+    // in the middle of 29 more wrong ones: 60 logins in flight together.
+    let wrong = || login_attempt(&api, "nina", "not the password");
+    let first = futures_util::future::join_all((0..30).map(|_| wrong()));
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let right = login_attempt(&api, "nina", PASSWORD);
+        let more = futures_util::future::join_all((0..29).map(|_| wrong()));
+        tokio::join!(right, more)
+    };
+    let (first, (right, more)) = tokio::join!(first, second);
+    let mut evaluated = 0;
+    for (status, retry, body) in first.iter().chain(&more) {
+        match *status {
+            StatusCode::UNAUTHORIZED => evaluated += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(body["code"], "rate_limited", "{body}");
+                assert!(retry.is_some_and(|s| s >= 1), "Retry-After: {retry:?}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(
+        evaluated <= ALLOWANCE,
+        "{evaluated} wrong passwords were checked, the allowance is {ALLOWANCE}"
+    );
+    let (status, retry, body) = right;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password among throttled attempts: {body}"
+    );
+    assert!(retry.is_some_and(|s| s >= 1));
+    // Once the lock has run out, the right password works.
+    let wait = retry.unwrap_or(1);
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(wait) + Duration::from_millis(100)).await;
+        if login_attempt(&api, "nina", PASSWORD).await.0 == StatusCode::OK {
+            api.node.shutdown().await;
+            return;
+        }
+    }
+    panic!("the right password never worked again");
+}
+
+async fn registrations_are_throttled_per_ip(backend: Backend) {
+    let register = |api: &Api, name: String| {
+        let body = json!({"username": name, "password": PASSWORD});
+        let request = api.client.post(api.url("/register")).json(&body).send();
+        async move {
+            let r = request.await.expect("send");
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().expect("ascii").parse::<u64>().expect("seconds"));
+            let (status, body, _) = answer(r).await;
+            (status, retry, body)
+        }
+    };
+    let limited = |per_hour| AuthSettings {
+        registrations_per_ip_per_hour: per_hour,
+        ..AuthSettings::default()
+    };
+
+    // Three per hour: of ten sent at once from one address, three accounts are made.
+    let api = Api::start_with(backend, limited(3)).await;
+    let answers =
+        futures_util::future::join_all((0..10).map(|i| register(&api, format!("flood{i}")))).await;
+    let created = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3, "{answers:?}");
+    for (status, retry, body) in &answers {
+        if *status != StatusCode::CREATED {
+            assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+            assert_eq!(body["code"], "rate_limited");
+            // The next account is allowed when a third of the hour has passed.
+            assert!(
+                retry.is_some_and(|s| (1..=1200).contains(&s)),
+                "Retry-After: {retry:?}"
+            );
+        }
+    }
+    // A registration that fails (the name is taken) does not count, and logging in is not
+    // affected.
+    api.login("flood0", "after").await;
+    api.node.shutdown().await;
+
+    let api = Api::start_with(backend, limited(3)).await;
+    let (status, _, _) = register(&api, "taken".into()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for _ in 0..3 {
+        let (status, _, body) = register(&api, "taken".into()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    }
+    let (status, _, body) = register(&api, "second".into()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "failures are not counted: {body}"
+    );
+    api.node.shutdown().await;
+
+    // A higher limit allows more.
+    let api = Api::start_with(backend, limited(12)).await;
+    for i in 0..12 {
+        let (status, _, body) = register(&api, format!("many{i}")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, retry, _) = register(&api, "many12".into()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.is_some());
+    api.node.shutdown().await;
+}
+
 async fn profile_and_search(backend: Backend) {
     let api = Api::start(backend).await;
     api.register("liam").await;
@@ -766,7 +906,7 @@ async fn revocations_are_broadcast() {
     .expect("auth");
     let mut rx = auth.subscribe_revocations();
     let a = auth
-        .register("mona", PASSWORD, None, None, "test")
+        .register("mona", PASSWORD, None, None, "test", None)
         .await
         .expect("register");
     let b = auth

@@ -50,6 +50,9 @@ macro_rules! on_both {
 on_both!(
     an_oversize_upload_gets_413_and_nothing_is_stored,
     the_quota_gives_403_and_nothing_is_stored,
+    parallel_uploads_never_store_more_than_the_quota,
+    a_user_has_at_most_the_configured_uploads_in_progress,
+    re_uploading_at_a_full_quota_costs_nothing,
     the_same_bytes_are_stored_once,
     html_and_svg_claiming_png_are_never_served_inline,
     a_png_bomb_is_refused_and_the_node_keeps_serving,
@@ -263,6 +266,11 @@ async fn raw(node: &TestNode, head: &str, chunks: &[Vec<u8>]) -> (u16, String, V
             break;
         }
     }
+    read_response(&mut stream).await
+}
+
+/// Reads one HTTP/1.1 response (with a Content-Length body): the status, the head, the body.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> (u16, String, Vec<u8>) {
     let mut buf = Vec::new();
     let read = async {
         let mut part = [0u8; 16 * 1024];
@@ -318,6 +326,32 @@ fn post_head(node: &TestNode, token: &str, framing: &str) -> String {
          Content-Type: image/png\r\n{framing}\r\nConnection: close\r\n\r\n",
         node.http_addr()
     )
+}
+
+/// A chunked upload left unfinished: the head and a first chunk are sent, the rest waits.
+struct HeldUpload {
+    stream: tokio::net::TcpStream,
+}
+
+impl HeldUpload {
+    async fn open(node: &TestNode, token: &str, first: &[u8]) -> HeldUpload {
+        let mut stream = tokio::net::TcpStream::connect(node.http_addr())
+            .await
+            .expect("connect");
+        let head = post_head(node, token, "Transfer-Encoding: chunked");
+        stream.write_all(head.as_bytes()).await.expect("write head");
+        stream.write_all(&chunk(first)).await.expect("first chunk");
+        HeldUpload { stream }
+    }
+
+    /// Sends `rest` and the end of the body (a node that answered already may have closed the
+    /// connection: write errors are ignored), then reads the answer.
+    async fn finish(mut self, rest: &[u8]) -> (u16, String, Vec<u8>) {
+        let mut tail = chunk(rest);
+        tail.extend_from_slice(b"0\r\n\r\n");
+        let _ = self.stream.write_all(&tail).await;
+        read_response(&mut self.stream).await
+    }
 }
 
 /// A group created by `owner` that `member` joined.
@@ -419,9 +453,10 @@ async fn the_quota_gives_403_and_nothing_is_stored(backend: Backend) {
     let (status, body) = upload(&node, &alice.token, random_bytes(60 * 1024)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["code"], "quota_exceeded");
-    // Streamed without a length: refused while streaming.
+    // Streamed without a length: read to the end (it might be a copy), then refused.
     let piece = random_bytes(8 * 1024);
-    let chunks: Vec<Vec<u8>> = (0..6).map(|_| chunk(&piece)).collect();
+    let mut chunks: Vec<Vec<u8>> = (0..6).map(|_| chunk(&piece)).collect();
+    chunks.push(b"0\r\n\r\n".to_vec());
     let (status, _, _) = raw(
         &node,
         &post_head(&node, &alice.token, "Transfer-Encoding: chunked"),
@@ -436,6 +471,171 @@ async fn the_quota_gives_403_and_nothing_is_stored(backend: Backend) {
     uploaded(&node, &alice.token, random_bytes(30 * 1024)).await;
     uploaded(&node, &bob.token, random_bytes(90 * 1024)).await;
     assert_eq!(media_rows(&node).await, 3);
+    node.shutdown().await;
+}
+
+async fn parallel_uploads_never_store_more_than_the_quota(backend: Backend) {
+    const QUOTA: u64 = 200 * 1024;
+    const PART: usize = 30 * 1024;
+    let node = start(backend, |c| {
+        c.media.quota_bytes = QUOTA;
+        c.media.max_concurrent_uploads = 10;
+    })
+    .await;
+    let alice = Account::register(&node, "alice").await;
+    // Ten uploads of 60 KiB, all in progress at once: each has sent half of its bytes before
+    // any has finished. Each alone fits in the quota; together they are three times over it.
+    let bodies: Vec<Vec<u8>> = (0..10).map(|_| random_bytes(2 * PART)).collect();
+    let mut held = Vec::new();
+    for body in &bodies {
+        held.push(HeldUpload::open(&node, &alice.token, &body[..PART]).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answers = futures_util::future::join_all(
+        held.into_iter()
+            .zip(&bodies)
+            .map(|(upload, body)| upload.finish(&body[PART..])),
+    )
+    .await;
+    let mut stored = 0u64;
+    for (status, head, body) in &answers {
+        match status {
+            201 => stored += 2 * PART as u64,
+            403 => assert!(
+                String::from_utf8_lossy(body).contains("quota_exceeded"),
+                "{head}"
+            ),
+            other => panic!("unexpected {other}: {head}"),
+        }
+    }
+    assert!(stored > 0, "some fit");
+    assert!(
+        stored <= QUOTA,
+        "{stored} bytes stored under a quota of {QUOTA}"
+    );
+    let rows = media_rows(&node).await;
+    assert_eq!(
+        u64::try_from(rows).expect("count") * 2 * PART as u64,
+        stored
+    );
+    assert_eq!(
+        media_files(&node).len(),
+        usize::try_from(rows).expect("count"),
+        "no blob or staged file of a refused upload is left"
+    );
+    // The reservations are all given back: what is left of the quota can be used.
+    let room = QUOTA - stored;
+    uploaded(
+        &node,
+        &alice.token,
+        random_bytes(usize::try_from(room).expect("room")),
+    )
+    .await;
+    node.shutdown().await;
+}
+
+async fn a_user_has_at_most_the_configured_uploads_in_progress(backend: Backend) {
+    /// The default of `media_max_concurrent_uploads`.
+    const CAP: usize = 4;
+    let node = start(backend, |_| {}).await;
+    let alice = Account::register(&node, "alice").await;
+    let bob = Account::register(&node, "bob").await;
+    let bodies: Vec<Vec<u8>> = (0..CAP + 2).map(|_| random_bytes(2000)).collect();
+    let mut held = Vec::new();
+    for body in &bodies {
+        held.push(HeldUpload::open(&node, &alice.token, &body[..1000]).await);
+    }
+    // Another user is not affected.
+    uploaded(&node, &bob.token, random_bytes(100)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut created = 0;
+    let mut refused = 0;
+    for (upload, body) in held.into_iter().zip(&bodies) {
+        let (status, head, body) = upload.finish(&body[1000..]).await;
+        match status {
+            201 => created += 1,
+            429 => {
+                refused += 1;
+                assert!(
+                    head.to_ascii_lowercase().contains("\r\nretry-after: 1"),
+                    "{head}"
+                );
+                let json: Value = serde_json::from_slice(&body).expect("json");
+                assert_eq!(json["code"], "rate_limited", "{json}");
+            }
+            other => panic!("unexpected {other}: {head}"),
+        }
+    }
+    assert_eq!((created, refused), (CAP, 2));
+    assert_eq!(
+        media_rows(&node).await,
+        i64::try_from(CAP + 1).expect("count")
+    );
+    // Finished uploads give their places back.
+    for _ in 0..CAP + 1 {
+        uploaded(&node, &alice.token, random_bytes(100)).await;
+    }
+    node.shutdown().await;
+}
+
+async fn re_uploading_at_a_full_quota_costs_nothing(backend: Backend) {
+    let photo = fx::jpeg_with_gps_exif(64, 48);
+    let first = random_bytes(20 * 1024);
+    let node = start(backend, |_| {}).await;
+    let alice = Account::register(&node, "alice").await;
+    let (status, stored_photo) =
+        upload_as(&node, &alice.token, photo.clone(), "image/jpeg", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored_photo}");
+    let photo_size = stored_photo["size"].as_u64().expect("size");
+    node.shutdown().await;
+
+    // A node whose quota is exactly what alice stores: her photo (stripped) and 20 KiB.
+    let quota = photo_size + 20 * 1024;
+    let node = start(backend, |c| c.media.quota_bytes = quota).await;
+    let alice = Account::register(&node, "alice").await;
+    let (status, photo_info) =
+        upload_as(&node, &alice.token, photo.clone(), "image/jpeg", None).await;
+    assert_eq!(status, StatusCode::CREATED, "{photo_info}");
+    let first_id = uploaded(&node, &alice.token, first.clone()).await;
+    let (status, body) = upload(&node, &alice.token, vec![1]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "full: {body}");
+    assert_eq!(body["code"], "quota_exceeded");
+
+    // The same bytes again, with a Content-Length over the room: 200, nothing stored.
+    let (status, again) = upload(&node, &alice.token, first.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], first_id.as_str());
+    // Chunked, without a length.
+    let (status, head, _) = raw(
+        &node,
+        &post_head(&node, &alice.token, "Transfer-Encoding: chunked"),
+        &[
+            chunk(&first[..10_000]),
+            chunk(&first[10_000..]),
+            b"0\r\n\r\n".to_vec(),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
+    // The photo with its metadata again: its served bytes are known only after stripping.
+    let (status, again) = upload_as(&node, &alice.token, photo, "image/jpeg", None).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], photo_info["id"]);
+    // Another user may store the same bytes (new for them).
+    let bob = Account::register(&node, "bob").await;
+    let (status, _) = upload(&node, &bob.token, first).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(media_rows(&node).await, 2);
+    let names: Vec<String> = media_files(&node)
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| !n.contains('.')).count(),
+        2,
+        "two originals: {names:?}"
+    );
+    assert!(!names.iter().any(|n| n.ends_with(".part")), "{names:?}");
     node.shutdown().await;
 }
 

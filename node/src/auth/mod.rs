@@ -79,6 +79,9 @@ impl FromStr for RegistrationMode {
     }
 }
 
+/// Default accounts one client IP may register per hour.
+pub const DEFAULT_REGISTRATIONS_PER_IP_PER_HOUR: u32 = 20;
+
 /// Settings of [`Auth`], from the node's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
@@ -88,6 +91,8 @@ pub struct AuthSettings {
     pub access_token_ttl_secs: u64,
     /// Mark the refresh cookie `Secure` (the node is served over TLS).
     pub secure_cookie: bool,
+    /// Accounts one client IP may register per hour (config `registrations_per_ip_per_hour`).
+    pub registrations_per_ip_per_hour: u32,
 }
 
 impl Default for AuthSettings {
@@ -96,6 +101,7 @@ impl Default for AuthSettings {
             registration: RegistrationMode::Open,
             access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             secure_cookie: false,
+            registrations_per_ip_per_hour: DEFAULT_REGISTRATIONS_PER_IP_PER_HOUR,
         }
     }
 }
@@ -293,6 +299,7 @@ struct Inner {
     /// session id → (revoked, checked at).
     sessions: Mutex<HashMap<String, (bool, Instant)>>,
     throttle: throttle::Throttle,
+    registrations: throttle::RegistrationThrottle,
 }
 
 impl fmt::Debug for Auth {
@@ -367,6 +374,8 @@ impl Auth {
         settings.access_token_ttl_secs =
             settings.access_token_ttl_secs.clamp(1, MAX_ACCESS_TTL_SECS);
         let (revocations, _) = broadcast::channel(256);
+        let registrations =
+            throttle::RegistrationThrottle::new(settings.registrations_per_ip_per_hour);
         Ok(Auth {
             inner: Arc::new(Inner {
                 db,
@@ -376,6 +385,7 @@ impl Auth {
                 revocations,
                 sessions: Mutex::new(HashMap::new()),
                 throttle: throttle::Throttle::default(),
+                registrations,
             }),
         })
     }
@@ -551,7 +561,9 @@ impl Auth {
         }
     }
 
-    /// `POST /api/auth/register`.
+    /// `POST /api/auth/register`. `ip` is the client's address: each may register
+    /// [`AuthSettings::registrations_per_ip_per_hour`] accounts per hour (`rate_limited`
+    /// beyond; a registration that fails is not counted).
     pub async fn register(
         &self,
         username: &str,
@@ -559,6 +571,7 @@ impl Auth {
         display_name: Option<&str>,
         registration_token: Option<&str>,
         device: &str,
+        ip: Option<IpAddr>,
     ) -> Result<Issued, AuthError> {
         let token = match self.inner.settings.registration {
             RegistrationMode::Closed => {
@@ -577,9 +590,23 @@ impl Auth {
             // In open mode a token is not needed, and not consumed.
             RegistrationMode::Open => None,
         };
-        let id = self
+        // Taken before the Argon2 work, so concurrent registrations are counted at once.
+        let slot = self
+            .inner
+            .registrations
+            .take(ip)
+            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let id = match self
             .create_user(username, password, display_name, token)
-            .await?;
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                slot.give_back();
+                return Err(e);
+            }
+        };
+        drop(slot);
         self.new_session(&id, device).await
     }
 
@@ -593,30 +620,42 @@ impl Auth {
     ) -> Result<Issued, AuthError> {
         let name = username.trim().to_lowercase();
         let user_key = format!("u:{name}");
-        let ip_key = ip.map(|ip| format!("ip:{ip}"));
-        let mut keys = vec![user_key.clone()];
-        keys.extend(ip_key.clone());
-        if let Some(retry_after) = self.inner.throttle.check(&keys) {
-            return Err(AuthError::RateLimited { retry_after });
+        let mut keys = vec![(user_key.clone(), throttle::FREE_FAILURES)];
+        keys.extend(ip.map(|ip| (format!("ip:{ip}"), throttle::FREE_FAILURES_IP)));
+        // Reserved before the Argon2 work, so concurrent attempts are counted at once.
+        let attempt = self
+            .inner
+            .throttle
+            .reserve(keys)
+            .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        let verdict = async {
+            let user = match UserId::new(&name, &self.inner.node) {
+                Ok(id) => self.inner.db.accounts().user(&id).await?,
+                Err(_) => None,
+            };
+            let ok = password::verify(
+                password.to_owned(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
+            Ok::<_, AuthError>((user, ok))
         }
-        let user = match UserId::new(&name, &self.inner.node) {
-            Ok(id) => self.inner.db.accounts().user(&id).await?,
-            Err(_) => None,
+        .await;
+        let (user, ok) = match verdict {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                // Nothing was verified (the database or the hashing queue failed).
+                attempt.cancel();
+                return Err(e);
+            }
         };
-        let ok = password::verify(
-            password.to_owned(),
-            user.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await?;
         match user {
             Some(user) if ok && password.len() <= password::MAX_LEN => {
-                self.inner.throttle.succeed(&user_key);
+                attempt.succeed(&user_key);
                 self.new_session(&user.id, device).await
             }
             _ => {
-                let mut fail = vec![(user_key, throttle::FREE_FAILURES)];
-                fail.extend(ip_key.map(|k| (k, throttle::FREE_FAILURES_IP)));
-                self.inner.throttle.fail(&fail);
+                attempt.fail();
                 Err(AuthError::InvalidCredentials)
             }
         }

@@ -75,6 +75,8 @@ impl From<crate::media::MediaError> for ChatError {
             | MediaError::ImageTooLarge { .. }) => ChatError::BadRequest(e.to_string()),
             MediaError::Storage(e) => ChatError::internal(e),
             MediaError::Io(e) => ChatError::internal(e),
+            // Only uploads are counted, and the chat layer never uploads.
+            e @ MediaError::TooManyUploads { .. } => ChatError::internal(e),
         }
     }
 }

@@ -333,3 +333,39 @@ fn media_settings_from_file_and_env_with_defaults_and_ranges() {
         "{err}"
     );
 }
+
+#[test]
+fn upload_and_registration_limits_from_file_and_env() {
+    let defaults = Config::defaults().expect("defaults");
+    assert_eq!(defaults.media.max_concurrent_uploads, 4);
+    assert_eq!(defaults.auth.registrations_per_ip_per_hour, 20);
+
+    let text = "media_max_concurrent_uploads = 8\nregistrations_per_ip_per_hour = 100\n";
+    let from_file = load(Some(text), &[], &Overrides::default()).expect("file");
+    assert_eq!(from_file.media.max_concurrent_uploads, 8);
+    assert_eq!(from_file.auth.registrations_per_ip_per_hour, 100);
+
+    let vars = [
+        ("WINICHAT_MEDIA_MAX_CONCURRENT_UPLOADS", "2"),
+        ("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "3"),
+    ];
+    let from_env = load(Some(text), &vars, &Overrides::default()).expect("env");
+    assert_eq!(from_env.media.max_concurrent_uploads, 2);
+    assert_eq!(from_env.auth.registrations_per_ip_per_hour, 3);
+
+    for (var, value) in [
+        ("WINICHAT_MEDIA_MAX_CONCURRENT_UPLOADS", "0"),
+        ("WINICHAT_MEDIA_MAX_CONCURRENT_UPLOADS", "1001"),
+        ("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "0"),
+        ("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "1000001"),
+        ("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "many"),
+    ] {
+        let err = load(None, &[(var, value)], &Overrides::default()).expect_err(value);
+        assert!(
+            err.starts_with(&format!(
+                "invalid config: {var} = \"{value}\": must be a number"
+            )),
+            "{err}"
+        );
+    }
+}

@@ -22,6 +22,12 @@ pub enum MediaError {
         /// The quota, in bytes.
         quota: u64,
     },
+    /// The user has the most uploads in progress the node allows (`429 rate_limited`).
+    #[error("too many uploads at once: at most {limit} per user; retry when one has finished")]
+    TooManyUploads {
+        /// Uploads one user may have in progress.
+        limit: usize,
+    },
     /// An image's dimensions are over the node's limits (`422 image_too_large`).
     #[error("the image is too large: {width} × {height} pixels")]
     ImageTooLarge {
@@ -60,6 +66,7 @@ impl MediaError {
         match self {
             MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             MediaError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            MediaError::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
             MediaError::ImageTooLarge { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             MediaError::NotFound => StatusCode::NOT_FOUND,
             MediaError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -72,6 +79,7 @@ impl MediaError {
         match self {
             MediaError::TooLarge { .. } => ErrorCode::TooLarge,
             MediaError::QuotaExceeded { .. } => ErrorCode::Unknown(QUOTA_EXCEEDED.to_owned()),
+            MediaError::TooManyUploads { .. } => ErrorCode::RateLimited,
             MediaError::ImageTooLarge { .. } => ErrorCode::Unknown(IMAGE_TOO_LARGE.to_owned()),
             MediaError::NotFound => ErrorCode::NotFound,
             MediaError::Invalid(_) => ErrorCode::BadRequest,
@@ -114,6 +122,7 @@ mod tests {
                 422,
                 "image_too_large",
             ),
+            (MediaError::TooManyUploads { limit: 4 }, 429, "rate_limited"),
             (MediaError::NotFound, 404, "not_found"),
             (MediaError::invalid("bad"), 400, "bad_request"),
             (

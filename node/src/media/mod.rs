@@ -3,8 +3,8 @@
 //!
 //! [`Media`] is the service the HTTP layer (`POST /api/media`, `GET /api/media/…`) and the
 //! chat layer (attachments, avatars, group photos, `media.urls`) call. An upload is streamed
-//! into a staged file while it is hashed and counted — the size limit and the quota are
-//! enforced as the bytes arrive — then processed ([`process`]: sniffed, for images measured,
+//! into a staged file while it is hashed and counted — the size limit is enforced and the
+//! quota reserved as the bytes arrive ([`quota`]) — then processed ([`process`]: sniffed, for images measured,
 //! stripped of metadata and thumbnailed), published under the SHA-256 of the bytes served, and
 //! recorded. Identical uploads are stored once.
 
@@ -28,6 +28,7 @@ pub mod attach;
 pub mod error;
 pub mod gc;
 pub mod process;
+mod quota;
 pub mod sign;
 pub mod store;
 
@@ -46,12 +47,14 @@ pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 pub const DEFAULT_URL_TTL_SECS: u64 = 3600;
 /// Default grace before unreferenced media is removed: one day.
 pub const DEFAULT_GC_GRACE_SECS: u64 = 86_400;
+/// Default uploads one user may have in progress at once.
+pub const DEFAULT_MAX_CONCURRENT_UPLOADS: usize = 4;
 /// At most this many images are decoded at once (each may take hundreds of MB).
 pub const PROCESSING_SLOTS: usize = 2;
 
-/// What the media service may do; `max_upload_bytes`, `quota_bytes`, `url_ttl_secs` and
-/// `gc_grace_secs` come from the config (`media_*` keys), the image limits are built in
-/// (tests may change them).
+/// What the media service may do; `max_upload_bytes`, `quota_bytes`, `url_ttl_secs`,
+/// `gc_grace_secs` and `max_concurrent_uploads` come from the config (`media_*` keys), the
+/// image limits are built in (tests may change them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaSettings {
     /// Largest accepted upload, in bytes.
@@ -62,6 +65,8 @@ pub struct MediaSettings {
     pub url_ttl_secs: u64,
     /// How long an unreferenced upload is kept after its last upload or use.
     pub gc_grace_secs: u64,
+    /// Uploads one user may have in progress at once.
+    pub max_concurrent_uploads: usize,
     /// Limits that keep a hostile image from hurting the node.
     pub image_limits: ImageLimits,
 }
@@ -73,6 +78,7 @@ impl Default for MediaSettings {
             quota_bytes: DEFAULT_QUOTA_BYTES,
             url_ttl_secs: DEFAULT_URL_TTL_SECS,
             gc_grace_secs: DEFAULT_GC_GRACE_SECS,
+            max_concurrent_uploads: DEFAULT_MAX_CONCURRENT_UPLOADS,
             image_limits: ImageLimits::default(),
         }
     }
@@ -93,6 +99,8 @@ struct Inner {
     settings: MediaSettings,
     /// Image decoding slots.
     processing: Semaphore,
+    /// Uploads in progress per user, and their bytes reserved against the quota.
+    uploads: quota::Uploads,
     /// Uploads (publish + record) take it shared, the clean-up (delete row + delete blobs)
     /// exclusively: an upload never records a row whose blob the clean-up is removing.
     gc_lock: RwLock<()>,
@@ -148,6 +156,7 @@ impl Media {
         settings: MediaSettings,
     ) -> Media {
         let signer = UrlSigner::new(identity_secret, settings.url_ttl_secs.saturating_mul(1000));
+        let uploads = quota::Uploads::new(settings.max_concurrent_uploads);
         Media {
             inner: Arc::new(Inner {
                 db,
@@ -156,6 +165,7 @@ impl Media {
                 signer,
                 settings,
                 processing: Semaphore::new(PROCESSING_SLOTS),
+                uploads,
                 gc_lock: RwLock::new(()),
             }),
         }
@@ -261,12 +271,16 @@ impl Media {
         })
     }
 
-    /// Stores an upload by `user`: streams `body` into a staged file while hashing and
-    /// counting it, refusing it ([`MediaError::TooLarge`], [`MediaError::QuotaExceeded`]) as
-    /// soon as it is over the limit or the user's quota — `declared_len` (Content-Length) is
-    /// checked before reading. Then processes it (at most [`PROCESSING_SLOTS`] images at
-    /// once; [`MediaError::ImageTooLarge`] for a bomb), publishes it under the hash of the
-    /// bytes served, writes its thumbnails, and records it. A refused upload leaves nothing.
+    /// Stores an upload by `user`: at most [`MediaSettings::max_concurrent_uploads`] per user
+    /// at once ([`MediaError::TooManyUploads`]). Streams `body` into a staged file while
+    /// hashing and counting it, refusing it ([`MediaError::TooLarge`]) as soon as it is over
+    /// the limit — `declared_len` (Content-Length) is checked before reading — and reserving
+    /// its bytes against the user's quota as they arrive (see [`quota`]). Then processes it
+    /// (at most [`PROCESSING_SLOTS`] images at once; [`MediaError::ImageTooLarge`] for a
+    /// bomb). Finally, under the user's lock: bytes the user already has are accepted whatever
+    /// the quota; new bytes are refused ([`MediaError::QuotaExceeded`]) if they did not fit
+    /// while streaming or do not fit now. Accepted bytes are published under the hash of the
+    /// bytes served, with their thumbnails, and recorded. A refused upload leaves nothing.
     pub async fn upload<S, E>(
         &self,
         user: &UserId,
@@ -278,17 +292,17 @@ impl Media {
         E: std::fmt::Display,
     {
         let settings = &self.inner.settings;
+        let mut ticket = self.inner.uploads.begin(user)?;
         let limit = settings.max_upload_bytes;
         if declared_len.is_some_and(|len| len > limit) {
             return Err(MediaError::TooLarge { limit });
         }
+        let quota = settings.quota_bytes;
         let used = self.db().media().usage(user).await?;
-        let room = settings.quota_bytes.saturating_sub(used);
-        let quota_exceeded = MediaError::QuotaExceeded {
-            quota: settings.quota_bytes,
-        };
-        if declared_len.is_some_and(|len| len > room) {
-            return Err(quota_exceeded);
+        if let Some(len) = declared_len {
+            // A declared length over the room puts the upload over the quota at once; it is
+            // still read, as it may be a copy of the user's own media.
+            ticket.reserve(len, used, quota);
         }
 
         // Dropping `staged` on any early return below removes the file.
@@ -303,9 +317,7 @@ impl Media {
             if size > limit {
                 return Err(MediaError::TooLarge { limit });
             }
-            if size > room {
-                return Err(quota_exceeded);
-            }
+            ticket.reserve(size, used, quota);
             hasher.update(&chunk);
             if prefix.len() < process::SNIFF_LEN {
                 let take = (process::SNIFF_LEN - prefix.len()).min(chunk.len());
@@ -379,7 +391,22 @@ impl Media {
             touched_at: now,
         };
 
+        let finalize = ticket.finalize_lock();
         let created = {
+            // One final decision at a time per user, against the usage as it is now.
+            let _one_at_a_time = finalize.lock().await;
+            if !self.db().media().uploaded_by(user, &sha256).await? {
+                let fits = self
+                    .db()
+                    .media()
+                    .usage(user)
+                    .await?
+                    .checked_add(size)
+                    .is_some_and(|n| n <= quota);
+                if ticket.over_quota() || !fits {
+                    return Err(MediaError::QuotaExceeded { quota });
+                }
+            }
             let _no_gc = self.inner.gc_lock.read().await;
             self.inner
                 .store
@@ -390,6 +417,7 @@ impl Media {
             }
             self.db().media().record_upload(&record, user, now).await?
         };
+        drop(ticket);
         // Identical bytes were stored before: describe them as stored.
         let record = self.db().media().get(&sha256).await?.unwrap_or(record);
         Ok(Uploaded {

@@ -35,8 +35,59 @@ export async function accessToken(): Promise<string> {
   return fresh.value.accessToken;
 }
 
-/** `uploadMedia` as the signed-in user; a 401 refreshes the token and tries once more. */
+/**
+ * Uploads the app runs at once. The node lets a user have 4 in progress (media.md §3.1) and
+ * answers one more with 429; one place is left for the user's other tabs and devices, and the
+ * rest wait here (a message may carry 10 attachments).
+ */
+export const MAX_PARALLEL_UPLOADS = 3;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Waits for a place among the uploads in progress; resolves with its release. */
+function place(signal: AbortSignal | undefined): Promise<() => void> {
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    const next = waiting.shift();
+    if (next === undefined) running -= 1;
+    else next(); // the place passes on: `running` stays the same
+  };
+  if (running < MAX_PARALLEL_UPLOADS) {
+    running += 1;
+    return Promise.resolve(release);
+  }
+  return new Promise((resolve, reject) => {
+    const take = (): void => {
+      signal?.removeEventListener('abort', cancel);
+      resolve(release);
+    };
+    const cancel = (): void => {
+      const i = waiting.indexOf(take);
+      if (i >= 0) waiting.splice(i, 1);
+      reject(new MediaUploadError('aborted', 'The upload was cancelled.'));
+    };
+    if (signal?.aborted) return reject(new MediaUploadError('aborted', 'The upload was cancelled.'));
+    signal?.addEventListener('abort', cancel, { once: true });
+    waiting.push(take);
+  });
+}
+
+/**
+ * `uploadMedia` as the signed-in user, at most {@link MAX_PARALLEL_UPLOADS} at once; a 401
+ * refreshes the token and tries once more.
+ */
 export async function uploadAsMe(file: Blob, opts: Omit<UploadOptions, 'token'>): Promise<MediaInfo> {
+  const release = await place(opts.signal);
+  try {
+    return await uploadOnce(file, opts);
+  } finally {
+    release();
+  }
+}
+
+async function uploadOnce(file: Blob, opts: Omit<UploadOptions, 'token'>): Promise<MediaInfo> {
   try {
     return await uploadMedia(file, { ...opts, token: accessToken });
   } catch (e) {

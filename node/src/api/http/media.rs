@@ -14,7 +14,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{
     ACCEPT_RANGES, AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, IF_RANGE, RANGE,
+    CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, IF_RANGE, RANGE, RETRY_AFTER,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -68,6 +68,10 @@ impl IntoResponse for MediaApiError {
         headers.insert(NOSNIFF.0, NOSNIFF.1);
         headers.insert(SANDBOX.0, SANDBOX.1);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if matches!(self.0, MediaError::TooManyUploads { .. }) {
+            // A place frees as soon as one of the user's uploads ends.
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -87,8 +91,9 @@ fn bad_query(e: &QueryRejection) -> MediaApiError {
 }
 
 /// `POST /api/media?name=…` — the body is the file's bytes, streamed (never buffered whole):
-/// `201` new for this user, `200` the same bytes again; `413` over the size limit, `403` over
-/// the quota, `422` an image over the dimension limits, `401` without a valid token.
+/// `201` new for this user, `200` the same bytes again (even at a full quota); `413` over the
+/// size limit, `403` over the quota, `422` an image over the dimension limits, `429` (with
+/// `Retry-After`) when the user has the most uploads in progress, `401` without a valid token.
 pub async fn post(
     State(state): State<AppState>,
     bearer: Result<Bearer, ApiError>,

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{ApiError, JsonBody, device, issued};
+use super::{ApiError, ClientIp, JsonBody, device, issued};
 use crate::api::http::AppState;
 
 /// The request body.
@@ -18,9 +18,11 @@ pub struct RegisterRequest {
     device: Option<String>,
 }
 
-/// `201 {user_id, access_token, expires_at}` and the refresh cookie.
+/// `201 {user_id, access_token, expires_at}` and the refresh cookie; `429` when the client's
+/// IP registered too many accounts this hour.
 pub async fn post(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
@@ -33,6 +35,7 @@ pub async fn post(
             req.display_name.as_deref(),
             req.registration_token.as_deref(),
             &device,
+            ip,
         )
         .await?;
     Ok(issued(&state, StatusCode::CREATED, tokens, false))
