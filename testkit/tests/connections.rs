@@ -3,11 +3,14 @@
 //! 503 at once, the open-file limit is raised at start, and a WebSocket message over 64 KiB
 //! gets a 1009 close the client can read (not a reset).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -221,13 +224,61 @@ async fn the_open_file_limit_is_raised_to_the_hard_limit_at_start() {
     node.shutdown().await;
 }
 
+/// A socket that writes at most [`CHUNK`] bytes at a time, [`PAUSE`] apart: a client on a
+/// slow link, still sending its message when the node decides to close.
+struct SlowWriter {
+    tcp: TcpStream,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+const CHUNK: usize = 4096;
+const PAUSE: Duration = Duration::from_millis(20);
+
+impl AsyncRead for SlowWriter {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SlowWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if let Some(pause) = self.pause.as_mut() {
+            ready!(pause.as_mut().poll(cx));
+            self.pause = None;
+        }
+        let n = buf.len().min(CHUNK);
+        let written = ready!(Pin::new(&mut self.tcp).poll_write(cx, &buf[..n]));
+        self.pause = Some(Box::pin(tokio::time::sleep(PAUSE)));
+        Poll::Ready(written)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_over_64_kib_gets_a_1009_close_not_a_reset() {
     let node = node(|_| {}).await;
     let account = Account::register(&node, "big").await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", node.http_addr()))
-        .await
-        .expect("upgrade");
+    let tcp = TcpStream::connect(node.http_addr()).await.expect("connect");
+    let slow = SlowWriter { tcp, pause: None };
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{}/ws", node.http_addr()), slow)
+            .await
+            .expect("upgrade");
     let auth = ClientFrame::Request(Request {
         id: 1,
         method: gateway::method::AUTH.to_owned(),
@@ -251,9 +302,11 @@ async fn a_message_over_64_kib_gets_a_1009_close_not_a_reset() {
             other => panic!("no ready: {other:?}"),
         }
     }
+    // The node refuses the message at its header and closes while the rest is still coming:
+    // the client must be able to finish sending and then read the close.
     ws.send(Message::Binary(vec![0u8; 70 * 1024].into()))
         .await
-        .expect("send the big message");
+        .expect("the message is sent whole, not cut by a reset");
     let code = loop {
         match timeout(Duration::from_secs(10), ws.next()).await {
             Ok(Some(Ok(Message::Close(Some(frame))))) => break u16::from(frame.code),
