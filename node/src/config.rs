@@ -71,9 +71,10 @@ pub struct Config {
     /// The built web app served at `/`; `None` means the workspace's `client-web/dist`
     /// (see [`crate::api::http::web::default_web_dir`]).
     pub web_dir: Option<PathBuf>,
-    /// The WebSocket gateway's settings; only `allowed_origins` (file: a list of origins;
-    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated) is configurable, the rest are the
-    /// protocol's defaults (tests may change them).
+    /// The WebSocket gateway's settings; `allowed_origins` (file: a list of origins;
+    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes` and
+    /// `resume_total_bytes` are configurable, the rest are the protocol's defaults (tests may
+    /// change them).
     pub gateway: crate::api::ws::GatewaySettings,
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`, and whether the refresh
     /// cookie is `Secure` (`public_url` starts with `https://`).

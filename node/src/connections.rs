@@ -67,6 +67,10 @@ pub struct ConnectionSettings {
     pub max_connections: usize,
     /// Open connections from one address.
     pub max_connections_per_ip: usize,
+    /// Whether the per-address cap also counts loopback addresses. Off by default: a reverse
+    /// proxy on the same host brings every client's connection from loopback, and capping it
+    /// per address would cap the whole node (the total cap still applies).
+    pub cap_loopback_per_ip: bool,
 }
 
 impl Default for ConnectionSettings {
@@ -75,6 +79,7 @@ impl Default for ConnectionSettings {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            cap_loopback_per_ip: false,
         }
     }
 }
@@ -96,6 +101,7 @@ impl LingerOnClose {
 struct Caps {
     max: usize,
     max_per_ip: usize,
+    cap_loopback: bool,
     open: Mutex<Open>,
 }
 
@@ -124,7 +130,8 @@ impl Caps {
         let ip = address_key(ip);
         let mut open = self.open();
         let from_ip = open.by_ip.get(&ip).copied().unwrap_or(0);
-        if open.total >= self.max || from_ip >= self.max_per_ip {
+        let per_ip_applies = self.cap_loopback || !ip.is_loopback();
+        if open.total >= self.max || (per_ip_applies && from_ip >= self.max_per_ip) {
             return None;
         }
         open.total += 1;
@@ -271,6 +278,7 @@ pub async fn serve(
     let caps = Arc::new(Caps {
         max: settings.max_connections,
         max_per_ip: settings.max_connections_per_ip,
+        cap_loopback: settings.cap_loopback_per_ip,
         open: Mutex::new(Open::default()),
     });
     // Every connection task holds a receiver: `stop` tells them to finish, and `closed()`
@@ -443,6 +451,7 @@ mod tests {
         let caps = Arc::new(Caps {
             max: 3,
             max_per_ip: 2,
+            cap_loopback: false,
             open: Mutex::new(Open::default()),
         });
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
@@ -457,6 +466,11 @@ mod tests {
         drop((a2, a3, b1));
         assert_eq!(caps.open().total, 0);
         assert!(caps.open().by_ip.is_empty());
+        // A local reverse proxy is not capped per address, only in all.
+        let local: IpAddr = "127.0.0.1".parse().expect("ip");
+        let held: Vec<Permit> = (0..3).filter_map(|_| caps.admit(local)).collect();
+        assert_eq!(held.len(), 3);
+        assert!(caps.admit(local).is_none(), "the total");
     }
 
     #[test]

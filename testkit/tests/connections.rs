@@ -132,6 +132,7 @@ async fn connections_over_the_cap_of_an_address_get_503_at_once() {
     let node = node(|c| {
         c.connections.header_timeout = Duration::from_secs(60);
         c.connections.max_connections_per_ip = 3;
+        c.connections.cap_loopback_per_ip = true;
     })
     .await;
     let addr = node.http_addr();
