@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 22] = [
     "name",
     "data_dir",
     "http",
@@ -45,6 +45,11 @@ pub const KEYS: [&str; 17] = [
     "media_url_ttl_secs",
     "media_gc_grace_secs",
     "media_max_concurrent_uploads",
+    "http_header_timeout_secs",
+    "max_connections",
+    "max_connections_per_ip",
+    "resume_window_bytes",
+    "resume_total_bytes",
 ];
 
 /// The node's configuration, fully validated.
@@ -68,9 +73,10 @@ pub struct Config {
     /// The built web app served at `/`; `None` means the workspace's `client-web/dist`
     /// (see [`crate::api::http::web::default_web_dir`]).
     pub web_dir: Option<PathBuf>,
-    /// The WebSocket gateway's settings; only `allowed_origins` (file: a list of origins;
-    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated) is configurable, the rest are the
-    /// protocol's defaults (tests may change them).
+    /// The WebSocket gateway's settings; `allowed_origins` (file: a list of origins;
+    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes` and
+    /// `resume_total_bytes` are configurable, the rest are the protocol's defaults (tests may
+    /// change them).
     pub gateway: crate::api::ws::GatewaySettings,
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`,
     /// `registrations_per_ip_per_hour`, and whether the refresh
@@ -80,6 +86,9 @@ pub struct Config {
     /// `media_gc_grace_secs`, `media_max_concurrent_uploads` (the image limits are built in;
     /// tests may change them).
     pub media: crate::media::MediaSettings,
+    /// The HTTP listener's limits: `http_header_timeout_secs`, `max_connections`,
+    /// `max_connections_per_ip`.
+    pub connections: crate::connections::ConnectionSettings,
 }
 
 /// How log lines are written.
@@ -219,6 +228,11 @@ struct FileConfig {
     media_url_ttl_secs: Option<Spanned<u64>>,
     media_gc_grace_secs: Option<Spanned<u64>>,
     media_max_concurrent_uploads: Option<Spanned<u64>>,
+    http_header_timeout_secs: Option<Spanned<u64>>,
+    max_connections: Option<Spanned<u64>>,
+    max_connections_per_ip: Option<Spanned<u64>>,
+    resume_window_bytes: Option<Spanned<u64>>,
+    resume_total_bytes: Option<Spanned<u64>>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -385,10 +399,35 @@ impl Config {
         };
         let auth = load_auth(&pick, parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
         let media = load_media(parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
-        let gateway = crate::api::ws::GatewaySettings {
+        let mut gateway = crate::api::ws::GatewaySettings {
             allowed_origins,
             ..Default::default()
         };
+        let file = parsed.as_ref().map(|(f, c)| (*f, c));
+        if let Some(n) = number(file, env, RESUME_WINDOW_BYTES, |c| {
+            c.resume_window_bytes.as_ref()
+        })? {
+            gateway.resume_window_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(file, env, RESUME_TOTAL_BYTES, |c| {
+            c.resume_total_bytes.as_ref()
+        })? {
+            gateway.resume_total_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        let mut connections = crate::connections::ConnectionSettings::default();
+        if let Some(n) = number(file, env, HEADER_TIMEOUT_SECS, |c| {
+            c.http_header_timeout_secs.as_ref()
+        })? {
+            connections.header_timeout = std::time::Duration::from_secs(n);
+        }
+        if let Some(n) = number(file, env, MAX_CONNECTIONS, |c| c.max_connections.as_ref())? {
+            connections.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(file, env, MAX_CONNECTIONS_PER_IP, |c| {
+            c.max_connections_per_ip.as_ref()
+        })? {
+            connections.max_connections_per_ip = usize::try_from(n).unwrap_or(usize::MAX);
+        }
 
         Ok(Config {
             name,
@@ -402,6 +441,7 @@ impl Config {
             gateway,
             auth,
             media,
+            connections,
         })
     }
 
@@ -672,6 +712,82 @@ fn load_media(
         media.max_concurrent_uploads = usize::try_from(n).unwrap_or(usize::MAX);
     }
     Ok(media)
+}
+
+/// A numeric setting read from the file or `WINICHAT_<KEY>` (the environment wins).
+struct NumberKey {
+    key: &'static str,
+    var: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    what: &'static str,
+}
+
+const HEADER_TIMEOUT_SECS: NumberKey = NumberKey {
+    key: "http_header_timeout_secs",
+    var: "WINICHAT_HTTP_HEADER_TIMEOUT_SECS",
+    range: 1..=300,
+    what: "seconds",
+};
+const MAX_CONNECTIONS: NumberKey = NumberKey {
+    key: "max_connections",
+    var: "WINICHAT_MAX_CONNECTIONS",
+    range: 1..=10_000_000,
+    what: "connections",
+};
+const MAX_CONNECTIONS_PER_IP: NumberKey = NumberKey {
+    key: "max_connections_per_ip",
+    var: "WINICHAT_MAX_CONNECTIONS_PER_IP",
+    range: 1..=10_000_000,
+    what: "connections",
+};
+const RESUME_WINDOW_BYTES: NumberKey = NumberKey {
+    key: "resume_window_bytes",
+    var: "WINICHAT_RESUME_WINDOW_BYTES",
+    range: 0..=(1 << 30),
+    what: "bytes",
+};
+const RESUME_TOTAL_BYTES: NumberKey = NumberKey {
+    key: "resume_total_bytes",
+    var: "WINICHAT_RESUME_TOTAL_BYTES",
+    range: 0..=(1 << 40),
+    what: "bytes",
+};
+
+fn number(
+    file: Option<(ConfigFile<'_>, &FileConfig)>,
+    env: &HashMap<String, String>,
+    key: NumberKey,
+    get: fn(&FileConfig) -> Option<&Spanned<u64>>,
+) -> Result<Option<u64>, ConfigError> {
+    let raw = match env.get(key.var) {
+        Some(v) => Some(Raw {
+            value: v.clone(),
+            origin: Origin::Env(key.var),
+        }),
+        None => file.and_then(|(f, cfg)| {
+            get(cfg).map(|s| Raw {
+                value: s.get_ref().to_string(),
+                origin: Origin::File {
+                    path: f.path.to_path_buf(),
+                    key: key.key,
+                    line: line_of(f.text, s.span().start),
+                },
+            })
+        }),
+    };
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.value.parse::<u64>() {
+        Ok(n) if key.range.contains(&n) => Ok(Some(n)),
+        _ => Err(value_error(
+            raw,
+            format!(
+                "must be a number of {} from {} to {}",
+                key.what,
+                key.range.start(),
+                key.range.end()
+            ),
+        )),
+    }
 }
 
 fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {

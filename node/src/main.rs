@@ -14,7 +14,6 @@ use std::time::Duration;
 use clap::Parser;
 use clap::error::ErrorKind;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing_subscriber::EnvFilter;
 use winichat_node::cli::{Cli, Command, KeysCommand};
 use winichat_node::config::{Config, ConfigError, ConfigFile, LogFormat, Origin};
 use winichat_node::error::NodeError;
@@ -94,12 +93,14 @@ fn winichat_env() -> Result<HashMap<String, String>, NodeError> {
 /// Logs to stdout, readable or JSON, filtered by `WINICHAT_LOG` (default `info`).
 fn init_logging(format: LogFormat) -> Result<(), NodeError> {
     let filter = match std::env::var(LOG_ENV) {
-        Ok(spec) => EnvFilter::try_new(&spec).map_err(|e| ConfigError::Value {
+        Ok(spec) => winichat_node::logging::filter(&spec).map_err(|e| ConfigError::Value {
             origin: Origin::Env(LOG_ENV),
             value: spec.clone(),
             reason: e.to_string(),
         })?,
-        Err(_) => EnvFilter::new("info"),
+        Err(_) => winichat_node::logging::filter("info").map_err(|e| {
+            NodeError::Internal(format!("the built-in log filter does not parse: {e}"))
+        })?,
     };
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match format {

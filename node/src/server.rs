@@ -5,7 +5,7 @@
 //! gets the bound addresses (port 0 is allowed). [`run`] is `start` plus waiting for a
 //! shutdown future, in the mini-redis style.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use winichat_protocol::ids::NodeName;
 
 use crate::api::http::{self, AppState, NodeDocument};
 use crate::config::Config;
+use crate::connections::{self, ConnectionSettings};
 use crate::error::{Listener, NodeError};
 use crate::federation::endpoint;
 use crate::identity::{self, NodeIdentity};
@@ -44,6 +45,8 @@ pub struct RunningNode {
     pub public_key: VerifyingKey,
     /// The media service (tests drive its clean-up directly).
     pub media: crate::media::Media,
+    /// The gateway's hub (tests read its memory figures).
+    pub hub: crate::api::ws::Hub,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), NodeError>>,
 }
@@ -78,6 +81,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 /// HTTP and QUIC listeners, opens (and migrates) the database and checks it belongs to this
 /// node, then serves in background tasks.
 pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
+    // Before any socket is opened: each connection needs a descriptor.
+    let open_files = connections::raise_open_file_limit();
+    let mut limits = config.connections;
+    limits.max_connections = connections::connection_cap(limits.max_connections, open_files);
+    if limits.max_connections < config.connections.max_connections {
+        tracing::warn!(
+            configured = config.connections.max_connections,
+            allowed = limits.max_connections,
+            "max_connections lowered to fit the open-file limit"
+        );
+    }
     identity::prepare_data_dir(&config.data_dir)?;
     let identity = NodeIdentity::load_or_create(&config.data_dir)?;
     if config.name_is_unspecified_address() {
@@ -168,7 +182,8 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         media: media.clone(),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let task = tokio::spawn(serve(http_listener, quic, db, state, shutdown_rx));
+    let hub = gateway_hub(&state);
+    let task = tokio::spawn(serve(http_listener, limits, quic, db, state, shutdown_rx));
 
     tracing::info!(
         name = %config.name,
@@ -183,9 +198,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         node_name: config.name,
         public_key,
         media,
+        hub,
         shutdown,
         task,
     })
+}
+
+fn gateway_hub(state: &AppState) -> crate::api::ws::Hub {
+    state.gateway.hub().clone()
 }
 
 /// Resolves when shutdown is requested, or when the [`RunningNode`] is dropped.
@@ -198,6 +218,7 @@ async fn requested(mut rx: watch::Receiver<bool>) {
 /// QUIC closes, and the database closes last because requests still draining may need it.
 async fn serve(
     http_listener: TcpListener,
+    limits: ConnectionSettings,
     quic: Endpoint,
     db: Database,
     state: AppState,
@@ -213,14 +234,12 @@ async fn serve(
             .relay(state.gateway.hub().relay_notices(), shutdown.clone()),
     );
     let gateway = state.gateway.clone();
-    let mut http_server = tokio::spawn(
-        axum::serve(
-            http_listener,
-            http::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(requested(shutdown.clone()))
-        .into_future(),
-    );
+    let mut http_server = tokio::spawn(connections::serve(
+        http_listener,
+        http::app(state),
+        limits,
+        requested(shutdown.clone()),
+    ));
 
     requested(shutdown).await;
     // WebSocket connections are upgraded out of the HTTP server's drain: close them (1001).
@@ -242,8 +261,7 @@ async fn serve(
     }
 
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut http_server).await {
-        Ok(Ok(Ok(()))) => tracing::debug!("HTTP drained"),
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server failed"),
+        Ok(Ok(())) => tracing::debug!("HTTP drained"),
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
         Err(_) => {
             tracing::warn!("HTTP requests still running after {DRAIN_TIMEOUT:?}; not waiting");

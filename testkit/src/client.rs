@@ -134,6 +134,8 @@ pub struct Client {
     /// Replies received for requests nobody waits on yet.
     replies: HashMap<u64, Result<Value, ErrorBody>>,
     closed: Option<Option<u16>>,
+    /// The cursor of the last push received (what a client resumes from).
+    last_cursor: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -164,6 +166,19 @@ impl Client {
     /// # Panics
     /// If the upgrade or `auth` fails.
     pub async fn connect(node: &TestNode, account: &Account) -> Client {
+        Client::connect_with_cursor(node, account, None).await
+    }
+
+    /// Opens `/ws` and authenticates as `account` with the resume `cursor`, when given; the
+    /// pushes the node replays arrive as pushes and [`Ready::resumed`] says whether it did.
+    ///
+    /// # Panics
+    /// If the upgrade or `auth` fails.
+    pub async fn connect_with_cursor(
+        node: &TestNode,
+        account: &Account,
+        cursor: Option<String>,
+    ) -> Client {
         let url = format!("ws://{}/ws", node.http_addr());
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
@@ -199,10 +214,11 @@ impl Client {
             pushes: VecDeque::new(),
             replies: HashMap::new(),
             closed: None,
+            last_cursor: None,
         };
         let params = gateway::to_value(&gateway::AuthParams {
             token: account.token.clone(),
-            cursor: None,
+            cursor,
         })
         .expect("auth params");
         let result = client
@@ -426,6 +442,14 @@ impl Client {
         out
     }
 
+    /// The cursor of the last push received so far (`None` before any push).
+    pub fn last_push_cursor(&mut self) -> Option<String> {
+        while let Ok(incoming) = self.incoming.try_recv() {
+            self.accept(incoming);
+        }
+        self.last_cursor.clone()
+    }
+
     /// The close code once the node closed the socket (`Some(None)`: closed without a code).
     pub fn closed(&self) -> Option<Option<u16>> {
         self.closed
@@ -462,7 +486,12 @@ impl Client {
             Incoming::Frame(ServerFrame::Err { id, error }) => {
                 self.replies.insert(id, Err(error));
             }
-            Incoming::Frame(ServerFrame::Push(push)) => self.pushes.push_back(push),
+            Incoming::Frame(ServerFrame::Push(push)) => {
+                if let Some(cursor) = &push.cursor {
+                    self.last_cursor = Some(cursor.clone());
+                }
+                self.pushes.push_back(push);
+            }
             Incoming::Frame(other) => panic!("unexpected frame {other:?}"),
             Incoming::Closed(code) => self.closed = Some(code),
         }

@@ -83,6 +83,7 @@ impl TestNode {
                 ..Default::default()
             },
             media: Default::default(),
+            connections: Default::default(),
         };
         configure(&mut config);
         let node = server::start(config)
@@ -100,6 +101,11 @@ impl TestNode {
     /// The base URL of the HTTP listener, e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn http_url(&self) -> &str {
         &self.http_url
+    }
+
+    /// The gateway's hub (its memory figures).
+    pub fn hub(&self) -> &winichat_node::api::ws::Hub {
+        &self.node.hub
     }
 
     /// The bound HTTP address.

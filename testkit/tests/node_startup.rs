@@ -259,6 +259,7 @@ async fn restart_reuses_the_identity_and_refuses_another_name() {
         gateway: Default::default(),
         auth: Default::default(),
         media: Default::default(),
+        connections: Default::default(),
     };
     let first = server::start(config("restart.test"))
         .await

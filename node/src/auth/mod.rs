@@ -296,10 +296,19 @@ struct Inner {
     key: jwt::AuthKey,
     settings: AuthSettings,
     revocations: broadcast::Sender<SessionRevoked>,
-    /// session id → (revoked, checked at).
-    sessions: Mutex<HashMap<String, (bool, Instant)>>,
+    /// What is known of recently used sessions, by session id.
+    sessions: Mutex<HashMap<String, CachedSession>>,
     throttle: throttle::Throttle,
     registrations: throttle::RegistrationThrottle,
+}
+
+/// A session as the token check last saw it.
+#[derive(Debug, Clone)]
+struct CachedSession {
+    /// The user the session belongs to (a token must name the same one).
+    owner: UserId,
+    revoked: bool,
+    checked_at: Instant,
 }
 
 impl fmt::Debug for Auth {
@@ -417,19 +426,23 @@ impl Auth {
                 .sessions
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            cache.get(&claims.sid).copied()
+            cache.get(&claims.sid).cloned()
         };
         let revoked = match cached {
-            Some((true, _)) => true,
-            Some((false, at)) if at.elapsed() < SESSION_CACHE_TTL => false,
-            _ => {
-                let revoked = match self.inner.db.accounts().session(&claims.sid).await? {
-                    Some(s) => s.revoked_at.is_some() || s.user != user,
-                    None => true,
-                };
-                self.cache_session(&claims.sid, revoked);
-                revoked
-            }
+            // A session belongs to one user: a token pairing a user with someone else's
+            // session is refused, and changes nothing about that session.
+            Some(entry) if entry.owner != user => true,
+            Some(entry) if entry.revoked => true,
+            Some(entry) if entry.checked_at.elapsed() < SESSION_CACHE_TTL => false,
+            _ => match self.inner.db.accounts().session(&claims.sid).await? {
+                Some(s) => {
+                    let revoked = s.revoked_at.is_some();
+                    let owned = s.user == user;
+                    self.cache_session(&s.user, &claims.sid, revoked);
+                    revoked || !owned
+                }
+                None => true,
+            },
         };
         if revoked {
             return Err(AuthError::Unauthenticated(REVOKED));
@@ -446,20 +459,29 @@ impl Auth {
         self.inner.revocations.subscribe()
     }
 
-    fn cache_session(&self, id: &str, revoked: bool) {
+    /// Records what the database says of session `id` of `owner` (only ever the session's
+    /// real owner, so a token naming another user cannot change the entry).
+    fn cache_session(&self, owner: &UserId, id: &str, revoked: bool) {
         let mut cache = self
             .inner
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if cache.len() > 100_000 {
-            cache.retain(|_, (r, at)| *r || at.elapsed() < SESSION_CACHE_TTL);
+            cache.retain(|_, s| s.revoked || s.checked_at.elapsed() < SESSION_CACHE_TTL);
         }
-        cache.insert(id.to_owned(), (revoked, Instant::now()));
+        cache.insert(
+            id.to_owned(),
+            CachedSession {
+                owner: owner.clone(),
+                revoked,
+                checked_at: Instant::now(),
+            },
+        );
     }
 
     fn revoked(&self, user: &UserId, session: String) {
-        self.cache_session(&session, true);
+        self.cache_session(user, &session, true);
         // No receiver is fine: nobody is connected.
         let _ = self.inner.revocations.send(SessionRevoked {
             user: user.clone(),

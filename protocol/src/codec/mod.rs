@@ -6,9 +6,11 @@
 //! before any work is done for it.
 
 mod limits;
+mod peek;
 mod scan;
 
 pub use limits::Limits;
+pub use peek::request_id;
 pub use scan::{MAX_SAFE_INTEGER, check_well_formed};
 
 use serde::Serialize;

@@ -48,7 +48,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/auth", auth_routes())
         .merge(media_routes())
         .fallback(web::fallback)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::logging::request_span))
         .with_state(state)
 }
 

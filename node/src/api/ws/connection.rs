@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
-use ciborium::Value;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use winichat_protocol::Timestamp;
 use winichat_protocol::client::{ClientFrame, Request, ServerFrame};
-use winichat_protocol::codec::{self, DecodeError, Limits};
+use winichat_protocol::codec::{self, DecodeError};
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::{self, AuthParams, ProfileInfo, Ready, close};
 use winichat_protocol::ids::UserId;
@@ -27,6 +26,7 @@ use winichat_protocol::ids::UserId;
 use super::hub::{Hub, RegisterError};
 use super::methods;
 use super::rate::TokenBucket;
+use super::shared_push::QueuedPush;
 use super::{Accounts, GatewaySettings};
 use crate::auth::{AccessClaims, Profile, SessionId};
 use crate::chat::Chats;
@@ -109,11 +109,17 @@ async fn serve<S, R, A>(
     };
     let registration = match hub.register(&state.user, &state.session, cursor.as_deref()) {
         Ok(r) => r,
+        // `auth` was decoded, so it gets its one reply before the close (gateway.md §2, §3).
         Err(RegisterError::TooMany) => {
+            let error =
+                ErrorBody::new(ErrorCode::RateLimited, "too many connections for this user");
+            let _ = send_now(sink, &ServerFrame::Err { id: auth_id, error }).await;
             close_with(sink, close::TOO_MANY_CONNECTIONS, "too many connections").await;
             return;
         }
         Err(RegisterError::Closing) => {
+            let error = ErrorBody::new(ErrorCode::Unavailable, "the node is shutting down");
+            let _ = send_now(sink, &ServerFrame::Err { id: auth_id, error }).await;
             close_with(sink, close::GOING_AWAY, "node shutting down").await;
             return;
         }
@@ -271,7 +277,7 @@ where
         profile: Profile,
         cursor: String,
         missed: Option<Vec<Bytes>>,
-        mut pushes: mpsc::Receiver<Bytes>,
+        mut pushes: mpsc::Receiver<QueuedPush>,
         stream: &mut R,
     ) where
         R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
@@ -294,7 +300,7 @@ where
         profile: Profile,
         cursor: String,
         missed: Option<Vec<Bytes>>,
-        pushes: &mut mpsc::Receiver<Bytes>,
+        pushes: &mut mpsc::Receiver<QueuedPush>,
         stream: &mut R,
     ) -> Result<Infallible, End>
     where
@@ -368,7 +374,7 @@ where
                 }
                 push = pushes.recv() => {
                     match push {
-                        Some(frame) => self.send(Message::Binary(frame)).await?,
+                        Some(push) => self.send(Message::Binary(push.frame())).await?,
                         None => return Err(Some((close::GOING_AWAY, "node shutting down"))),
                     }
                 }
@@ -465,17 +471,10 @@ fn profile_info(p: Profile) -> ProfileInfo {
     }
 }
 
-/// The `id` of an undecodable request, when it can be read; else 0.
+/// The `id` of an undecodable request, when it can be read (even past values outside the
+/// CBOR subset, see [`codec::request_id`]); else 0.
 fn request_id(bytes: &[u8]) -> u64 {
-    let Ok(Value::Map(entries)) = codec::decode::<Value>(bytes, &Limits::CLIENT_FRAME) else {
-        return 0;
-    };
-    entries
-        .iter()
-        .find(|(k, _)| k.as_text() == Some("id"))
-        .and_then(|(_, v)| v.as_integer())
-        .and_then(|i| u64::try_from(i).ok())
-        .unwrap_or(0)
+    codec::request_id(bytes).unwrap_or(0)
 }
 
 fn decode_error(e: &DecodeError) -> ErrorBody {

@@ -3,18 +3,18 @@
 //! the node close connections (revoked session, shutdown, a queue that filled up).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use axum::body::Bytes;
 use ciborium::Value;
 use tokio::sync::{mpsc, watch};
 use winichat_protocol::Timestamp;
-use winichat_protocol::client::{Push, ServerFrame};
 use winichat_protocol::gateway::{self, Cursor, PresencePush, Status, close};
 use winichat_protocol::ids::UserId;
 
 use super::GatewaySettings;
+use super::shared_push::{PushBody, QueuedPush};
 use crate::auth::SessionId;
 use crate::chat::Notice;
 
@@ -39,6 +39,17 @@ struct Inner {
     max_connections: usize,
     send_queue: usize,
     window: usize,
+    /// Most bytes of pushes one user's window holds.
+    window_bytes: usize,
+    /// Most bytes of pushes the hub holds in all (windows and send queues); past it the
+    /// oldest pushes leave every window.
+    total_bytes: usize,
+    /// Bytes of the pushes alive now (each counted once, however many hold it).
+    live: Arc<AtomicUsize>,
+    /// The pushes in the order they were made, for cutting the oldest first; entries whose
+    /// push is gone are dropped as they are met (and in bulk when they pile up).
+    /// Locked only while `users` is.
+    ages: Mutex<Ages>,
     next_id: AtomicU64,
     closing: AtomicBool,
     // A std Mutex, not a Tokio one: nothing awaits while it is held.
@@ -61,12 +72,24 @@ pub const RESUME_TTL_MS: u64 = 10 * 60 * 1000;
 const SWEEP_EVERY_MS: u64 = 60 * 1000;
 
 #[derive(Default)]
+struct Ages {
+    order: VecDeque<(u64, Weak<PushBody>)>,
+    next_generation: u64,
+    /// The length after the last compaction: compacting again once it doubles keeps the
+    /// list within twice the pushes alive, at a constant cost per push.
+    compacted_len: usize,
+}
+
+#[derive(Default)]
 struct UserState {
     conns: Vec<ConnHandle>,
     /// The sequence number of the user's last push (0: none yet).
     seq: u64,
-    /// The last pushes, oldest first, with their sequence numbers.
-    log: VecDeque<(u64, Bytes)>,
+    /// The last pushes, oldest first, with their sequence numbers (the bodies are shared
+    /// with the other recipients of each push).
+    log: VecDeque<(u64, Arc<PushBody>)>,
+    /// Bytes of the pushes in `log`.
+    log_bytes: usize,
     /// Since when the user has had no connection (`None` while connected); their state is
     /// dropped [`RESUME_TTL_MS`] later so the hub holds only recently seen users.
     idle_since: Option<Timestamp>,
@@ -75,7 +98,7 @@ struct UserState {
 struct ConnHandle {
     id: u64,
     session: SessionId,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<QueuedPush>,
     kick: watch::Sender<Option<u16>>,
 }
 
@@ -91,8 +114,8 @@ impl ConnHandle {
 pub struct Registration {
     /// The connection's id in the hub (for [`Hub::unregister`]).
     pub id: u64,
-    /// Pushes for this connection, encoded frames.
-    pub rx: mpsc::Receiver<Bytes>,
+    /// Pushes for this connection ([`QueuedPush::frame`] gives the frame to send).
+    pub rx: mpsc::Receiver<QueuedPush>,
     /// Set to a close code when the node wants the connection closed.
     pub kick: watch::Receiver<Option<u16>>,
     /// The user's cursor now, for `ready`.
@@ -125,6 +148,10 @@ impl Hub {
                 max_connections: settings.max_connections_per_user,
                 send_queue: settings.send_queue.max(1),
                 window: settings.resume_window,
+                window_bytes: settings.resume_window_bytes,
+                total_bytes: settings.resume_total_bytes,
+                live: Arc::new(AtomicUsize::new(0)),
+                ages: Mutex::new(Ages::default()),
                 next_id: AtomicU64::new(1),
                 relay: Mutex::new(None),
                 closing: AtomicBool::new(false),
@@ -192,6 +219,8 @@ impl Hub {
         if cursor.boot != self.inner.boot || cursor.seq > state.seq {
             return None;
         }
+        // The window may have been cut (by count, by its bytes or by the hub's total): a
+        // push after the cursor that is no longer kept means the client must resync.
         let oldest_kept = state.log.front().map_or(state.seq + 1, |(seq, _)| *seq);
         if cursor.seq + 1 < oldest_kept {
             return None;
@@ -201,7 +230,7 @@ impl Hub {
                 .log
                 .iter()
                 .filter(|(seq, _)| *seq > cursor.seq)
-                .map(|(_, frame)| frame.clone())
+                .map(|(seq, body)| body.frame(&self.cursor(*seq)))
                 .collect(),
         )
     }
@@ -250,6 +279,25 @@ impl Hub {
     /// How many users the hub holds state for (connected or recently seen).
     pub fn users_held(&self) -> usize {
         self.users().len()
+    }
+
+    /// Bytes of encoded pushes the hub holds now, in resume windows and send queues: each
+    /// push once, however many users it went to. Stays within the configured total (plus
+    /// what send queues hold beyond the windows, bounded by their length).
+    pub fn push_bytes(&self) -> usize {
+        self.inner.live.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the pushes in `user`'s resume window (shared pushes counted in full).
+    pub fn window_bytes(&self, user: &UserId) -> usize {
+        self.users().get(user).map_or(0, |s| s.log_bytes)
+    }
+
+    fn ages(&self) -> MutexGuard<'_, Ages> {
+        self.inner
+            .ages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Pushes `event` to everyone who should see what `user` did (see [`audience`]).
@@ -306,30 +354,36 @@ impl Hub {
         event: &str,
         data: &Value,
     ) {
+        if to.is_empty() {
+            return;
+        }
+        let mut ages = self.ages();
+        let generation = ages.next_generation;
+        ages.next_generation += 1;
+        let body = match PushBody::encode(event, data, generation, &self.inner.live) {
+            Ok(body) => Arc::new(body),
+            Err(e) => {
+                tracing::error!(error = %e, event, "gateway: cannot encode a push");
+                return;
+            }
+        };
         for target in to {
             let state = users.entry(target.clone()).or_insert_with(|| UserState {
                 idle_since: Some(super::connection::now()),
                 ..UserState::default()
             });
             state.seq += 1;
-            let frame = ServerFrame::Push(Push {
-                event: event.to_owned(),
-                data: data.clone(),
-                cursor: Some(self.cursor(state.seq)),
-            });
-            let bytes = match frame.encode() {
-                Ok(bytes) => Bytes::from(bytes),
-                Err(e) => {
-                    tracing::error!(error = %e, event, "gateway: cannot encode a push");
-                    continue;
-                }
-            };
-            state.log.push_back((state.seq, bytes.clone()));
-            while state.log.len() > self.inner.window {
-                state.log.pop_front();
+            state.log.push_back((state.seq, Arc::clone(&body)));
+            state.log_bytes += body.size();
+            while state.log.len() > self.inner.window || state.log_bytes > self.inner.window_bytes {
+                let Some((_, old)) = state.log.pop_front() else {
+                    break;
+                };
+                state.log_bytes -= old.size();
             }
             for conn in &state.conns {
-                match conn.tx.try_send(bytes.clone()) {
+                let queued = QueuedPush::new(Arc::clone(&body), self.cursor(state.seq));
+                match conn.tx.try_send(queued) {
                     Ok(()) => {}
                     // The client stopped reading: drop it rather than grow the queue.
                     Err(mpsc::error::TrySendError::Full(_)) => conn.kick(close::TOO_SLOW),
@@ -337,6 +391,59 @@ impl Hub {
                 }
             }
         }
+        ages.order.push_back((generation, Arc::downgrade(&body)));
+        drop(body);
+        self.keep_total(users, &mut ages);
+    }
+
+    /// Keeps the hub's pushes within its total: past it, the oldest pushes leave every window
+    /// (down to 90% of the total, so that this runs once per many pushes, not on each), and
+    /// the users whose window lost pushes they had not seen will resync.
+    fn keep_total(&self, users: &mut HashMap<UserId, UserState>, ages: &mut Ages) {
+        while ages
+            .order
+            .front()
+            .is_some_and(|(_, body)| body.strong_count() == 0)
+        {
+            ages.order.pop_front();
+        }
+        if ages.order.len() > 2 * ages.compacted_len.max(1024) {
+            ages.order.retain(|(_, body)| body.strong_count() > 0);
+            ages.compacted_len = ages.order.len();
+        }
+        let live = self.inner.live.load(Ordering::Relaxed);
+        if live <= self.inner.total_bytes {
+            return;
+        }
+        let target = self.inner.total_bytes - self.inner.total_bytes / 10;
+        let mut freed = 0;
+        let mut cutoff = None;
+        while live.saturating_sub(freed) > target {
+            let Some((generation, body)) = ages.order.pop_front() else {
+                break;
+            };
+            if let Some(body) = body.upgrade() {
+                freed += body.size();
+                cutoff = Some(generation + 1);
+            }
+        }
+        let Some(cutoff) = cutoff else { return };
+        for state in users.values_mut() {
+            while state
+                .log
+                .front()
+                .is_some_and(|(_, body)| body.generation < cutoff)
+            {
+                if let Some((_, old)) = state.log.pop_front() {
+                    state.log_bytes -= old.size();
+                }
+            }
+        }
+        tracing::debug!(
+            before = live,
+            after = self.inner.live.load(Ordering::Relaxed),
+            "gateway: resume windows cut to the hub's memory bound"
+        );
     }
 
     /// Closes every connection of one session with `code`.
@@ -420,5 +527,89 @@ mod eviction_tests {
         assert_eq!(hub.users_held(), 1, "only connected bob remains");
         assert_eq!(hub.connections(&bob), 1);
         drop(b);
+    }
+
+    fn text(n: usize) -> Value {
+        Value::Map(vec![(Value::from("text"), Value::from("x".repeat(n)))])
+    }
+
+    fn user(name: &str) -> UserId {
+        UserId::parse(&format!("@{name}:node.test")).expect("valid")
+    }
+
+    #[test]
+    fn one_push_to_many_users_is_held_once() {
+        let hub = Hub::new(&GatewaySettings::default());
+        let users: Vec<UserId> = (0..50).map(|i| user(&format!("user{i}"))).collect();
+        let mut held = hub.users();
+        hub.push_locked(&mut held, &users, "chat.event", &text(10_000));
+        drop(held);
+        let bytes = hub.push_bytes();
+        assert!(
+            (10_000..11_000).contains(&bytes),
+            "one copy for 50 users: {bytes}"
+        );
+        assert!(hub.window_bytes(&users[49]) >= 10_000);
+    }
+
+    #[test]
+    fn a_window_cut_by_its_bytes_cannot_resume_from_before_the_cut() {
+        let settings = GatewaySettings {
+            resume_window_bytes: 2_500,
+            ..GatewaySettings::default()
+        };
+        let hub = Hub::new(&settings);
+        let alice = user("alice");
+        let session = SessionId::from("s1".to_owned());
+        let first = hub.register(&alice, &session, None).expect("registers");
+        let start = Cursor::parse(&first.cursor).expect("cursor");
+        hub.unregister(&alice, first.id, Timestamp(1));
+        // seq 1 online, 2 offline; then three pushes of 1 KB (seq 3..=5): two fit.
+        for _ in 0..3 {
+            hub.push_about(&alice, "profile", &text(1_000));
+        }
+        assert!(hub.window_bytes(&alice) <= 2_500);
+        let before_cut = format!("{}.{}", start.boot, 2);
+        let cut = hub
+            .register(&alice, &session, Some(&before_cut))
+            .expect("registers");
+        assert!(cut.missed.is_none(), "a push after the cursor is gone");
+        let after_cut = format!("{}.{}", start.boot, 3);
+        let whole = hub
+            .register(&alice, &session, Some(&after_cut))
+            .expect("registers");
+        let missed = whole.missed.expect("resumes");
+        // The cut registration went online (seq 6): the pushes after 3 are 4, 5 and 6.
+        assert_eq!(missed.len(), 3);
+        assert_eq!(cursor_of(&missed[1]), format!("{}.{}", start.boot, 5));
+    }
+
+    #[test]
+    fn the_hub_total_cuts_the_oldest_pushes_of_every_window() {
+        let settings = GatewaySettings {
+            resume_total_bytes: 20_000,
+            ..GatewaySettings::default()
+        };
+        let hub = Hub::new(&settings);
+        let users: Vec<UserId> = (0..10).map(|i| user(&format!("user{i}"))).collect();
+        for _ in 0..100 {
+            let mut held = hub.users();
+            hub.push_locked(&mut held, &users, "chat.event", &text(1_000));
+            drop(held);
+            assert!(hub.push_bytes() <= 20_000, "{}", hub.push_bytes());
+        }
+        for u in &users {
+            let window = hub.window_bytes(u);
+            assert!((10_000..=20_000).contains(&window), "{window}");
+        }
+    }
+
+    /// The cursor of an encoded push frame.
+    fn cursor_of(bytes: &[u8]) -> String {
+        use winichat_protocol::client::ServerFrame;
+        match ServerFrame::decode(bytes).expect("a frame") {
+            ServerFrame::Push(push) => push.cursor.expect("a cursor"),
+            other => panic!("not a push: {other:?}"),
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,12 +18,14 @@ use winichat_protocol::ids::{MediaId, UserId};
 
 use crate::api::http::AppState;
 use crate::auth::{AccessClaims, Auth, AuthError, Profile, SessionRevoked};
+use crate::connections::LingerOnClose;
 
 mod chat_methods;
 pub mod connection;
 pub mod hub;
 mod methods;
 pub mod rate;
+pub mod shared_push;
 
 pub use hub::Hub;
 
@@ -34,6 +37,12 @@ mod tests;
 pub const READ_BUFFER: usize = 4 * 1024;
 /// WebSocket write buffer per connection (writes larger than this are flushed at once).
 pub const WRITE_BUFFER: usize = 4 * 1024;
+
+/// Default bytes of pushes kept per user for resume: 500 ordinary pushes fit, a few dozen
+/// maximal ones.
+pub const DEFAULT_RESUME_WINDOW_BYTES: usize = 1024 * 1024;
+/// Default bytes of pushes the hub keeps in all.
+pub const DEFAULT_RESUME_TOTAL_BYTES: usize = 128 * 1024 * 1024;
 
 /// The gateway's limits and timeouts. Defaults are the protocol's (winichat_protocol::gateway).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +61,11 @@ pub struct GatewaySettings {
     pub send_queue: usize,
     /// Pushes kept per user for resume.
     pub resume_window: usize,
+    /// Bytes of pushes kept per user for resume (fewer pushes when they are large).
+    pub resume_window_bytes: usize,
+    /// Bytes of pushes the hub keeps for all users together (each push once, however many
+    /// users it went to); past it the oldest pushes leave every window.
+    pub resume_total_bytes: usize,
     /// Request burst per connection.
     pub rate_burst: u32,
     /// Sustained requests per second per connection.
@@ -68,6 +82,8 @@ impl Default for GatewaySettings {
             max_connections_per_user: gateway::MAX_CONNECTIONS_PER_USER,
             send_queue: gateway::SEND_QUEUE,
             resume_window: gateway::RESUME_WINDOW,
+            resume_window_bytes: DEFAULT_RESUME_WINDOW_BYTES,
+            resume_total_bytes: DEFAULT_RESUME_TOTAL_BYTES,
             rate_burst: gateway::RATE_BURST,
             rate_per_sec: gateway::RATE_PER_SEC,
         }
@@ -185,6 +201,7 @@ impl Gateway {
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    linger: Option<Extension<LingerOnClose>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let gateway = state.gateway.clone();
@@ -199,6 +216,12 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(2 * MAX_FRAME + WRITE_BUFFER)
         .on_upgrade(move |socket| {
+            // The gateway may close while the client is still sending (a message over the
+            // limit, the rate limit): the socket then drains that input before it closes, so
+            // the close frame reaches the client instead of a reset.
+            if let Some(Extension(linger)) = linger {
+                linger.enable();
+            }
             let (sink, stream) = socket.split();
             let stream = stream.map_err(read_error);
             connection::run(

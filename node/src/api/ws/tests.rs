@@ -393,6 +393,8 @@ async fn revocation_shutdown_and_too_many() {
     }
     let mut eleventh = connect(&hub, &settings);
     eleventh.request(1, "auth", map(vec![("token", Value::from("good"))]));
+    // Its `auth` is answered (once) before the close.
+    assert_eq!(eleventh.reply(1).await, Err(ErrorCode::RateLimited));
     assert_eq!(eleventh.closed_with().await, close::TOO_MANY_CONNECTIONS);
 
     hub.close_all(close::GOING_AWAY);
