@@ -370,6 +370,7 @@ async fn group_photos_and_avatars_are_visible_to_anyone_signed_in(backend: Backe
             &SearchParams {
                 query: "alice".into(),
                 limit: None,
+                after: None,
             },
         )
         .await;
