@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use winichat_protocol::gateway::chat::{self as api, method};
 use winichat_protocol::gateway::{self, ProfileInfo, ProfileUpdateParams, SearchParams};
-use winichat_protocol::group::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Visibility};
+use winichat_protocol::group::{
+    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_TEXT_CHARS, Visibility,
+};
 use winichat_protocol::ids::GroupId;
 use winichat_testkit::client::{Client, txn};
 use winichat_testkit::node::{Backend, TestNode};
@@ -20,6 +22,7 @@ on_both!(
     directory_of_long_group_names_is_paged,
     a_group_of_200_long_names_pages_its_members_and_search_pages_long_bios,
     a_user_in_300_groups_pages_the_chat_list,
+    bans_with_long_reasons_and_many_invites_are_paged,
 );
 
 /// `n` characters of a 4-byte emoji.
@@ -311,4 +314,95 @@ async fn a_user_in_300_groups_pages_the_chat_list(backend: Backend) {
             .all(|w| w[0].last.as_ref().map(|i| i.ts) >= w[1].last.as_ref().map(|i| i.ts))
     );
     still_open(&mut busy).await;
+}
+
+async fn bans_with_long_reasons_and_many_invites_are_paged(backend: Backend) {
+    let node = start(backend).await;
+    let [mut owner, mut guest] = users(&node, ["owner", "guest"]).await;
+    let group = owner
+        .create_group("Strict", Visibility::Private, None)
+        .await
+        .group;
+    // 40 bans with 2 KiB reasons: 80 KiB of bans.
+    let banned = many(&node, "banned", 40).await;
+    for b in banned {
+        let _: api::WriteResult = owner
+            .ok(
+                method::MEMBERS_BAN,
+                &api::KickParams {
+                    txn: txn(),
+                    group: group.clone(),
+                    user: b.user().clone(),
+                    reason: emoji(MAX_REASON_CHARS),
+                },
+            )
+            .await;
+        b.close().await;
+    }
+    let mut bans = BTreeSet::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page: api::BanList = owner
+            .ok(
+                method::BANS_LIST,
+                &api::PageParams {
+                    group: group.clone(),
+                    after,
+                    limit: None,
+                },
+            )
+            .await;
+        pages += 1;
+        assert!(!page.bans.is_empty());
+        for ban in page.bans {
+            assert!(bans.insert(ban.user), "each ban once");
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(pages < 40);
+    }
+    assert!(pages >= 2, "80 KiB of bans do not fit one frame");
+    assert_eq!(bans.len(), 40);
+    // 300 invites to groups with long names: one page cannot hold them.
+    for _ in 0..300 {
+        let g = owner
+            .create_group(&emoji(MAX_NAME_CHARS), Visibility::Private, None)
+            .await
+            .group;
+        let _: api::WriteResult = owner
+            .ok(
+                method::INVITES_SEND,
+                &api::TargetParams {
+                    txn: txn(),
+                    group: g,
+                    user: guest.user().clone(),
+                },
+            )
+            .await;
+    }
+    let mut invites = BTreeSet::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page: api::InviteList = guest
+            .ok(method::INVITES_LIST, &api::AfterParams { after })
+            .await;
+        pages += 1;
+        assert!(!page.invites.is_empty());
+        for invite in page.invites {
+            assert!(invites.insert(invite.group), "each invite once");
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+        assert!(pages < 300);
+    }
+    assert!(pages >= 3);
+    assert_eq!(invites.len(), 300);
+    still_open(&mut guest).await;
+    still_open(&mut owner).await;
 }
