@@ -793,7 +793,7 @@ async fn measure(
     let mut s = Samples::new("list (read far behind)");
     for _ in 0..ITERATIONS {
         let t = Instant::now();
-        let r = chats.list(member).await?;
+        let r = chats.list(member, Default::default()).await?;
         s.times.push(t.elapsed());
         let chat = r.chats.first().ok_or("empty chat list")?;
         check(chat.unread == UNREAD_CAP && chat.last_seq == head, || {
@@ -818,7 +818,7 @@ async fn measure(
     for i in 0..ITERATIONS {
         let who = &setup.readers[i % 2];
         let t = Instant::now();
-        let r = chats.list(who).await?;
+        let r = chats.list(who, Default::default()).await?;
         s.times.push(t.elapsed());
         let chat = r.chats.first().ok_or("empty chat list")?;
         check(chat.unread == UNREAD_CAP, || {

@@ -105,17 +105,20 @@ async fn profile_update_and_prefix_search(h_: Harness) {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        names(a.search_users("ali", 50).await.expect("s")),
+        names(a.search_users("ali", None, 50).await.expect("s")),
         ["alice", "carol"]
     );
-    assert_eq!(names(a.search_users("ali", 1).await.expect("s")), ["alice"]);
+    assert_eq!(
+        names(a.search_users("ali", None, 1).await.expect("s")),
+        ["alice"]
+    );
     // LIKE wildcards in the query are literal.
     assert_eq!(
-        names(a.search_users("zed_%", 50).await.expect("s")),
+        names(a.search_users("zed_%", None, 50).await.expect("s")),
         ["bob"]
     );
-    assert!(a.search_users("%", 50).await.expect("s").is_empty());
-    assert!(a.search_users("z_d", 50).await.expect("s").is_empty());
+    assert!(a.search_users("%", None, 50).await.expect("s").is_empty());
+    assert!(a.search_users("z_d", None, 50).await.expect("s").is_empty());
     assert!(matches!(
         a.update_profile(&user("nobody"), Some("x"), None).await,
         Err(StorageError::NotFound(_))

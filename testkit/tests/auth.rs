@@ -875,14 +875,14 @@ async fn profile_and_search(backend: Backend) {
     );
     assert_eq!(auth.profile(&liam).await.expect("profile"), p);
     let found: Vec<String> = auth
-        .search("LI", 10)
+        .search("LI", None, 10)
         .await
         .expect("search")
         .into_iter()
         .map(|p| p.user.name().to_owned())
         .collect();
     assert_eq!(found, ["liam", "lily"]);
-    let found = auth.search("capt", 10).await.expect("search");
+    let found = auth.search("capt", None, 10).await.expect("search");
     assert_eq!(found.len(), 1);
     assert!(
         auth.update_profile(&liam, None, Some("x".repeat(501)))

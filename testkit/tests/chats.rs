@@ -36,6 +36,8 @@ mod direct;
 mod groups;
 #[path = "chats/invites.rs"]
 mod invites;
+#[path = "chats/limits.rs"]
+mod limits;
 #[path = "chats/media.rs"]
 mod media;
 #[path = "chats/moderation.rs"]

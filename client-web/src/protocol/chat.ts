@@ -216,6 +216,7 @@ export const CHAT_METHOD = {
   membersUnban: 'members.unban',
   membersRoles: 'members.roles',
   bansList: 'bans.list',
+  membersList: 'members.list',
   rolesCreate: 'roles.create',
   rolesUpdate: 'roles.update',
   rolesDelete: 'roles.delete',
@@ -423,6 +424,8 @@ export interface TimelineItem {
   readonly deleted: boolean;
   readonly pinned: boolean;
   readonly reactions: readonly Reaction[];
+  /** True when the message has more emojis than `reactions` lists (cut to 8 KiB). */
+  readonly moreReactions?: boolean;
 }
 
 export interface HistoryResult {
@@ -476,6 +479,16 @@ export interface ChatDetail {
   /** Most senior first, `everyone` last. */
   readonly roles: readonly Role[];
   readonly invited: readonly UserId[];
+  /** Present when more members follow: `after` for `members.list` (gateway.md §8.8). */
+  readonly membersNext?: string;
+  /** True when `invited` was cut to fit the reply. */
+  readonly moreInvited?: boolean;
+}
+
+/** One page of a list reply cut by count or bytes; `next` continues it (gateway.md §8.8). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next?: string;
 }
 
 export interface DirectoryEntry {
@@ -824,6 +837,7 @@ export function decodeTimelineItem(v: CborValue, path: Path = 'item'): TimelineI
     deleted: getOpt(m, 'deleted', path, asBool) ?? false,
     pinned: getOpt(m, 'pinned', path, asBool) ?? false,
     reactions: getOpt(m, 'reactions', path, (x, p) => asArray(x, p, decodeReaction)) ?? [],
+    moreReactions: getOpt(m, 'more_reactions', path, asBool),
   });
 }
 
@@ -878,8 +892,25 @@ export function decodeChatDetail(v: CborValue, path: Path = 'result'): ChatDetai
     members: get(m, 'members', path, (x, p) => asArray(x, p, decodeMember)),
     roles: get(m, 'roles', path, (x, p) => asArray(x, p, decodeRole)),
     invited: getOpt(m, 'invited', path, (x, p) => asArray(x, p, asUser)) ?? [],
+    ...compact({
+      membersNext: getOpt(m, 'members_next', path, asText),
+      moreInvited: getOpt(m, 'more_invited', path, asBool),
+    }),
   };
 }
+
+/** A page of a list reply: the list at `key` and the optional `next` cursor. */
+function pageOf<T>(key: string, each: (v: CborValue, p: Path) => T) {
+  return (v: CborValue): Page<T> => {
+    const m = mapOf(v, 'result');
+    const items = get(m, key, 'result', (x, p) => asArray(x, p, each));
+    const next = getOpt(m, 'next', 'result', asText);
+    return next === undefined ? { items } : { items, next };
+  };
+}
+
+/** The most pages one SDK call follows (a bound, should a node keep giving cursors). */
+const MAX_PAGES = 1000;
 
 function decodeDirectoryEntry(v: CborValue, path: Path): DirectoryEntry {
   const m = mapOf(v, path);
@@ -1166,12 +1197,39 @@ export class ChatClient {
 
   // --- chats ---------------------------------------------------------------------------------
 
-  listChats(): Promise<Result<ChatSummary[], ChatError>> {
-    return this.#call(CHAT_METHOD.chatsList, {}, listOf('chats', decodeChatSummary));
+  /**
+   * Every entry of a paged list (gateway.md §8.8): calls `method` with `params`, then again with
+   * `after` = the reply's `next`, until a reply has none (or `max` entries were collected).
+   */
+  async #allPages<T>(method: string, params: CborMap, decoder: (v: CborValue) => Page<T>, max = Infinity): Promise<Result<T[], ChatError>> {
+    const out: T[] = [];
+    let after: string | undefined;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const page = await this.#call(method, after === undefined ? params : { ...params, after }, decoder);
+      if (!page.ok) return page;
+      out.push(...page.value.items);
+      after = page.value.next;
+      if (after === undefined || page.value.items.length === 0 || out.length >= max) break;
+    }
+    return ok(out.length > max ? out.slice(0, max) : out);
   }
 
+  /** Every chat of the caller, most recent activity first (all pages of `chats.list`). */
+  listChats(): Promise<Result<ChatSummary[], ChatError>> {
+    return this.#allPages(CHAT_METHOD.chatsList, {}, pageOf('chats', decodeChatSummary));
+  }
+
+  /** `chats.get`: the chat with the first page of its members (`membersNext` continues). */
   getChat(group: GroupId): Promise<Result<ChatDetail, ChatError>> {
     return this.#call(CHAT_METHOD.chatsGet, { group }, decodeChatDetail);
+  }
+
+  /** One page of `members.list`: the members after `after` (a `membersNext` or `next`). */
+  listMembers(group: GroupId, after?: string, limit?: number): Promise<Result<Page<MemberInfo>, ChatError>> {
+    const params: CborMap = { group };
+    if (after !== undefined) params.after = after;
+    if (limit !== undefined) params.limit = limit;
+    return this.#call(CHAT_METHOD.membersList, params, pageOf('members', decodeMember));
   }
 
   /** The direct chat with `user`, created on first use (idempotent). */
@@ -1212,7 +1270,7 @@ export class ChatClient {
   directory(query: string, limit?: number): Promise<Result<DirectoryEntry[], ChatError>> {
     const params: CborMap = { query };
     if (limit !== undefined) params.limit = limit;
-    return this.#call(CHAT_METHOD.groupsDirectory, params, listOf('groups', decodeDirectoryEntry));
+    return this.#allPages(CHAT_METHOD.groupsDirectory, params, pageOf('groups', decodeDirectoryEntry), limit);
   }
 
   /** Joins a public group by id or by handle (`#name:node`). */
@@ -1232,7 +1290,7 @@ export class ChatClient {
   }
 
   listInvites(): Promise<Result<InviteInfo[], ChatError>> {
-    return this.#call(CHAT_METHOD.invitesList, {}, listOf('invites', decodeInvite));
+    return this.#allPages(CHAT_METHOD.invitesList, {}, pageOf('invites', decodeInvite));
   }
 
   acceptInvite(group: GroupId, txn?: string): Promise<Result<ChatSummary, ChatError>> {
@@ -1252,7 +1310,7 @@ export class ChatClient {
   }
 
   listLinks(group: GroupId): Promise<Result<LinkInfo[], ChatError>> {
-    return this.#call(CHAT_METHOD.linksList, { group }, listOf('links', (v, p) => decodeLink(v, p)));
+    return this.#allPages(CHAT_METHOD.linksList, { group }, pageOf('links', (v, p) => decodeLink(v, p)));
   }
 
   revokeLink(group: GroupId, code: string): Promise<Result<void, ChatError>> {
@@ -1286,7 +1344,7 @@ export class ChatClient {
   }
 
   listBans(group: GroupId): Promise<Result<BanInfo[], ChatError>> {
-    return this.#call(CHAT_METHOD.bansList, { group }, listOf('bans', decodeBan));
+    return this.#allPages(CHAT_METHOD.bansList, { group }, pageOf('bans', decodeBan));
   }
 
   createRole(group: GroupId, role: RoleInput, txn?: string): Promise<Result<WriteResult, ChatError>> {
@@ -1358,7 +1416,7 @@ export class ChatClient {
   }
 
   seenBy(group: GroupId, seq: number): Promise<Result<UserId[], ChatError>> {
-    return this.#call(CHAT_METHOD.msgsSeenBy, { group, seq }, listOf('users', asUser));
+    return this.#allPages(CHAT_METHOD.msgsSeenBy, { group, seq }, pageOf('users', asUser));
   }
 
   /**
@@ -1419,6 +1477,7 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'ban-list': listOf('bans', decodeBan),
   'seen-by': listOf('users', asUser),
   'event-result': decodeEventResult,
+  'member-list': listOf('members', decodeMember),
   'write-result': (v) => decodeWrite(v),
   'chat-event-data': (v) => decodeChatEventPush(v),
   'chat-read-data': (v) => decodeReadPush(v),

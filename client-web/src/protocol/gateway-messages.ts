@@ -66,8 +66,12 @@ export const GATEWAY_RULES = {
   'search-params': [
     ['query', 'text'],
     ['limit', 'uint', 'optional'],
+    ['after', 'text', 'optional'],
   ],
-  'search-result': [['users', 'profiles']],
+  'search-result': [
+    ['users', 'profiles'],
+    ['next', 'text', 'optional'],
+  ],
   'empty-map': [],
   'presence-data': PRESENCE_DATA,
   'presence-get-params': [['users', 'users']],

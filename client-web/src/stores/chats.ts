@@ -199,6 +199,28 @@ export const useChatsStore = defineStore('chats', () => {
     return loadingList;
   }
 
+  /**
+   * The next page of a chat's members (`members.list` after the detail's `membersNext`),
+   * appended to its detail. False when there was nothing more or the call failed.
+   */
+  async function loadMoreMembers(group: GroupId): Promise<boolean> {
+    const e = entries.value[group];
+    const after = e?.detail?.membersNext;
+    if (e?.detail == null || after === undefined) return false;
+    const r = await client.listMembers(group, after);
+    if (!r.ok || e.detail === null || e.detail.membersNext !== after) return false;
+    const known = new Set(e.detail.members.map((m) => m.user));
+    const fresh = r.value.items.filter((m) => !known.has(m.user));
+    for (const m of fresh) {
+      names.value[m.user] = m.displayName || names.value[m.user] || '';
+      noteRead(group, m.user, m.readSeq);
+    }
+    const members = [...e.detail.members, ...fresh];
+    const rest = Object.fromEntries(Object.entries(e.detail).filter(([k]) => k !== 'membersNext')) as Omit<ChatDetail, 'membersNext'>;
+    e.detail = r.value.next === undefined ? { ...rest, members } : { ...rest, members, membersNext: r.value.next };
+    return true;
+  }
+
   async function refreshDetail(group: GroupId): Promise<Result<ChatDetail, ChatError>> {
     const r = await client.getChat(group);
     if (r.ok) {
@@ -611,6 +633,7 @@ export const useChatsStore = defineStore('chats', () => {
     loadList,
     loadInvites,
     refreshDetail,
+    loadMoreMembers,
     open,
     loadLatest,
     loadOlder,

@@ -862,8 +862,14 @@ impl Auth {
         }
     }
 
-    /// Users of this node whose name or display name starts with `query` (case-insensitive).
-    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError> {
+    /// Users of this node whose name or display name starts with `query` (case-insensitive),
+    /// by name, after the user named `after` when given.
+    pub async fn search(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Profile>, AuthError> {
         let query = query.trim().trim_start_matches('@').to_lowercase();
         if query.is_empty() || query.chars().count() > MAX_DISPLAY_NAME {
             return Ok(Vec::new());
@@ -873,7 +879,7 @@ impl Auth {
             .inner
             .db
             .accounts()
-            .search_users(&query, limit)
+            .search_users(&query, after, limit)
             .await?
             .into_iter()
             .map(Profile::from)

@@ -23,6 +23,10 @@ pub enum ChatError {
     /// The node failed; the cause is logged, not sent.
     #[error("internal error")]
     Internal,
+    /// Not even one entry of the answer fits in a frame (gateway.md §1): the request is
+    /// refused, the connection stays open.
+    #[error("the reply would be over the frame limit")]
+    TooLarge,
 }
 
 impl ChatError {
@@ -41,6 +45,7 @@ impl ChatError {
             ChatError::Denied(_) => ErrorCode::Forbidden,
             ChatError::Conflict(_) => ErrorCode::Conflict,
             ChatError::Internal => ErrorCode::Internal,
+            ChatError::TooLarge => ErrorCode::TooLarge,
         };
         ErrorBody::new(code, self.to_string())
     }

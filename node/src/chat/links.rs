@@ -60,14 +60,24 @@ impl Chats {
     pub async fn links(
         &self,
         actor: &UserId,
-        p: api::GroupParams,
+        p: api::PageParams,
     ) -> Result<api::LinkList, ChatError> {
+        let limit = super::read::page_limit(p.limit)?;
+        let start = super::pages::parse_offset(p.after.as_deref())?;
         self.with_access(actor, &p.group, Action::ManageInvites, |_| ())
             .await?;
         let links = self.db().chats().links(&p.group).await?;
-        Ok(api::LinkList {
-            links: links.into_iter().map(link_info).collect(),
-        })
+        super::read::page(
+            links.into_iter().map(link_info).collect(),
+            start,
+            limit,
+            |links| {
+                let mut list = api::LinkList { links, next: None };
+                let cut = winichat_protocol::gateway::fit::link_list(&mut list);
+                (list.links.len(), cut, list)
+            },
+            |list, next| list.next = next,
+        )
     }
 
     /// `links.revoke`.

@@ -29,6 +29,7 @@ use crate::storage::Database;
 
 mod error;
 mod links;
+mod pages;
 mod projection;
 pub mod read;
 #[cfg(test)]

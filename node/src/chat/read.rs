@@ -1,11 +1,12 @@
 //! Reads and ephemeral signals: the chat list, a chat's detail, history, the audit view, read
 //! positions, typing, bans, invites and the public directory.
 
+use winichat_protocol::gateway::fit::{self, Anchor};
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::{Action, EVERYONE_RANK, GroupKind, GroupState, Permissions};
 use winichat_protocol::ids::{GroupId, UserId};
 
-use super::{ChatError, Chats, Loaded, view};
+use super::{ChatError, Chats, Loaded, pages, view};
 use crate::storage::chats::{Page, TimelineRow};
 
 /// Unread counts stop at this (the app shows "999+").
@@ -14,18 +15,49 @@ const UNREAD_CAP: u64 = 1000;
 const SEEN_BY_LIMIT: u32 = 500;
 
 impl Chats {
-    /// `chats.list`.
-    pub async fn list(&self, actor: &UserId) -> Result<api::ChatList, ChatError> {
-        let mine = self.db().chats().chats_of(actor).await?;
-        let mut chats = Vec::with_capacity(mine.len());
-        for my in mine {
+    /// `chats.list`: a page of the caller's chats, latest activity first, cut to fit a frame.
+    pub async fn list(
+        &self,
+        actor: &UserId,
+        p: api::ChatsListParams,
+    ) -> Result<api::ChatList, ChatError> {
+        let limit = usize::try_from(limit(p.limit, api::MAX_CHATS_LIMIT)?).unwrap_or(usize::MAX);
+        let mut mine = self.db().chats().chats_of(actor).await?;
+        // The order is decided here, not by the database's collation, so that a cursor's
+        // (time, group id) compares the same way on every backend.
+        let key = |ts: winichat_protocol::Timestamp, group: &str| {
+            (std::cmp::Reverse(ts), group.to_owned())
+        };
+        mine.sort_by_cached_key(|m| key(m.chat.last_ts, m.chat.group.as_str()));
+        let start = match p.after.as_deref() {
+            None => 0,
+            Some(after) => {
+                let (ts, group) = pages::parse_chat(after)?;
+                let after = key(ts, &group);
+                mine.partition_point(|m| key(m.chat.last_ts, m.chat.group.as_str()) <= after)
+            }
+        };
+        let page: Vec<_> = mine.iter().skip(start).take(limit).collect();
+        let mut chats = Vec::with_capacity(page.len());
+        for my in &page {
             let state = super::decode_state(&my.chat.state, &my.chat.group)?;
             chats.push(
                 self.summary(actor, &state, my.chat.last_seq, my.read_seq)
                     .await?,
             );
         }
-        Ok(api::ChatList { chats })
+        let mut list = api::ChatList { chats, next: None };
+        let cut = fit::chat_list(&mut list);
+        let kept = list.chats.len();
+        if kept == 0 && !page.is_empty() {
+            return Err(ChatError::TooLarge);
+        }
+        if cut || start + kept < mine.len() {
+            list.next = page
+                .get(kept.wrapping_sub(1))
+                .map(|m| pages::chat(m.chat.last_ts, m.chat.group.as_str()));
+        }
+        Ok(list)
     }
 
     /// The summary of one chat for `actor`.
@@ -111,25 +143,9 @@ impl Chats {
         let chat = self
             .summary(actor, state, loaded.head.seq, read_seq)
             .await?;
-        let reads: std::collections::HashMap<UserId, u64> =
-            self.db().chats().reads(group).await?.into_iter().collect();
-        let mut members = Vec::with_capacity(state.members.len());
-        for (user, member) in &state.members {
-            let (display_name, avatar) = match self.db().accounts().user(user).await? {
-                Some(record) => (record.display_name, record.avatar),
-                None => (String::new(), None),
-            };
-            members.push(api::MemberInfo {
-                user: user.clone(),
-                display_name,
-                roles: member.roles.iter().copied().collect(),
-                rank: state.rank_of(user).unwrap_or(EVERYONE_RANK),
-                joined_at: member.joined_at,
-                read_seq: reads.get(user).copied().unwrap_or(0),
-                avatar,
-            });
-        }
-        members.sort_by(|a, b| (a.rank, a.joined_at, &a.user).cmp(&(b.rank, b.joined_at, &b.user)));
+        let (members, more) = self
+            .members_page(group, state, None, api::MAX_PAGE_LIMIT)
+            .await?;
         let mut roles: Vec<_> = state.roles.values().cloned().collect();
         roles.sort_by_key(|r| r.rank);
         let may_invite = state
@@ -143,12 +159,107 @@ impl Chats {
         } else {
             Vec::new()
         };
-        Ok(api::ChatDetail {
+        let mut detail = api::ChatDetail {
             chat,
             members,
             roles,
             invited,
-        })
+            members_next: None,
+            more_invited: false,
+        };
+        let cut = fit::chat_detail(&mut detail);
+        if cut || more {
+            detail.members_next = detail
+                .members
+                .last()
+                .map(|m| pages::member(m.rank, m.joined_at, &m.user));
+        }
+        Ok(detail)
+    }
+
+    /// `members.list`: the members after `after`, most senior first, cut to fit a frame.
+    pub async fn members(
+        &self,
+        actor: &UserId,
+        p: api::PageParams,
+    ) -> Result<api::MemberList, ChatError> {
+        let limit = limit(p.limit, api::MAX_PAGE_LIMIT)?;
+        let loaded = self
+            .with_access(actor, &p.group, Action::View, Loaded::clone)
+            .await?;
+        let (members, more) = self
+            .members_page(&p.group, &loaded.state, p.after.as_deref(), limit)
+            .await?;
+        let asked = members.len();
+        let mut list = api::MemberList {
+            members,
+            next: None,
+        };
+        let cut = fit::member_list(&mut list);
+        if list.members.is_empty() && asked > 0 {
+            return Err(ChatError::TooLarge);
+        }
+        if cut || more {
+            list.next = list
+                .members
+                .last()
+                .map(|m| pages::member(m.rank, m.joined_at, &m.user));
+        }
+        Ok(list)
+    }
+
+    /// Up to `limit` members after the cursor `after`, in the member list's order (rank, then
+    /// joining time, then id), and whether more follow. Only the page's profiles are read.
+    async fn members_page(
+        &self,
+        group: &GroupId,
+        state: &GroupState,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<api::MemberInfo>, bool), ChatError> {
+        let after = after.map(pages::parse_member).transpose()?;
+        let mut order: Vec<(u32, winichat_protocol::Timestamp, &UserId)> = state
+            .members
+            .iter()
+            .map(|(user, m)| {
+                (
+                    state.rank_of(user).unwrap_or(EVERYONE_RANK),
+                    m.joined_at,
+                    user,
+                )
+            })
+            .filter(|(rank, joined, user)| match &after {
+                None => true,
+                Some((r, j, u)) => (*rank, *joined, user.as_str()) > (*r, *j, u.as_str()),
+            })
+            .collect();
+        order.sort();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = order.len() > limit;
+        order.truncate(limit);
+        let reads: std::collections::HashMap<UserId, u64> =
+            self.db().chats().reads(group).await?.into_iter().collect();
+        let mut members = Vec::with_capacity(order.len());
+        for (rank, joined_at, user) in order {
+            let (display_name, avatar) = match self.db().accounts().user(user).await? {
+                Some(record) => (record.display_name, record.avatar),
+                None => (String::new(), None),
+            };
+            members.push(api::MemberInfo {
+                user: user.clone(),
+                display_name,
+                roles: state
+                    .members
+                    .get(user)
+                    .map(|m| m.roles.iter().copied().collect())
+                    .unwrap_or_default(),
+                rank,
+                joined_at,
+                read_seq: reads.get(user).copied().unwrap_or(0),
+                avatar,
+            });
+        }
+        Ok((members, more))
     }
 
     /// `msgs.history`.
@@ -217,11 +328,22 @@ impl Chats {
                 _ => (false, false),
             },
         };
-        Ok(api::HistoryResult {
+        let anchor = match (p.after, p.around) {
+            (Some(_), _) => Anchor::Oldest,
+            (_, Some(around)) => Anchor::Around(around),
+            _ => Anchor::Newest,
+        };
+        let asked = rows.len();
+        let mut result = api::HistoryResult {
             items: self.items_with_reactions(group, rows).await?,
             more_before,
             more_after,
-        })
+        };
+        fit::history(&mut result, anchor);
+        if result.items.is_empty() && asked > 0 {
+            return Err(ChatError::TooLarge);
+        }
+        Ok(result)
     }
 
     /// `audit.list`.
@@ -240,11 +362,17 @@ impl Chats {
             Some(first) => chats.has_item_before(&p.group, first.seq, true).await?,
             None => false,
         };
-        Ok(api::HistoryResult {
+        let asked = rows.len();
+        let mut result = api::HistoryResult {
             items: self.items_with_reactions(&p.group, rows).await?,
             more_before,
             more_after: false,
-        })
+        };
+        fit::history(&mut result, Anchor::Newest);
+        if result.items.is_empty() && asked > 0 {
+            return Err(ChatError::TooLarge);
+        }
+        Ok(result)
     }
 
     async fn items_with_reactions(
@@ -306,20 +434,35 @@ impl Chats {
     pub async fn seen_by(
         &self,
         actor: &UserId,
-        p: api::ReadParams,
+        p: api::SeenByParams,
     ) -> Result<api::SeenBy, ChatError> {
+        let start = pages::parse_offset(p.after.as_deref())?;
         self.with_access(actor, &p.group, Action::View, |_| ())
             .await?;
         let sender = match self.db().chats().item(&p.group, p.seq).await? {
             Some(row) if row.is_message => row.sender,
             _ => return Err(ChatError::NotFound("no such message")),
         };
+        // One more than the page, to know whether another follows.
+        let wanted = u32::try_from(start)
+            .unwrap_or(u32::MAX)
+            .saturating_add(SEEN_BY_LIMIT + 1);
         let users = self
             .db()
             .chats()
-            .seen_by(&p.group, p.seq, &sender, SEEN_BY_LIMIT)
+            .seen_by(&p.group, p.seq, &sender, wanted)
             .await?;
-        Ok(api::SeenBy { users })
+        page(
+            users,
+            start,
+            SEEN_BY_LIMIT,
+            |users| {
+                let mut list = api::SeenBy { users, next: None };
+                let cut = fit::seen_by(&mut list);
+                (list.users.len(), cut, list)
+            },
+            |list, next| list.next = next,
+        )
     }
 
     /// `msgs.event`: the signed bytes of event `seq`, for whoever may read the history
@@ -370,7 +513,14 @@ impl Chats {
     }
 
     /// `bans.list`.
-    pub async fn bans(&self, actor: &UserId, group: &GroupId) -> Result<api::BanList, ChatError> {
+    pub async fn bans(
+        &self,
+        actor: &UserId,
+        p: api::PageParams,
+    ) -> Result<api::BanList, ChatError> {
+        let limit = limit(p.limit, api::MAX_PAGE_LIMIT)?;
+        let start = pages::parse_offset(p.after.as_deref())?;
+        let group = &p.group;
         let mut bans: Vec<api::BanInfo> = self
             .with_access(actor, group, Action::ViewBans, |l| {
                 l.state
@@ -386,12 +536,27 @@ impl Chats {
                     .collect()
             })
             .await?;
-        bans.sort_by_key(|b| std::cmp::Reverse(b.at));
-        Ok(api::BanList { bans })
+        bans.sort_by(|a, b| (b.at, &a.user).cmp(&(a.at, &b.user)));
+        page(
+            bans,
+            start,
+            limit,
+            |bans| {
+                let mut list = api::BanList { bans, next: None };
+                let cut = fit::ban_list(&mut list);
+                (list.bans.len(), cut, list)
+            },
+            |list, next| list.next = next,
+        )
     }
 
     /// `invites.list`.
-    pub async fn invites(&self, actor: &UserId) -> Result<api::InviteList, ChatError> {
+    pub async fn invites(
+        &self,
+        actor: &UserId,
+        p: api::AfterParams,
+    ) -> Result<api::InviteList, ChatError> {
+        let start = pages::parse_offset(p.after.as_deref())?;
         let rows = self.db().chats().invites_for(actor).await?;
         let mut invites = Vec::with_capacity(rows.len());
         for row in rows {
@@ -409,7 +574,20 @@ impl Chats {
                 at: row.at,
             });
         }
-        Ok(api::InviteList { invites })
+        page(
+            invites,
+            start,
+            INVITES_LIMIT,
+            |invites| {
+                let mut list = api::InviteList {
+                    invites,
+                    next: None,
+                };
+                let cut = fit::invite_list(&mut list);
+                (list.invites.len(), cut, list)
+            },
+            |list, next| list.next = next,
+        )
     }
 
     /// `groups.directory`.
@@ -419,10 +597,22 @@ impl Chats {
         p: api::DirectoryParams,
     ) -> Result<api::DirectoryResult, ChatError> {
         let limit = limit(p.limit, api::MAX_DIRECTORY_LIMIT)?;
+        let start = pages::parse_offset(p.after.as_deref())?;
         let query = p.query.trim().trim_start_matches('#').to_lowercase();
-        let rows = self.db().chats().directory(&query, limit).await?;
+        // The rows before the page and one past it (to know whether another page follows).
+        let wanted = u32::try_from(start)
+            .unwrap_or(u32::MAX)
+            .saturating_add(limit)
+            .saturating_add(1);
+        let rows = self.db().chats().directory(&query, wanted).await?;
+        let more = rows.len() > start + usize::try_from(limit).unwrap_or(usize::MAX);
         let mut groups = Vec::with_capacity(rows.len());
-        for row in rows {
+        // The offset (from `start`) of the row after each listed group.
+        let mut ends = Vec::with_capacity(rows.len());
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut taken = 0;
+        for (at, row) in rows.into_iter().skip(start).take(limit).enumerate() {
+            taken = at + 1;
             let Some(handle) = row.handle.as_deref().and_then(|h| h.parse().ok()) else {
                 continue;
             };
@@ -443,9 +633,56 @@ impl Chats {
                 joined,
                 photo,
             });
+            ends.push(at + 1);
         }
-        Ok(api::DirectoryResult { groups })
+        let listed = groups.len();
+        let mut result = api::DirectoryResult { groups, next: None };
+        let cut = fit::directory(&mut result);
+        let kept = result.groups.len();
+        if kept == 0 && listed > 0 {
+            return Err(ChatError::TooLarge);
+        }
+        // The offset counts rows, listed or skipped (a row without a handle is skipped).
+        if cut {
+            let consumed = ends.get(kept.wrapping_sub(1)).copied().unwrap_or(0);
+            result.next = Some(pages::offset(start + consumed));
+        } else if more {
+            result.next = Some(pages::offset(start + taken));
+        }
+        Ok(result)
     }
+}
+
+/// The most pending invites one `invites.list` page holds.
+const INVITES_LIMIT: u32 = 100;
+
+/// The page of `all` from `start`: at most `limit` entries, cut to fit a frame by `build`
+/// (which returns how many it kept, whether it cut, and the reply), with a `next` offset
+/// (set by `set_next`) when more follow. Not even one entry fitting is [`ChatError::TooLarge`].
+pub(super) fn page<T, R>(
+    all: Vec<T>,
+    start: usize,
+    limit: u32,
+    build: impl FnOnce(Vec<T>) -> (usize, bool, R),
+    set_next: impl FnOnce(&mut R, Option<String>),
+) -> Result<R, ChatError> {
+    let total = all.len();
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let entries: Vec<T> = all.into_iter().skip(start).take(limit).collect();
+    let asked = entries.len();
+    let (kept, cut, mut reply) = build(entries);
+    if kept == 0 && asked > 0 {
+        return Err(ChatError::TooLarge);
+    }
+    if cut || start + kept < total {
+        set_next(&mut reply, Some(pages::offset(start + kept)));
+    }
+    Ok(reply)
+}
+
+/// The `limit` of `members.list`, `bans.list` and `links.list`.
+pub(super) fn page_limit(asked: Option<u32>) -> Result<u32, ChatError> {
+    limit(asked, api::MAX_PAGE_LIMIT)
 }
 
 /// A `limit` param: absent → `max`; above `max` → `max`; 0 → bad request.

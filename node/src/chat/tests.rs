@@ -161,7 +161,11 @@ async fn a_direct_chat_is_one_per_pair_and_carries_messages_both_ways() {
     let seqs: Vec<u64> = history.items.iter().map(|i| i.seq).collect();
     assert_eq!(seqs, vec![1, first.seq, reply.seq]);
 
-    let list = f.chats.list(&ana).await.expect("list");
+    let list = f
+        .chats
+        .list(&ana, api::ChatsListParams::default())
+        .await
+        .expect("list");
     assert_eq!(list.chats.len(), 1);
     let summary = &list.chats[0];
     assert_eq!(summary.peer.as_ref(), Some(&bo));

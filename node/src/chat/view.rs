@@ -4,6 +4,7 @@ use ciborium::Value;
 use winichat_protocol::codec::{self, Limits};
 use winichat_protocol::event::EventKind;
 use winichat_protocol::gateway::chat::{MAX_REACTION_USERS, Reaction, TimelineItem};
+use winichat_protocol::gateway::fit;
 use winichat_protocol::ids::EventId;
 
 use super::ChatError;
@@ -35,7 +36,7 @@ pub(crate) fn item(row: TimelineRow, reactions: &[ReactionRow]) -> Result<Timeli
             }),
         }
     }
-    Ok(TimelineItem {
+    let mut item = TimelineItem {
         seq: row.seq,
         id,
         ts: row.ts,
@@ -46,5 +47,9 @@ pub(crate) fn item(row: TimelineRow, reactions: &[ReactionRow]) -> Result<Timeli
         deleted: row.deleted,
         pinned: row.pinned,
         reactions: grouped,
-    })
+        more_reactions: false,
+    };
+    // However many emojis a message collects, its row stays small enough to send.
+    fit::reactions(&mut item);
+    Ok(item)
 }

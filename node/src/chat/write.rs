@@ -270,6 +270,7 @@ impl Chats {
             deleted: false,
             pinned: false,
             reactions: Vec::new(),
+            more_reactions: false,
         };
         let declined = matches!(draft.body, Body::MemberLeave)
             && !before.is_some_and(|l| l.state.is_member(actor));

@@ -124,8 +124,12 @@ pub trait AccountStore: Send + Sync {
 
     /// Up to `limit` users whose name or lowercased display name starts with `prefix` (which
     /// must be lowercase), ordered by name.
-    async fn search_users(&self, prefix: &str, limit: u32)
-    -> Result<Vec<UserRecord>, StorageError>;
+    async fn search_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StorageError>;
 
     /// Creates a session and its first refresh token (hash, expiry), in one transaction.
     async fn create_session(

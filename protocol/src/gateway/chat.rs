@@ -24,10 +24,15 @@ pub const MAX_HISTORY_LIMIT: u32 = 100;
 pub const MAX_DIRECTORY_LIMIT: u32 = 50;
 /// How many reacting users a timeline item lists per emoji (the count is always exact).
 pub const MAX_REACTION_USERS: usize = 20;
+/// The largest `limit` of `chats.list`, and its default.
+pub const MAX_CHATS_LIMIT: u32 = 100;
+/// The largest `limit` of `members.list`, `bans.list` and `links.list`, and their default; also
+/// the most members `chats.get` lists.
+pub const MAX_PAGE_LIMIT: u32 = 100;
 
 /// Method names for chats.
 pub mod method {
-    /// `{}` → [`super::ChatList`].
+    /// [`super::ChatsListParams`] → [`super::ChatList`].
     pub const CHATS_LIST: &str = "chats.list";
     /// [`super::GroupParams`] → [`super::ChatDetail`].
     pub const CHATS_GET: &str = "chats.get";
@@ -50,7 +55,7 @@ pub mod method {
     pub const GROUPS_LEAVE: &str = "groups.leave";
     /// [`super::TargetParams`] → [`super::WriteResult`]; the invitee gets `invite`.
     pub const INVITES_SEND: &str = "invites.send";
-    /// `{}` → [`super::InviteList`]: the caller's pending invites.
+    /// [`super::AfterParams`] → [`super::InviteList`]: the caller's pending invites.
     pub const INVITES_LIST: &str = "invites.list";
     /// [`super::TxnGroupParams`] → [`super::ChatSummary`].
     pub const INVITES_ACCEPT: &str = "invites.accept";
@@ -58,7 +63,7 @@ pub mod method {
     pub const INVITES_DECLINE: &str = "invites.decline";
     /// [`super::LinkCreateParams`] → [`super::LinkInfo`].
     pub const LINKS_CREATE: &str = "links.create";
-    /// [`super::GroupParams`] → [`super::LinkList`].
+    /// [`super::PageParams`] → [`super::LinkList`].
     pub const LINKS_LIST: &str = "links.list";
     /// [`super::LinkParams`] with `group` → `{}`.
     pub const LINKS_REVOKE: &str = "links.revoke";
@@ -74,8 +79,10 @@ pub mod method {
     pub const MEMBERS_UNBAN: &str = "members.unban";
     /// [`super::SetRolesParams`] → [`super::WriteResult`].
     pub const MEMBERS_ROLES: &str = "members.roles";
-    /// [`super::GroupParams`] → [`super::BanList`].
+    /// [`super::PageParams`] → [`super::BanList`].
     pub const BANS_LIST: &str = "bans.list";
+    /// [`super::PageParams`] → [`super::MemberList`]: a chat's members, a page at a time.
+    pub const MEMBERS_LIST: &str = "members.list";
     /// [`super::RoleCreateParams`] → [`super::WriteResult`] (with `role`).
     pub const ROLES_CREATE: &str = "roles.create";
     /// [`super::RoleUpdateParams`] → [`super::WriteResult`].
@@ -96,7 +103,7 @@ pub mod method {
     pub const MSGS_HISTORY: &str = "msgs.history";
     /// [`super::ReadParams`] → `{}`; members get `chat.read`.
     pub const MSGS_READ: &str = "msgs.read";
-    /// [`super::ReadParams`] → [`super::SeenBy`].
+    /// [`super::SeenByParams`] → [`super::SeenBy`].
     pub const MSGS_SEEN_BY: &str = "msgs.seen_by";
     /// [`super::GroupParams`] → `{}`; other members get `chat.typing`.
     pub const MSGS_TYPING: &str = "msgs.typing";
@@ -229,6 +236,13 @@ pub struct DirectoryParams {
     /// At most this many (default and maximum [`MAX_DIRECTORY_LIMIT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// The `next` of the previous page, to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
 }
 
 /// One public group in the directory.
@@ -258,6 +272,13 @@ pub struct DirectoryEntry {
 pub struct DirectoryResult {
     /// Matching public groups.
     pub groups: Vec<DirectoryEntry>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// `groups.join` params: by id or by handle (exactly one).
@@ -293,6 +314,13 @@ pub struct InviteInfo {
 pub struct InviteList {
     /// Pending invites, newest first.
     pub invites: Vec<InviteInfo>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// `links.create` params.
@@ -337,6 +365,13 @@ pub struct LinkInfo {
 pub struct LinkList {
     /// The group's links, newest first.
     pub links: Vec<LinkInfo>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// `links.revoke` params.
@@ -436,6 +471,13 @@ pub struct BanInfo {
 pub struct BanList {
     /// Current bans, newest first.
     pub bans: Vec<BanInfo>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// `roles.create` params.
@@ -674,6 +716,10 @@ pub struct TimelineItem {
     /// Reactions, by first use.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// True when more emojis were used than `reactions` lists (it is cut to
+    /// [`crate::gateway::fit::REACTIONS_BUDGET`] bytes).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub more_reactions: bool,
 }
 
 /// `msgs.history` and `audit.list` result.
@@ -719,6 +765,13 @@ pub struct EventResult {
 pub struct SeenBy {
     /// Members other than the sender whose read position is at or past the message.
     pub users: Vec<UserId>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// A chat as the chat list shows it.
@@ -774,6 +827,13 @@ pub struct ChatSummary {
 pub struct ChatList {
     /// The caller's chats, most recent activity first.
     pub chats: Vec<ChatSummary>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// A member, with what the group panel shows.
@@ -802,12 +862,22 @@ pub struct MemberInfo {
 pub struct ChatDetail {
     /// The summary.
     pub chat: ChatSummary,
-    /// The members, most senior first.
+    /// The members, most senior first: the first page (`members.list` gives the rest).
     pub members: Vec<MemberInfo>,
     /// The roles, most senior first, `everyone` last.
     pub roles: Vec<Role>,
     /// Users with a pending invite (visible to members who may invite).
     pub invited: Vec<UserId>,
+    /// Present when there are more members: `after` for `members.list`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub members_next: Option<String>,
+    /// True when `invited` was cut to fit the reply.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub more_invited: bool,
 }
 
 /// The `chat.event` push.
@@ -837,4 +907,78 @@ pub struct TypingPush {
     pub group: GroupId,
     /// Who is typing.
     pub user: UserId,
+}
+
+/// `chats.list` params (all optional: `{}` is the first page).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChatsListParams {
+    /// The `next` of the previous page, to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
+    /// At most this many (default and maximum [`MAX_CHATS_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// `invites.list` params: `{}` or the `next` of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AfterParams {
+    /// The `next` of the previous page, to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
+}
+
+/// `members.list`, `bans.list` and `links.list` params: a group and a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageParams {
+    /// The group.
+    pub group: GroupId,
+    /// The `next` of the previous page (or `members_next` of `chats.get`), to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
+    /// At most this many (default and maximum [`MAX_PAGE_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// `members.list` result.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MemberList {
+    /// Members, most senior first (as `chats.get`).
+    pub members: Vec<MemberInfo>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
+}
+
+/// `msgs.seen_by` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenByParams {
+    /// The chat.
+    pub group: GroupId,
+    /// The message asked about.
+    pub seq: u64,
+    /// The `next` of the previous page, to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
 }

@@ -15,6 +15,7 @@ use crate::codec::{self, DecodeError, EncodeError};
 use crate::ids::{MediaId, UserId};
 
 pub mod chat;
+pub mod fit;
 
 /// The method names a client may call.
 pub mod method {
@@ -212,6 +213,13 @@ pub struct SearchParams {
     /// At most this many results (default and maximum [`MAX_SEARCH_LIMIT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// The `next` of the previous page, to continue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub after: Option<String>,
 }
 
 /// The `ok` result of `users.search`.
@@ -219,6 +227,13 @@ pub struct SearchParams {
 pub struct SearchResult {
     /// Matching users of this node.
     pub users: Vec<ProfileInfo>,
+    /// Present when the list goes on: send it back as `after` for the next page.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub next: Option<String>,
 }
 
 /// Params or result with no fields: `{}` (`ping`).

@@ -78,6 +78,11 @@ pub const CHAT_RULES: &[&str] = &[
     "chat-event-data",
     "chat-read-data",
     "chat-typing-data",
+    "chats-list-params",
+    "after-params",
+    "page-params",
+    "member-list",
+    "seen-by-params",
 ];
 
 /// The event body rules, `<kind with dashes>-body`, each with its kind.
@@ -175,6 +180,11 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, ErrorExpect>> {
         "chat-event-data" => dec::<ChatEventPush>(b),
         "chat-read-data" => dec::<ReadPush>(b),
         "chat-typing-data" => dec::<TypingPush>(b),
+        "chats-list-params" => dec::<ChatsListParams>(b),
+        "after-params" => dec::<AfterParams>(b),
+        "page-params" => dec::<PageParams>(b),
+        "member-list" => dec::<MemberList>(b),
+        "seen-by-params" => dec::<SeenByParams>(b),
         _ => return None,
     })
 }
@@ -275,6 +285,7 @@ fn post_item() -> TimelineItem {
             count: 2,
             users: vec![alice(), carol()],
         }],
+        more_reactions: false,
     }
 }
 
@@ -291,6 +302,7 @@ fn join_item() -> TimelineItem {
         deleted: false,
         pinned: false,
         reactions: Vec::new(),
+        more_reactions: false,
     }
 }
 
@@ -313,6 +325,7 @@ fn deleted_item() -> TimelineItem {
         deleted: true,
         pinned: false,
         reactions: Vec::new(),
+        more_reactions: false,
     }
 }
 
@@ -584,6 +597,7 @@ pub fn chat() -> VectorFile {
             &enc(&DirectoryParams {
                 query: "rust".to_owned(),
                 limit: Some(20),
+                after: None,
             }),
         ),
         valid(
@@ -592,6 +606,7 @@ pub fn chat() -> VectorFile {
             &enc(&DirectoryParams {
                 query: String::new(),
                 limit: None,
+                after: None,
             }),
         ),
         schema(
@@ -638,6 +653,7 @@ pub fn chat() -> VectorFile {
                     joined: true,
                     photo: None,
                 }],
+                next: None,
             }),
         ),
         valid(
@@ -675,6 +691,7 @@ pub fn chat() -> VectorFile {
             "invite-list",
             &enc(&InviteList {
                 invites: vec![invite()],
+                next: None,
             }),
         ),
         valid(
@@ -722,6 +739,7 @@ pub fn chat() -> VectorFile {
                         ..link()
                     },
                 ],
+                next: None,
             }),
         ),
         valid(
@@ -851,6 +869,7 @@ pub fn chat() -> VectorFile {
                     reason: String::new(),
                     at: ts(2_000),
                 }],
+                next: None,
             }),
         ),
         // roles
@@ -1282,6 +1301,7 @@ pub fn chat() -> VectorFile {
             "seen-by",
             &enc(&SeenBy {
                 users: vec![alice(), carol()],
+                next: None,
             }),
         ),
         // signed events
@@ -1368,6 +1388,7 @@ pub fn chat() -> VectorFile {
             "chat-list",
             &enc(&ChatList {
                 chats: vec![group_summary(), dm_summary()],
+                next: None,
             }),
         ),
         valid(
@@ -1445,6 +1466,121 @@ pub fn chat() -> VectorFile {
                 ],
                 roles: vec![moderator(), everyone()],
                 invited: vec![UserId::parse("@dave:remote.example.net").expect("user")],
+                members_next: None,
+                more_invited: false,
+            }),
+        ),
+        // pages (spec/gateway.md §8.8)
+        valid(
+            "chats.list, first page",
+            "chats-list-params",
+            &enc(&ChatsListParams::default()),
+        )
+        .note("{} is the first page of at most 100 chats."),
+        valid(
+            "chats.list, next page",
+            "chats-list-params",
+            &enc(&ChatsListParams {
+                after: Some("1700000070000.!k3x9q2:chat.example.org".to_owned()),
+                limit: Some(20),
+            }),
+        ),
+        schema(
+            "chats.list with a numeric after",
+            "chats-list-params",
+            &vmap(&[("after", Value::from(3))]),
+        ),
+        valid(
+            "chats.list result with more to come",
+            "chat-list",
+            &enc(&ChatList {
+                chats: vec![group_summary()],
+                next: Some("1700000070000.!k3x9q2:chat.example.org".to_owned()),
+            }),
+        )
+        .note("next is opaque: send it back as after."),
+        valid(
+            "invites.list, next page",
+            "after-params",
+            &enc(&AfterParams {
+                after: Some("1".to_owned()),
+            }),
+        ),
+        valid(
+            "members.list, first page",
+            "page-params",
+            &enc(&PageParams {
+                group: group(),
+                after: None,
+                limit: None,
+            }),
+        ),
+        valid(
+            "members.list, next page",
+            "page-params",
+            &enc(&PageParams {
+                group: group(),
+                after: Some("1.1700000010000.@bob:chat.example.org".to_owned()),
+                limit: Some(50),
+            }),
+        ),
+        valid(
+            "members.list result",
+            "member-list",
+            &enc(&MemberList {
+                members: vec![MemberInfo {
+                    user: bob(),
+                    display_name: "Bob".to_owned(),
+                    roles: vec![1],
+                    rank: 1,
+                    joined_at: ts(10_000),
+                    read_seq: 7,
+                    avatar: None,
+                }],
+                next: Some("1.1700000010000.@bob:chat.example.org".to_owned()),
+            }),
+        ),
+        valid(
+            "members.list, last page",
+            "member-list",
+            &enc(&MemberList::default()),
+        ),
+        valid(
+            "msgs.seen_by, next page",
+            "seen-by-params",
+            &enc(&SeenByParams {
+                group: group(),
+                seq: 8,
+                after: Some("2".to_owned()),
+            }),
+        ),
+        valid(
+            "chats.get result with more members",
+            "chat-detail",
+            &enc(&ChatDetail {
+                chat: group_summary(),
+                members: vec![MemberInfo {
+                    user: alice(),
+                    display_name: "Alice".to_owned(),
+                    roles: Vec::new(),
+                    rank: 0,
+                    joined_at: ts(0),
+                    read_seq: 8,
+                    avatar: None,
+                }],
+                roles: vec![moderator(), everyone()],
+                invited: Vec::new(),
+                members_next: Some("0.1700000000000.@alice:chat.example.org".to_owned()),
+                more_invited: true,
+            }),
+        )
+        .note("members_next continues with members.list; more_invited: invited was cut."),
+        valid(
+            "a message with more reactions than listed",
+            "timeline-item",
+            &enc(&TimelineItem {
+                more_reactions: true,
+                ..post_item()
             }),
         ),
         // pushes

@@ -238,6 +238,16 @@ pub fn gateway() -> VectorFile {
             &enc(&SearchParams {
                 query: "ali".to_owned(),
                 limit: Some(10),
+                after: None,
+            }),
+        ),
+        valid(
+            "users.search, next page",
+            "search-params",
+            &enc(&SearchParams {
+                query: "ali".to_owned(),
+                limit: Some(10),
+                after: Some("alice".to_owned()),
             }),
         ),
         schema(
@@ -258,8 +268,18 @@ pub fn gateway() -> VectorFile {
             "search-result",
             &enc(&SearchResult {
                 users: vec![profile()],
+                next: None,
             }),
         ),
+        valid(
+            "users.search result with more to come",
+            "search-result",
+            &enc(&SearchResult {
+                users: vec![profile()],
+                next: Some("alice".to_owned()),
+            }),
+        )
+        .note("next is opaque: send it back as after for the next page."),
         valid(
             "users.search with no match",
             "search-result",

@@ -53,6 +53,7 @@ async fn directory(c: &mut Client, query: &str) -> Vec<api::DirectoryEntry> {
             &api::DirectoryParams {
                 query: query.to_owned(),
                 limit: None,
+                after: None,
             },
         )
         .await;

@@ -371,6 +371,7 @@ async fn group_photos_and_avatars_are_visible_to_anyone_signed_in(backend: Backe
             &SearchParams {
                 query: "alice".into(),
                 limit: None,
+                after: None,
             },
         )
         .await;

@@ -275,6 +275,7 @@ async fn a_non_member_learns_nothing_about_a_private_group(backend: Backend) {
             &api::DirectoryParams {
                 query: "secret".to_owned(),
                 limit: None,
+                after: None,
             },
         )
         .await;

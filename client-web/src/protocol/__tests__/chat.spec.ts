@@ -236,6 +236,38 @@ describe('ChatClient', () => {
     expect(t.sent.at(-1)?.params).toMatchObject({ group: G, name: 'Mod', colour: '', permissions: 128 });
   });
 
+  it('follows next through every page of a cut list (gateway.md §8.8)', async () => {
+    const t = new FakeTransport();
+    const c = new ChatClient(t);
+    const G2 = '!bcdefg123:node.test' as GroupId;
+    t.replies.push(ok({ chats: [summary()], next: 'cursor-1' }));
+    t.replies.push(ok({ chats: [summary({ group: G2 })] }));
+    const r = await c.listChats();
+    expect(r.ok && r.value.map((s) => s.group)).toEqual([G, G2]);
+    expect(t.sent.map((s) => s.params)).toEqual([{}, { after: 'cursor-1' }]);
+
+    t.replies.push(ok({ users: [ANA], next: '1' }));
+    t.replies.push(ok({ users: [BO] }));
+    const seen = await c.seenBy(G, 4);
+    expect(seen).toEqual({ ok: true, value: [ANA, BO] });
+    expect(t.sent.at(-1)?.params).toEqual({ group: G, seq: 4, after: '1' });
+  });
+
+  it('reads members_next from chats.get and pages members.list', async () => {
+    const t = new FakeTransport();
+    const c = new ChatClient(t);
+    const member = (user: UserId, name: string) => ({ user, display_name: name, roles: [], rank: 0, joined_at: 1, read_seq: 5 });
+    t.replies.push(ok({ chat: summary(), members: [member(ANA, 'Ana')], roles: [], invited: [], members_next: 'm1', more_invited: true }));
+    const detail = await c.getChat(G);
+    expect(detail.ok && detail.value.membersNext).toBe('m1');
+    expect(detail.ok && detail.value.moreInvited).toBe(true);
+    t.replies.push(ok({ members: [member(BO, 'Bob')] }));
+    const page = await c.listMembers(G, 'm1');
+    expect(page.ok && page.value.items.map((m) => m.displayName)).toEqual(['Bob']);
+    expect(page.ok && page.value.next).toBeUndefined();
+    expect(t.sent.at(-1)).toEqual({ method: 'members.list', params: { group: G, after: 'm1' } });
+  });
+
   it('emits typed pushes and drops malformed ones', () => {
     const t = new FakeTransport();
     const c = new ChatClient(t);

@@ -116,6 +116,23 @@ describe('chats store', () => {
     expect(gw.methods()).toContain('chats.get');
   });
 
+  it('loads the next page of members after the detail\'s members_next', async () => {
+    const chats = await setup();
+    const first = gw.answers['chats.get'];
+    gw.answers['chats.get'] = (p) => {
+      const r = first?.(p);
+      return r?.ok ? ok({ ...(r.value as CborMap), members: [{ user: ANA, display_name: 'Ana', roles: [], rank: 0, joined_at: 1, read_seq: 4 }], members_next: 'after-ana' }) : ok({});
+    };
+    gw.answers['members.list'] = () => ok({ members: [{ user: CY, display_name: 'Cy', roles: [], rank: 0xffffffff, joined_at: 2, read_seq: 2 }] });
+    await chats.refreshDetail(G);
+    expect(chats.detail(G)?.membersNext).toBe('after-ana');
+    expect(await chats.loadMoreMembers(G)).toBe(true);
+    expect(gw.sent.at(-1)).toEqual({ method: 'members.list', params: { group: G, after: 'after-ana' } });
+    expect(chats.detail(G)?.members.map((m) => m.user)).toEqual([ANA, CY]);
+    expect(chats.detail(G)?.membersNext).toBeUndefined();
+    expect(await chats.loadMoreMembers(G)).toBe(false);
+  });
+
   it('appends msg.post, counts unread and re-sorts', async () => {
     const chats = await setup();
     await chats.open(D);

@@ -60,10 +60,7 @@ async fn dispatch(
                 .map_err(|e| err(e.into()))?;
             encode(&urls)
         }
-        method::CHATS_LIST => {
-            let _: Empty = decode(params)?;
-            encode(&chats.list(me).await.map_err(err)?)
-        }
+        method::CHATS_LIST => encode(&chats.list(me, decode(params)?).await.map_err(err)?),
         method::CHATS_GET => {
             let p: api::GroupParams = decode(params)?;
             encode(&chats.detail(me, &p.group).await.map_err(err)?)
@@ -91,10 +88,7 @@ async fn dispatch(
         }
         method::GROUPS_LEAVE => write(chats.leave(me, decode(params)?).await),
         method::INVITES_SEND => write(chats.invite(me, decode(params)?).await),
-        method::INVITES_LIST => {
-            let _: Empty = decode(params)?;
-            encode(&chats.invites(me).await.map_err(err)?)
-        }
+        method::INVITES_LIST => encode(&chats.invites(me, decode(params)?).await.map_err(err)?),
         method::INVITES_ACCEPT => {
             let written = chats
                 .accept_invite(me, decode(params)?)
@@ -121,10 +115,8 @@ async fn dispatch(
         method::MEMBERS_BAN => write(chats.ban(me, decode(params)?).await),
         method::MEMBERS_UNBAN => write(chats.unban(me, decode(params)?).await),
         method::MEMBERS_ROLES => write(chats.set_roles(me, decode(params)?).await),
-        method::BANS_LIST => {
-            let p: api::GroupParams = decode(params)?;
-            encode(&chats.bans(me, &p.group).await.map_err(err)?)
-        }
+        method::BANS_LIST => encode(&chats.bans(me, decode(params)?).await.map_err(err)?),
+        method::MEMBERS_LIST => encode(&chats.members(me, decode(params)?).await.map_err(err)?),
         method::ROLES_CREATE => write(chats.create_role(me, decode(params)?).await),
         method::ROLES_UPDATE => write(chats.update_role(me, decode(params)?).await),
         method::ROLES_DELETE => write(chats.delete_role(me, decode(params)?).await),

@@ -433,8 +433,21 @@ where
         match frame.encode() {
             Ok(bytes) => self.send(Message::Binary(Bytes::from(bytes))).await,
             Err(e) => {
+                // No reply closes the connection (gateway.md §1): the request gets an error
+                // with its id instead, which always encodes.
                 tracing::error!(error = %e, "gateway: cannot encode a reply");
-                Err(Some((1011, "internal error")))
+                let id = match frame {
+                    ServerFrame::Ok { id, .. } | ServerFrame::Err { id, .. } => *id,
+                    _ => 0,
+                };
+                let error = ErrorBody::new(
+                    ErrorCode::TooLarge,
+                    "the reply would be over the frame limit",
+                );
+                match (ServerFrame::Err { id, error }).encode() {
+                    Ok(bytes) => self.send(Message::Binary(Bytes::from(bytes))).await,
+                    Err(_) => Ok(()),
+                }
             }
         }
     }

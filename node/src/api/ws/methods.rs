@@ -6,7 +6,7 @@ use serde::Serialize;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::{
     self, Empty, MAX_SEARCH_LIMIT, ProfileGetParams, ProfileInfo, ProfilePush, ProfileUpdateParams,
-    RefreshParams, RefreshResult, SearchParams, SearchResult, method,
+    RefreshParams, RefreshResult, SearchParams, SearchResult, fit, method,
 };
 
 use super::Accounts;
@@ -87,14 +87,27 @@ pub async fn call<A: Accounts>(
                 .limit
                 .unwrap_or(MAX_SEARCH_LIMIT)
                 .clamp(1, MAX_SEARCH_LIMIT);
-            let users = accounts
-                .search(&p.query, limit)
+            // One past the page, to know whether another follows.
+            let mut users: Vec<ProfileInfo> = accounts
+                .search(&p.query, p.after.as_deref(), limit.saturating_add(1))
                 .await
                 .map_err(auth_error)?
                 .into_iter()
                 .map(info)
                 .collect();
-            encode(&SearchResult { users })
+            let more = users.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+            users.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            let asked = users.len();
+            let mut result = SearchResult { users, next: None };
+            let cut = fit::search(&mut result);
+            if result.users.is_empty() && asked > 0 {
+                return Err(too_large());
+            }
+            if cut || more {
+                // The cursor is the last listed user's name: the search is by name.
+                result.next = result.users.last().map(|u| u.id.name().to_owned());
+            }
+            encode(&result)
         }
         method::AUTH => Err(ErrorBody::new(
             ErrorCode::BadRequest,
@@ -134,10 +147,24 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Value, ErrorBody> {
+    // The last guard of gateway.md §1: a result that would not fit a frame is refused as
+    // `too_large` (the list replies are cut before they get here, so this is a bug's symptom,
+    // not a client's), and the connection stays open.
+    if !fit::fits(value) {
+        tracing::error!("gateway: a result is over the frame limit");
+        return Err(too_large());
+    }
     gateway::to_value(value).map_err(|e| {
         tracing::error!(error = %e, "gateway: cannot encode a result");
         ErrorBody::new(ErrorCode::Internal, "internal error")
     })
+}
+
+fn too_large() -> ErrorBody {
+    ErrorBody::new(
+        ErrorCode::TooLarge,
+        "the reply would be over the frame limit",
+    )
 }
 
 fn auth_error(e: AuthError) -> ErrorBody {
@@ -150,5 +177,19 @@ fn info(p: Profile) -> ProfileInfo {
         display_name: p.display_name,
         bio: p.bio,
         avatar: p.avatar,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_over_the_frame_budget_is_too_large_not_a_close() {
+        let big = "😀".repeat(fit::REPLY_BUDGET / 4 + 1);
+        let error = encode(&big).expect_err("over the budget");
+        assert_eq!(error.code, ErrorCode::TooLarge);
+        let small = "😀".repeat(fit::REPLY_BUDGET / 8);
+        assert!(encode(&small).is_ok());
     }
 }

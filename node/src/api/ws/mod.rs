@@ -112,7 +112,12 @@ pub trait Accounts: Send + Sync + 'static {
         avatar: Option<&MediaId>,
     ) -> Result<Profile, AuthError>;
     /// See [`Auth::search`].
-    async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError>;
+    async fn search(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Profile>, AuthError>;
 }
 
 #[async_trait::async_trait]
@@ -138,8 +143,13 @@ impl Accounts for Auth {
     ) -> Result<Profile, AuthError> {
         Auth::set_avatar(self, user, avatar).await
     }
-    async fn search(&self, query: &str, limit: u32) -> Result<Vec<Profile>, AuthError> {
-        Auth::search(self, query, limit).await
+    async fn search(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Profile>, AuthError> {
+        Auth::search(self, query, after, limit).await
     }
 }
 

@@ -78,7 +78,12 @@ impl Accounts for Fake {
     ) -> Result<Profile, AuthError> {
         self.profile(user).await
     }
-    async fn search(&self, _query: &str, _limit: u32) -> Result<Vec<Profile>, AuthError> {
+    async fn search(
+        &self,
+        _query: &str,
+        _after: Option<&str>,
+        _limit: u32,
+    ) -> Result<Vec<Profile>, AuthError> {
         Ok(vec![self.profile(&alice()).await?])
     }
 }

@@ -173,17 +173,19 @@ impl AccountStore for PgStorage {
     async fn search_users(
         &self,
         prefix: &str,
+        after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRecord>, StorageError> {
         let pattern = like_prefix(prefix);
         sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE name LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $2 ESCAPE '\\' \
-             ORDER BY name LIMIT $3"
+            " FROM users WHERE (name LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $2 ESCAPE '\\') \
+             AND name > $3 ORDER BY name LIMIT $4"
         ))
         .bind(&pattern)
         .bind(&pattern)
+        .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

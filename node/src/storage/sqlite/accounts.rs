@@ -175,17 +175,19 @@ impl AccountStore for SqliteStorage {
     async fn search_users(
         &self,
         prefix: &str,
+        after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRecord>, StorageError> {
         let pattern = like_prefix(prefix);
         sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE name LIKE ? ESCAPE '\\' OR display_name_lower LIKE ? ESCAPE '\\' \
-             ORDER BY name LIMIT ?"
+            " FROM users WHERE (name LIKE ? ESCAPE '\\' OR display_name_lower LIKE ? ESCAPE '\\') \
+             AND name > ? ORDER BY name LIMIT ?"
         ))
         .bind(&pattern)
         .bind(&pattern)
+        .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
