@@ -52,6 +52,7 @@ async fn mentions_limits_and_seen_by_as_spelled_out(backend: Backend) {
                 &SearchParams {
                     query: "a".to_owned(),
                     limit: Some(limit),
+                    after: None,
                 },
             )
             .await;
