@@ -13,7 +13,8 @@ use serde::Serialize;
 use winichat_protocol::Timestamp;
 use winichat_protocol::client::{Push, ServerFrame};
 use winichat_protocol::codec::MAX_SAFE_INTEGER;
-use winichat_protocol::event::EventKind;
+use winichat_protocol::ed25519_dalek::SigningKey;
+use winichat_protocol::event::{Event, EventKind, SignedEvent};
 use winichat_protocol::gateway::chat::*;
 use winichat_protocol::gateway::fit::{self, Anchor, MAX_CURSOR_BYTES};
 use winichat_protocol::gateway::{
@@ -511,6 +512,31 @@ fn push_chat_event(s: &Shape) -> Vec<Value> {
     })]
 }
 
+/// `msgs.event`: the largest signed event a client asks for, the maximal `msg.post` above.
+fn msgs_event(s: &Shape) -> Vec<Value> {
+    let body = MsgPost {
+        text: s.text(MAX_TEXT_CHARS),
+        reply_to: Some(BIG),
+        mentions: (0..MAX_MENTIONS).map(user).collect(),
+        mention_everyone: true,
+        attachments: (0..MAX_ATTACHMENTS).map(|i| attachment(s, i)).collect(),
+    };
+    let event = Event {
+        group: group(0),
+        seq: BIG,
+        prev: Some(event_id(1)),
+        ts: TS,
+        sender: user(0),
+        kind: EventKind::MsgPost,
+        body: val(&body),
+    };
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let signed = SignedEvent::sign(event, group(0).home(), &key).expect("signs");
+    vec![val(&EventResult {
+        event: signed.raw().to_vec(),
+    })]
+}
+
 fn push_read(_: &Shape) -> Vec<Value> {
     vec![val(&ReadPush {
         group: group(0),
@@ -600,6 +626,7 @@ const METHODS: &[(&str, Build)] = &[
     (method::MSGS_HISTORY, msgs_history),
     (method::MSGS_READ, empty),
     (method::MSGS_SEEN_BY, seen_by),
+    (method::MSGS_EVENT, msgs_event),
     (method::MSGS_TYPING, empty),
     (method::AUDIT_LIST, audit_list),
 ];
