@@ -13,7 +13,7 @@ const KEEP: [&[u8; 4]; 18] = [
     b"bKGD", b"pHYs", b"hIST", b"cICP", b"mDCV", b"cLLI", b"acTL", b"fcTL",
 ];
 
-pub(crate) fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
+pub fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
     if take(input, 0, 8)? != SIGNATURE {
         return Err(Malformed);
     }

@@ -4,7 +4,7 @@
 
 use super::{Malformed, Stripped, take};
 
-pub(crate) fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
+pub fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
     let header = take(input, 0, 13)?;
     if &header[..6] != b"GIF87a" && &header[..6] != b"GIF89a" {
         return Err(Malformed);

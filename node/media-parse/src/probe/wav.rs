@@ -9,7 +9,7 @@ use super::{Probe, read_at, to_ms};
 const MAX_CHUNKS: usize = 256;
 
 /// The duration of a WAV file of `len` bytes.
-pub(crate) fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
+pub fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
     let mut probe = Probe {
         video: Some(false),
         audio: Some(true),

@@ -3,18 +3,18 @@
 //! cannot be walked to its end is an error: the caller then re-encodes the decoded pixels
 //! instead, so metadata never survives by accident.
 
-pub(super) mod gif;
-pub(super) mod jpeg;
-pub(super) mod png;
-pub(super) mod webp;
+pub mod gif;
+pub mod jpeg;
+pub mod png;
+pub mod webp;
 
 /// The image's structure could not be walked (truncated or malformed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Malformed;
+pub struct Malformed;
 
 /// A stripped image.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Stripped {
+pub struct Stripped {
     /// The bytes to serve.
     pub bytes: Vec<u8>,
     /// The image has several frames (APNG, animated WebP or GIF): re-encoding it would lose

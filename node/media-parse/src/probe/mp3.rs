@@ -13,7 +13,7 @@ const MAX_ID3_TAGS: usize = 8;
 
 /// An MPEG audio Layer III frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Frame {
+pub struct Frame {
     /// MPEG-1 (else 2 or 2.5).
     mpeg1: bool,
     mono: bool,
@@ -22,12 +22,12 @@ pub(crate) struct Frame {
     /// Samples per second.
     sample_rate: u32,
     /// The frame's length in bytes.
-    pub(crate) len: usize,
+    pub len: usize,
 }
 
 impl Frame {
     /// The frame header in the first 4 bytes of `b`, if they are one.
-    pub(crate) fn parse(b: &[u8]) -> Option<Frame> {
+    pub fn parse(b: &[u8]) -> Option<Frame> {
         let h = b.get(..4)?;
         if h[0] != 0xFF || h[1] & 0xE0 != 0xE0 {
             return None;
@@ -83,7 +83,7 @@ impl Frame {
 }
 
 /// The length of the ID3v2 tag at the start of `b` (header, body and footer), if there is one.
-pub(crate) fn id3_len(b: &[u8]) -> Option<usize> {
+pub fn id3_len(b: &[u8]) -> Option<usize> {
     let h = b.get(..10)?;
     if &h[..3] != b"ID3" || h[3] == 0xFF || h[4] == 0xFF || h[6..10].iter().any(|x| x & 0x80 != 0) {
         return None;
@@ -96,7 +96,7 @@ pub(crate) fn id3_len(b: &[u8]) -> Option<usize> {
 }
 
 /// The duration of an MP3 file of `len` bytes; `None` when no frame follows the tags.
-pub(crate) fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Option<Probe>> {
+pub fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Option<Probe>> {
     let mut start = 0u64;
     for _ in 0..MAX_ID3_TAGS {
         let head = read_upto(r, start, 10)?;

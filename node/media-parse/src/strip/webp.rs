@@ -18,7 +18,7 @@ const KEEP: [&[u8; 4]; 7] = [
 /// At most this many chunks.
 const MAX_CHUNKS: usize = 1 << 16;
 
-pub(crate) fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
+pub fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
     let head = take(input, 0, 12)?;
     if &head[..4] != b"RIFF" || &head[8..12] != b"WEBP" {
         return Err(Malformed);

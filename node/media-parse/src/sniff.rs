@@ -4,27 +4,28 @@
 
 use winichat_protocol::media::MediaKind;
 
-use super::Sniffed;
-use super::probe::{mp3, ogg, webm};
+use crate::Sniffed;
+use crate::probe::{mp3, ogg, webm};
 
-/// How many first bytes [`sniff`](super::sniff) wants (fewer when the file is shorter).
+/// How many first bytes [`sniff()`] wants (fewer when the file is shorter).
 pub const SNIFF_LEN: usize = 8 * 1024;
 
-pub(crate) const FILE: Sniffed = Sniffed {
+/// Anything not on the allowlist: a download.
+pub const FILE: Sniffed = Sniffed {
     kind: MediaKind::File,
     mime: "application/octet-stream",
 };
-pub(crate) const JPEG: Sniffed = image("image/jpeg");
-pub(crate) const PNG: Sniffed = image("image/png");
-pub(crate) const GIF: Sniffed = image("image/gif");
-pub(crate) const WEBP: Sniffed = image("image/webp");
-pub(crate) const WEBM_VIDEO: Sniffed = video("video/webm");
-pub(crate) const WEBM_AUDIO: Sniffed = audio("audio/webm");
-pub(crate) const MP4_VIDEO: Sniffed = video("video/mp4");
-pub(crate) const MP4_AUDIO: Sniffed = audio("audio/mp4");
-pub(crate) const OGG: Sniffed = audio("audio/ogg");
-pub(crate) const MP3: Sniffed = audio("audio/mpeg");
-pub(crate) const WAV: Sniffed = audio("audio/wav");
+pub const JPEG: Sniffed = image("image/jpeg");
+pub const PNG: Sniffed = image("image/png");
+pub const GIF: Sniffed = image("image/gif");
+pub const WEBP: Sniffed = image("image/webp");
+pub const WEBM_VIDEO: Sniffed = video("video/webm");
+pub const WEBM_AUDIO: Sniffed = audio("audio/webm");
+pub const MP4_VIDEO: Sniffed = video("video/mp4");
+pub const MP4_AUDIO: Sniffed = audio("audio/mp4");
+pub const OGG: Sniffed = audio("audio/ogg");
+pub const MP3: Sniffed = audio("audio/mpeg");
+pub const WAV: Sniffed = audio("audio/wav");
 
 const fn image(mime: &'static str) -> Sniffed {
     Sniffed {
@@ -58,7 +59,15 @@ const OTHER_BRANDS: [&[u8; 4]; 10] = [
     b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif", b"avis", b"qt  ", b"crx ", b"jp2 ",
 ];
 
-pub(crate) fn sniff(b: &[u8]) -> Sniffed {
+/// Sniffs the type from the first bytes of a file (at least [`SNIFF_LEN`] when the file is
+/// longer).
+///
+/// An allowlist: JPEG, PNG, GIF and WebP images; Ogg (Opus or Vorbis), MP3, M4A, WAV and
+/// audio-only WebM; MP4 and WebM video. Anything else, SVG and HTML included, is a
+/// [`MediaKind::File`] served as `application/octet-stream`. An MP4 or WebM is video unless
+/// the first bytes show only audio tracks; [`probe`](crate::probe::probe) settles it from the
+/// whole file.
+pub fn sniff(b: &[u8]) -> Sniffed {
     if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return JPEG;
     }

@@ -83,7 +83,7 @@ fn payload<R: Read + Seek>(r: &mut R, b: BoxHeader, n: usize) -> io::Result<Vec<
 }
 
 /// The tracks and the duration of an MP4 of `len` bytes.
-pub(crate) fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
+pub fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
     let Some(moov) = children(r, 0, len)?
         .into_iter()
         .find(|b| &b.kind == b"moov")
@@ -156,7 +156,7 @@ const XMP_UUID: [u8; 16] = [
 
 /// A box to blank: its header starts at `at`, its payload at `start`, it ends at `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Blank {
+pub struct Blank {
     pub at: u64,
     pub start: u64,
     pub end: u64,
@@ -167,7 +167,7 @@ pub(crate) struct Blank {
 /// in `moov` and in each `trak`, and top-level `meta` and XMP `uuid` boxes. Turning each into a
 /// `free` box of the same size with a zeroed payload removes the data without moving any
 /// other byte, so the sample offsets stay right.
-pub(crate) fn metadata_boxes<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Vec<Blank>> {
+pub fn metadata_boxes<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Vec<Blank>> {
     let blank = |b: &BoxHeader| Blank {
         at: b.at,
         start: b.start,

@@ -15,7 +15,7 @@ const APP2: u8 = 0xE2;
 const APP14: u8 = 0xEE;
 const COM: u8 = 0xFE;
 
-pub(crate) fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
+pub fn strip(input: &[u8]) -> Result<Stripped, Malformed> {
     if take(input, 0, 2)? != [0xFF, SOI] {
         return Err(Malformed);
     }

@@ -11,7 +11,7 @@ const MAX_PAGE: usize = 27 + 255 + 255 * 255;
 
 /// The codec of an Ogg stream, from its first packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Codec {
+pub enum Codec {
     /// Opus; the pre-skip in 48 kHz samples.
     Opus { pre_skip: u64 },
     /// Vorbis; the sample rate.
@@ -49,7 +49,7 @@ fn page(bytes: &[u8]) -> Option<Page> {
 }
 
 /// The first stream's serial number and codec, from the first page (first bytes).
-pub(crate) fn first_stream(prefix: &[u8]) -> Option<(u32, Codec)> {
+pub fn first_stream(prefix: &[u8]) -> Option<(u32, Codec)> {
     let p = page(prefix)?;
     let packet = prefix.get(p.header_len..)?;
     if packet.starts_with(b"OpusHead") {
@@ -74,7 +74,7 @@ pub(crate) fn first_stream(prefix: &[u8]) -> Option<(u32, Codec)> {
 }
 
 /// The codec and duration of an Ogg file of `len` bytes.
-pub(crate) fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
+pub fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
     let mut probe = Probe {
         video: Some(false),
         ..Probe::default()

@@ -6,17 +6,17 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use winichat_protocol::media::{MAX_DURATION_MS, MediaKind};
 
-use super::Sniffed;
+use crate::Sniffed;
 
-pub(super) mod mp3;
-pub(crate) mod mp4;
-pub(super) mod ogg;
-pub(super) mod wav;
-pub(super) mod webm;
+pub mod mp3;
+pub mod mp4;
+pub mod ogg;
+pub mod wav;
+pub mod webm;
 
 /// What a probe learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Probe {
+pub struct Probe {
     /// The file has at least one video track (`None`: the probe could not tell).
     pub video: Option<bool>,
     /// The file has at least one audio track.
@@ -28,10 +28,7 @@ pub(crate) struct Probe {
 /// Reads the tracks and duration of an audio or video file and settles its kind: a WebM or
 /// MP4 with no video track is audio, one with a video track is video. When the container
 /// cannot be read the sniffed type stands, without a duration.
-pub(super) fn probe<R: Read + Seek>(
-    r: &mut R,
-    sniffed: Sniffed,
-) -> io::Result<(Sniffed, Option<u64>)> {
+pub fn probe<R: Read + Seek>(r: &mut R, sniffed: Sniffed) -> io::Result<(Sniffed, Option<u64>)> {
     let len = r.seek(SeekFrom::End(0))?;
     let probe = match sniffed.mime {
         "video/webm" | "audio/webm" => webm::probe(r, len)?,
@@ -41,15 +38,15 @@ pub(super) fn probe<R: Read + Seek>(
         "audio/mpeg" => match mp3::probe(r, len)? {
             Some(probe) => probe,
             // No MPEG audio frame where one must be: not an MP3 after all.
-            None => return Ok((super::sniff::FILE, None)),
+            None => return Ok((crate::sniff::FILE, None)),
         },
         _ => Probe::default(),
     };
     let sniffed = match (probe.video, probe.audio, sniffed.mime) {
-        (Some(true), _, "video/webm" | "audio/webm") => super::sniff::WEBM_VIDEO,
-        (Some(false), Some(true), "video/webm" | "audio/webm") => super::sniff::WEBM_AUDIO,
-        (Some(true), _, "video/mp4" | "audio/mp4") => super::sniff::MP4_VIDEO,
-        (Some(false), Some(true), "video/mp4" | "audio/mp4") => super::sniff::MP4_AUDIO,
+        (Some(true), _, "video/webm" | "audio/webm") => crate::sniff::WEBM_VIDEO,
+        (Some(false), Some(true), "video/webm" | "audio/webm") => crate::sniff::WEBM_AUDIO,
+        (Some(true), _, "video/mp4" | "audio/mp4") => crate::sniff::MP4_VIDEO,
+        (Some(false), Some(true), "video/mp4" | "audio/mp4") => crate::sniff::MP4_AUDIO,
         _ => sniffed,
     };
     debug_assert!(matches!(

@@ -112,7 +112,7 @@ fn small<R: Read + Seek>(r: &mut R, e: Element, end: u64) -> io::Result<Option<V
 }
 
 /// The DocType in the EBML header (`webm`, `matroska` …), from the first bytes.
-pub(crate) fn doc_type(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn doc_type(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut r = io::Cursor::new(prefix);
     let len = prefix.len() as u64;
     let header = element(&mut r, 0, len).ok()??;
@@ -139,7 +139,7 @@ pub(crate) fn doc_type(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The tracks and the duration of a WebM of `len` bytes.
-pub(crate) fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
+pub fn probe<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Probe> {
     let mut probe = Probe::default();
     let Some(header) = element(r, 0, len)? else {
         return Ok(probe);
