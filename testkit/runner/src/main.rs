@@ -276,18 +276,43 @@ fn single_tls_provider(root: &Path) -> Result<(), String> {
     }
 }
 
-/// Builds every cargo-fuzz target of the protocol crate and runs each for `seconds`.
+/// The crates with cargo-fuzz targets (each has a `fuzz/` directory, its own workspace): the
+/// protocol's decoders and the parsers of uploaded media.
+const FUZZ_CRATES: [&str; 2] = ["protocol", "node/media-parse"];
+
+/// The longest one input may take before libFuzzer reports it as a hang. Every parser bounds
+/// its work; a debug-info release build on a busy CI runner stays far below this.
+const FUZZ_INPUT_TIMEOUT_SECONDS: u32 = 20;
+
+/// Builds every cargo-fuzz target of [`FUZZ_CRATES`] and runs each for `seconds`.
 fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
-    let fuzz_dir = root.join("protocol");
     let version = Command::new("cargo").args(["fuzz", "--version"]).output();
     if !version.is_ok_and(|o| o.status.success()) {
         return Err(
             "cargo-fuzz is missing: install it with `cargo install cargo-fuzz --locked`".to_owned(),
         );
     }
+    let target_dir = fuzz_target_dir(root);
+    let mut failed = Vec::new();
+    for krate in FUZZ_CRATES {
+        match fuzz_crate(&root.join(krate), &target_dir, seconds) {
+            Ok(crashed) => failed.extend(crashed.iter().map(|t| format!("{krate}: {t}"))),
+            Err(why) => failed.push(format!("{krate}: {why}")),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzz targets failed: {}", failed.join(", ")))
+    }
+}
+
+/// Builds and runs the targets of the crate at `crate_dir`; returns those that failed.
+fn fuzz_crate(crate_dir: &Path, target_dir: &Path, seconds: u32) -> Result<Vec<String>, String> {
+    let fuzz_dir = crate_dir.join("fuzz");
     let list = Command::new("cargo")
         .args(["fuzz", "list"])
-        .current_dir(&fuzz_dir)
+        .current_dir(crate_dir)
         .output()
         .map_err(|e| format!("cannot run cargo fuzz list: {e}"))?;
     if !list.status.success() {
@@ -303,15 +328,15 @@ fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
         .map(str::to_owned)
         .collect();
     if targets.is_empty() {
-        return Err("no fuzz targets found in protocol/fuzz".to_owned());
+        return Err(format!("no fuzz targets found in {}", fuzz_dir.display()));
     }
-    let target_dir = fuzz_target_dir(root);
-    // One build of every target (cargo builds them in parallel) before the timed runs.
+    // One build of every target (cargo builds them in parallel) before the timed runs. The
+    // crates share the target directory, so what they have in common is built once.
     let built = Command::new("cargo")
         .args(["fuzz", "build", "--sanitizer", "none", "--target-dir"])
-        .arg(&target_dir)
+        .arg(target_dir)
         .env("RUSTC_BOOTSTRAP", "1")
-        .current_dir(&fuzz_dir)
+        .current_dir(crate_dir)
         .status();
     if !built.is_ok_and(|s| s.success()) {
         return Err("cargo fuzz build failed".to_owned());
@@ -320,15 +345,15 @@ fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
     for target in &targets {
         println!("--- fuzz {target} for {seconds}s");
         // The working corpus (ignored by git) must exist; committed seeds are read-only input.
-        let corpus = fuzz_dir.join("fuzz").join("corpus").join(target);
+        let corpus = fuzz_dir.join("corpus").join(target);
         if let Err(e) = std::fs::create_dir_all(&corpus) {
             return Err(format!("cannot create {}: {e}", corpus.display()));
         }
-        let seeds = fuzz_dir.join("fuzz").join("seeds").join(target);
+        let seeds = fuzz_dir.join("seeds").join(target);
         let mut command = Command::new("cargo");
         command
             .args(["fuzz", "run", "--sanitizer", "none", "--target-dir"])
-            .arg(&target_dir)
+            .arg(target_dir)
             .arg(target)
             .arg(&corpus);
         if seeds.is_dir() {
@@ -337,20 +362,17 @@ fn fuzz_smoke(root: &Path, seconds: u32) -> Result<(), String> {
         let status = command
             .arg("--")
             .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-timeout={FUZZ_INPUT_TIMEOUT_SECONDS}"))
             .arg("-print_final_stats=0")
             // Stable toolchain: cargo-fuzz needs `-Z` flags, which this unlocks.
             .env("RUSTC_BOOTSTRAP", "1")
-            .current_dir(&fuzz_dir)
+            .current_dir(crate_dir)
             .status();
         if !status.is_ok_and(|s| s.success()) {
             failed.push(target.clone());
         }
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("fuzz targets failed: {}", failed.join(", ")))
-    }
+    Ok(failed)
 }
 
 /// Fuzz builds use different flags than normal builds; keep them apart so neither invalidates

@@ -7,14 +7,12 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
+use winichat_media_parse::probe;
 use winichat_protocol::media::MediaKind;
 
 mod picture;
-mod probe;
-mod sniff;
-mod strip;
 
-pub use sniff::SNIFF_LEN;
+pub use winichat_media_parse::{SNIFF_LEN, Sniffed, sniff};
 
 /// Limits that keep a hostile image from hurting the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +33,6 @@ impl Default for ImageLimits {
             max_alloc: 512 * 1024 * 1024,
         }
     }
-}
-
-/// The type of a file, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sniffed {
-    /// Image, audio, video or file (never voice: that is the sender's choice).
-    pub kind: MediaKind,
-    /// The MIME type served; `application/octet-stream` for a file.
-    pub mime: &'static str,
 }
 
 /// One thumbnail.
@@ -95,16 +84,6 @@ pub enum ProcessError {
     Io(#[from] std::io::Error),
 }
 
-/// Sniffs the type from the first bytes of a file (at least 8 KiB when the file is longer).
-///
-/// An allowlist: JPEG, PNG, GIF and WebP images; Ogg (Opus or Vorbis), MP3, M4A, WAV and
-/// audio-only WebM; MP4 and WebM video. Anything else, SVG and HTML included, is a
-/// [`MediaKind::File`] served as `application/octet-stream`. An MP4 or WebM is video unless
-/// the first bytes show only audio tracks; [`process`] settles it from the whole file.
-pub fn sniff(prefix: &[u8]) -> Sniffed {
-    sniff::sniff(prefix)
-}
-
 /// Processes the staged file at `path`: sniffs it, and for an image checks its dimensions
 /// against `limits` before decoding, strips metadata (rewriting the file), applies EXIF
 /// orientation, makes thumbnails and a blurhash; for audio and video reads the duration and
@@ -129,7 +108,7 @@ pub fn process(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessEr
             drop(file);
             let bytes = fs::read(path)?;
             let Some(picture) = picture::process(&bytes, sniffed.mime, limits)? else {
-                return Ok(Processed::plain(sniff::FILE, None));
+                return Ok(Processed::plain(winichat_media_parse::sniff::FILE, None));
             };
             let rewritten = match &picture.served {
                 Some(served) => {
@@ -163,7 +142,9 @@ pub fn process(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessEr
             }
             Ok(processed)
         }
-        MediaKind::Voice | MediaKind::File => Ok(Processed::plain(sniff::FILE, None)),
+        MediaKind::Voice | MediaKind::File => {
+            Ok(Processed::plain(winichat_media_parse::sniff::FILE, None))
+        }
     }
 }
 

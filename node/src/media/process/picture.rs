@@ -10,9 +10,9 @@ use image::codecs::png::PngEncoder;
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits};
+use winichat_media_parse::strip::{self, Malformed, Stripped};
 use winichat_protocol::media::THUMB_SIZES;
 
-use super::strip::{self, Malformed, Stripped};
 use super::{ImageLimits, ProcessError, Thumb};
 
 /// JPEG quality of a re-encoded photo.
