@@ -119,8 +119,8 @@ describe('chats store', () => {
   it('loads the next page of members after the detail\'s members_next', async () => {
     const chats = await setup();
     const first = gw.answers['chats.get'];
-    gw.answers['chats.get'] = (p) => {
-      const r = first?.(p);
+    gw.answers['chats.get'] = async (p) => {
+      const r = await first?.(p);
       return r?.ok ? ok({ ...(r.value as CborMap), members: [{ user: ANA, display_name: 'Ana', roles: [], rank: 0, joined_at: 1, read_seq: 4 }], members_next: 'after-ana' }) : ok({});
     };
     gw.answers['members.list'] = () => ok({ members: [{ user: CY, display_name: 'Cy', roles: [], rank: 0xffffffff, joined_at: 2, read_seq: 2 }] });
