@@ -66,10 +66,12 @@ pub struct GatewaySettings {
     pub send_queue_bytes: usize,
     /// Pushes kept per user for resume.
     pub resume_window: usize,
-    /// Bytes of pushes kept per user for resume (fewer pushes when they are large).
+    /// Bytes kept per user for resume (fewer pushes when they are large): the pushes, a
+    /// fixed overhead per kept push and one for the user.
     pub resume_window_bytes: usize,
-    /// Bytes of pushes the hub keeps for all users together (each push once, however many
-    /// users it went to); past it the oldest pushes leave every window.
+    /// Bytes the hub keeps for resuming, all users together: each push once (however many
+    /// users it went to), with the overheads per kept push and per user; past it the oldest
+    /// pushes leave every window. Send queues are bounded apart (`send_queue_bytes`).
     pub resume_total_bytes: usize,
     /// Request burst per connection.
     pub rate_burst: u32,
