@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 23] = [
     "name",
     "data_dir",
     "http",
@@ -50,6 +50,7 @@ pub const KEYS: [&str; 22] = [
     "max_connections_per_ip",
     "resume_window_bytes",
     "resume_total_bytes",
+    "send_queue_bytes",
 ];
 
 /// The node's configuration, fully validated.
@@ -74,8 +75,8 @@ pub struct Config {
     /// (see [`crate::api::http::web::default_web_dir`]).
     pub web_dir: Option<PathBuf>,
     /// The WebSocket gateway's settings; `allowed_origins` (file: a list of origins;
-    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes` and
-    /// `resume_total_bytes` are configurable, the rest are the protocol's defaults (tests may
+    /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes`,
+    /// `resume_total_bytes` and `send_queue_bytes` are configurable, the rest are the protocol's defaults (tests may
     /// change them).
     pub gateway: crate::api::ws::GatewaySettings,
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`,
@@ -233,6 +234,7 @@ struct FileConfig {
     max_connections_per_ip: Option<Spanned<u64>>,
     resume_window_bytes: Option<Spanned<u64>>,
     resume_total_bytes: Option<Spanned<u64>>,
+    send_queue_bytes: Option<Spanned<u64>>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -413,6 +415,9 @@ impl Config {
             c.resume_total_bytes.as_ref()
         })? {
             gateway.resume_total_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(file, env, SEND_QUEUE_BYTES, |c| c.send_queue_bytes.as_ref())? {
+            gateway.send_queue_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         let mut connections = crate::connections::ConnectionSettings::default();
         if let Some(n) = number(file, env, HEADER_TIMEOUT_SECS, |c| {
@@ -744,6 +749,13 @@ const RESUME_WINDOW_BYTES: NumberKey = NumberKey {
     key: "resume_window_bytes",
     var: "WINICHAT_RESUME_WINDOW_BYTES",
     range: 0..=(1 << 30),
+    what: "bytes",
+};
+/// At least one maximal frame, so a client that reads is never closed for one push.
+const SEND_QUEUE_BYTES: NumberKey = NumberKey {
+    key: "send_queue_bytes",
+    var: "WINICHAT_SEND_QUEUE_BYTES",
+    range: (64 * 1024)..=(1 << 30),
     what: "bytes",
 };
 const RESUME_TOTAL_BYTES: NumberKey = NumberKey {

@@ -53,6 +53,7 @@ on_both!(
     parallel_uploads_never_store_more_than_the_quota,
     a_user_has_at_most_the_configured_uploads_in_progress,
     re_uploading_at_a_full_quota_costs_nothing,
+    a_new_image_at_a_full_quota_is_refused_without_decoding,
     the_same_bytes_are_stored_once,
     html_and_svg_claiming_png_are_never_served_inline,
     a_png_bomb_is_refused_and_the_node_keeps_serving,
@@ -578,6 +579,35 @@ async fn a_user_has_at_most_the_configured_uploads_in_progress(backend: Backend)
     node.shutdown().await;
 }
 
+async fn a_new_image_at_a_full_quota_is_refused_without_decoding(backend: Backend) {
+    const QUOTA: u64 = 20 * 1024;
+    let node = start(backend, |c| c.media.quota_bytes = QUOTA).await;
+    let alice = Account::register(&node, "alice").await;
+    uploaded(&node, &alice.token, random_bytes(QUOTA as usize)).await;
+    let decoded = node.media().images_processed();
+
+    // With a Content-Length over the room, and streamed without one.
+    let image = fx::png(64, 48);
+    let (status, body) = upload_as(&node, &alice.token, image.clone(), "image/png", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "quota_exceeded");
+    let (status, head, _) = raw(
+        &node,
+        &post_head(&node, &alice.token, "Transfer-Encoding: chunked"),
+        &[chunk(&image), b"0\r\n\r\n".to_vec()],
+    )
+    .await;
+    assert_eq!(status, 403, "{head}");
+    assert_eq!(
+        node.media().images_processed(),
+        decoded,
+        "refused before any decoding"
+    );
+    assert_eq!(media_rows(&node).await, 1);
+    assert_eq!(media_files(&node).len(), 1, "nothing staged is left");
+    node.shutdown().await;
+}
+
 async fn re_uploading_at_a_full_quota_costs_nothing(backend: Backend) {
     let photo = fx::jpeg_with_gps_exif(64, 48);
     let first = random_bytes(20 * 1024);
@@ -617,10 +647,17 @@ async fn re_uploading_at_a_full_quota_costs_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{head}");
-    // The photo with its metadata again: its served bytes are known only after stripping.
+    // The photo with its metadata again: its served bytes differ from those sent, which
+    // the node remembers, so it answers without decoding the photo again.
+    let decoded = node.media().images_processed();
     let (status, again) = upload_as(&node, &alice.token, photo, "image/jpeg", None).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["id"], photo_info["id"]);
+    assert_eq!(
+        node.media().images_processed(),
+        decoded,
+        "not decoded again"
+    );
     // Another user may store the same bytes (new for them).
     let bob = Account::register(&node, "bob").await;
     let (status, _) = upload(&node, &bob.token, first).await;

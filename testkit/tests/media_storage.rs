@@ -14,6 +14,7 @@ use winichat_testkit::storage::StorageHarness as Harness;
 both_backends!(
     an_upload_is_new_once_per_user_and_touches_the_row,
     usage_sums_the_distinct_uploads_of_a_user,
+    uploaded_as_finds_a_users_media_by_its_bytes_served_or_sent,
     may_view_uploader_public_refs_and_group_members,
     touch_only_moves_forward,
     unreferenced_lists_old_rows_nothing_refers_to,
@@ -168,6 +169,59 @@ async fn an_upload_is_new_once_per_user_and_touches_the_row(h: Harness) {
     assert!(store.uploaded_by(&bob, &first.sha256).await.expect("by"));
     let stored = store.get(&first.sha256).await.expect("get").expect("row");
     assert_eq!(stored.touched_at, Timestamp(T0 + 50));
+}
+
+async fn uploaded_as_finds_a_users_media_by_its_bytes_served_or_sent(h: Harness) {
+    let store = h.db.media();
+    let (alice, bob) = (user("alice"), user("bob"));
+    let stripped = record(1, MediaKind::Image, 1000, T0);
+    let (sent, sent_later) = ([7u8; 32], [8u8; 32]);
+    assert!(
+        store
+            .record_upload_raw(&stripped, &alice, Some(&sent), Timestamp(T0))
+            .await
+            .expect("record")
+    );
+    let found = |u: UserId, sha: [u8; 32]| {
+        let store = h.db.media();
+        async move { store.uploaded_as(&u, &sha).await.expect("uploaded_as") }
+    };
+    assert_eq!(found(alice.clone(), sent).await, Some(stripped.sha256));
+    assert_eq!(
+        found(alice.clone(), stripped.sha256).await,
+        Some(stripped.sha256)
+    );
+    assert_eq!(found(bob.clone(), sent).await, None, "per user");
+    assert_eq!(found(alice.clone(), sent_later).await, None);
+
+    // The same media from other bytes sent: the latest bytes sent are kept; an upload
+    // without a rewrite keeps them too.
+    assert!(
+        !store
+            .record_upload_raw(&stripped, &alice, Some(&sent_later), Timestamp(T0 + 1))
+            .await
+            .expect("again")
+    );
+    assert!(
+        !store
+            .record_upload(&stripped, &alice, Timestamp(T0 + 2))
+            .await
+            .expect("as served")
+    );
+    assert_eq!(
+        found(alice.clone(), sent_later).await,
+        Some(stripped.sha256)
+    );
+
+    // Bob's upload of the bytes as served does not give him alice's bytes as sent.
+    assert!(
+        store
+            .record_upload(&stripped, &bob, Timestamp(T0 + 3))
+            .await
+            .expect("bob")
+    );
+    assert_eq!(found(bob.clone(), sent_later).await, None);
+    assert_eq!(found(bob, stripped.sha256).await, Some(stripped.sha256));
 }
 
 async fn usage_sums_the_distinct_uploads_of_a_user(h: Harness) {

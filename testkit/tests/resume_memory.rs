@@ -29,6 +29,7 @@ async fn node(window_bytes: usize, total_bytes: usize) -> TestNode {
         c.gateway.rate_burst = 1_000_000;
         c.gateway.rate_per_sec = 1_000_000;
         c.gateway.send_queue = 100_000;
+        c.gateway.send_queue_bytes = 1 << 30;
         c.gateway.resume_window_bytes = window_bytes;
         c.gateway.resume_total_bytes = total_bytes;
     })
@@ -120,6 +121,13 @@ async fn maximal_posts_to_many_recently_seen_members_stay_within_the_bound() {
         assert!(
             held <= TOTAL + baseline + 2 * PUSH_ROOM,
             "after post {n} the hub holds {held} bytes of pushes (bound {TOTAL})"
+        );
+        // The windows with their bookkeeping (an entry per member and push, each member's
+        // own state) stay within the total itself.
+        let windows = node.hub().resume_bytes();
+        assert!(
+            windows <= TOTAL,
+            "after post {n} the windows hold {windows} bytes (bound {TOTAL})"
         );
     }
     // The pushes are 16 KiB each and went to 25 users: kept once per recipient they would be

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -104,6 +105,8 @@ struct Inner {
     /// Uploads (publish + record) take it shared, the clean-up (delete row + delete blobs)
     /// exclusively: an upload never records a row whose blob the clean-up is removing.
     gc_lock: RwLock<()>,
+    /// Uploads decoded as images so far (see [`Media::images_processed`]).
+    images_processed: AtomicU64,
 }
 
 /// An accepted upload.
@@ -167,6 +170,7 @@ impl Media {
                 processing: Semaphore::new(PROCESSING_SLOTS),
                 uploads,
                 gc_lock: RwLock::new(()),
+                images_processed: AtomicU64::new(0),
             }),
         }
     }
@@ -197,6 +201,12 @@ impl Media {
     /// The settings.
     pub fn settings(&self) -> &MediaSettings {
         &self.inner.settings
+    }
+
+    /// How many uploads took an image-processing slot since the start (for monitoring, and
+    /// for tests that show an upload was refused without being decoded).
+    pub fn images_processed(&self) -> u64 {
+        self.inner.images_processed.load(Ordering::Relaxed)
     }
 
     /// The blob store.
@@ -275,12 +285,17 @@ impl Media {
     /// at once ([`MediaError::TooManyUploads`]). Streams `body` into a staged file while
     /// hashing and counting it, refusing it ([`MediaError::TooLarge`]) as soon as it is over
     /// the limit — `declared_len` (Content-Length) is checked before reading — and reserving
-    /// its bytes against the user's quota as they arrive (see [`quota`]). Then processes it
-    /// (at most [`PROCESSING_SLOTS`] images at once; [`MediaError::ImageTooLarge`] for a
-    /// bomb). Finally, under the user's lock: bytes the user already has are accepted whatever
-    /// the quota; new bytes are refused ([`MediaError::QuotaExceeded`]) if they did not fit
-    /// while streaming or do not fit now. Accepted bytes are published under the hash of the
-    /// bytes served, with their thumbnails, and recorded. A refused upload leaves nothing.
+    /// its bytes against the user's quota as they arrive (see [`quota`]); once they do not fit,
+    /// it is only hashed, no longer staged. An upload over the quota is decided before any
+    /// processing: bytes the user already has (as served, or as they sent them before the
+    /// node stripped them) are accepted as that media, anything else is refused
+    /// ([`MediaError::QuotaExceeded`]), so a user at a full quota cannot keep the node
+    /// decoding. Otherwise it is processed (at most [`PROCESSING_SLOTS`] images at once;
+    /// [`MediaError::ImageTooLarge`] for a bomb). Finally, under the user's lock: bytes the
+    /// user already has are accepted whatever the quota; new bytes are refused if they do not
+    /// fit now. Accepted bytes are published under the hash of the bytes served, with their
+    /// thumbnails, and recorded (with the hash as sent when stripping changed them). A refused
+    /// upload leaves nothing.
     pub async fn upload<S, E>(
         &self,
         user: &UserId,
@@ -317,8 +332,12 @@ impl Media {
             if size > limit {
                 return Err(MediaError::TooLarge { limit });
             }
-            ticket.reserve(size, used, quota);
             hasher.update(&chunk);
+            // Over the quota the upload can only be a copy, known by its hash: nothing more
+            // is written, so such uploads cannot fill the disk.
+            if !ticket.reserve(size, used, quota) {
+                continue;
+            }
             if prefix.len() < process::SNIFF_LEN {
                 let take = (process::SNIFF_LEN - prefix.len()).min(chunk.len());
                 prefix.extend_from_slice(&chunk[..take]);
@@ -327,6 +346,10 @@ impl Media {
         }
         if size == 0 {
             return Err(MediaError::invalid("the upload is empty"));
+        }
+        let raw_sha256: [u8; 32] = hasher.finalize().into();
+        if ticket.over_quota() {
+            return self.copy_of_own(user, &raw_sha256, quota).await;
         }
         staged.finish().await?;
 
@@ -343,6 +366,9 @@ impl Media {
             } else {
                 None
             };
+            if _slot.is_some() {
+                self.inner.images_processed.fetch_add(1, Ordering::Relaxed);
+            }
             let path = staged.path().to_path_buf();
             let limits = settings.image_limits;
             tokio::task::spawn_blocking(move || process::process(&path, &limits))
@@ -363,8 +389,9 @@ impl Media {
         let (sha256, size) = if processed.rewritten {
             hash_file(staged.path()).await?
         } else {
-            (hasher.finalize().into(), size)
+            (raw_sha256, size)
         };
+        let raw = (sha256 != raw_sha256).then_some(raw_sha256);
         // `process` never answers voice (the sender's choice, made when attaching) and gives
         // files `application/octet-stream`.
         let kind = processed.kind;
@@ -403,7 +430,7 @@ impl Media {
                     .await?
                     .checked_add(size)
                     .is_some_and(|n| n <= quota);
-                if ticket.over_quota() || !fits {
+                if !fits {
                     return Err(MediaError::QuotaExceeded { quota });
                 }
             }
@@ -415,11 +442,42 @@ impl Media {
             for (key, _, bytes) in thumbs {
                 self.inner.store.put_small(&key, bytes).await?;
             }
-            self.db().media().record_upload(&record, user, now).await?
+            self.db()
+                .media()
+                .record_upload_raw(&record, user, raw.as_ref(), now)
+                .await?
         };
         drop(ticket);
         // Identical bytes were stored before: describe them as stored.
         let record = self.db().media().get(&sha256).await?.unwrap_or(record);
+        Ok(Uploaded {
+            id: self.id(sha256),
+            record,
+            created,
+        })
+    }
+
+    /// The answer to an upload over the quota whose bytes hash to `raw_sha256`: the user's
+    /// media with those bytes (as served or as sent), recorded as uploaded again (200), or
+    /// [`MediaError::QuotaExceeded`].
+    async fn copy_of_own(
+        &self,
+        user: &UserId,
+        raw_sha256: &[u8; 32],
+        quota: u64,
+    ) -> Result<Uploaded, MediaError> {
+        // Held from the look-up to the record, so the clean-up cannot remove the media
+        // between them.
+        let _no_gc = self.inner.gc_lock.read().await;
+        let media = self.db().media();
+        let Some(sha256) = media.uploaded_as(user, raw_sha256).await? else {
+            return Err(MediaError::QuotaExceeded { quota });
+        };
+        let Some(record) = media.get(&sha256).await? else {
+            return Err(MediaError::QuotaExceeded { quota });
+        };
+        let created = media.record_upload_raw(&record, user, None, now()).await?;
+        let record = media.get(&sha256).await?.unwrap_or(record);
         Ok(Uploaded {
             id: self.id(sha256),
             record,

@@ -6,9 +6,10 @@
 //! knows it). Checking it once per upload lets parallel uploads each see the same room and
 //! all be stored; so every upload reserves its bytes here as they arrive, and the bytes of all
 //! of a user's uploads in flight count against the room together. An upload whose bytes no
-//! longer fit loses its reservation and goes on *over the quota*: it is still read to the end,
-//! because only then is its hash known, and it is stored only if it turns out to be media the
-//! user already has (which costs nothing). The final decision is taken under the user's
+//! longer fit loses its reservation and goes on *over the quota*: it is still read to the end
+//! (hashed, no longer staged), because only then is its hash known, and it is answered as
+//! soon as it is read, without processing: as media the user already has (which costs
+//! nothing) when its hash as received is one of theirs, else refused. The final decision is taken under the user's
 //! [`UploadTicket::finalize_lock`], against the usage read again from the database at that
 //! moment, so two uploads that both fitted while streaming cannot both be stored past the
 //! quota.

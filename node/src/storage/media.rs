@@ -52,7 +52,27 @@ pub trait MediaStore: Send + Sync {
         media: &MediaRecord,
         user: &UserId,
         at: Timestamp,
+    ) -> Result<bool, StorageError> {
+        self.record_upload_raw(media, user, None, at).await
+    }
+
+    /// [`MediaStore::record_upload`] of bytes the node rewrote (metadata stripped): `raw` is
+    /// the SHA-256 of the bytes as sent, kept on the user's upload row (replacing an earlier
+    /// one; `None` keeps it) for [`MediaStore::uploaded_as`].
+    async fn record_upload_raw(
+        &self,
+        media: &MediaRecord,
+        user: &UserId,
+        raw: Option<&[u8; 32]>,
+        at: Timestamp,
     ) -> Result<bool, StorageError>;
+
+    /// The media `user` uploaded whose bytes, as served or as sent, have this SHA-256.
+    async fn uploaded_as(
+        &self,
+        user: &UserId,
+        sha256: &[u8; 32],
+    ) -> Result<Option<[u8; 32]>, StorageError>;
 
     /// The media row, if stored.
     async fn get(&self, sha256: &[u8; 32]) -> Result<Option<MediaRecord>, StorageError>;
@@ -160,7 +180,7 @@ pub(in crate::storage) fn sha_text(sha256: &[u8; 32]) -> String {
     super::hex(sha256)
 }
 
-fn sha_from_text(text: &str) -> Result<[u8; 32], StorageError> {
+pub(in crate::storage) fn sha_from_text(text: &str) -> Result<[u8; 32], StorageError> {
     let bytes = hex::decode(text)
         .map_err(|e| StorageError::Corrupt(format!("media.sha256 {text:?}: {e}")))?;
     if text.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -38,14 +38,23 @@ struct Inner {
     boot: String,
     max_connections: usize,
     send_queue: usize,
+    /// Most bytes of frames queued for one connection.
+    send_queue_bytes: usize,
     window: usize,
-    /// Most bytes of pushes one user's window holds.
+    /// Most bytes one user's window holds (pushes and bookkeeping, see [`window_cost`]).
     window_bytes: usize,
-    /// Most bytes of pushes the hub holds in all (windows and send queues); past it the
-    /// oldest pushes leave every window.
+    /// Most bytes the resume windows hold in all (see `held`); past it the oldest pushes
+    /// leave every window.
     total_bytes: usize,
-    /// Bytes of the pushes alive now (each counted once, however many hold it).
+    /// Bytes of the pushes alive now, in windows or send queues (each counted once, however
+    /// many hold it).
     live: Arc<AtomicUsize>,
+    /// What the resume windows hold: each push in at least one window once, plus
+    /// [`ENTRY_OVERHEAD`] per window entry and [`USER_OVERHEAD`] per user held. This is the
+    /// figure `total_bytes` bounds; send queues are bounded per connection instead, so
+    /// cutting windows is never asked to free bytes only a queue holds. Changed only under
+    /// the `users` lock.
+    held: AtomicUsize,
     /// The pushes in the order they were made, for cutting the oldest first; entries whose
     /// push is gone are dropped as they are met (and in bulk when they pile up).
     /// Locked only while `users` is.
@@ -71,6 +80,18 @@ pub const RESUME_TTL_MS: u64 = 10 * 60 * 1000;
 /// How often, at most, idle users are swept out of the hub.
 const SWEEP_EVERY_MS: u64 = 60 * 1000;
 
+/// Bytes one window entry costs besides its push: the `(seq, Arc)` pair, doubled for the
+/// spare capacity of a `VecDeque` (it grows by doubling and does not shrink), rounded up.
+pub const ENTRY_OVERHEAD: usize = (2 * size_of::<(u64, Arc<PushBody>)>()).next_multiple_of(16);
+/// Bytes one held user costs besides their window: the map's slot (doubled for its spare
+/// capacity) and the user id's text (at most 255 bytes), rounded up.
+pub const USER_OVERHEAD: usize = (2 * size_of::<(UserId, UserState)>() + 256).next_multiple_of(64);
+
+/// What one push costs in a window.
+fn window_cost(body: &PushBody) -> usize {
+    body.size() + ENTRY_OVERHEAD
+}
+
 #[derive(Default)]
 struct Ages {
     order: VecDeque<(u64, Weak<PushBody>)>,
@@ -88,7 +109,7 @@ struct UserState {
     /// The last pushes, oldest first, with their sequence numbers (the bodies are shared
     /// with the other recipients of each push).
     log: VecDeque<(u64, Arc<PushBody>)>,
-    /// Bytes of the pushes in `log`.
+    /// What `log` costs: [`window_cost`] of each entry.
     log_bytes: usize,
     /// Since when the user has had no connection (`None` while connected); their state is
     /// dropped [`RESUME_TTL_MS`] later so the hub holds only recently seen users.
@@ -99,6 +120,8 @@ struct ConnHandle {
     id: u64,
     session: SessionId,
     tx: mpsc::Sender<QueuedPush>,
+    /// Bytes of the frames in the queue of `tx`.
+    queued: Arc<AtomicUsize>,
     kick: watch::Sender<Option<u16>>,
 }
 
@@ -147,10 +170,12 @@ impl Hub {
                 boot,
                 max_connections: settings.max_connections_per_user,
                 send_queue: settings.send_queue.max(1),
+                send_queue_bytes: settings.send_queue_bytes,
                 window: settings.resume_window,
                 window_bytes: settings.resume_window_bytes,
                 total_bytes: settings.resume_total_bytes,
                 live: Arc::new(AtomicUsize::new(0)),
+                held: AtomicUsize::new(0),
                 ages: Mutex::new(Ages::default()),
                 next_id: AtomicU64::new(1),
                 relay: Mutex::new(None),
@@ -182,7 +207,7 @@ impl Hub {
             return Err(RegisterError::Closing);
         }
         let mut users = self.users();
-        let state = users.entry(user.clone()).or_default();
+        let state = self.user_state(&mut users, user);
         state.idle_since = None;
         if state.conns.len() >= self.inner.max_connections {
             return Err(RegisterError::TooMany);
@@ -198,6 +223,7 @@ impl Hub {
             id,
             session: session.clone(),
             tx,
+            queued: Arc::new(AtomicUsize::new(0)),
             kick: kick_tx,
         });
         let first = state.conns.len() == 1;
@@ -269,11 +295,59 @@ impl Hub {
         }
         self.inner.last_sweep.store(now.millis(), Ordering::Relaxed);
         users.retain(|_, state| {
-            !state.conns.is_empty()
+            let keep = !state.conns.is_empty()
                 || state.idle_since.is_some_and(|since| {
                     now.millis().saturating_sub(since.millis()) < RESUME_TTL_MS
-                })
+                });
+            if !keep {
+                while self.pop_oldest(state) {}
+                self.inner.held.fetch_sub(USER_OVERHEAD, Ordering::Relaxed);
+            }
+            keep
         });
+    }
+
+    /// The state of `user`, made (and counted in `held`) if the hub holds none yet; a user
+    /// made here without a connection counts as recently seen.
+    fn user_state<'a>(
+        &self,
+        users: &'a mut HashMap<UserId, UserState>,
+        user: &UserId,
+    ) -> &'a mut UserState {
+        users.entry(user.clone()).or_insert_with(|| {
+            self.inner.held.fetch_add(USER_OVERHEAD, Ordering::Relaxed);
+            UserState {
+                idle_since: Some(super::connection::now()),
+                ..UserState::default()
+            }
+        })
+    }
+
+    /// Appends a push to a window, counting it in `held` (its bytes only when no other
+    /// window held it yet).
+    fn log_push(&self, state: &mut UserState, seq: u64, body: &Arc<PushBody>) {
+        state.log.push_back((seq, Arc::clone(body)));
+        state.log_bytes += window_cost(body);
+        let mut added = ENTRY_OVERHEAD;
+        if body.windows.fetch_add(1, Ordering::Relaxed) == 0 {
+            added += body.size();
+        }
+        self.inner.held.fetch_add(added, Ordering::Relaxed);
+    }
+
+    /// Removes the oldest push of a window (false when it is empty), uncounting it from
+    /// `held` (its bytes when it was the last window holding it).
+    fn pop_oldest(&self, state: &mut UserState) -> bool {
+        let Some((_, old)) = state.log.pop_front() else {
+            return false;
+        };
+        state.log_bytes -= window_cost(&old);
+        let mut removed = ENTRY_OVERHEAD;
+        if old.windows.fetch_sub(1, Ordering::Relaxed) == 1 {
+            removed += old.size();
+        }
+        self.inner.held.fetch_sub(removed, Ordering::Relaxed);
+        true
     }
 
     /// How many users the hub holds state for (connected or recently seen).
@@ -282,15 +356,25 @@ impl Hub {
     }
 
     /// Bytes of encoded pushes the hub holds now, in resume windows and send queues: each
-    /// push once, however many users it went to. Stays within the configured total (plus
-    /// what send queues hold beyond the windows, bounded by their length).
+    /// push once, however many users it went to.
     pub fn push_bytes(&self) -> usize {
         self.inner.live.load(Ordering::Relaxed)
     }
 
-    /// Bytes of the pushes in `user`'s resume window (shared pushes counted in full).
+    /// Bytes the resume windows hold now: their pushes (each once), an overhead per entry
+    /// and per user. Stays within the configured total; send queues are bounded apart, per
+    /// connection.
+    pub fn resume_bytes(&self) -> usize {
+        let _users = self.users();
+        self.inner.held.load(Ordering::Relaxed)
+    }
+
+    /// Bytes `user`'s resume window costs: its pushes (shared ones counted in full), an
+    /// overhead per entry and the user's own.
     pub fn window_bytes(&self, user: &UserId) -> usize {
-        self.users().get(user).map_or(0, |s| s.log_bytes)
+        self.users()
+            .get(user)
+            .map_or(0, |s| USER_OVERHEAD + s.log_bytes)
     }
 
     fn ages(&self) -> MutexGuard<'_, Ages> {
@@ -368,21 +452,25 @@ impl Hub {
             }
         };
         for target in to {
-            let state = users.entry(target.clone()).or_insert_with(|| UserState {
-                idle_since: Some(super::connection::now()),
-                ..UserState::default()
-            });
+            let state = self.user_state(users, target);
             state.seq += 1;
-            state.log.push_back((state.seq, Arc::clone(&body)));
-            state.log_bytes += body.size();
-            while state.log.len() > self.inner.window || state.log_bytes > self.inner.window_bytes {
-                let Some((_, old)) = state.log.pop_front() else {
+            let seq = state.seq;
+            self.log_push(state, seq, &body);
+            while state.log.len() > self.inner.window
+                || USER_OVERHEAD + state.log_bytes > self.inner.window_bytes
+            {
+                if !self.pop_oldest(state) {
                     break;
-                };
-                state.log_bytes -= old.size();
+                }
             }
             for conn in &state.conns {
-                let queued = QueuedPush::new(Arc::clone(&body), self.cursor(state.seq));
+                let queued = QueuedPush::new(Arc::clone(&body), self.cursor(seq), &conn.queued);
+                if conn.queued.load(Ordering::Relaxed) > self.inner.send_queue_bytes {
+                    // Bounded in bytes too: 256 maximal frames would be 16 MiB per reader.
+                    drop(queued);
+                    conn.kick(close::TOO_SLOW);
+                    continue;
+                }
                 match conn.tx.try_send(queued) {
                     Ok(()) => {}
                     // The client stopped reading: drop it rather than grow the queue.
@@ -396,9 +484,11 @@ impl Hub {
         self.keep_total(users, &mut ages);
     }
 
-    /// Keeps the hub's pushes within its total: past it, the oldest pushes leave every window
-    /// (down to 90% of the total, so that this runs once per many pushes, not on each), and
-    /// the users whose window lost pushes they had not seen will resync.
+    /// Keeps what the windows hold (`held`) within the hub's total: past it, the oldest
+    /// pushes leave every window (down to 90% of the total, so that this runs once per many
+    /// pushes, not on each), and the users whose window lost pushes they had not seen will
+    /// resync. Only bytes the windows hold count, so a cut frees what it counts; what is
+    /// beyond reach of cutting (the users' own overhead) is left to the resume TTL.
     fn keep_total(&self, users: &mut HashMap<UserId, UserState>, ages: &mut Ages) {
         while ages
             .order
@@ -411,20 +501,24 @@ impl Hub {
             ages.order.retain(|(_, body)| body.strong_count() > 0);
             ages.compacted_len = ages.order.len();
         }
-        let live = self.inner.live.load(Ordering::Relaxed);
-        if live <= self.inner.total_bytes {
+        let held = self.inner.held.load(Ordering::Relaxed);
+        if held <= self.inner.total_bytes {
             return;
         }
         let target = self.inner.total_bytes - self.inner.total_bytes / 10;
         let mut freed = 0;
         let mut cutoff = None;
-        while live.saturating_sub(freed) > target {
+        while held.saturating_sub(freed) > target {
             let Some((generation, body)) = ages.order.pop_front() else {
                 break;
             };
+            // A push only send queues hold is left to them: cutting frees nothing of it.
             if let Some(body) = body.upgrade() {
-                freed += body.size();
-                cutoff = Some(generation + 1);
+                let windows = body.windows.load(Ordering::Relaxed);
+                if windows > 0 {
+                    freed += body.size() + windows * ENTRY_OVERHEAD;
+                    cutoff = Some(generation + 1);
+                }
             }
         }
         let Some(cutoff) = cutoff else { return };
@@ -434,14 +528,12 @@ impl Hub {
                 .front()
                 .is_some_and(|(_, body)| body.generation < cutoff)
             {
-                if let Some((_, old)) = state.log.pop_front() {
-                    state.log_bytes -= old.size();
-                }
+                self.pop_oldest(state);
             }
         }
         tracing::debug!(
-            before = live,
-            after = self.inner.live.load(Ordering::Relaxed),
+            before = held,
+            after = self.inner.held.load(Ordering::Relaxed),
             "gateway: resume windows cut to the hub's memory bound"
         );
     }
@@ -555,7 +647,7 @@ mod eviction_tests {
     #[test]
     fn a_window_cut_by_its_bytes_cannot_resume_from_before_the_cut() {
         let settings = GatewaySettings {
-            resume_window_bytes: 2_500,
+            resume_window_bytes: USER_OVERHEAD + 2_500,
             ..GatewaySettings::default()
         };
         let hub = Hub::new(&settings);
@@ -568,7 +660,7 @@ mod eviction_tests {
         for _ in 0..3 {
             hub.push_about(&alice, "profile", &text(1_000));
         }
-        assert!(hub.window_bytes(&alice) <= 2_500);
+        assert!(hub.window_bytes(&alice) <= USER_OVERHEAD + 2_500);
         let before_cut = format!("{}.{}", start.boot, 2);
         let cut = hub
             .register(&alice, &session, Some(&before_cut))
@@ -586,8 +678,9 @@ mod eviction_tests {
 
     #[test]
     fn the_hub_total_cuts_the_oldest_pushes_of_every_window() {
+        let total = 10 * USER_OVERHEAD + 20_000;
         let settings = GatewaySettings {
-            resume_total_bytes: 20_000,
+            resume_total_bytes: total,
             ..GatewaySettings::default()
         };
         let hub = Hub::new(&settings);
@@ -596,12 +689,115 @@ mod eviction_tests {
             let mut held = hub.users();
             hub.push_locked(&mut held, &users, "chat.event", &text(1_000));
             drop(held);
-            assert!(hub.push_bytes() <= 20_000, "{}", hub.push_bytes());
+            assert!(hub.resume_bytes() <= total, "{}", hub.resume_bytes());
+            assert!(hub.push_bytes() <= total, "{}", hub.push_bytes());
         }
         for u in &users {
             let window = hub.window_bytes(u);
-            assert!((10_000..=20_000).contains(&window), "{window}");
+            assert!((10_000..=total).contains(&window), "{window}");
         }
+    }
+
+    /// What the windows really hold, counted apart from the hub's own figure: every distinct
+    /// push once, and each entry's `(seq, Arc)` pair.
+    fn measured_window_memory(hub: &Hub) -> usize {
+        let users = hub.users();
+        let mut seen = std::collections::HashSet::new();
+        let mut bytes = 0;
+        for state in users.values() {
+            bytes += size_of::<(UserId, UserState)>();
+            for (_, body) in &state.log {
+                bytes += size_of::<(u64, Arc<PushBody>)>();
+                if seen.insert(Arc::as_ptr(body)) {
+                    bytes += body.size();
+                }
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn many_users_with_small_pushes_stay_within_the_total_with_their_overhead() {
+        const TOTAL: usize = 256 * 1024;
+        let settings = GatewaySettings {
+            resume_total_bytes: TOTAL,
+            ..GatewaySettings::default()
+        };
+        let hub = Hub::new(&settings);
+        let users: Vec<UserId> = (0..200).map(|i| user(&format!("user{i}"))).collect();
+        // 600 tiny pushes to 200 users: the pushes themselves are a few KiB, the window
+        // entries pointing at them (200 × 500) most of the memory.
+        for _ in 0..600 {
+            let mut held = hub.users();
+            hub.push_locked(&mut held, &users, "chat.typing", &text(1));
+            drop(held);
+            let measured = measured_window_memory(&hub);
+            assert!(measured <= TOTAL, "windows hold {measured} bytes");
+            assert!(hub.resume_bytes() <= TOTAL, "{}", hub.resume_bytes());
+            assert!(
+                measured <= hub.resume_bytes(),
+                "the figure covers what is held"
+            );
+        }
+        assert!(
+            hub.window_bytes(&users[199]) > USER_OVERHEAD,
+            "recent pushes are still kept"
+        );
+    }
+
+    #[test]
+    fn a_slow_reader_is_closed_when_its_queue_passes_its_bytes() {
+        let settings = GatewaySettings {
+            send_queue_bytes: 10_000,
+            ..GatewaySettings::default()
+        };
+        let hub = Hub::new(&settings);
+        let alice = user("alice");
+        let session = SessionId::from("s1".to_owned());
+        // Never read: every push stays queued.
+        let reg = hub.register(&alice, &session, None).expect("registers");
+        for _ in 0..8 {
+            hub.push_about(&alice, "profile", &text(1_000));
+        }
+        assert_eq!(*reg.kick.borrow(), None, "8 KiB queued is within the bound");
+        for _ in 0..4 {
+            hub.push_about(&alice, "profile", &text(1_000));
+        }
+        assert_eq!(*reg.kick.borrow(), Some(close::TOO_SLOW));
+        // The frames refused did not join the queue.
+        let queued: usize = {
+            let users = hub.users();
+            let state = users.get(&alice).expect("held");
+            state.conns[0].queued.load(Ordering::Relaxed)
+        };
+        assert!(queued <= 10_000, "{queued}");
+    }
+
+    #[test]
+    fn bytes_only_send_queues_hold_do_not_empty_the_windows() {
+        let settings = GatewaySettings {
+            send_queue: 100_000,
+            send_queue_bytes: usize::MAX,
+            resume_window_bytes: USER_OVERHEAD + 3_000,
+            resume_total_bytes: USER_OVERHEAD + 20_000,
+            ..GatewaySettings::default()
+        };
+        let hub = Hub::new(&settings);
+        let alice = user("alice");
+        let session = SessionId::from("s1".to_owned());
+        // A connection that does not read holds 100 pushes in its queue, far past the total;
+        // the window keeps only the last two.
+        let reg = hub.register(&alice, &session, None).expect("registers");
+        for _ in 0..100 {
+            hub.push_about(&alice, "profile", &text(1_000));
+            assert!(
+                hub.window_bytes(&alice) > USER_OVERHEAD + 1_000,
+                "the window keeps its recent pushes"
+            );
+        }
+        assert!(hub.push_bytes() > 100_000, "the queue holds them all");
+        assert!(hub.resume_bytes() <= USER_OVERHEAD + 20_000);
+        drop(reg);
     }
 
     /// The cursor of an encoded push frame.

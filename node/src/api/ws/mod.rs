@@ -41,6 +41,9 @@ pub const WRITE_BUFFER: usize = 4 * 1024;
 /// Default bytes of pushes kept per user for resume: 500 ordinary pushes fit, a few dozen
 /// maximal ones.
 pub const DEFAULT_RESUME_WINDOW_BYTES: usize = 1024 * 1024;
+/// Default bytes of frames queued for one connection before it is closed as too slow: 16
+/// maximal pushes, hundreds of ordinary ones.
+pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
 /// Default bytes of pushes the hub keeps in all.
 pub const DEFAULT_RESUME_TOTAL_BYTES: usize = 128 * 1024 * 1024;
 
@@ -59,12 +62,16 @@ pub struct GatewaySettings {
     pub max_connections_per_user: usize,
     /// Pushes queued per connection before it is dropped as too slow.
     pub send_queue: usize,
+    /// Bytes of frames queued per connection before it is dropped as too slow.
+    pub send_queue_bytes: usize,
     /// Pushes kept per user for resume.
     pub resume_window: usize,
-    /// Bytes of pushes kept per user for resume (fewer pushes when they are large).
+    /// Bytes kept per user for resume (fewer pushes when they are large): the pushes, a
+    /// fixed overhead per kept push and one for the user.
     pub resume_window_bytes: usize,
-    /// Bytes of pushes the hub keeps for all users together (each push once, however many
-    /// users it went to); past it the oldest pushes leave every window.
+    /// Bytes the hub keeps for resuming, all users together: each push once (however many
+    /// users it went to), with the overheads per kept push and per user; past it the oldest
+    /// pushes leave every window. Send queues are bounded apart (`send_queue_bytes`).
     pub resume_total_bytes: usize,
     /// Request burst per connection.
     pub rate_burst: u32,
@@ -81,6 +88,7 @@ impl Default for GatewaySettings {
             idle_timeout: Duration::from_secs(gateway::IDLE_TIMEOUT_SECS),
             max_connections_per_user: gateway::MAX_CONNECTIONS_PER_USER,
             send_queue: gateway::SEND_QUEUE,
+            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             resume_window: gateway::RESUME_WINDOW,
             resume_window_bytes: DEFAULT_RESUME_WINDOW_BYTES,
             resume_total_bytes: DEFAULT_RESUME_TOTAL_BYTES,

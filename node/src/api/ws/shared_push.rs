@@ -30,6 +30,9 @@ pub struct PushBody {
     /// The push's place in the node's order of pushes, for cutting windows oldest first.
     pub(super) generation: u64,
     live: Arc<AtomicUsize>,
+    /// How many resume windows hold this push (changed only under the hub's lock), so the
+    /// hub counts its bytes once while any window holds it.
+    pub(super) windows: AtomicUsize,
 }
 
 /// Why a push could not be prepared.
@@ -73,6 +76,7 @@ impl PushBody {
             prefix: Bytes::from(bytes),
             generation,
             live: Arc::clone(live),
+            windows: AtomicUsize::new(0),
         })
     }
 
@@ -117,21 +121,41 @@ fn text_head(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// A push waiting in a connection's send queue: the shared body and this user's cursor.
+/// A push waiting in a connection's send queue: the shared body and this user's cursor. Its
+/// frame's bytes count in the queue's total (`queued`) until it is dropped (sent or discarded).
 #[derive(Debug)]
 pub struct QueuedPush {
     body: Arc<PushBody>,
     cursor: String,
+    queued: Arc<AtomicUsize>,
 }
 
 impl QueuedPush {
-    pub(super) fn new(body: Arc<PushBody>, cursor: String) -> QueuedPush {
-        QueuedPush { body, cursor }
+    /// Queues a push; `queued` is the connection's count of queued bytes, which it joins.
+    pub(super) fn new(body: Arc<PushBody>, cursor: String, queued: &Arc<AtomicUsize>) -> Self {
+        let push = QueuedPush {
+            body,
+            cursor,
+            queued: Arc::clone(queued),
+        };
+        queued.fetch_add(push.bytes(), Ordering::Relaxed);
+        push
+    }
+
+    /// The bytes of the frame this push sends.
+    fn bytes(&self) -> usize {
+        self.body.size() + 9 + self.cursor.len()
     }
 
     /// The frame to send.
     pub fn frame(&self) -> Bytes {
         self.body.frame(&self.cursor)
+    }
+}
+
+impl Drop for QueuedPush {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(self.bytes(), Ordering::Relaxed);
     }
 }
 

@@ -4,8 +4,8 @@
 
 use super::SqliteStorage;
 use crate::storage::media::{
-    MediaDbRow, MediaRecord, MediaStore, kind_text, media_columns, records, sha_text, thumbs_text,
-    to_i32,
+    MediaDbRow, MediaRecord, MediaStore, kind_text, media_columns, records, sha_from_text,
+    sha_text, thumbs_text, to_i32,
 };
 use crate::storage::{StorageError, db_error, stored_u64, to_i64};
 use winichat_protocol::Timestamp;
@@ -13,12 +13,14 @@ use winichat_protocol::ids::UserId;
 
 #[async_trait::async_trait]
 impl MediaStore for SqliteStorage {
-    async fn record_upload(
+    async fn record_upload_raw(
         &self,
         media: &MediaRecord,
         user: &UserId,
+        raw: Option<&[u8; 32]>,
         at: Timestamp,
     ) -> Result<bool, StorageError> {
+        let raw = raw.map(sha_text);
         let sha = sha_text(&media.sha256);
         let at = to_i64(at.0, "uploaded_at")?;
         let mut tx = self
@@ -51,12 +53,13 @@ impl MediaStore for SqliteStorage {
         .await
         .map_err(db_error)?;
         let inserted = sqlx::query(
-            "INSERT INTO media_uploads (user_id, sha256, uploaded_at) VALUES (?, ?, ?) \
-             ON CONFLICT (user_id, sha256) DO NOTHING",
+            "INSERT INTO media_uploads (user_id, sha256, uploaded_at, raw_sha256) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (user_id, sha256) DO NOTHING",
         )
         .bind(user.as_str())
         .bind(&sha)
         .bind(at)
+        .bind(raw.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db_error)?
@@ -64,9 +67,11 @@ impl MediaStore for SqliteStorage {
             == 1;
         if !inserted {
             sqlx::query(
-                "UPDATE media_uploads SET uploaded_at = ? WHERE user_id = ? AND sha256 = ?",
+                "UPDATE media_uploads SET uploaded_at = ?, \
+                 raw_sha256 = COALESCE(?, raw_sha256) WHERE user_id = ? AND sha256 = ?",
             )
             .bind(at)
+            .bind(raw.as_deref())
             .bind(user.as_str())
             .bind(&sha)
             .execute(&mut *tx)
@@ -75,6 +80,26 @@ impl MediaStore for SqliteStorage {
         }
         tx.commit().await.map_err(db_error)?;
         Ok(inserted)
+    }
+
+    async fn uploaded_as(
+        &self,
+        user: &UserId,
+        sha256: &[u8; 32],
+    ) -> Result<Option<[u8; 32]>, StorageError> {
+        let sha = sha_text(sha256);
+        sqlx::query_scalar::<_, String>(
+            "SELECT sha256 FROM media_uploads \
+             WHERE user_id = ? AND (sha256 = ? OR raw_sha256 = ?) LIMIT 1",
+        )
+        .bind(user.as_str())
+        .bind(&sha)
+        .bind(&sha)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|text| sha_from_text(&text))
+        .transpose()
     }
 
     async fn get(&self, sha256: &[u8; 32]) -> Result<Option<MediaRecord>, StorageError> {
