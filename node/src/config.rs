@@ -48,6 +48,7 @@ pub const KEYS: [&str; 23] = [
     "http_header_timeout_secs",
     "max_connections",
     "max_connections_per_ip",
+    "trusted_proxies",
     "resume_window_bytes",
     "resume_total_bytes",
     "send_queue_bytes",
@@ -88,7 +89,8 @@ pub struct Config {
     /// tests may change them).
     pub media: crate::media::MediaSettings,
     /// The HTTP listener's limits: `http_header_timeout_secs`, `max_connections`,
-    /// `max_connections_per_ip`.
+    /// `max_connections_per_ip`, `trusted_proxies` (file: a list of addresses and blocks;
+    /// `WINICHAT_TRUSTED_PROXIES`: comma-separated).
     pub connections: crate::connections::ConnectionSettings,
 }
 
@@ -232,6 +234,7 @@ struct FileConfig {
     http_header_timeout_secs: Option<Spanned<u64>>,
     max_connections: Option<Spanned<u64>>,
     max_connections_per_ip: Option<Spanned<u64>>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
     resume_window_bytes: Option<Spanned<u64>>,
     resume_total_bytes: Option<Spanned<u64>>,
     send_queue_bytes: Option<Spanned<u64>>,
@@ -433,6 +436,7 @@ impl Config {
         })? {
             connections.max_connections_per_ip = usize::try_from(n).unwrap_or(usize::MAX);
         }
+        connections.trusted_proxies = load_trusted_proxies(file, env)?;
 
         Ok(Config {
             name,
@@ -800,6 +804,50 @@ fn number(
             ),
         )),
     }
+}
+
+/// `trusted_proxies`: addresses or blocks (`10.0.0.0/8`), from the file (a list) or
+/// `WINICHAT_TRUSTED_PROXIES` (comma-separated; the environment wins).
+fn load_trusted_proxies(
+    file: Option<(ConfigFile<'_>, &FileConfig)>,
+    env: &HashMap<String, String>,
+) -> Result<crate::client_addr::TrustedProxies, ConfigError> {
+    const VAR: &str = "WINICHAT_TRUSTED_PROXIES";
+    let raws: Vec<Raw> = match env.get(VAR) {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| Raw {
+                value: p.to_owned(),
+                origin: Origin::Env(VAR),
+            })
+            .collect(),
+        None => file
+            .and_then(|(f, cfg)| {
+                cfg.trusted_proxies.as_ref().map(|list| {
+                    list.iter()
+                        .map(|s| Raw {
+                            value: s.get_ref().clone(),
+                            origin: Origin::File {
+                                path: f.path.to_path_buf(),
+                                key: "trusted_proxies",
+                                line: line_of(f.text, s.span().start),
+                            },
+                        })
+                        .collect()
+                })
+            })
+            .unwrap_or_default(),
+    };
+    let mut blocks = Vec::with_capacity(raws.len());
+    for raw in raws {
+        match raw.value.parse::<crate::client_addr::Cidr>() {
+            Ok(block) => blocks.push(block),
+            Err(e) => return Err(value_error(raw, e)),
+        }
+    }
+    Ok(crate::client_addr::TrustedProxies::new(blocks))
 }
 
 fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {

@@ -34,6 +34,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::client_addr::{ClientAddr, ClientKey, TrustedProxies};
+
+mod accept;
+
+use accept::{AcceptFailure, RateLimitedWarning};
+
 /// Default time a connection has to send complete request headers (also the longest a
 /// keep-alive connection may sit idle between requests).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,8 +64,8 @@ content-type: text/plain; charset=utf-8\r\nretry-after: 5\r\ncontent-length: 29\
 too many connections; retry\r\n";
 
 /// The connection limits (config: `http_header_timeout_secs`, `max_connections`,
-/// `max_connections_per_ip`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `max_connections_per_ip`, `trusted_proxies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSettings {
     /// Time to send complete request headers, and the longest idle time between requests.
     pub header_timeout: Duration,
@@ -71,6 +77,9 @@ pub struct ConnectionSettings {
     /// proxy on the same host brings every client's connection from loopback, and capping it
     /// per address would cap the whole node (the total cap still applies).
     pub cap_loopback_per_ip: bool,
+    /// Reverse proxies: not capped per address (each brings many clients), and believed
+    /// about their clients' addresses in `X-Forwarded-For` (see [`crate::client_addr`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ConnectionSettings {
@@ -80,6 +89,7 @@ impl Default for ConnectionSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             cap_loopback_per_ip: false,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -102,13 +112,14 @@ struct Caps {
     max: usize,
     max_per_ip: usize,
     cap_loopback: bool,
+    trusted: TrustedProxies,
     open: Mutex<Open>,
 }
 
 #[derive(Debug, Default)]
 struct Open {
     total: usize,
-    by_ip: HashMap<IpAddr, usize>,
+    by_ip: HashMap<ClientKey, usize>,
     refusing: usize,
 }
 
@@ -116,7 +127,7 @@ struct Open {
 #[derive(Debug)]
 struct Permit {
     caps: Arc<Caps>,
-    ip: IpAddr,
+    ip: ClientKey,
 }
 
 impl Caps {
@@ -126,11 +137,14 @@ impl Caps {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Permit> {
-        let ip = address_key(ip);
+    fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<Permit> {
+        let ip = ClientKey::of(peer);
         let mut open = self.open();
         let from_ip = open.by_ip.get(&ip).copied().unwrap_or(0);
-        let per_ip_applies = self.cap_loopback || !ip.is_loopback();
+        // A proxy's clients are only known from their requests' headers, which are not read
+        // yet: a trusted proxy is capped only by the total.
+        let per_ip_applies =
+            (self.cap_loopback || !ip.is_loopback()) && !self.trusted.contains(peer);
         if open.total >= self.max || (per_ip_applies && from_ip >= self.max_per_ip) {
             return None;
         }
@@ -153,22 +167,6 @@ impl Drop for Permit {
                 open.by_ip.remove(&self.ip);
             }
         }
-    }
-}
-
-/// The address a per-address cap counts: the IPv4 address, or the /64 of an IPv6 one (one
-/// host usually holds a whole /64). An IPv4-mapped IPv6 address counts as its IPv4 address.
-fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                IpAddr::from(segments)
-            }
-        },
     }
 }
 
@@ -279,12 +277,14 @@ pub async fn serve(
         max: settings.max_connections,
         max_per_ip: settings.max_connections_per_ip,
         cap_loopback: settings.cap_loopback_per_ip,
+        trusted: settings.trusted_proxies.clone(),
         open: Mutex::new(Open::default()),
     });
     // Every connection task holds a receiver: `stop` tells them to finish, and `closed()`
     // resolves when the last one has.
     let (stop, stopped) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut warning = RateLimitedWarning::new(accept::WARN_EVERY);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -293,11 +293,24 @@ pub async fn serve(
         let (tcp, addr) = match accepted {
             Ok(pair) => pair,
             Err(e) => {
-                // Out of file descriptors, or a connection reset before it was accepted:
-                // wait a moment rather than spin, and keep accepting.
-                tracing::debug!(error = %e, "http: accept failed");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
+                // Out of file descriptors (accept fails at once until something closes), or a
+                // connection reset before it was accepted: wait rather than spin.
+                let failure = AcceptFailure::of(&e);
+                match failure {
+                    AcceptFailure::Resource => {
+                        if let Some(held_back) = warning.allow(std::time::Instant::now()) {
+                            tracing::warn!(error = %e, held_back,
+                                "http: accept failed; waiting before accepting again");
+                        }
+                    }
+                    AcceptFailure::Transient => {
+                        tracing::debug!(error = %e, "http: accept failed");
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(failure.backoff()) => continue,
+                    () = &mut shutdown => break,
+                }
             }
         };
         let Some(permit) = caps.admit(addr.ip()) else {
@@ -316,6 +329,7 @@ pub async fn serve(
             addr,
             router.clone(),
             settings.header_timeout,
+            settings.trusted_proxies.clone(),
             stopped.clone(),
         ));
     }
@@ -353,13 +367,16 @@ async fn serve_connection(
     addr: SocketAddr,
     router: Router,
     header_timeout: Duration,
+    trusted: TrustedProxies,
     mut stop: watch::Receiver<bool>,
 ) {
     let linger = io.linger.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         // What `into_make_service_with_connect_info` would give the handlers, and the
         // connection's linger switch for the gateway.
+        let client = trusted.client_address(addr.ip(), request.headers());
         request.extensions_mut().insert(ConnectInfo(addr));
+        request.extensions_mut().insert(ClientAddr(client));
         request.extensions_mut().insert(linger.clone());
         let router = router.clone();
         async move {
@@ -452,6 +469,7 @@ mod tests {
             max: 3,
             max_per_ip: 2,
             cap_loopback: false,
+            trusted: TrustedProxies::default(),
             open: Mutex::new(Open::default()),
         });
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
@@ -474,17 +492,26 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_host_is_its_slash_64() {
+    fn an_ipv6_slash_64_is_one_address_and_a_trusted_proxy_is_not_capped_per_address() {
+        let proxy: IpAddr = "10.0.0.5".parse().expect("ip");
+        let caps = Arc::new(Caps {
+            max: 10,
+            max_per_ip: 2,
+            cap_loopback: false,
+            trusted: TrustedProxies::new(vec!["10.0.0.0/24".parse().expect("cidr")]),
+            open: Mutex::new(Open::default()),
+        });
         let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
         let two: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("ip");
-        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        assert_eq!(address_key(one), address_key(two));
-        assert_ne!(address_key(one), address_key(other));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
-        assert_eq!(
-            address_key(mapped),
-            "192.0.2.1".parse::<IpAddr>().expect("ip")
+        let _held = (caps.admit(one).expect("1"), caps.admit(two).expect("2"));
+        assert!(
+            caps.admit("2001:db8:1:2:cccc::3".parse().expect("ip"))
+                .is_none(),
+            "a third address of the same /64"
         );
+        assert!(caps.admit("2001:db8:1:3::1".parse().expect("ip")).is_some());
+        let from_proxy: Vec<Permit> = (0..5).filter_map(|_| caps.admit(proxy)).collect();
+        assert_eq!(from_proxy.len(), 5);
     }
 
     #[test]

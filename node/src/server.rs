@@ -83,7 +83,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     // Before any socket is opened: each connection needs a descriptor.
     let open_files = connections::raise_open_file_limit();
-    let mut limits = config.connections;
+    let mut limits = config.connections.clone();
     limits.max_connections = connections::connection_cap(limits.max_connections, open_files);
     if limits.max_connections < config.connections.max_connections {
         tracing::warn!(

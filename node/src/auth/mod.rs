@@ -12,7 +12,6 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +26,7 @@ use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::ids::{MediaId, NodeName, UserId, check_user_name};
 use winichat_protocol::text::{Lines, check_shown_text};
 
+use crate::client_addr::ClientKey;
 use crate::identity::IdentityError;
 use crate::storage::accounts::{NewUser, RefreshOutcome, SessionRecord, UserRecord};
 use crate::storage::{Database, StorageError};
@@ -550,11 +550,63 @@ impl Auth {
         display_name: Option<&str>,
         registration_token: Option<&str>,
     ) -> Result<UserId, AuthError> {
+        let account = self.check_new_user(username, password, display_name)?;
+        self.insert_user(account, registration_token).await
+    }
+
+    /// The checks of a new account that need neither the database nor the hash
+    /// (`bad_request`).
+    fn check_new_user(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<NewAccount, AuthError> {
         let id = self.user_id(username)?;
         password::check(password)?;
         let display_name = display_name.unwrap_or("").trim().to_owned();
         check_display_name(&display_name)?;
-        let password_hash = password::hash(password.to_owned()).await?;
+        Ok(NewAccount {
+            id,
+            password: password.to_owned(),
+            display_name,
+        })
+    }
+
+    /// The checks of a new account that ask the database, before the password is hashed: the
+    /// registration token is usable (`forbidden`), then the name is free (`conflict`). Both are
+    /// checked again, atomically, by the insert (two registrations may race).
+    async fn precheck_new_user(
+        &self,
+        account: &NewAccount,
+        registration_token: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let accounts = self.inner.db.accounts();
+        if let Some(token) = registration_token
+            && !accounts
+                .registration_token_usable(&token_hash(token), now())
+                .await?
+        {
+            return Err(bad_registration_token());
+        }
+        if accounts.user(&account.id).await?.is_some() {
+            return Err(name_taken());
+        }
+        Ok(())
+    }
+
+    /// Hashes the password and inserts the account, consuming a use of the token if given.
+    async fn insert_user(
+        &self,
+        account: NewAccount,
+        registration_token: Option<&str>,
+    ) -> Result<UserId, AuthError> {
+        let NewAccount {
+            id,
+            password,
+            display_name,
+        } = account;
+        let password_hash = password::hash(password).await?;
         let user = NewUser {
             id: id.clone(),
             password_hash,
@@ -573,19 +625,17 @@ impl Auth {
         };
         match result {
             Ok(()) => Ok(id),
-            Err(StorageError::Conflict(_)) => {
-                Err(AuthError::Conflict("this user name is taken".into()))
-            }
-            Err(StorageError::NotFound(_)) => Err(AuthError::Forbidden(
-                "invalid, expired or used-up registration token".into(),
-            )),
+            Err(StorageError::Conflict(_)) => Err(name_taken()),
+            Err(StorageError::NotFound(_)) => Err(bad_registration_token()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// `POST /api/auth/register`. `ip` is the client's address: each may register
+    /// `POST /api/auth/register`. `ip` is the client (address or IPv6 /64): each may register
     /// [`AuthSettings::registrations_per_ip_per_hour`] accounts per hour (`rate_limited`
-    /// beyond; a registration that fails is not counted).
+    /// beyond). A registration refused by the checks of its fields (`bad_request`) is not
+    /// counted; one that reached the database (a name taken, a bad token) is, so probing
+    /// names or tokens is throttled like registering.
     pub async fn register(
         &self,
         username: &str,
@@ -593,7 +643,7 @@ impl Auth {
         display_name: Option<&str>,
         registration_token: Option<&str>,
         device: &str,
-        ip: Option<IpAddr>,
+        ip: Option<ClientKey>,
     ) -> Result<Issued, AuthError> {
         let token = match self.inner.settings.registration {
             RegistrationMode::Closed => {
@@ -612,38 +662,55 @@ impl Auth {
             // In open mode a token is not needed, and not consumed.
             RegistrationMode::Open => None,
         };
-        // Taken before the Argon2 work, so concurrent registrations are counted at once.
+        // Checked before the slot is taken: a malformed request costs nothing to refuse.
+        let account = self.check_new_user(username, password, display_name)?;
+        // Taken before the database and the Argon2 work, so concurrent registrations are
+        // counted at once.
         let slot = self
             .inner
             .registrations
             .take(ip)
             .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
-        let id = match self
-            .create_user(username, password, display_name, token)
-            .await
-        {
-            Ok(id) => id,
+        // A taken name or a bad token is found without hashing the password (the insert
+        // checks both again); either still counts against the client.
+        match self.precheck_new_user(&account, token).await {
+            Ok(()) => {}
+            Err(e @ (AuthError::Conflict(_) | AuthError::Forbidden(_))) => {
+                drop(slot);
+                return Err(e);
+            }
             Err(e) => {
+                // The node failed before doing the work: not the client's doing.
                 slot.give_back();
                 return Err(e);
             }
+        }
+        // From here the password is hashed: the slot stays counted whatever the outcome,
+        // unless the hashing queue was full and nothing was hashed.
+        let id = match self.insert_user(account, token).await {
+            Ok(id) => id,
+            Err(e @ AuthError::RateLimited { .. }) => {
+                slot.give_back();
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         };
         drop(slot);
         self.new_session(&id, device).await
     }
 
-    /// `POST /api/auth/login`. `ip` is the client's address, for throttling.
+    /// `POST /api/auth/login`. `ip` is the client (address or IPv6 /64), for throttling.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         device: &str,
-        ip: Option<IpAddr>,
+        ip: Option<ClientKey>,
     ) -> Result<Issued, AuthError> {
         let name = username.trim().to_lowercase();
         let user_key = format!("u:{name}");
         let mut keys = vec![(user_key.clone(), throttle::FREE_FAILURES)];
-        keys.extend(ip.map(|ip| (format!("ip:{ip}"), throttle::FREE_FAILURES_IP)));
+        keys.extend(ip.map(|ip| (throttle::client_key(ip), throttle::FREE_FAILURES_IP)));
         // Reserved before the Argon2 work, so concurrent attempts are counted at once.
         let attempt = self
             .inner
@@ -904,6 +971,22 @@ impl Auth {
             .await?;
         Ok(token)
     }
+}
+
+/// A new account's fields, checked (see [`Auth::check_new_user`]), before the password is
+/// hashed.
+struct NewAccount {
+    id: UserId,
+    password: String,
+    display_name: String,
+}
+
+fn name_taken() -> AuthError {
+    AuthError::Conflict("this user name is taken".into())
+}
+
+fn bad_registration_token() -> AuthError {
+    AuthError::Forbidden("invalid, expired or used-up registration token".into())
 }
 
 fn refresh_expiry(t: Timestamp) -> Timestamp {

@@ -1,5 +1,6 @@
-//! Throttles, in memory: logins per user name and per client IP ([`Throttle`]), and
-//! registrations per client IP ([`RegistrationThrottle`]).
+//! Throttles, in memory: logins per user name and per client ([`Throttle`]), and
+//! registrations per client ([`RegistrationThrottle`]). A client is a [`ClientKey`]: its IPv4
+//! address or its IPv6 /64, so rotating through the addresses of one /64 gains nothing.
 //!
 //! Each key may fail [`FREE_FAILURES`] times (the IP key more); after that every further
 //! failure locks the key for an exponentially growing delay (1 s, 2 s, 4 s … capped at 15
@@ -14,7 +15,8 @@
 //! user name's count), a failure keeps it; an attempt dropped unfinished counts as a failure.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+
+use crate::client_addr::ClientKey;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -40,6 +42,11 @@ struct Entry {
     in_flight: u32,
     last: Instant,
     locked_until: Instant,
+}
+
+/// The login throttle's key for a client (beside the user name's, `u:NAME`).
+pub fn client_key(client: ClientKey) -> String {
+    format!("ip:{client}")
 }
 
 /// The delay after `failures` failures of a key allowed `free`.
@@ -200,7 +207,7 @@ pub struct RegistrationThrottle {
     interval: Duration,
     /// How far ahead of now the schedule may run: `(per_hour - 1) × interval`.
     burst: Duration,
-    entries: Mutex<HashMap<IpAddr, Instant>>,
+    entries: Mutex<HashMap<ClientKey, Instant>>,
 }
 
 /// A registration counted against its IP; [`RegistrationSlot::give_back`] returns it when the
@@ -209,7 +216,7 @@ pub struct RegistrationThrottle {
 #[must_use = "a slot stays counted unless it is given back"]
 pub struct RegistrationSlot<'a> {
     throttle: &'a RegistrationThrottle,
-    ip: Option<IpAddr>,
+    ip: Option<ClientKey>,
 }
 
 impl RegistrationThrottle {
@@ -226,7 +233,7 @@ impl RegistrationThrottle {
 
     /// Takes one registration for `ip`, or says how long to wait. A request without a known
     /// address (not over TCP) is not throttled here.
-    pub fn take(&self, ip: Option<IpAddr>) -> Result<RegistrationSlot<'_>, Duration> {
+    pub fn take(&self, ip: Option<ClientKey>) -> Result<RegistrationSlot<'_>, Duration> {
         let Some(addr) = ip else {
             return Ok(RegistrationSlot { throttle: self, ip });
         };
@@ -246,7 +253,8 @@ impl RegistrationThrottle {
 }
 
 impl RegistrationSlot<'_> {
-    /// The registration failed (name taken, bad request …): it does not count.
+    /// The registration was refused before any work it asked for was done: it does not
+    /// count.
     pub fn give_back(self) {
         let Some(addr) = self.ip else { return };
         let now = Instant::now();
@@ -267,6 +275,7 @@ impl RegistrationSlot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     fn user(name: &str) -> Vec<(String, u32)> {
         vec![(format!("u:{name}"), FREE_FAILURES)]
@@ -321,8 +330,8 @@ mod tests {
     #[test]
     fn registrations_per_ip_refill_over_the_hour() {
         let t = RegistrationThrottle::new(3);
-        let a = Some(IpAddr::from([192, 0, 2, 1]));
-        let b = Some(IpAddr::from([192, 0, 2, 2]));
+        let a = Some(ClientKey::of(IpAddr::from([192, 0, 2, 1])));
+        let b = Some(ClientKey::of(IpAddr::from([192, 0, 2, 2])));
         let _one = t.take(a).expect("1");
         let two = t.take(a).expect("2");
         let _three = t.take(a).expect("3");
@@ -334,5 +343,28 @@ mod tests {
         two.give_back();
         let _again = t.take(a).expect("a failed registration does not count");
         assert!(t.take(a).is_err());
+    }
+
+    #[test]
+    fn addresses_of_one_ipv6_slash_64_share_one_budget() {
+        let t = RegistrationThrottle::new(3);
+        let key = |s: &str| Some(ClientKey::of(s.parse::<IpAddr>().expect("ip")));
+        for (i, addr) in ["2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::3"]
+            .iter()
+            .enumerate()
+        {
+            let _taken = t.take(key(addr)).unwrap_or_else(|_| panic!("{i}"));
+        }
+        assert!(
+            t.take(key("2001:db8:5:6:1234:5678:9abc:def0")).is_err(),
+            "a fourth address of the same /64"
+        );
+        let _other = t.take(key("2001:db8:5:7::1")).expect("another /64");
+        // Logins, too, count the /64.
+        let logins = Throttle::default();
+        let ip = |s: &str| vec![(client_key(ClientKey::of(s.parse().expect("ip"))), 2)];
+        logins.reserve(ip("2001:db8:5:6::1")).expect("1").fail();
+        logins.reserve(ip("2001:db8:5:6::2")).expect("2").fail();
+        assert!(logins.reserve(ip("2001:db8:5:6::3")).is_err());
     }
 }

@@ -402,3 +402,34 @@ fn connection_and_resume_limits_from_file_and_env_with_ranges() {
         assert!(e.to_string().contains("must be a number"), "{e}");
     }
 }
+
+#[test]
+fn trusted_proxies_from_file_and_env() {
+    let local: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let inner: std::net::IpAddr = "10.1.2.3".parse().expect("ip");
+    let defaults = Config::defaults().expect("defaults");
+    assert!(defaults.connections.trusted_proxies.is_empty());
+    let text = "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n";
+    let config = load(Some(text), &[], &Overrides::default()).expect("file");
+    let trusted = &config.connections.trusted_proxies;
+    assert!(trusted.contains(local) && trusted.contains(inner));
+    assert!(!trusted.contains("192.0.2.1".parse().expect("ip")));
+    let vars = [("WINICHAT_TRUSTED_PROXIES", " ::1, fd00::/8 ")];
+    let config = load(Some(text), &vars, &Overrides::default()).expect("env");
+    let trusted = &config.connections.trusted_proxies;
+    assert!(trusted.contains("fd00::7".parse().expect("ip")) && !trusted.contains(local));
+    let e = load(
+        Some("\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect_err("not an address");
+    let e = e.to_string();
+    assert!(
+        e.contains("trusted_proxies (line 2)") && e.contains("proxy.local"),
+        "{e}"
+    );
+    let vars = [("WINICHAT_TRUSTED_PROXIES", "10.0.0.0/40")];
+    let e = load(None, &vars, &Overrides::default()).expect_err("bad prefix");
+    assert!(e.to_string().contains("WINICHAT_TRUSTED_PROXIES"), "{e}");
+}

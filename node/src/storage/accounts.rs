@@ -98,6 +98,15 @@ pub trait AccountStore: Send + Sync {
         token_hash: &[u8; 32],
     ) -> Result<(), StorageError>;
 
+    /// True if the registration token with hash `token_hash` exists, is not expired at `now`
+    /// and has a use left. Only a hint taken before the costly part of a registration:
+    /// [`AccountStore::create_user_with_token`] checks and consumes the use atomically.
+    async fn registration_token_usable(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<bool, StorageError>;
+
     /// The user with this id.
     async fn user(&self, id: &UserId) -> Result<Option<UserRecord>, StorageError>;
 

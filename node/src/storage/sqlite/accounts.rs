@@ -80,6 +80,24 @@ impl AccountStore for SqliteStorage {
         tx.commit().await.map_err(db_error)
     }
 
+    async fn registration_token_usable(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let found = sqlx::query(
+            "SELECT 1 FROM registration_tokens \
+             WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?) \
+             AND (uses_left IS NULL OR uses_left > 0)",
+        )
+        .bind(token_hash.as_slice())
+        .bind(to_i64(now.0, "now")?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(found.is_some())
+    }
+
     async fn user(&self, id: &UserId) -> Result<Option<UserRecord>, StorageError> {
         sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",

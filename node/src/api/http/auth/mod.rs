@@ -2,7 +2,7 @@
 //! One file per endpoint; the shared pieces (errors, the refresh cookie, the bearer token,
 //! the client address) are here. See `spec/auth.md`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -15,6 +15,7 @@ use winichat_protocol::error_code::ErrorCode;
 
 use super::AppState;
 use crate::auth::{AccessClaims, AuthError, Issued, REFRESH_TTL};
+use crate::client_addr::{ClientAddr, ClientKey};
 
 pub mod login;
 pub mod logout;
@@ -130,20 +131,24 @@ impl FromRequestParts<AppState> for Bearer {
     }
 }
 
-/// The client's IP address, when the server recorded it (`ConnectInfo`).
+/// What the per-client throttles count for this request ([`ClientKey`]): the client's
+/// address as the accept loop found it (`X-Forwarded-For` believed only from a trusted
+/// proxy), else the TCP peer's (`ConnectInfo`); `None` when neither was recorded.
 #[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
+pub struct ClientIp(pub Option<ClientKey>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
+        let ip = match parts.extensions.get::<ClientAddr>() {
+            Some(ClientAddr(ip)) => Some(*ip),
+            None => parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip()),
-        ))
+        };
+        Ok(ClientIp(ip.map(ClientKey::of)))
     }
 }
 
