@@ -22,7 +22,7 @@ mod state;
 mod tests;
 
 pub use authorize::{Action, Denied, authorize};
-pub use body::{Body, BodyError};
+pub use body::{Body, BodyError, Rules};
 pub use permissions::Permissions;
 pub use state::ApplyError;
 
