@@ -160,7 +160,7 @@ fn signed_file_names_keep_the_rule_they_were_signed_under() {
         };
         assert_eq!(a.check_signed(), Ok(()));
         assert_eq!(a.check(), Err(AttachmentError::NameCharacters));
-        assert_eq!(check_signed_attachments(&[a.clone()]), Ok(()));
+        assert_eq!(check_signed_attachments(std::slice::from_ref(&a)), Ok(()));
         assert_eq!(
             check_attachments(&[a]),
             Err(AttachmentError::NameCharacters)
