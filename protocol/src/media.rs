@@ -155,21 +155,34 @@ impl AttachmentError {
     }
 }
 
-/// A file name as attachments carry it (and as the download URL's `name` takes it): 1 to
-/// [`MAX_FILE_NAME_CHARS`] characters of shown text on one line (protocol.md §2.1: no control,
-/// format or other invisible character — a bidirectional override makes `gpj.exe` look like
-/// `exe.jpg`); no `/` or `\`; no `..` anywhere; not `.`. The same rule applies to the `name` of
-/// a download URL.
+/// A file name as a new attachment carries it (a `msgs.post` request, an upload's `name`, a
+/// body a home node is about to sign): 1 to [`MAX_FILE_NAME_CHARS`] characters of shown text on
+/// one line (protocol.md §2.1: no control, format or other invisible character — a
+/// bidirectional override makes `gpj.exe` look like `exe.jpg`); no `/` or `\`; no `..`
+/// anywhere; not `.`.
 pub fn check_file_name(name: &str) -> Result<(), AttachmentError> {
+    check_signed_file_name(name)?;
+    check_shown_text(name, Lines::One).map_err(|_| AttachmentError::NameCharacters)
+}
+
+/// A file name in a body already signed by its home node (read back from a log or received),
+/// and the `name` of a download URL: the rule file names had before the shown-text rule, so
+/// that names signed under it stay readable and downloadable. 1 to [`MAX_FILE_NAME_CHARS`]
+/// characters; no control character (C0, DEL, C1), no `/` or `\`, no bidirectional
+/// embedding, override or isolate (U+202A–U+202E, U+2066–U+2069); no `..` anywhere; not `.`.
+pub fn check_signed_file_name(name: &str) -> Result<(), AttachmentError> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_FILE_NAME_CHARS {
         return Err(AttachmentError::NameLength);
     }
-    if name.chars().any(|c| c == '/' || c == '\\')
-        || check_shown_text(name, Lines::One).is_err()
-        || name == "."
-        || name.contains("..")
-    {
+    let bad = |c: char| {
+        c.is_control()
+            || c == '/'
+            || c == '\\'
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if name.chars().any(bad) || name == "." || name.contains("..") {
         return Err(AttachmentError::NameCharacters);
     }
     Ok(())
@@ -228,13 +241,22 @@ fn check_duration(duration_ms: Option<u64>) -> Result<(), AttachmentError> {
     }
 }
 
-/// The attachments of one `msg.post` body: at most [`MAX_ATTACHMENTS`], each passing
+/// The attachments of a new `msg.post` body: at most [`MAX_ATTACHMENTS`], each passing
 /// [`Attachment::check`].
 pub fn check_attachments(attachments: &[Attachment]) -> Result<(), AttachmentError> {
     if attachments.len() > MAX_ATTACHMENTS {
         return Err(AttachmentError::TooMany);
     }
     attachments.iter().try_for_each(Attachment::check)
+}
+
+/// The attachments of a signed `msg.post` body: at most [`MAX_ATTACHMENTS`], each passing
+/// [`Attachment::check_signed`].
+pub fn check_signed_attachments(attachments: &[Attachment]) -> Result<(), AttachmentError> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(AttachmentError::TooMany);
+    }
+    attachments.iter().try_for_each(Attachment::check_signed)
 }
 
 /// The attachments of one `msgs.post` request: at most [`MAX_ATTACHMENTS`], each passing
@@ -294,13 +316,23 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    /// The limits every reader checks (`Body::decode` runs it on each attachment): the name
-    /// ([`check_file_name`]), the mime type ([`check_mime`]), width and height at least 1, a
-    /// duration of at most [`MAX_DURATION_MS`], the blurhash ([`check_blurhash`]); a waveform
-    /// of 16–256 samples exactly on a voice message; a poster only on a video.
+    /// The limits of a new attachment (`Body::decode` runs it on each): the name
+    /// ([`check_file_name`]) and the rest of [`Attachment::check_signed`].
     pub fn check(&self) -> Result<(), AttachmentError> {
         if let Some(name) = &self.name {
             check_file_name(name)?;
+        }
+        self.check_signed()
+    }
+
+    /// The limits every reader checks, also on a body already signed (`Body::decode_signed`):
+    /// the name ([`check_signed_file_name`]), the mime type ([`check_mime`]), width and height
+    /// at least 1, a duration of at most [`MAX_DURATION_MS`], the blurhash
+    /// ([`check_blurhash`]); a waveform of 16–256 samples exactly on a voice message; a poster
+    /// only on a video.
+    pub fn check_signed(&self) -> Result<(), AttachmentError> {
+        if let Some(name) = &self.name {
+            check_signed_file_name(name)?;
         }
         check_mime(&self.mime)?;
         if self.width == Some(0) || self.height == Some(0) {

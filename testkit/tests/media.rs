@@ -781,6 +781,27 @@ async fn html_and_svg_claiming_png_are_never_served_inline(backend: Backend) {
         header(&download, CONTENT_DISPOSITION),
         "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20#1.png"
     );
+    // A name signed before the shown-text rule (a zero-width space, a soft hyphen) still
+    // downloads under its name: the URL's name follows the rule for signed names.
+    let old = get(
+        &node,
+        &format!("/api/media/{hex}?dl=1&name=re%E2%80%8Bport%C2%AD.png"),
+        Some(&alice.token),
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::OK);
+    assert_eq!(
+        header(&old, CONTENT_DISPOSITION),
+        "attachment; filename*=UTF-8''re%E2%80%8Bport%C2%AD.png"
+    );
+    // An override was never allowed in a file name, and still is not.
+    let rlo = get(
+        &node,
+        &format!("/api/media/{hex}?dl=1&name=gpj%E2%80%AE.exe"),
+        Some(&alice.token),
+    )
+    .await;
+    assert_eq!(rlo.status(), StatusCode::BAD_REQUEST);
     node.shutdown().await;
 }
 

@@ -1421,7 +1421,9 @@ export class ChatClient {
 
   /**
    * `msgs.event`: the signed bytes (COSE_Sign1) of event `seq`, to verify with the home node's
-   * key from its node document (spec/gateway.md §8.5).
+   * key from its node document (spec/gateway.md §8.5). `not_found` also for a withheld event (a
+   * deleted message's post and edits, a moderator's deletion without view_audit_log): a known
+   * gap in the `prev` chain, not a fork.
    */
   signedEvent(group: GroupId, seq: number): Promise<Result<Uint8Array, ChatError>> {
     return this.#call(CHAT_METHOD.msgsEvent, { group, seq }, decodeEventResult);

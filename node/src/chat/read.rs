@@ -1,10 +1,16 @@
 //! Reads and ephemeral signals: the chat list, a chat's detail, history, the audit view, read
 //! positions, typing, bans, invites and the public directory.
 
+use winichat_protocol::codec::Limits;
+use winichat_protocol::cose::UnverifiedSign1;
+use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::gateway::fit::{self, Anchor};
 use winichat_protocol::gateway::{self, chat as api};
-use winichat_protocol::group::{Action, EVERYONE_RANK, GroupKind, GroupState, Permissions};
+use winichat_protocol::group::{
+    Action, Body, EVERYONE_RANK, GroupKind, GroupState, Permissions, authorize,
+};
 use winichat_protocol::ids::{GroupId, UserId};
+use winichat_protocol::keys::PublicKey;
 
 use super::{ChatError, Chats, Loaded, pages, view};
 use crate::storage::chats::{Page, TimelineRow};
@@ -466,20 +472,70 @@ impl Chats {
     }
 
     /// `msgs.event`: the signed bytes of event `seq`, for whoever may read the history
-    /// (gateway.md §8.5); `not_found` past the log's head.
+    /// (gateway.md §8.5); `not_found` past the log's head, and for what the history does not
+    /// show the caller either: a deleted message's `msg.post` and the `msg.edit`s of it (its
+    /// text is gone for everyone), and a moderator's `msg.delete` of someone else's message
+    /// unless the caller may view the audit log.
     pub async fn event(
         &self,
         actor: &UserId,
         p: api::EventParams,
     ) -> Result<api::EventResult, ChatError> {
-        self.with_access(actor, &p.group, Action::View, |_| ())
+        let may_audit = self
+            .with_access(actor, &p.group, Action::View, |l| {
+                authorize(&l.state, actor, &Action::ViewAuditLog).is_ok()
+            })
             .await?;
+        let gone = || ChatError::NotFound("no such event");
         if p.seq == 0 {
-            return Err(ChatError::NotFound("no such event"));
+            return Err(gone());
         }
-        match self.db().events().range(&p.group, p.seq, 1).await?.pop() {
-            Some(event) if event.seq == p.seq => Ok(api::EventResult { event: event.raw }),
-            _ => Err(ChatError::NotFound("no such event")),
+        let event = match self.db().events().range(&p.group, p.seq, 1).await?.pop() {
+            Some(event) if event.seq == p.seq => event,
+            _ => return Err(gone()),
+        };
+        let chats = self.db().chats();
+        let withheld = match EventKind::parse(&event.kind) {
+            Ok(EventKind::MsgPost) => chats
+                .item(&p.group, p.seq)
+                .await?
+                .is_some_and(|row| row.deleted),
+            Ok(EventKind::MsgEdit) => {
+                let target = self.edit_target(&event.raw)?;
+                chats
+                    .item(&p.group, target)
+                    .await?
+                    .is_some_and(|row| row.deleted)
+            }
+            // A moderator's deletion of another member's message is the one deletion with a
+            // row of its own (kind `msg.delete`, an audit row); the author's own is not.
+            Ok(EventKind::MsgDelete) => {
+                !may_audit
+                    && chats.item(&p.group, p.seq).await?.is_some_and(|row| {
+                        row.is_admin && row.kind == EventKind::MsgDelete.as_str()
+                    })
+            }
+            _ => false,
+        };
+        if withheld {
+            return Err(gone());
+        }
+        Ok(api::EventResult { event: event.raw })
+    }
+
+    /// The message a stored `msg.edit` changes. The node signed it, so it verifies under the
+    /// node's own key; its body is read under the rules it was signed under.
+    fn edit_target(&self, raw: &[u8]) -> Result<u64, ChatError> {
+        let key = PublicKey::of(&self.inner.key);
+        let event: Event = UnverifiedSign1::parse(raw, &Limits::EVENT)
+            .map_err(ChatError::internal)?
+            .verify(&key, &Limits::EVENT)
+            .map_err(ChatError::internal)?
+            .into_value();
+        match Body::decode_signed(&event.kind, &event.body) {
+            Ok(Body::MsgEdit(edit)) => Ok(edit.seq),
+            Ok(_) => Err(ChatError::internal("stored msg.edit has another body")),
+            Err(e) => Err(ChatError::internal(e)),
         }
     }
 

@@ -447,3 +447,94 @@ async fn roles_grant_permissions_live() {
         Err(ChatError::Denied(_))
     ));
 }
+
+/// A message signed before the shown-text rule — here an attachment whose name holds a
+/// zero-width space — is read back under the rules it was signed under: its author can still
+/// edit it (the stored body is decoded again to write the edited text).
+#[tokio::test]
+async fn a_message_signed_before_the_shown_text_rule_stays_editable() {
+    use winichat_protocol::codec;
+    use winichat_protocol::group::bodies::MsgPost;
+    use winichat_protocol::ids::{MediaId, NodeName};
+    use winichat_protocol::media::{Attachment, MediaKind};
+
+    let f = fixture(&["ana", "bob"]).await;
+    let (ana, bo) = (user("ana"), user("bob"));
+    let dm = f.chats.open_direct(&ana, &bo).await.expect("open");
+    let msg = f
+        .chats
+        .post(&ana, post(&dm, "p", "the report"))
+        .await
+        .expect("post");
+    // The body as a node signed it before the rule: no way to post it today, so it is written
+    // into the projection the way an older node left it.
+    let old = MsgPost {
+        text: "the report".into(),
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_everyone: false,
+        attachments: vec![Attachment {
+            media: MediaId {
+                node: NodeName::parse(NODE).expect("node"),
+                sha256: [7; 32],
+            },
+            kind: MediaKind::File,
+            mime: "application/pdf".into(),
+            size: 10,
+            name: Some("re\u{200B}port.pdf".into()),
+            width: None,
+            height: None,
+            duration_ms: None,
+            blurhash: None,
+            waveform: None,
+            poster: None,
+        }],
+    };
+    let body = gateway::to_value(&old)
+        .and_then(|v| codec::encode(&v))
+        .expect("encodes");
+    let url = format!(
+        "sqlite://{}",
+        f._dir
+            .path()
+            .join(crate::storage::DEFAULT_SQLITE_FILE)
+            .display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    let updated = sqlx::query("UPDATE timeline SET body = ? WHERE group_id = ? AND seq = ?")
+        .bind(body)
+        .bind(dm.as_str())
+        .bind(i64::try_from(msg.seq).expect("seq"))
+        .execute(&pool)
+        .await
+        .expect("update");
+    assert_eq!(updated.rows_affected(), 1);
+    pool.close().await;
+
+    edit(&f, &ana, &dm, msg.seq, "e-old")
+        .await
+        .expect("the old message is editable");
+    let items = f
+        .chats
+        .history(
+            &ana,
+            api::HistoryParams {
+                group: dm.clone(),
+                before: None,
+                after: None,
+                around: None,
+                limit: None,
+            },
+        )
+        .await
+        .expect("history")
+        .items;
+    let item = items
+        .iter()
+        .find(|i| i.seq == msg.seq)
+        .expect("the message");
+    let shown = codec::encode(&item.body).expect("encodes");
+    let holds = |s: &str| shown.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(holds("hello"), "the edited text");
+    assert!(holds("re\u{200B}port.pdf"), "the name as signed");
+}

@@ -974,9 +974,11 @@ fn live_message<'a>(
     }
 }
 
+/// The stored body of a message: signed already, so read under the rules it was signed under
+/// (a file name from before the shown-text rule must not make the message uneditable).
 fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
     let value: Value = codec::decode(bytes, &Limits::EVENT).map_err(ChatError::internal)?;
-    match Body::decode(&EventKind::MsgPost, &value) {
+    match Body::decode_signed(&EventKind::MsgPost, &value) {
         Ok(Body::MsgPost(post)) => Ok(post),
         Ok(_) => Err(ChatError::internal("stored message is not a msg.post")),
         Err(e) => Err(ChatError::internal(e)),

@@ -5,16 +5,24 @@
 use winichat_protocol::ids::{MediaId, UserId};
 use winichat_protocol::media::{
     Attachment, AttachmentError, AttachmentInput, MediaKind, check_file_name, check_inputs,
+    check_signed_file_name,
 };
 
 use super::{Media, MediaError, now};
 use crate::storage::media::MediaRecord;
 
-/// Checks a file name given for an attachment or a download: the protocol's rule
-/// ([`check_file_name`]: 1 to 255 characters, no control or bidirectional-override
-/// characters, no `/`, `\` or `..`, and not `.`).
+/// Checks a file name given for a new attachment or upload: the protocol's rule for new names
+/// ([`check_file_name`]: 1 to 255 characters of shown text, no `/`, `\` or `..`, and not `.`).
 pub fn check_name(name: &str) -> Result<(), MediaError> {
     check_file_name(name).map_err(invalid)
+}
+
+/// Checks the `name` of a download URL. Clients take it from attachments, some signed before
+/// the shown-text rule, so it follows the rule for signed names ([`check_signed_file_name`]:
+/// no control, bidirectional override or isolate, `/`, `\` or `..`) — the characters that were
+/// never allowed; it is percent-encoded into `Content-Disposition` either way.
+pub fn check_download_name(name: &str) -> Result<(), MediaError> {
+    check_signed_file_name(name).map_err(invalid)
 }
 
 fn invalid(e: AttachmentError) -> MediaError {

@@ -4,6 +4,12 @@
 //! would also take a struct as an array, by field position — a second encoding the protocol
 //! does not allow), and checks every limit of [`super`] (text lengths, colours, emoji, counts)
 //! so that [`super::GroupState::apply`] and [`super::authorize`] see only well-formed bodies.
+//!
+//! The shown-text rule (protocol.md §2.1: names, descriptions, reasons, file names) came after
+//! bodies were signed without it, so it is a rule for new bodies only ([`Rules::New`]: what a
+//! home node checks before it signs); a body already signed by its home node — read back from
+//! a log, or received by a replica — is held to every other rule ([`Rules::Signed`]) and is
+//! never refused for its shown text (protocol.md §5.5).
 
 use std::collections::BTreeSet;
 
@@ -19,7 +25,7 @@ use super::{
 };
 use crate::codec::MAX_SAFE_INTEGER;
 use crate::event::EventKind;
-use crate::media::check_attachments;
+use crate::media::{check_attachments, check_signed_attachments};
 use crate::text::{Lines, check_shown_text};
 
 /// A decoded event body, one variant per kind this version knows.
@@ -62,10 +68,31 @@ pub struct BodyError {
 /// The result of one limit check: the reason it failed.
 type Check = Result<(), String>;
 
+/// Which rules a body is held to (protocol.md §5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// A body a home node is about to sign: every rule, shown text (§2.1) included.
+    New,
+    /// A body its home node already signed (read back from a log, or received): every rule
+    /// but shown text, so that history signed before that rule still folds and reads.
+    Signed,
+}
+
 impl Body {
-    /// Decodes `body` as the body of `kind`. The body must be a map; unknown kinds give
-    /// [`Body::Unknown`].
+    /// Decodes `body` as the body of a new event of `kind` ([`Rules::New`]): what a home node
+    /// checks before it signs. The body must be a map; unknown kinds give [`Body::Unknown`].
     pub fn decode(kind: &EventKind, body: &Value) -> Result<Body, BodyError> {
+        Self::decode_with(kind, body, Rules::New)
+    }
+
+    /// Decodes the body of an event its home node already signed ([`Rules::Signed`]): a
+    /// stored event read back, or one a replica receives.
+    pub fn decode_signed(kind: &EventKind, body: &Value) -> Result<Body, BodyError> {
+        Self::decode_with(kind, body, Rules::Signed)
+    }
+
+    /// Decodes `body` as the body of `kind` under `rules`.
+    pub fn decode_with(kind: &EventKind, body: &Value, rules: Rules) -> Result<Body, BodyError> {
         let fail = |reason: String| BodyError {
             kind: kind.as_str().to_owned(),
             reason,
@@ -94,7 +121,7 @@ impl Body {
             EventKind::MsgPin => Body::MsgPin(fields(body).map_err(fail)?),
             EventKind::Unknown(_) => Body::Unknown,
         };
-        decoded.check_limits().map_err(fail)?;
+        decoded.check_limits(rules).map_err(fail)?;
         Ok(decoded)
     }
 
@@ -150,18 +177,18 @@ impl Body {
     }
 
     /// Checks the limits serde cannot express.
-    fn check_limits(&self) -> Check {
+    fn check_limits(&self, rules: Rules) -> Check {
         match self {
-            Body::GroupCreate(b) => check_group_create(b),
-            Body::GroupUpdate(b) => check_group_update(b),
+            Body::GroupCreate(b) => check_group_create(b, rules),
+            Body::GroupUpdate(b) => check_group_update(b, rules),
             Body::MemberKick(MemberKick { reason, .. })
             | Body::MemberBan(MemberBan { reason, .. }) => {
                 check_max_chars("reason", reason, MAX_REASON_CHARS)?;
-                check_shown("reason", reason, Lines::Many)
+                check_shown("reason", reason, Lines::Many, rules)
             }
             Body::MemberRoles(b) => check_role_list(&b.roles),
-            Body::RoleCreate(b) => check_role_create(b),
-            Body::RoleUpdate(b) => check_role_update(b),
+            Body::RoleCreate(b) => check_role_create(b, rules),
+            Body::RoleUpdate(b) => check_role_update(b, rules),
             Body::MsgPost(b) => {
                 if b.attachments.is_empty() {
                     check_message_text(&b.text)?;
@@ -171,7 +198,11 @@ impl Body {
                 if b.mentions.len() > MAX_MENTIONS {
                     return Err(format!("more than {MAX_MENTIONS} mentions"));
                 }
-                check_attachments(&b.attachments).map_err(|e| format!("attachments: {e}"))
+                match rules {
+                    Rules::New => check_attachments(&b.attachments),
+                    Rules::Signed => check_signed_attachments(&b.attachments),
+                }
+                .map_err(|e| format!("attachments: {e}"))
             }
             Body::MsgEdit(b) => check_message_text(&b.text),
             Body::MsgReact(b) => check_emoji(&b.emoji),
@@ -246,8 +277,8 @@ fn map_of<T: Serialize>(body: &T) -> Value {
     Value::serialized(body).unwrap_or_else(|_| Value::Map(Vec::new()))
 }
 
-fn check_group_create(b: &GroupCreate) -> Check {
-    check_description(&b.description)?;
+fn check_group_create(b: &GroupCreate, rules: Rules) -> Check {
+    check_description(&b.description, rules)?;
     match b.kind {
         GroupKind::Direct => {
             if !b.name.is_empty() || !b.description.is_empty() {
@@ -261,7 +292,7 @@ fn check_group_create(b: &GroupCreate) -> Check {
             }
         }
         GroupKind::Group => {
-            check_group_name(&b.name)?;
+            check_group_name(&b.name, rules)?;
             if !b.members.is_empty() {
                 return Err("a group starts with its owner alone".to_owned());
             }
@@ -273,12 +304,12 @@ fn check_group_create(b: &GroupCreate) -> Check {
     Ok(())
 }
 
-fn check_group_update(b: &GroupUpdate) -> Check {
+fn check_group_update(b: &GroupUpdate, rules: Rules) -> Check {
     if let Some(name) = &b.name {
-        check_group_name(name)?;
+        check_group_name(name, rules)?;
     }
     if let Some(description) = &b.description {
-        check_description(description)?;
+        check_description(description, rules)?;
     }
     if b.visibility == Some(Visibility::Private) && b.handle.is_some() {
         return Err("a private group has no handle".to_owned());
@@ -286,22 +317,22 @@ fn check_group_update(b: &GroupUpdate) -> Check {
     Ok(())
 }
 
-fn check_role_create(b: &RoleCreate) -> Check {
+fn check_role_create(b: &RoleCreate, rules: Rules) -> Check {
     if b.role == EVERYONE {
         return Err("a custom role cannot have the everyone id".to_owned());
     }
-    check_role_name(&b.name)?;
+    check_role_name(&b.name, rules)?;
     check_colour(&b.colour)?;
     check_permissions(b.permissions)?;
     check_custom_rank(b.rank)
 }
 
-fn check_role_update(b: &RoleUpdate) -> Check {
+fn check_role_update(b: &RoleUpdate, rules: Rules) -> Check {
     if b.role == EVERYONE && (b.name.is_some() || b.colour.is_some() || b.rank.is_some()) {
         return Err("the everyone role takes only permissions".to_owned());
     }
     if let Some(name) = &b.name {
-        check_role_name(name)?;
+        check_role_name(name, rules)?;
     }
     if let Some(colour) = &b.colour {
         check_colour(colour)?;
@@ -331,32 +362,36 @@ fn check_role_list(roles: &[super::RoleId]) -> Check {
 
 /// A group name: not blank, at most [`MAX_NAME_CHARS`] characters, shown text on one line
 /// (protocol.md §2.1).
-fn check_group_name(name: &str) -> Check {
+fn check_group_name(name: &str, rules: Rules) -> Check {
     if name.trim().is_empty() {
         return Err("the name is empty".to_owned());
     }
     check_max_chars("name", name, MAX_NAME_CHARS)?;
-    check_shown("name", name, Lines::One)
+    check_shown("name", name, Lines::One, rules)
 }
 
 /// A role name: not blank, at most [`MAX_ROLE_NAME_CHARS`] characters, shown text on one line.
-fn check_role_name(name: &str) -> Check {
+fn check_role_name(name: &str, rules: Rules) -> Check {
     if name.trim().is_empty() {
         return Err("the role name is empty".to_owned());
     }
     check_max_chars("role name", name, MAX_ROLE_NAME_CHARS)?;
-    check_shown("role name", name, Lines::One)
+    check_shown("role name", name, Lines::One, rules)
 }
 
 /// A group description: at most [`MAX_DESCRIPTION_CHARS`] characters, shown text on several
 /// lines.
-fn check_description(description: &str) -> Check {
+fn check_description(description: &str, rules: Rules) -> Check {
     check_max_chars("description", description, MAX_DESCRIPTION_CHARS)?;
-    check_shown("description", description, Lines::Many)
+    check_shown("description", description, Lines::Many, rules)
 }
 
-fn check_shown(what: &str, text: &str, lines: Lines) -> Check {
-    check_shown_text(text, lines).map_err(|e| format!("the {what}: {e}"))
+/// The shown-text rule, for new bodies only (see [`Rules`]).
+fn check_shown(what: &str, text: &str, lines: Lines, rules: Rules) -> Check {
+    match rules {
+        Rules::New => check_shown_text(text, lines).map_err(|e| format!("the {what}: {e}")),
+        Rules::Signed => Ok(()),
+    }
 }
 
 /// Message text: 1 to [`MAX_TEXT_CHARS`] characters, not only whitespace.

@@ -3,7 +3,10 @@
 //!
 //! The home node checks each action with [`authorize`] against the state before it sequences
 //! the event, then folds the event into the state with [`GroupState::apply`]; a replica does
-//! the same with the events it receives. Both functions are pure.
+//! the same with the events it receives. Both functions are pure. A new body is decoded with
+//! [`Body::decode`] (every rule, shown text included); a body its home node already signed —
+//! received, or read back from a log — with [`Body::decode_signed`], which leaves shown text
+//! out so that history signed before that rule still folds (protocol.md §5.5).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +25,7 @@ mod state;
 mod tests;
 
 pub use authorize::{Action, Denied, authorize};
-pub use body::{Body, BodyError};
+pub use body::{Body, BodyError, Rules};
 pub use permissions::Permissions;
 pub use state::ApplyError;
 

@@ -139,6 +139,53 @@ fn file_names() {
 }
 
 #[test]
+fn signed_file_names_keep_the_rule_they_were_signed_under() {
+    // Names signed before the shown-text rule (zero-width, format characters) are read back
+    // and downloadable; a new attachment refuses them.
+    for old in [
+        "a\u{200B}b.txt",
+        "soft\u{AD}hyphen.pdf",
+        "bom\u{FEFF}.png",
+        "rtl\u{200F}.jpg",
+    ] {
+        assert_eq!(check_signed_file_name(old), Ok(()), "{old:?}");
+        assert_eq!(
+            check_file_name(old),
+            Err(AttachmentError::NameCharacters),
+            "{old:?}"
+        );
+        let a = Attachment {
+            name: Some(old.to_owned()),
+            ..image()
+        };
+        assert_eq!(a.check_signed(), Ok(()));
+        assert_eq!(a.check(), Err(AttachmentError::NameCharacters));
+        assert_eq!(check_signed_attachments(std::slice::from_ref(&a)), Ok(()));
+        assert_eq!(
+            check_attachments(&[a]),
+            Err(AttachmentError::NameCharacters)
+        );
+    }
+    // What file names always refused stays refused everywhere.
+    for bad in [
+        "a/b",
+        "a\nb",
+        "del\u{7f}",
+        "gpj\u{202E}.exe",
+        "iso\u{2066}late",
+        ".",
+        "a..b",
+    ] {
+        assert_eq!(
+            check_signed_file_name(bad),
+            Err(AttachmentError::NameCharacters),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(check_signed_file_name(""), Err(AttachmentError::NameLength));
+}
+
+#[test]
 fn waveforms_only_on_voice_and_of_16_to_256_samples() {
     for len in [MIN_WAVEFORM_SAMPLES, MAX_WAVEFORM_SAMPLES] {
         let a = Attachment {

@@ -9,14 +9,40 @@ use winichat_protocol::cose::UnverifiedSign1;
 use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::event::{Event, LogHead, check_next};
 use winichat_protocol::gateway::chat::{self as api, method};
-use winichat_protocol::group::Visibility;
+use winichat_protocol::group::{Permissions, Visibility};
 use winichat_protocol::keys::PublicKey;
 use winichat_testkit::client::{Client, txn};
 use winichat_testkit::node::{Backend, TestNode};
 
 use crate::common::{Chat, history, no_such_group, start, users};
 
-on_both!(events_verify_against_the_node_document);
+/// `msgs.event` of `seq` as `c` sees it: the bytes, or the error code.
+async fn try_event(
+    c: &mut Client,
+    group: &winichat_protocol::ids::GroupId,
+    seq: u64,
+) -> Result<Vec<u8>, ErrorCode> {
+    c.call_as::<_, api::EventResult>(
+        method::MSGS_EVENT,
+        &api::EventParams {
+            group: group.clone(),
+            seq,
+        },
+    )
+    .await
+    .map(|r| r.event)
+    .map_err(|e| e.code)
+}
+
+/// True when `needle` occurs in `bytes`.
+fn holds(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+on_both!(
+    events_verify_against_the_node_document,
+    events_hide_what_history_hides
+);
 
 /// The node document's key, read as protocol.md §4.3 says.
 async fn node_key(node: &TestNode) -> PublicKey {
@@ -134,5 +160,98 @@ async fn events_verify_against_the_node_document(backend: Backend) {
             .await;
         assert_eq!(answer.map_err(|e| e.code), Err(ErrorCode::NotFound));
     }
+    node.shutdown().await;
+}
+
+/// A deleted message's text is gone for everyone (gateway.md §8.5): neither its `msg.post`
+/// nor its edits are served; a moderator's deletion of someone else's message is served only
+/// to those who may view the audit log, like `audit.list`.
+async fn events_hide_what_history_hides(backend: Backend) {
+    let node = start(backend).await;
+    let [mut owner, mut admin, mut plain, mut author] =
+        users(&node, ["owner", "admin", "plain", "author"]).await;
+    let group = owner
+        .create_group("Withheld", Visibility::Private, None)
+        .await
+        .group;
+    for c in [&mut admin, &mut plain, &mut author] {
+        owner.invite_and_join(&group, c).await;
+    }
+    let auditor = Permissions(Permissions::VIEW_AUDIT_LOG.0 | Permissions::MANAGE_MESSAGES.0);
+    let role = owner.create_role(&group, "auditor", auditor, None).await;
+    owner.set_roles(&group, admin.user(), &[role]).await;
+    let delete = |seq| api::MsgParams {
+        txn: txn(),
+        group: group.clone(),
+        seq,
+    };
+
+    // The author posts, edits and deletes their own message.
+    let secret = author.post(&group, "secret first draft").await;
+    let edit: api::WriteResult = author
+        .ok(
+            method::MSGS_EDIT,
+            &api::EditParams {
+                txn: txn(),
+                group: group.clone(),
+                seq: secret.seq,
+                text: "secret second draft".to_owned(),
+            },
+        )
+        .await;
+    // Before the deletion both are served, text and all.
+    let before = try_event(&mut plain, &group, secret.seq)
+        .await
+        .expect("served");
+    assert!(holds(&before, "secret first draft"));
+    let before = try_event(&mut plain, &group, edit.seq)
+        .await
+        .expect("served");
+    assert!(holds(&before, "secret second draft"));
+    let own: api::WriteResult = author.ok(method::MSGS_DELETE, &delete(secret.seq)).await;
+    for c in [&mut plain, &mut admin, &mut owner, &mut author] {
+        for seq in [secret.seq, edit.seq] {
+            assert_eq!(
+                try_event(c, &group, seq).await,
+                Err(ErrorCode::NotFound),
+                "{} asks for seq {seq} of a deleted message",
+                c.user()
+            );
+        }
+        // The author's own deletion names nobody else: everyone may fetch it.
+        let bytes = try_event(c, &group, own.seq).await.expect("own deletion");
+        assert!(!holds(&bytes, "secret"));
+    }
+
+    // A moderator deletes another member's message: an audit event.
+    let spam = plain.post(&group, "spam").await;
+    let moderated: api::WriteResult = admin.ok(method::MSGS_DELETE, &delete(spam.seq)).await;
+    for c in [&mut plain, &mut author] {
+        assert_eq!(
+            try_event(c, &group, moderated.seq).await,
+            Err(ErrorCode::NotFound),
+            "{} may not view the audit log",
+            c.user()
+        );
+    }
+    let key = node_key(&node).await;
+    let moderator = admin.user().clone();
+    for c in [&mut admin, &mut owner] {
+        let bytes = try_event(c, &group, moderated.seq)
+            .await
+            .expect("an auditor sees it");
+        let event = UnverifiedSign1::parse(&bytes, &Limits::EVENT)
+            .expect("a COSE_Sign1")
+            .verify::<Event>(&key, &Limits::EVENT)
+            .expect("verifies")
+            .into_value();
+        assert_eq!(event.seq, moderated.seq);
+        assert_eq!(event.sender, moderator);
+    }
+    // The deleted message's own events stay withheld for the auditors too.
+    assert_eq!(
+        try_event(&mut admin, &group, spam.seq).await,
+        Err(ErrorCode::NotFound)
+    );
     node.shutdown().await;
 }

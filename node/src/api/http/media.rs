@@ -23,7 +23,7 @@ use winichat_protocol::media::{MediaInfo, MediaKind};
 
 use super::AppState;
 use super::auth::{ApiError, Bearer};
-use crate::media::attach::check_name;
+use crate::media::attach::{check_download_name, check_name};
 use crate::media::store::Variant;
 use crate::media::{Access, MediaError, now};
 
@@ -233,7 +233,7 @@ async fn serve(
     let thumb = thumb.map(parse_size).transpose().map_err(err)?;
     let Query(query) = query.map_err(|e| bad_query(&e).into_response())?;
     if let Some(name) = &query.name {
-        check_name(name).map_err(err)?;
+        check_download_name(name).map_err(err)?;
     }
     let download = match query.dl.as_deref() {
         None | Some("0") => false,

@@ -398,6 +398,71 @@ fn limits() {
 }
 
 #[test]
+fn shown_text_is_a_rule_for_new_bodies_only() {
+    use crate::group::Rules;
+    type K = EventKind;
+    let zw = "ad\u{200B}min";
+    let bob = || text("@bob:example.org");
+    let role = |name: &str| {
+        map(vec![
+            ("role", Value::Integer(2.into())),
+            ("name", text(name)),
+            ("colour", text("")),
+            ("permissions", Value::Integer(0.into())),
+            ("rank", Value::Integer(1.into())),
+        ])
+    };
+    let file = map(vec![
+        ("media", media_value(1)),
+        ("kind", text("file")),
+        ("mime", text("application/pdf")),
+        ("size", Value::Integer(10.into())),
+        ("name", text("re\u{200B}port.pdf")),
+    ]);
+    let cases = [
+        (K::GroupCreate, group_create(zw, "private", vec![])),
+        (K::GroupUpdate, map(vec![("name", text(zw))])),
+        (
+            K::GroupUpdate,
+            map(vec![("description", text("x\u{202E}y"))]),
+        ),
+        (
+            K::MemberKick,
+            map(vec![("user", bob()), ("reason", text(zw))]),
+        ),
+        (
+            K::MemberBan,
+            map(vec![("user", bob()), ("reason", text(zw))]),
+        ),
+        (K::RoleCreate, role(zw)),
+        (
+            K::RoleUpdate,
+            map(vec![("role", Value::Integer(2.into())), ("name", text(zw))]),
+        ),
+        (
+            K::MsgPost,
+            map(vec![
+                ("text", text("")),
+                ("attachments", Value::Array(vec![file])),
+            ]),
+        ),
+    ];
+    for (kind, body) in cases {
+        assert!(
+            Body::decode(&kind, &body).is_err(),
+            "{kind:?} new: {body:?}"
+        );
+        let signed = Body::decode_signed(&kind, &body);
+        assert!(signed.is_ok(), "{kind:?} signed: {signed:?}");
+        assert_eq!(Body::decode_with(&kind, &body, Rules::Signed), signed);
+    }
+    // Every other rule still holds for a signed body.
+    let long = map(vec![("name", text(&"n".repeat(MAX_NAME_CHARS + 1)))]);
+    assert!(Body::decode_signed(&K::GroupUpdate, &long).is_err());
+    assert!(Body::decode_signed(&K::MsgPost, &post("")).is_err());
+}
+
+#[test]
 fn group_photos_are_tri_state() {
     let kind = EventKind::GroupUpdate;
     let absent = decode(kind.clone(), map(vec![("name", text("New"))])).expect("decodes");
