@@ -24,7 +24,9 @@ pub async fn start(backend: Backend) -> TestNode {
     TestNode::start_with(backend, |c| {
         c.gateway.rate_burst = 1_000_000;
         c.gateway.rate_per_sec = 1_000_000;
+        // Test clients read only while they wait for a reply, so a burst queues many pushes.
         c.gateway.send_queue = 100_000;
+        c.gateway.send_queue_bytes = 1 << 30;
         c.gateway.resume_window = 100;
     })
     .await
