@@ -9,6 +9,7 @@ import { useChatsStore, type ChatEntry } from '@/stores/chats';
 import { usePresenceStore } from '@/stores/presence';
 import { useSessionStore } from '@/stores/session';
 
+import GroupInvitesTab from '../GroupInvitesTab.vue';
 import GroupMembersTab from '../GroupMembersTab.vue';
 import GroupPanel from '../GroupPanel.vue';
 import GroupRolesTab from '../GroupRolesTab.vue';
@@ -222,5 +223,25 @@ describe('panel', () => {
     (chats.entries[G] as ChatEntry).left = 'kicked';
     await flushPromises();
     expect(w.get('[data-testid=group-panel-left]').text()).toContain('removed');
+  });
+});
+
+describe('invites tab', () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => provideSdk(null));
+
+  it('says when the pending invites were cut to fit the reply', async () => {
+    const { chats } = setup(OWNER, 0, Permissions.ALL);
+    vi.spyOn(chats.client, 'listLinks').mockResolvedValue({ ok: true, value: [] });
+    const e = chats.entries[G] as ChatEntry;
+    e.detail = { ...(e.detail as ChatDetail), invited: [PLAIN] };
+    const w = mount(GroupInvitesTab, { props: { group: G }, global: { plugins: [router()] } });
+    await flushPromises();
+    expect(w.findAll('[data-testid=pending-invite]')).toHaveLength(1);
+    expect(w.find('[data-testid=more-pending-invites]').exists()).toBe(false);
+
+    e.detail = { ...(e.detail as ChatDetail), moreInvited: true };
+    await flushPromises();
+    expect(w.get('[data-testid=more-pending-invites]').text()).toContain('only the first 1 are shown');
   });
 });
