@@ -36,12 +36,22 @@ pub fn filter(spec: &str) -> Result<EnvFilter, ParseError> {
     Ok(filter)
 }
 
-/// `uri` as it may be logged: the path, and the query with the value of every secret
-/// parameter replaced by `REDACTED`.
+/// Paths whose last segment is a secret: the web app's page for an invite link
+/// (`/join/<code>`), which the browser loads from the node like any other page.
+const SECRET_PATH_PREFIXES: [&str; 1] = ["/join/"];
+
+/// `uri` as it may be logged: the path (an invite code in it replaced by `REDACTED`), and the
+/// query with the value of every secret parameter replaced by `REDACTED`.
 pub fn redacted_uri(uri: &Uri) -> String {
-    let path = uri.path();
+    let path = match SECRET_PATH_PREFIXES
+        .iter()
+        .find(|prefix| uri.path().starts_with(*prefix))
+    {
+        Some(prefix) => format!("{prefix}REDACTED"),
+        None => uri.path().to_owned(),
+    };
     let Some(query) = uri.query() else {
-        return path.to_owned();
+        return path;
     };
     let query: Vec<String> = query
         .split('&')
@@ -83,6 +93,8 @@ mod tests {
         );
         let plain: Uri = "/healthz".parse().expect("uri");
         assert_eq!(redacted_uri(&plain), "/healthz");
+        let invite: Uri = "/join/s3cr3tC0de?x=1".parse().expect("uri");
+        assert_eq!(redacted_uri(&invite), "/join/REDACTED?x=1");
     }
 
     #[test]

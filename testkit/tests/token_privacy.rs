@@ -102,7 +102,7 @@ impl Captured {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_and_media_signatures_never_reach_the_logs() {
+async fn tokens_media_signatures_and_invite_codes_never_reach_the_logs() {
     let logs = Captured::default();
     let writer = logs.clone();
     // The node's own filter, asking for everything.
@@ -129,6 +129,11 @@ async fn tokens_and_media_signatures_never_reach_the_logs() {
     );
     let status = reqwest::get(&media).await.expect("get").status();
     assert!(status.is_client_error(), "{status}");
+    // The web app's page of an invite link carries the link's secret code in its path.
+    let invite_code = "Jx7sEcReTiNvItEcOdEq9";
+    reqwest::get(format!("{}/join/{invite_code}", node.http_url()))
+        .await
+        .expect("get");
     tokio::time::sleep(Duration::from_millis(200)).await;
     carol.close().await;
     node.shutdown().await;
@@ -139,6 +144,11 @@ async fn tokens_and_media_signatures_never_reach_the_logs() {
         "requests are logged at debug (the test sees the logs)"
     );
     assert!(!text.contains(signature), "a media signature was logged");
+    assert!(
+        text.contains("/join/"),
+        "the invite page's request is logged"
+    );
+    assert!(!text.contains(invite_code), "an invite code was logged");
     assert!(!text.contains(&token), "an access token was logged");
     let signature_part = token.rsplit('.').next().expect("signature");
     assert!(
