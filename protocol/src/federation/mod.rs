@@ -5,6 +5,8 @@
 //! Requests name their destination and time, so a captured request cannot be replayed to
 //! another node or much later.
 
+pub mod methods;
+
 use ciborium::Value;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -1,0 +1,279 @@
+//! The federation methods: what a [`super::FedRequest`]'s `params` and a successful
+//! [`super::FedResponse`]'s `result` hold for each `method` (spec/federation.md §5).
+//!
+//! Signed events travel as the COSE_Sign1 bytes their home node made, never re-encoded, so a
+//! receiver verifies exactly what was signed.
+
+use ciborium::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::gateway::ProfileInfo;
+use crate::gateway::chat::{DirectoryEntry, WriteResult};
+use crate::ids::{EventId, GroupId, Handle, UserId};
+use crate::time::Timestamp;
+
+/// Method names.
+pub mod method {
+    /// Versions and clocks.
+    pub const HELLO: &str = "hello";
+    /// A user's public profile, asked of the user's own node.
+    pub const PROFILE_GET: &str = "profile.get";
+    /// A public group by `#handle:node`, asked of the handle's node.
+    pub const DIRECTORY_LOOKUP: &str = "directory.lookup";
+    /// A user of the origin joins a group of the destination (its home).
+    pub const JOIN: &str = "join";
+    /// The home tells the invitee's node of a direct invite.
+    pub const INVITE: &str = "invite";
+    /// A node submits a gateway write of one of its own users to the group's home.
+    pub const SUBMIT: &str = "submit";
+    /// The home delivers signed events to a member node.
+    pub const PUSH: &str = "push";
+    /// A replica asks the home for signed events from a seq on.
+    pub const BACKFILL: &str = "backfill";
+    /// A replica asks the home for the group's current head.
+    pub const STATE: &str = "state";
+
+    /// Every method, in the spec's order.
+    pub const ALL: [&str; 9] = [
+        HELLO,
+        PROFILE_GET,
+        DIRECTORY_LOOKUP,
+        JOIN,
+        INVITE,
+        SUBMIT,
+        PUSH,
+        BACKFILL,
+        STATE,
+    ];
+}
+
+/// The federation protocol versions this implementation speaks.
+pub const VERSIONS: [u32; 1] = [1];
+
+/// The most events one `push` carries.
+pub const MAX_PUSH_EVENTS: usize = 256;
+/// The most events one `backfill` page returns.
+pub const MAX_BACKFILL_EVENTS: u32 = 256;
+
+/// `hello` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloParams {
+    /// Protocol versions the origin speaks.
+    pub versions: Vec<u32>,
+}
+
+/// `hello` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloResult {
+    /// Protocol versions the destination speaks.
+    pub versions: Vec<u32>,
+    /// The destination's clock.
+    pub ts: Timestamp,
+}
+
+/// `profile.get` params: a user of the destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileGetParams {
+    /// Whose profile.
+    pub user: UserId,
+}
+
+/// `profile.get` result.
+pub type ProfileGetResult = ProfileInfo;
+
+/// `directory.lookup` params: a public group's handle on the destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryLookupParams {
+    /// `#handle:destination`.
+    pub handle: Handle,
+}
+
+/// `directory.lookup` result: the group as the directory shows it.
+pub type DirectoryLookupResult = DirectoryEntry;
+
+/// How a user joins through `join`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinRoute {
+    /// A public group, from the directory.
+    Public,
+    /// Accepting a pending direct invite.
+    Invite,
+    /// Redeeming an invite link (`code` is required).
+    Link,
+}
+
+/// `join` params: `user` (of the origin) joins a group of the destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinParams {
+    /// The joining user; must belong to the origin node.
+    pub user: UserId,
+    /// The user's transaction id (a retried join answers the first result).
+    #[serde(deserialize_with = "codec::text")]
+    pub txn: String,
+    /// How.
+    pub via: JoinRoute,
+    /// The group; required unless `via` is `link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupId>,
+    /// The invite link's code, for `via = link`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::optional_text"
+    )]
+    pub code: Option<String>,
+}
+
+/// `join` result: the `member.join` event's place in the log. The joiner's node starts its
+/// replica by backfilling from seq 1 up to at least `seq`.
+pub type JoinResult = WriteResult;
+
+/// `invite` params: the home tells the invitee's node that `user` was invited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteParams {
+    /// The signed `member.invite` event (COSE_Sign1 by the group's home): the proof.
+    #[serde(with = "codec::byte_string")]
+    pub event: Vec<u8>,
+    /// The group's name when the invite was sent, for the invite list.
+    #[serde(deserialize_with = "codec::text")]
+    pub name: String,
+}
+
+/// `submit` params: a gateway write of `user` (of the origin), run by the home as if the user
+/// were local.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmitParams {
+    /// The acting user; must belong to the origin node.
+    pub user: UserId,
+    /// The gateway method, e.g. `msgs.post` (spec/federation.md lists which).
+    #[serde(deserialize_with = "codec::text")]
+    pub method: String,
+    /// The gateway method's params, with the user's `txn`.
+    #[serde(deserialize_with = "codec::value_map")]
+    pub params: Value,
+}
+
+/// `submit` result: the gateway method's result (a `WriteResult` for writes).
+pub type SubmitResult = Value;
+
+/// `push` params: signed events of groups the destination has members in, each group's in
+/// log order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushParams {
+    /// COSE_Sign1 bytes of each event.
+    #[serde(with = "byte_strings")]
+    pub events: Vec<Vec<u8>>,
+}
+
+/// What the receiver did with one pushed event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Committed to the replica (after backfilling any gap).
+    Applied,
+    /// Already held: ignored.
+    Duplicate,
+    /// Refused for good (bad signature, forbidden by the rules, a fork): do not resend.
+    Rejected,
+    /// Not applied now (e.g. the gap could not be backfilled yet): send again later.
+    Retry,
+}
+
+/// `push` result: one outcome per event, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResult {
+    /// One per pushed event.
+    pub outcomes: Vec<PushOutcome>,
+}
+
+/// `backfill` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillParams {
+    /// The group (its home is the destination).
+    pub group: GroupId,
+    /// The first seq wanted (≥ 1).
+    pub from: u64,
+    /// At most this many events (1 to [`MAX_BACKFILL_EVENTS`]).
+    pub limit: u32,
+}
+
+/// `backfill` result: consecutive events from `from`, cut to fit the frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillResult {
+    /// COSE_Sign1 bytes, seq `from`, `from + 1`, …
+    #[serde(with = "byte_strings")]
+    pub events: Vec<Vec<u8>>,
+    /// The log's head seq at the home.
+    pub head: u64,
+}
+
+/// `state` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateParams {
+    /// The group (its home is the destination).
+    pub group: GroupId,
+}
+
+/// `state` result: the head of the log at the home, with its signed event as proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateResult {
+    /// The head seq.
+    pub head: u64,
+    /// The head event's id.
+    pub id: EventId,
+    /// The head event's COSE_Sign1 bytes.
+    #[serde(with = "codec::byte_string")]
+    pub event: Vec<u8>,
+}
+
+/// Serde for an array of CBOR byte strings.
+mod byte_strings {
+    use serde::de::{SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserializer, Serializer};
+
+    struct Bytes(Vec<u8>);
+
+    impl<'de> serde::Deserialize<'de> for Bytes {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            crate::codec::byte_string::deserialize(d).map(Bytes)
+        }
+    }
+
+    /// One byte string, borrowed.
+    struct BytesOut<'a>(&'a [u8]);
+
+    impl serde::Serialize for BytesOut<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+
+    pub fn serialize<S: Serializer>(items: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&BytesOut(item))?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Vec<Vec<u8>>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an array of byte strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Bytes(item)) = seq.next_element()? {
+                    out.push(item);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
