@@ -92,6 +92,8 @@ pub struct Config {
     /// `max_connections_per_ip`, `trusted_proxies` (file: a list of addresses and blocks;
     /// `WINICHAT_TRUSTED_PROXIES`: comma-separated).
     pub connections: crate::connections::ConnectionSettings,
+    /// Federation: `[federation]` (discovery, pinned peers, allow and deny lists).
+    pub federation: crate::federation::FederationSettings,
 }
 
 /// How log lines are written.
@@ -451,6 +453,7 @@ impl Config {
             auth,
             media,
             connections,
+            federation: crate::federation::FederationSettings::default(),
         })
     }
 

@@ -84,6 +84,7 @@ impl TestNode {
             },
             media: Default::default(),
             connections: Default::default(),
+            federation: Default::default(),
         };
         configure(&mut config);
         let node = server::start(config)

@@ -260,6 +260,7 @@ async fn restart_reuses_the_identity_and_refuses_another_name() {
         auth: Default::default(),
         media: Default::default(),
         connections: Default::default(),
+        federation: Default::default(),
     };
     let first = server::start(config("restart.test"))
         .await
