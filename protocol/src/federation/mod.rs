@@ -6,6 +6,7 @@
 //! another node or much later.
 
 pub mod methods;
+pub mod replica;
 
 use ciborium::Value;
 use serde::{Deserialize, Serialize};
