@@ -27,6 +27,13 @@ pub enum ChatError {
     /// refused, the connection stays open.
     #[error("the reply would be over the frame limit")]
     TooLarge,
+    /// Another node that must take part (the group's home) cannot be reached now; nothing was
+    /// done, and a retry with the same txn is safe.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The group's home node refused; its answer is passed on as it came.
+    #[error("{}", .0.message)]
+    Remote(ErrorBody),
 }
 
 impl ChatError {
@@ -46,6 +53,8 @@ impl ChatError {
             ChatError::Conflict(_) => ErrorCode::Conflict,
             ChatError::Internal => ErrorCode::Internal,
             ChatError::TooLarge => ErrorCode::TooLarge,
+            ChatError::Unavailable(_) => ErrorCode::Unavailable,
+            ChatError::Remote(body) => return body.clone(),
         };
         ErrorBody::new(code, self.to_string())
     }

@@ -32,6 +32,8 @@ mod links;
 mod pages;
 mod projection;
 pub mod read;
+pub mod remote;
+pub mod replica;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -100,6 +102,12 @@ struct Inner {
     groups: StdMutex<HashMap<GroupId, Arc<Mutex<Option<Loaded>>>>>,
     /// When each member last had a typing signal pushed, per chat (see [`TYPING_EVERY_MS`]).
     typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
+    /// The link to other nodes, once federation is set up ([`Chats::attach_federation`]).
+    federation: std::sync::OnceLock<remote::Federation>,
+    /// Groups whose replica stopped taking events from their home.
+    faults: StdMutex<HashMap<GroupId, replica::Fault>>,
+    /// Bumped after every commit, so a submitter can wait for its replica to catch up.
+    advanced: tokio::sync::watch::Sender<u64>,
 }
 
 /// A member's typing signals reach the others at most this often; clients repeat theirs
@@ -147,6 +155,9 @@ impl Chats {
                 media,
                 groups: StdMutex::new(HashMap::new()),
                 typing: StdMutex::new(HashMap::new()),
+                federation: std::sync::OnceLock::new(),
+                faults: StdMutex::new(HashMap::new()),
+                advanced: tokio::sync::watch::Sender::new(0),
             }),
         }
     }

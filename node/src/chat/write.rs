@@ -158,7 +158,7 @@ impl Chats {
             kind.clone(),
             body_value.clone(),
         );
-        let (seq, ts, prev) = (event.seq, event.ts, event.prev);
+        let (seq, ts) = (event.seq, event.ts);
         let after = match (before, &draft.body) {
             (None, Body::GroupCreate(create)) => {
                 GroupState::create(group.clone(), actor, ts, create)?
@@ -173,42 +173,6 @@ impl Chats {
         let signed =
             Signed::sign(event, self.node(), &self.inner.key).map_err(ChatError::internal)?;
         let id = signed.id();
-        let body_bytes = codec::encode(&body_value).map_err(ChatError::internal)?;
-        // What a deleted message's row keeps: an empty text, nothing else (gateway.md §8.5).
-        let empty = codec::encode(&Value::Map(vec![(Value::from("text"), Value::from(""))]))
-            .map_err(ChatError::internal)?;
-        let committed = Committed {
-            seq,
-            id: &id,
-            ts,
-            sender: actor,
-            body: &draft.body,
-            body_bytes: &body_bytes,
-        };
-        let ops = projection::ops(
-            &committed,
-            before.map(|l| &l.state),
-            &after,
-            draft.edited_body,
-            &empty,
-            draft.moderated,
-        );
-        // Messages leave the state as it was (a deletion may unpin): the snapshot is kept.
-        let state_changed = match &draft.body {
-            Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) => false,
-            Body::MsgDelete(delete) => before.is_none_or(|l| l.state.pinned.contains(&delete.seq)),
-            _ => true,
-        };
-        let last_ts = if projection::is_timeline(&kind) {
-            ts
-        } else {
-            before.map_or(ts, |l| l.last_ts)
-        };
-        let state_bytes = if state_changed {
-            super::encode_state(&after)?
-        } else {
-            Vec::new()
-        };
         let result = api::WriteResult {
             group: group.clone(),
             seq,
@@ -218,12 +182,113 @@ impl Chats {
         let result_bytes = gateway::to_value(&result)
             .and_then(|v| codec::encode(&v))
             .map_err(ChatError::internal)?;
+        let txn = TxnRecord {
+            user: actor.clone(),
+            txn: txn.to_owned(),
+            result: result_bytes,
+            at: ts,
+        };
+        match self
+            .store(
+                guard,
+                &signed,
+                &draft.body,
+                after,
+                draft.edited_body,
+                draft.moderated,
+                Some(txn.clone()),
+            )
+            .await
+        {
+            Ok(()) => Ok(result),
+            Err(StorageError::Conflict(reason)) => {
+                // The same txn committed meanwhile on another connection: its result stands.
+                if let Some(result) = self.remembered(actor, &txn.txn).await? {
+                    return Ok(result);
+                }
+                Err(ChatError::Conflict(conflict_message(&reason)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Commits `signed` (an event this node sequenced, or one its home did, for a replica)
+    /// with its projection — and, on the home, one outbox row per remote member node — then
+    /// pushes it to the local members and caches the state after it. `after` is the state
+    /// after the event; `edited_body` and `moderated` as in [`Draft`].
+    ///
+    /// On a storage error the cached state is dropped, so the next write reloads the log's
+    /// real head (the database may or may not hold the event after a connection lost at
+    /// COMMIT).
+    pub(crate) async fn store(
+        &self,
+        guard: &mut OwnedMutexGuard<Option<Loaded>>,
+        signed: &Signed<Event>,
+        body: &Body,
+        after: GroupState,
+        edited_body: Option<Vec<u8>>,
+        moderated: bool,
+        txn: Option<TxnRecord>,
+    ) -> Result<(), StorageError> {
+        let before = guard.as_ref();
+        let event = signed.value();
+        let (group, seq, ts, actor, kind) = (
+            &event.group,
+            event.seq,
+            event.ts,
+            &event.sender,
+            &event.kind,
+        );
+        let id = signed.id();
+        let body_bytes =
+            codec::encode(&event.body).map_err(|e| StorageError::Other(e.to_string()))?;
+        // What a deleted message's row keeps: an empty text, nothing else (gateway.md §8.5).
+        let empty = codec::encode(&Value::Map(vec![(Value::from("text"), Value::from(""))]))
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let committed = Committed {
+            seq,
+            id: &id,
+            ts,
+            sender: actor,
+            body,
+            body_bytes: &body_bytes,
+        };
+        let ops = projection::ops(
+            &committed,
+            before.map(|l| &l.state),
+            &after,
+            edited_body,
+            &empty,
+            moderated,
+        );
+        // Messages leave the state as it was (a deletion may unpin): the snapshot is kept.
+        let state_changed = match body {
+            Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) => false,
+            Body::MsgDelete(delete) => before.is_none_or(|l| l.state.pinned.contains(&delete.seq)),
+            _ => true,
+        };
+        let last_ts = if projection::is_timeline(kind) {
+            ts
+        } else {
+            before.map_or(ts, |l| l.last_ts)
+        };
+        let state_bytes = if state_changed {
+            super::encode_state(&after).map_err(|e| StorageError::Other(e.to_string()))?
+        } else {
+            Vec::new()
+        };
+        // Only the home delivers; a replica's copy goes nowhere.
+        let outbox = if group.home() == self.node() {
+            super::remote::destinations(self.node(), before.map(|l| &l.state), &after)
+        } else {
+            Vec::new()
+        };
         let commit = Commit {
             event: NewEvent {
                 group: group.clone(),
                 seq,
                 id,
-                prev,
+                prev: event.prev,
                 ts,
                 sender: actor.to_string(),
                 kind: kind.as_str().to_owned(),
@@ -232,32 +297,14 @@ impl Chats {
             chat: projection::chat_row(&after, seq, last_ts, state_bytes),
             state_changed,
             ops,
-            // Federation delivers to remote members' nodes; every member is local for now.
-            outbox: Vec::new(),
-            txn: Some(TxnRecord {
-                user: actor.clone(),
-                txn: txn.to_owned(),
-                result: result_bytes,
-                at: ts,
-            }),
+            outbox: outbox.clone(),
+            txn,
         };
-        match self.db().chats().commit(&commit).await {
-            Ok(()) => {}
-            Err(e) => {
-                // The database may or may not hold the event (a connection lost at COMMIT):
-                // drop the cached state so the next write reloads the log's real head.
-                **guard = None;
-                if let StorageError::Conflict(reason) = e {
-                    // The same txn committed meanwhile on another connection: its result
-                    // stands.
-                    if let Some(result) = self.remembered(actor, txn).await? {
-                        return Ok(result);
-                    }
-                    return Err(ChatError::Conflict(conflict_message(&reason)));
-                }
-                return Err(e.into());
-            }
+        if let Err(e) = self.db().chats().commit(&commit).await {
+            **guard = None;
+            return Err(e);
         }
+        self.wake_outbox(&outbox);
 
         let item = api::TimelineItem {
             seq,
@@ -265,15 +312,15 @@ impl Chats {
             ts,
             sender: actor.clone(),
             kind: kind.clone(),
-            body: body_value,
+            body: event.body.clone(),
             edited_at: None,
             deleted: false,
             pinned: false,
             reactions: Vec::new(),
             more_reactions: false,
         };
-        let declined = matches!(draft.body, Body::MemberLeave)
-            && !before.is_some_and(|l| l.state.is_member(actor));
+        let declined =
+            matches!(body, Body::MemberLeave) && !before.is_some_and(|l| l.state.is_member(actor));
         let mut audience: Vec<UserId> = if declined {
             // Declining an invite is the invitee's business, not the members'.
             vec![actor.clone()]
@@ -290,6 +337,8 @@ impl Chats {
                     .cloned(),
             );
         }
+        // Users of other nodes hear of it from their own node's replica.
+        audience.retain(|u| u.node() == self.node());
         let push = api::ChatEventPush {
             group: group.clone(),
             item,
@@ -298,7 +347,9 @@ impl Chats {
             Ok(data) => self.push(&audience, api::event::CHAT_EVENT, &data),
             Err(e) => tracing::error!(error = %e, "chats: cannot encode a push"),
         }
-        if let Body::MemberInvite(invite) = &draft.body {
+        if let Body::MemberInvite(invite) = body
+            && invite.user.node() == self.node()
+        {
             let info = api::InviteInfo {
                 group: group.clone(),
                 name: after.name.clone(),
@@ -318,7 +369,8 @@ impl Chats {
             head: LogHead { seq, id, ts },
             last_ts,
         });
-        Ok(result)
+        self.replica_advanced();
+        Ok(())
     }
 
     // ---- groups -------------------------------------------------------------------------
@@ -976,7 +1028,7 @@ fn live_message<'a>(
 
 /// The stored body of a message: signed already, so read under the rules it was signed under
 /// (a file name from before the shown-text rule must not make the message uneditable).
-fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
+pub(crate) fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
     let value: Value = codec::decode(bytes, &Limits::EVENT).map_err(ChatError::internal)?;
     match Body::decode_signed(&EventKind::MsgPost, &value) {
         Ok(Body::MsgPost(post)) => Ok(post),

