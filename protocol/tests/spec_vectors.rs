@@ -495,3 +495,65 @@ fn the_published_test_key_is_the_one_in_the_readme() {
         "README publishes the public key {public}"
     );
 }
+
+fn federation_md() -> String {
+    let text = std::fs::read_to_string(support::spec_dir().join("federation.md")).expect("read");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// spec/federation.md §8 prints the `federation log-hash` of the vectors' group log; it is the
+/// hash this computes from the generator's events.
+#[test]
+fn the_log_hash_example_in_federation_md_is_right() {
+    use sha2::{Digest, Sha256};
+    let log = support::generate_federation::group_log();
+    let mut hasher = Sha256::new();
+    for (seq, event) in (1u64..).zip(&log) {
+        hasher.update(seq.to_be_bytes());
+        hasher.update(u32::try_from(event.raw().len()).expect("fits").to_be_bytes());
+        hasher.update(event.raw());
+    }
+    let line = format!("`{} {}`", log.len(), hex::encode(hasher.finalize()));
+    assert!(
+        federation_md().contains(&line),
+        "federation.md §8 gives the log hash {line}"
+    );
+}
+
+/// spec/federation.md §5 has one section per method, in the crate's order, and §5.6 lists
+/// exactly the gateway writes `submit` carries (as the CDDL's `fed-submit-method` does).
+#[test]
+fn federation_md_names_every_method_and_submit_write() {
+    let spec = federation_md();
+    let mut at = 0;
+    for (n, name) in (1..).zip(winichat_protocol::federation::methods::method::ALL) {
+        let heading = format!("### 5.{n} `{name}`");
+        let found = spec[at..]
+            .find(&heading)
+            .unwrap_or_else(|| panic!("federation.md has `{heading}` after the previous method"));
+        at += found;
+    }
+    let list = support::generate_federation::SUBMIT_METHODS
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(
+        spec.contains(&format!("{list}.")),
+        "federation.md §5.6 lists {list}"
+    );
+    let schema = std::fs::read_to_string(support::spec_dir().join("cddl/winichat.cddl"))
+        .expect("schema")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let alternatives = support::generate_federation::SUBMIT_METHODS
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    assert!(
+        schema.contains(&format!("fed-submit-method = {alternatives} ")),
+        "the CDDL's fed-submit-method is {alternatives}"
+    );
+}
