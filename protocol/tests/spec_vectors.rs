@@ -510,7 +510,11 @@ fn the_log_hash_example_in_federation_md_is_right() {
     let mut hasher = Sha256::new();
     for (seq, event) in (1u64..).zip(&log) {
         hasher.update(seq.to_be_bytes());
-        hasher.update(u32::try_from(event.raw().len()).expect("fits").to_be_bytes());
+        hasher.update(
+            u32::try_from(event.raw().len())
+                .expect("fits")
+                .to_be_bytes(),
+        );
         hasher.update(event.raw());
     }
     let line = format!("`{} {}`", log.len(), hex::encode(hasher.finalize()));
