@@ -312,7 +312,7 @@ fn messages_the_crate_encodes_match_the_schema() {
         add("cose-sign1", signed.raw().to_vec());
         head = Some(signed.head());
     }
-    let request = g::fed_request(g::home(), g::remote());
+    let request = support::generate_federation::fed_request(g::home(), g::remote());
     add("fed-request", codec::encode(&request).expect("encode"));
     let signed_request =
         Signed::sign(request, &NodeName::parse("[::1]:7801").expect("node"), &key).expect("sign");
@@ -367,6 +367,7 @@ fn messages_the_crate_encodes_match_the_schema() {
 
     samples.extend(support::generate_chat::samples());
     samples.extend(support::generate_media::samples());
+    samples.extend(support::generate_federation::samples());
 
     let failures: Vec<String> = samples
         .iter()

@@ -239,17 +239,59 @@ fn run(case: &Case) -> Outcome {
         "signed-event" => signed::<Event>(b, case, &Limits::EVENT),
         "signed-fed-request" => signed::<FedRequest>(b, case, &Limits::FEDERATION_FRAME),
         "cose-sign1" => signed::<Value>(b, case, &Limits::EVENT),
-        other => match support::generate_gateway::decode(other, b) {
+        "signed-node-document" => signed_map(b, case, "node-document"),
+        "signed-key-rotation" => signed_map(b, case, "key-rotation"),
+        other => match support::generate_federation::decode(other, b) {
             Some(result) => result.map_err(|e| names::decode_expect(&e)),
-            None => match support::generate_chat::decode(other, b) {
-                Some(result) => result,
-                None => match support::generate_media::decode(other, b) {
-                    Some(result) => result,
-                    None => panic!("{}: no decoder for rule {other}", case.name),
-                },
-            },
+            None => gateway_family(other, b, case),
         },
     }
+}
+
+/// The gateway, chat and media families.
+fn gateway_family(rule: &str, b: &[u8], case: &Case) -> Outcome {
+    if let Some(result) = support::generate_gateway::decode(rule, b) {
+        return result.map_err(|e| names::decode_expect(&e));
+    }
+    if let Some(result) = support::generate_chat::decode(rule, b) {
+        return result;
+    }
+    match support::generate_media::decode(rule, b) {
+        Some(result) => result,
+        None => panic!("{}: no decoder for rule {rule}", case.name),
+    }
+}
+
+/// A COSE_Sign1 whose payload is a map of `payload_rule` (the node document and key rotation,
+/// which have no type in the crate yet): verified like any signed case, then the payload's
+/// shape is checked; a payload of the wrong shape is `payload` with cause `schema`.
+fn signed_map(b: &[u8], case: &Case, payload_rule: &str) -> Outcome {
+    let out = signed::<Value>(b, case, &Limits::EVENT)?;
+    let payload = UnverifiedSign1::parse(b, &Limits::EVENT)
+        .expect("parsed above")
+        .verify::<Value>(&case_key(case), &Limits::EVENT)
+        .expect("verified above")
+        .payload()
+        .to_vec();
+    match support::generate_federation::decode(payload_rule, &payload) {
+        Some(Ok(reencoded)) => {
+            assert_eq!(reencoded, payload, "{}: payload re-encodes", case.name);
+            Ok(out)
+        }
+        Some(Err(e)) => Err(support::model::ErrorExpect {
+            error: "payload".to_owned(),
+            cause: Some(names::decode(&e).to_owned()),
+            id_error: None,
+        }),
+        None => panic!("{}: no decoder for {payload_rule}", case.name),
+    }
+}
+
+fn case_key(case: &Case) -> PublicKey {
+    let key_bytes: [u8; 32] = bytes(case.public_key.as_deref().expect("public_key"))
+        .try_into()
+        .expect("32-byte key");
+    PublicKey::from_bytes(&key_bytes).expect("key")
 }
 
 /// An unknown kind is kept as `Unknown` with its text; a known one is never `Unknown`.
@@ -451,5 +493,71 @@ fn the_published_test_key_is_the_one_in_the_readme() {
     assert!(
         readme.contains(&public),
         "README publishes the public key {public}"
+    );
+}
+
+fn federation_md() -> String {
+    let text = std::fs::read_to_string(support::spec_dir().join("federation.md")).expect("read");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// spec/federation.md §8 prints the `federation log-hash` of the vectors' group log; it is the
+/// hash this computes from the generator's events.
+#[test]
+fn the_log_hash_example_in_federation_md_is_right() {
+    use sha2::{Digest, Sha256};
+    let log = support::generate_federation::group_log();
+    let mut hasher = Sha256::new();
+    for (seq, event) in (1u64..).zip(&log) {
+        hasher.update(seq.to_be_bytes());
+        hasher.update(
+            u32::try_from(event.raw().len())
+                .expect("fits")
+                .to_be_bytes(),
+        );
+        hasher.update(event.raw());
+    }
+    let line = format!("`{} {}`", log.len(), hex::encode(hasher.finalize()));
+    assert!(
+        federation_md().contains(&line),
+        "federation.md §8 gives the log hash {line}"
+    );
+}
+
+/// spec/federation.md §5 has one section per method, in the crate's order, and §5.6 lists
+/// exactly the gateway writes `submit` carries (as the CDDL's `fed-submit-method` does).
+#[test]
+fn federation_md_names_every_method_and_submit_write() {
+    let spec = federation_md();
+    let mut at = 0;
+    for (n, name) in (1..).zip(winichat_protocol::federation::methods::method::ALL) {
+        let heading = format!("### 5.{n} `{name}`");
+        let found = spec[at..]
+            .find(&heading)
+            .unwrap_or_else(|| panic!("federation.md has `{heading}` after the previous method"));
+        at += found;
+    }
+    let list = support::generate_federation::SUBMIT_METHODS
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(
+        spec.contains(&format!("{list}.")),
+        "federation.md §5.6 lists {list}"
+    );
+    let schema = std::fs::read_to_string(support::spec_dir().join("cddl/winichat.cddl"))
+        .expect("schema")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let alternatives = support::generate_federation::SUBMIT_METHODS
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    assert!(
+        schema.contains(&format!("fed-submit-method = {alternatives} ")),
+        "the CDDL's fed-submit-method is {alternatives}"
     );
 }

@@ -13,11 +13,10 @@ use winichat_protocol::codec;
 use winichat_protocol::cose::Signed;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::event::{Event, EventKind};
-use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::ids::{EventId, GroupId, MediaId, NodeName, UserId};
 
 use super::diag::diag;
-use super::model::{Addressed, Case, CddlExpect, Expect, LogCase, LogStep, VectorFile};
+use super::model::{Case, CddlExpect, Expect, LogCase, LogStep, VectorFile};
 
 /// The published test key's seed: bytes 0x00, 0x01, … 0x1f (spec/README.md).
 pub const TEST_SEED: [u8; 32] = seq_bytes(0);
@@ -207,7 +206,7 @@ pub fn files() -> Vec<(String, String)> {
         ("errors.json", errors()),
         ("events.json", events()),
         ("signing.json", signing()),
-        ("federation.json", federation()),
+        ("federation.json", super::generate_federation::federation()),
         ("log.json", log()),
         ("gateway.json", super::generate_gateway::gateway()),
         ("chat.json", super::generate_chat::chat()),
@@ -1470,153 +1469,6 @@ fn signing() -> VectorFile {
         "signing",
         "The COSE_Sign1 profile. Signed cases give the public key to verify with; the test \
          key is the one whose seed is published in spec/README.md.",
-        cases,
-    )
-}
-
-// ------------------------------------------------------------------------------ federation
-
-pub fn fed_request(origin: NodeName, destination: NodeName) -> FedRequest {
-    let event = signed(create_event(), &home(), &test_key());
-    FedRequest {
-        origin,
-        destination,
-        id: 7,
-        ts: Timestamp(TS0),
-        method: "events.push".to_owned(),
-        params: vmap(&[(
-            "events",
-            Value::Array(vec![Value::Bytes(event.raw().to_vec())]),
-        )]),
-    }
-}
-
-fn federation() -> VectorFile {
-    let key = test_key();
-    let request = fed_request(home(), remote());
-    let signed_request = Signed::sign(request.clone(), &home(), &key).expect("sign");
-    let spoofed = Signed::sign(fed_request(remote(), remote()), &home(), &key).expect("sign");
-    let at = |receiver: &NodeName, now: u64, expect: Expect| Addressed {
-        receiver: receiver.to_string(),
-        now,
-        expect,
-    };
-    let mut signed_case =
-        valid("signed request", "signed-fed-request", signed_request.raw()).test_key();
-    signed_case.addressed = vec![
-        at(&remote(), TS0, Expect::valid()),
-        at(&remote(), TS0 + MAX_CLOCK_SKEW_MS, Expect::valid()),
-        at(&remote(), TS0 - MAX_CLOCK_SKEW_MS, Expect::valid()),
-        at(
-            &remote(),
-            TS0 + MAX_CLOCK_SKEW_MS + 1,
-            Expect::error("stale"),
-        ),
-        at(
-            &remote(),
-            TS0 - MAX_CLOCK_SKEW_MS - 1,
-            Expect::error("stale"),
-        ),
-        at(&home(), TS0, Expect::error("wrong_destination")),
-    ];
-    let mut spoofed_case = valid(
-        "signed request claiming another origin",
-        "signed-fed-request",
-        spoofed.raw(),
-    )
-    .test_key()
-    .note("Signed by chat.example.org (the kid) but claiming origin remote.example.net.");
-    spoofed_case.addressed = vec![at(&remote(), TS0, Expect::error("origin_mismatch"))];
-    let fields = |origin: Vec<u8>, params: Vec<u8>| {
-        c::tmap(&[
-            ("origin", origin),
-            ("destination", c::t(remote().as_str())),
-            ("id", c::u(7)),
-            ("ts", c::u(TS0)),
-            ("method", c::t("ping")),
-            ("params", params),
-        ])
-    };
-    let resp = |r: FedResponse| r.encode().expect("encode");
-    let cases = vec![
-        valid("request payload", "fed-request", &enc(&request)),
-        valid(
-            "minimal request payload",
-            "fed-request",
-            &fields(c::t(home().as_str()), c::map(&[])),
-        ),
-        error(
-            "request with a malformed origin",
-            "fed-request",
-            &fields(c::t("Chat"), c::map(&[])),
-            "schema",
-        ),
-        error(
-            "request with method as a byte string",
-            "fed-request",
-            &c::tmap(&[
-                ("origin", c::t(home().as_str())),
-                ("destination", c::t(remote().as_str())),
-                ("id", c::u(7)),
-                ("ts", c::u(TS0)),
-                ("method", c::b(b"ping")),
-                ("params", c::map(&[])),
-            ]),
-            "schema",
-        ),
-        error(
-            "request with params as an array",
-            "fed-request",
-            &fields(c::t(home().as_str()), c::arr(&[])),
-            "schema",
-        ),
-        signed_case,
-        spoofed_case,
-        valid(
-            "ok response",
-            "fed-ok",
-            &resp(FedResponse::Ok {
-                id: 7,
-                result: vmap(&[("accepted", Value::Integer(1.into()))]),
-            }),
-        ),
-        valid(
-            "err response",
-            "fed-err",
-            &resp(FedResponse::Err {
-                id: 7,
-                error: ErrorBody::new(ErrorCode::Forbidden, "Not a member."),
-            }),
-        ),
-        valid(
-            "err response with an unknown code",
-            "fed-response",
-            &resp(FedResponse::Err {
-                id: 8,
-                error: ErrorBody::new(ErrorCode::Unknown("retry_elsewhere".to_owned()), "Moved."),
-            }),
-        ),
-        error(
-            "response with t push",
-            "fed-response",
-            &c::tmap(&[
-                ("t", c::t("push")),
-                ("event", c::t("x")),
-                ("data", vec![c::NULL]),
-            ]),
-            "schema",
-        )
-        .note("Federation responses have no push form."),
-        error(
-            "response without id",
-            "fed-response",
-            &c::tmap(&[("t", c::t("ok")), ("result", vec![c::NULL])]),
-            "schema",
-        ),
-    ];
-    file(
-        "federation",
-        "Federation requests (payloads and signed), their addressing checks, and responses.",
         cases,
     )
 }

@@ -5,6 +5,7 @@
 pub mod diag;
 pub mod generate;
 pub mod generate_chat;
+pub mod generate_federation;
 pub mod generate_gateway;
 pub mod generate_media;
 pub mod model;

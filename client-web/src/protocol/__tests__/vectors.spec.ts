@@ -42,7 +42,8 @@ const COVERED = ['client', 'encoding', 'errors', 'gateway', 'identifiers', 'serv
  * Families the browser does not decode (yet): events, signing and federation stay on the nodes;
  * event bodies are checked (limits included) by the node that writes them — the browser reads
  * them leniently inside timeline items. `chat` runs in chat-vectors.spec.ts, `media` in
- * media-vectors.spec.ts.
+ * media-vectors.spec.ts, `federation` in federation-vectors.spec.ts (as a second
+ * implementation would read it, not as the browser does).
  */
 const NOT_IN_THE_BROWSER = ['events', 'federation', 'log', 'signing', 'event-bodies', 'chat', 'media'];
 
