@@ -30,6 +30,7 @@ use crate::storage::Database;
 mod error;
 mod links;
 mod pages;
+pub mod peers;
 mod projection;
 pub mod read;
 pub mod remote;

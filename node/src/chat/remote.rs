@@ -29,6 +29,8 @@ pub struct Federation {
     pub client: Arc<dyn FedClient>,
     /// Wakes the sender of a destination after rows were queued for it.
     pub wake: Arc<dyn Fn(&NodeName) + Send + Sync>,
+    /// A peer reached us: retry what waits for it now.
+    pub contacted: Arc<dyn Fn(&NodeName) + Send + Sync>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -87,6 +89,128 @@ pub(crate) fn destinations(
 }
 
 impl Chats {
+    /// Runs one of the [`SUBMITTABLE`] gateway writes for `actor`: here when the group is
+    /// homed here, at its home otherwise. The one path for the gateway and for `submit`.
+    pub async fn write_method(
+        &self,
+        actor: &UserId,
+        name: &str,
+        params: &Value,
+    ) -> Result<Value, ChatError> {
+        use api::method as m;
+        let group = super::peers::group_of(params)?;
+        if self.is_remote(&group) {
+            return self.submit_remote(actor, name, &group, params).await;
+        }
+        let written = match name {
+            m::GROUPS_UPDATE => self.update(actor, decode(params)?).await?,
+            m::GROUPS_DELETE => self.delete_group(actor, decode(params)?).await?,
+            m::GROUPS_TRANSFER => self.transfer(actor, decode(params)?).await?,
+            m::GROUPS_LEAVE => self.leave(actor, decode(params)?).await?,
+            m::INVITES_SEND => self.invite(actor, decode(params)?).await?,
+            m::INVITES_DECLINE => self.decline_invite(actor, decode(params)?).await?,
+            m::MEMBERS_KICK => self.kick(actor, decode(params)?).await?,
+            m::MEMBERS_BAN => self.ban(actor, decode(params)?).await?,
+            m::MEMBERS_UNBAN => self.unban(actor, decode(params)?).await?,
+            m::MEMBERS_ROLES => self.set_roles(actor, decode(params)?).await?,
+            m::ROLES_CREATE => self.create_role(actor, decode(params)?).await?,
+            m::ROLES_UPDATE => self.update_role(actor, decode(params)?).await?,
+            m::ROLES_DELETE => self.delete_role(actor, decode(params)?).await?,
+            m::MSGS_POST => self.post(actor, decode(params)?).await?,
+            m::MSGS_EDIT => self.edit(actor, decode(params)?).await?,
+            m::MSGS_DELETE => self.delete_message(actor, decode(params)?).await?,
+            m::MSGS_REACT => self.react(actor, decode(params)?).await?,
+            m::MSGS_PIN => self.pin(actor, decode(params)?).await?,
+            _ => {
+                return Err(ChatError::BadRequest(format!(
+                    "{name} is not a write of a group's log"
+                )));
+            }
+        };
+        gateway::to_value(&written).map_err(ChatError::internal)
+    }
+
+    /// `groups.join`: a public group here, or one of another node (by id or `#handle:node`).
+    pub async fn join_any(
+        &self,
+        actor: &UserId,
+        p: api::JoinParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let remote_group = p.group.as_ref().filter(|g| self.is_remote(g)).cloned();
+        let remote_handle = p
+            .handle
+            .as_ref()
+            .filter(|h| h.node() != self.node())
+            .cloned();
+        match (remote_group, remote_handle) {
+            (Some(group), None) => {
+                let home = group.home().clone();
+                self.join_remote(actor, &home, Some(group), JoinRoute::Public, None, &p.txn)
+                    .await
+            }
+            (None, Some(handle)) if p.group.is_none() => {
+                let entry = self.lookup_remote(&handle).await?;
+                if entry.group.home() != handle.node() {
+                    return Err(ChatError::Unavailable(format!(
+                        "node {} answered with a group of another node",
+                        handle.node()
+                    )));
+                }
+                self.join_remote(
+                    actor,
+                    handle.node(),
+                    Some(entry.group),
+                    JoinRoute::Public,
+                    None,
+                    &p.txn,
+                )
+                .await
+            }
+            _ => self.join_public(actor, p).await,
+        }
+    }
+
+    /// `invites.accept`, for a group here or at another node.
+    pub async fn accept_any_invite(
+        &self,
+        actor: &UserId,
+        p: api::TxnGroupParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        if self.is_remote(&p.group) {
+            let home = p.group.home().clone();
+            return self
+                .join_remote(actor, &home, Some(p.group), JoinRoute::Invite, None, &p.txn)
+                .await;
+        }
+        self.accept_invite(actor, p).await
+    }
+
+    /// `groups.directory`: this node's public groups; a query that is a whole `#handle:node`
+    /// of another node asks that node for the group.
+    pub async fn find_groups(
+        &self,
+        actor: &UserId,
+        p: api::DirectoryParams,
+    ) -> Result<api::DirectoryResult, ChatError> {
+        let query = p.query.trim();
+        if let Ok(handle) = Handle::parse(query)
+            && handle.node() != self.node()
+        {
+            let mut entry = self.lookup_remote(&handle).await?;
+            entry.joined = self
+                .db()
+                .chats()
+                .read_seq(&entry.group, actor)
+                .await?
+                .is_some();
+            return Ok(api::DirectoryResult {
+                groups: vec![entry],
+                next: None,
+            });
+        }
+        self.directory(actor, p).await
+    }
+
     /// Connects the chat service to other nodes. Called once at start-up; later calls are
     /// ignored.
     pub fn attach_federation(&self, federation: Federation) {
@@ -270,6 +394,10 @@ impl Chats {
         }
         Err(ChatError::internal("backfill did not converge"))
     }
+}
+
+fn decode<T: DeserializeOwned>(params: &Value) -> Result<T, ChatError> {
+    gateway::decode_params(params).map_err(|e| ChatError::BadRequest(e.to_string()))
 }
 
 /// A failed request to another node, as the user sees it.

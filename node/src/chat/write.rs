@@ -585,7 +585,7 @@ impl Chats {
         actor: &UserId,
         p: api::TargetParams,
     ) -> Result<api::WriteResult, ChatError> {
-        self.require_user(&p.user).await?;
+        self.require_known_user(&p.user).await?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(state, actor, &Action::Invite { user: &p.user })?;
             if state.invites.contains_key(&p.user) {
@@ -656,7 +656,7 @@ impl Chats {
             reason: p.reason.trim().to_owned(),
         });
         check_params(&body)?;
-        self.require_user(&p.user).await?;
+        self.require_known_user(&p.user).await?;
         self.write(actor, &p.group, &p.txn, |state| {
             authorize(state, actor, &Action::Ban { target: &p.user })?;
             if state.bans.contains_key(&p.user) {
@@ -996,6 +996,30 @@ impl Chats {
             return Err(ChatError::Conflict(format!("{handle} is taken")));
         }
         Ok(handle)
+    }
+
+    /// Fails with `not_found` unless `user` has an account here or, for a user of another
+    /// node, their node knows them (`profile.get`).
+    pub(crate) async fn require_known_user(&self, user: &UserId) -> Result<(), ChatError> {
+        if user.node() == self.node() {
+            return self.require_user(user).await;
+        }
+        let asked: Result<gateway::ProfileInfo, ChatError> = self
+            .ask(
+                user.node(),
+                winichat_protocol::federation::methods::method::PROFILE_GET,
+                &winichat_protocol::federation::methods::ProfileGetParams { user: user.clone() },
+            )
+            .await;
+        match asked {
+            Ok(_) => Ok(()),
+            Err(ChatError::Remote(body))
+                if body.code == winichat_protocol::error_code::ErrorCode::NotFound =>
+            {
+                Err(ChatError::NotFound("no such user"))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Fails with `not_found` unless `user` has an account here.

@@ -49,6 +49,10 @@ async fn dispatch(
     params: &Value,
 ) -> Result<Value, ErrorBody> {
     let me = &conn.user;
+    if crate::chat::remote::SUBMITTABLE.contains(&name) {
+        // Here or at the group's home: one path for local and remote groups.
+        return chats.write_method(me, name, params).await.map_err(err);
+    }
     match name {
         gateway::method::MEDIA_URLS => {
             let p: MediaUrlsParams = decode(params)?;
@@ -75,28 +79,22 @@ async fn dispatch(
             let written = chats.create(me, p).await.map_err(err)?;
             summary(chats, conn, &written.group).await
         }
-        method::GROUPS_UPDATE => write(chats.update(me, decode(params)?).await),
-        method::GROUPS_DELETE => write(chats.delete_group(me, decode(params)?).await),
-        method::GROUPS_TRANSFER => write(chats.transfer(me, decode(params)?).await),
         method::GROUPS_DIRECTORY => {
             let p: api::DirectoryParams = decode(params)?;
-            encode(&chats.directory(me, p).await.map_err(err)?)
+            encode(&chats.find_groups(me, p).await.map_err(err)?)
         }
         method::GROUPS_JOIN => {
-            let written = chats.join_public(me, decode(params)?).await.map_err(err)?;
+            let written = chats.join_any(me, decode(params)?).await.map_err(err)?;
             summary(chats, conn, &written.group).await
         }
-        method::GROUPS_LEAVE => write(chats.leave(me, decode(params)?).await),
-        method::INVITES_SEND => write(chats.invite(me, decode(params)?).await),
         method::INVITES_LIST => encode(&chats.invites(me, decode(params)?).await.map_err(err)?),
         method::INVITES_ACCEPT => {
             let written = chats
-                .accept_invite(me, decode(params)?)
+                .accept_any_invite(me, decode(params)?)
                 .await
                 .map_err(err)?;
             summary(chats, conn, &written.group).await
         }
-        method::INVITES_DECLINE => write(chats.decline_invite(me, decode(params)?).await),
         method::LINKS_CREATE => encode(&chats.create_link(me, decode(params)?).await.map_err(err)?),
         method::LINKS_LIST => encode(&chats.links(me, decode(params)?).await.map_err(err)?),
         method::LINKS_REVOKE => {
@@ -111,20 +109,8 @@ async fn dispatch(
             let written = chats.redeem_link(me, decode(params)?).await.map_err(err)?;
             summary(chats, conn, &written.group).await
         }
-        method::MEMBERS_KICK => write(chats.kick(me, decode(params)?).await),
-        method::MEMBERS_BAN => write(chats.ban(me, decode(params)?).await),
-        method::MEMBERS_UNBAN => write(chats.unban(me, decode(params)?).await),
-        method::MEMBERS_ROLES => write(chats.set_roles(me, decode(params)?).await),
         method::BANS_LIST => encode(&chats.bans(me, decode(params)?).await.map_err(err)?),
         method::MEMBERS_LIST => encode(&chats.members(me, decode(params)?).await.map_err(err)?),
-        method::ROLES_CREATE => write(chats.create_role(me, decode(params)?).await),
-        method::ROLES_UPDATE => write(chats.update_role(me, decode(params)?).await),
-        method::ROLES_DELETE => write(chats.delete_role(me, decode(params)?).await),
-        method::MSGS_POST => write(chats.post(me, decode(params)?).await),
-        method::MSGS_EDIT => write(chats.edit(me, decode(params)?).await),
-        method::MSGS_DELETE => write(chats.delete_message(me, decode(params)?).await),
-        method::MSGS_REACT => write(chats.react(me, decode(params)?).await),
-        method::MSGS_PIN => write(chats.pin(me, decode(params)?).await),
         method::MSGS_HISTORY => encode(&chats.history(me, decode(params)?).await.map_err(err)?),
         method::MSGS_READ => {
             chats.mark_read(me, decode(params)?).await.map_err(err)?;
@@ -147,10 +133,6 @@ async fn dispatch(
             format!("unknown method {name:?}"),
         )),
     }
-}
-
-fn write(result: Result<api::WriteResult, ChatError>) -> Result<Value, ErrorBody> {
-    encode(&result.map_err(err)?)
 }
 
 async fn summary(chats: &Chats, conn: &ConnState, group: &GroupId) -> Result<Value, ErrorBody> {
