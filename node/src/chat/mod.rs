@@ -28,6 +28,8 @@ use crate::media::Media;
 use crate::storage::Database;
 
 mod error;
+#[cfg(test)]
+mod federation_tests;
 mod links;
 mod pages;
 pub mod peers;

@@ -386,7 +386,10 @@ impl Chats {
             }
             // Boxed: receiving may itself backfill (a push with a gap), which lands here.
             let outcomes = Box::pin(self.receive(&home, &page.events, false)).await;
-            if !outcomes.iter().any(|o| *o == methods::PushOutcome::Applied) {
+            // A concurrent push may have applied these first (duplicates): progress is
+            // judged by the head.
+            if self.replica_head(group).await <= head {
+                tracing::warn!(%group, %home, ?outcomes, "federation: backfilled events not applied");
                 return Err(ChatError::Unavailable(format!(
                     "the events of {group} from {home} could not be applied"
                 )));

@@ -167,8 +167,10 @@ impl Chats {
                 &signed,
                 &body,
                 after,
-                edited_body,
-                moderated,
+                super::write::Derived {
+                    edited_body,
+                    moderated,
+                },
                 None,
             )
             .await?;

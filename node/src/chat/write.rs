@@ -45,6 +45,14 @@ impl Draft {
     }
 }
 
+/// What the projection of an event needs beyond the event itself, read from the timeline.
+pub(crate) struct Derived {
+    /// For `msg.edit`: the edited message's new CBOR body.
+    pub edited_body: Option<Vec<u8>>,
+    /// For `msg.delete`: someone else's message.
+    pub moderated: bool,
+}
+
 /// The most messages a chat may have pinned at once.
 pub const MAX_PINS: usize = 100;
 /// The most direct invites a group may have waiting for an answer.
@@ -194,8 +202,10 @@ impl Chats {
                 &signed,
                 &draft.body,
                 after,
-                draft.edited_body,
-                draft.moderated,
+                Derived {
+                    edited_body: draft.edited_body,
+                    moderated: draft.moderated,
+                },
                 Some(txn.clone()),
             )
             .await
@@ -226,10 +236,13 @@ impl Chats {
         signed: &Signed<Event>,
         body: &Body,
         after: GroupState,
-        edited_body: Option<Vec<u8>>,
-        moderated: bool,
+        derived: Derived,
         txn: Option<TxnRecord>,
     ) -> Result<(), StorageError> {
+        let Derived {
+            edited_body,
+            moderated,
+        } = derived;
         let before = guard.as_ref();
         let event = signed.value();
         let (group, seq, ts, actor, kind) = (

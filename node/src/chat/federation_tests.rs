@@ -1,0 +1,559 @@
+//! Groups across nodes, in-process: two or three chat services on their own SQLite databases,
+//! whose federation requests go straight to each other's [`PeerService`] (no sockets — the
+//! QUIC suite in testkit covers the wire). What is checked here is the logic: joins, submits,
+//! replicas, the outbox, and what a replica refuses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use ciborium::Value;
+use ed25519_dalek::SigningKey;
+use winichat_protocol::Timestamp;
+use winichat_protocol::cose::Signed;
+use winichat_protocol::event::{Event, EventKind};
+use winichat_protocol::federation::methods::{
+    PushOutcome, PushParams, PushResult, SubmitParams, method,
+};
+use winichat_protocol::gateway::{self, chat as api};
+use winichat_protocol::group::Visibility;
+use winichat_protocol::group::bodies::MsgPost;
+use winichat_protocol::ids::{GroupId, NodeName, UserId};
+use winichat_protocol::keys::PublicKey;
+
+use super::peers::PeerService;
+use super::remote::Federation;
+use super::{Chats, Pusher};
+use crate::federation::outbox::Senders;
+use crate::federation::{FedClient, FedError, FedHandler};
+use crate::storage::{self, Database, accounts::NewUser};
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(UserId, String, Value)>>);
+
+impl Pusher for Recorder {
+    fn push(&self, users: &[UserId], event: &str, data: &Value) {
+        let mut log = self.0.lock().expect("lock");
+        for user in users {
+            log.push((user.clone(), event.to_owned(), data.clone()));
+        }
+    }
+}
+
+impl Recorder {
+    fn events_for(&self, user: &UserId) -> Vec<api::ChatEventPush> {
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(u, name, _)| u == user && name == api::event::CHAT_EVENT)
+            .map(|(_, _, data)| gateway::decode_params(data).expect("chat.event"))
+            .collect()
+    }
+}
+
+/// A node as the mesh reaches it: its handler and key.
+type Reachable = (Arc<dyn FedHandler>, PublicKey);
+
+/// The nodes of one test: each node's handler and key, reachable by name unless cut.
+#[derive(Default)]
+struct Mesh {
+    nodes: RwLock<HashMap<NodeName, Reachable>>,
+    down: RwLock<Vec<NodeName>>,
+}
+
+struct MeshClient {
+    me: NodeName,
+    mesh: Arc<Mesh>,
+}
+
+#[async_trait::async_trait]
+impl FedClient for MeshClient {
+    async fn request(&self, peer: &NodeName, name: &str, params: Value) -> Result<Value, FedError> {
+        if self.mesh.down.read().expect("lock").contains(peer) {
+            return Err(FedError::Unreachable {
+                peer: peer.clone(),
+                reason: "down".into(),
+            });
+        }
+        let handler = self
+            .mesh
+            .nodes
+            .read()
+            .expect("lock")
+            .get(peer)
+            .map(|(h, _)| h.clone())
+            .ok_or_else(|| FedError::Unreachable {
+                peer: peer.clone(),
+                reason: "unknown".into(),
+            })?;
+        handler.contacted(&self.me);
+        handler
+            .handle(&self.me, name, params)
+            .await
+            .map_err(|error| FedError::Refused {
+                peer: peer.clone(),
+                error,
+            })
+    }
+
+    async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError> {
+        self.mesh
+            .nodes
+            .read()
+            .expect("lock")
+            .get(node)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| FedError::NotAllowed { peer: node.clone() })
+    }
+}
+
+struct Node {
+    name: NodeName,
+    chats: Chats,
+    db: Database,
+    key: SigningKey,
+    pushes: Arc<Recorder>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn node(mesh: &Arc<Mesh>, name: &str, seed: u8, users: &[&str]) -> Node {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = storage::open("sqlite", dir.path()).await.expect("open");
+    let name: NodeName = name.parse().expect("node");
+    for user in users {
+        db.accounts()
+            .create_user(&NewUser {
+                id: uid(user, &name),
+                password_hash: "x".into(),
+                display_name: user.to_string(),
+                created_at: Timestamp(1),
+            })
+            .await
+            .expect("user");
+    }
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let pushes = Arc::new(Recorder::default());
+    let chats = Chats::new(db.clone(), name.clone(), key.clone(), pushes.clone());
+    let client: Arc<dyn FedClient> = Arc::new(MeshClient {
+        me: name.clone(),
+        mesh: mesh.clone(),
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let senders = Senders::start(db.clone(), client.clone(), stopped, super::now);
+    let (wake, contacted) = (senders.clone(), senders);
+    chats.attach_federation(Federation {
+        client,
+        wake: Arc::new(move |n| wake.wake(n)),
+        contacted: Arc::new(move |n| contacted.contacted(n)),
+    });
+    mesh.nodes.write().expect("lock").insert(
+        name.clone(),
+        (
+            Arc::new(PeerService::new(chats.clone())),
+            PublicKey::of(&key),
+        ),
+    );
+    Node {
+        name,
+        chats,
+        db,
+        key,
+        pushes,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+fn uid(name: &str, node: &NodeName) -> UserId {
+    UserId::parse(&format!("@{name}:{node}")).expect("user id")
+}
+
+impl Node {
+    fn user(&self, name: &str) -> UserId {
+        uid(name, &self.name)
+    }
+
+    async fn public_group(&self, owner: &str, handle: &str) -> GroupId {
+        self.chats
+            .create(
+                &self.user(owner),
+                api::GroupCreateParams {
+                    txn: format!("create-{handle}"),
+                    name: "Rustaceans".into(),
+                    description: String::new(),
+                    visibility: Visibility::Public,
+                    handle: Some(handle.into()),
+                },
+            )
+            .await
+            .expect("create")
+            .group
+    }
+
+    async fn post(
+        &self,
+        user: &UserId,
+        group: &GroupId,
+        txn: &str,
+        text: &str,
+    ) -> api::WriteResult {
+        let params = gateway::to_value(&api::PostParams {
+            txn: txn.into(),
+            group: group.clone(),
+            text: text.into(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: Vec::new(),
+        })
+        .expect("params");
+        let value = self
+            .chats
+            .write_method(user, api::method::MSGS_POST, &params)
+            .await
+            .expect("post");
+        gateway::decode_params(&value).expect("write result")
+    }
+
+    async fn head(&self, group: &GroupId) -> u64 {
+        self.db
+            .events()
+            .last(group)
+            .await
+            .expect("last")
+            .map_or(0, |(seq, _)| seq)
+    }
+
+    /// Every event id of the group's log, in order.
+    async fn log(&self, group: &GroupId) -> Vec<String> {
+        self.db
+            .events()
+            .range(group, 1, 100_000)
+            .await
+            .expect("range")
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect()
+    }
+
+    fn sign(&self, event: Event) -> Vec<u8> {
+        Signed::sign(event, &self.name, &self.key)
+            .expect("sign")
+            .raw()
+            .to_vec()
+    }
+}
+
+/// Waits (bounded) until `check` holds.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn joined_pair() -> (Arc<Mesh>, Node, Node, GroupId) {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let group = a.public_group("alice", "rust").await;
+    let found = b
+        .chats
+        .find_groups(
+            &b.user("bob"),
+            api::DirectoryParams {
+                query: "#rust:a.example".into(),
+                limit: None,
+                after: None,
+            },
+        )
+        .await
+        .expect("lookup through B");
+    assert_eq!(found.groups.len(), 1);
+    assert_eq!(found.groups[0].group, group);
+    let joined = b
+        .chats
+        .join_any(
+            &b.user("bob"),
+            api::JoinParams {
+                txn: "join".into(),
+                group: None,
+                handle: Some("#rust:a.example".parse().expect("handle")),
+            },
+        )
+        .await
+        .expect("join through B");
+    assert_eq!(joined.group, group);
+    assert_eq!(b.head(&group).await, 2, "B's replica holds create and join");
+    (mesh, a, b, group)
+}
+
+#[tokio::test]
+async fn a_user_of_another_node_joins_and_messages_flow_both_ways() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+
+    let from_bob = b.post(&bob, &group, "b1", "hello from B").await;
+    assert_eq!(from_bob.seq, 3);
+    assert_eq!(
+        b.head(&group).await,
+        3,
+        "the write waited for its own event"
+    );
+    let from_alice = a.post(&alice, &group, "a1", "hello from A").await;
+    assert_eq!(from_alice.seq, 4);
+    eventually("B has alice's message", async || b.head(&group).await == 4).await;
+    assert_eq!(a.log(&group).await, b.log(&group).await, "one log on both");
+
+    let seen_by_bob: Vec<u64> = b
+        .pushes
+        .events_for(&bob)
+        .iter()
+        .map(|p| p.item.seq)
+        .collect();
+    assert_eq!(
+        seen_by_bob,
+        vec![2, 3, 4],
+        "bob's node pushed each event once, in order"
+    );
+    assert!(
+        a.pushes.events_for(&bob).is_empty(),
+        "the home does not push to users of other nodes"
+    );
+    let history = b
+        .chats
+        .history(
+            &bob,
+            api::HistoryParams {
+                group: group.clone(),
+                before: None,
+                after: None,
+                around: None,
+                limit: None,
+            },
+        )
+        .await
+        .expect("history from the replica");
+    assert_eq!(history.items.len(), 4);
+
+    // A retried submit (same txn) answers the first result and posts nothing.
+    let again = b.post(&bob, &group, "b1", "hello from B").await;
+    assert_eq!(again, from_bob);
+    assert_eq!(a.head(&group).await, 4);
+}
+
+#[tokio::test]
+async fn the_outbox_keeps_events_for_a_node_that_is_down() {
+    let (mesh, a, b, group) = joined_pair().await;
+    let alice = a.user("alice");
+    mesh.down.write().expect("lock").push(b.name.clone());
+    for i in 0..20 {
+        a.post(&alice, &group, &format!("down-{i}"), &format!("m{i}"))
+            .await;
+    }
+    assert_eq!(
+        b.head(&group).await,
+        2,
+        "nothing reached B while it was down"
+    );
+    mesh.down.write().expect("lock").clear();
+    // B reaching A (any request) resets A's backoff.
+    let _: Result<Value, _> = b
+        .chats
+        .ask(
+            &a.name,
+            method::HELLO,
+            &winichat_protocol::federation::methods::HelloParams { versions: vec![1] },
+        )
+        .await;
+    eventually("B caught up", async || b.head(&group).await == 22).await;
+    assert_eq!(a.log(&group).await, b.log(&group).await);
+    let seqs: Vec<u64> = b
+        .pushes
+        .events_for(&b.user("bob"))
+        .iter()
+        .map(|p| p.item.seq)
+        .collect();
+    assert_eq!(seqs, (2..=22).collect::<Vec<_>>(), "each once, in order");
+}
+
+#[tokio::test]
+async fn a_node_cannot_act_for_another_nodes_user() {
+    let (_mesh, a, _b, group) = joined_pair().await;
+    let c_name: NodeName = "c.example".parse().expect("node");
+    let service = PeerService::new(a.chats.clone());
+    let params = gateway::to_value(&SubmitParams {
+        user: uid("bob", &"b.example".parse().expect("node")),
+        method: api::method::MSGS_POST.into(),
+        params: gateway::to_value(&api::PostParams {
+            txn: "forged".into(),
+            group: group.clone(),
+            text: "not from bob".into(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: Vec::new(),
+        })
+        .expect("params"),
+    })
+    .expect("submit");
+    let refused = service
+        .handle(&c_name, method::SUBMIT, params)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::Forbidden
+    );
+    assert_eq!(a.head(&group).await, 2);
+}
+
+/// The event after `b`'s head, signed by `signer` (the home, unless a test forges).
+async fn next_post(
+    home: &Node,
+    replica: &Node,
+    group: &GroupId,
+    sender: &UserId,
+    text: &str,
+) -> Event {
+    let (seq, id) = replica
+        .db
+        .events()
+        .last(group)
+        .await
+        .expect("last")
+        .expect("head");
+    let ts = replica
+        .db
+        .events()
+        .by_id(&id)
+        .await
+        .expect("by id")
+        .expect("event")
+        .ts;
+    let _ = home;
+    Event {
+        group: group.clone(),
+        seq: seq + 1,
+        prev: Some(id),
+        ts: Timestamp(ts.millis() + 1),
+        sender: sender.clone(),
+        kind: EventKind::MsgPost,
+        body: gateway::to_value(&MsgPost {
+            text: text.into(),
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: Vec::new(),
+        })
+        .expect("body"),
+    }
+}
+
+async fn push(to: &Node, from: &Node, events: Vec<Vec<u8>>) -> Vec<PushOutcome> {
+    let service = PeerService::new(to.chats.clone());
+    let answer = service
+        .handle(
+            &from.name,
+            method::PUSH,
+            gateway::to_value(&PushParams { events }).expect("params"),
+        )
+        .await
+        .expect("push answered");
+    gateway::decode_params::<PushResult>(&answer)
+        .expect("result")
+        .outcomes
+}
+
+#[tokio::test]
+async fn a_replica_refuses_what_it_cannot_verify_or_the_rules_forbid() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let alice = a.user("alice");
+
+    // A forged signature: signed with another key under A's name.
+    let event = next_post(&a, &b, &group, &alice, "forged").await;
+    let forged = Signed::sign(event.clone(), &a.name, &SigningKey::from_bytes(&[77; 32]))
+        .expect("sign")
+        .raw()
+        .to_vec();
+    assert_eq!(
+        push(&b, &a, vec![forged]).await,
+        vec![PushOutcome::Rejected]
+    );
+
+    // A flipped byte in a genuine event.
+    let mut flipped = a.sign(event.clone());
+    let at = flipped.len() - 70;
+    flipped[at] ^= 1;
+    assert_eq!(
+        push(&b, &a, vec![flipped]).await,
+        vec![PushOutcome::Rejected]
+    );
+
+    // A post by a non-member, signed by the real home: the rules forbid it.
+    let stranger = uid("eve", &a.name);
+    let forbidden = next_post(&a, &b, &group, &stranger, "I am not a member").await;
+    assert_eq!(
+        push(&b, &a, vec![a.sign(forbidden)]).await,
+        vec![PushOutcome::Rejected]
+    );
+    assert_eq!(b.head(&group).await, 2, "nothing refused was applied");
+    assert_eq!(
+        b.chats.fault_of(&group).await.expect("fault"),
+        Some(super::replica::Fault::Diverged)
+    );
+}
+
+#[tokio::test]
+async fn a_home_signing_two_events_at_one_seq_is_a_fork() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let alice = a.user("alice");
+    let first = next_post(&a, &b, &group, &alice, "one").await;
+    let mut second = first.clone();
+    second.body = gateway::to_value(&MsgPost {
+        text: "two".into(),
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_everyone: false,
+        attachments: Vec::new(),
+    })
+    .expect("body");
+    assert_eq!(
+        push(&b, &a, vec![a.sign(first.clone())]).await,
+        vec![PushOutcome::Applied]
+    );
+    assert_eq!(
+        push(&b, &a, vec![a.sign(first)]).await,
+        vec![PushOutcome::Duplicate],
+        "a replayed push is harmless"
+    );
+    assert_eq!(
+        push(&b, &a, vec![a.sign(second)]).await,
+        vec![PushOutcome::Rejected]
+    );
+    assert_eq!(
+        b.chats.fault_of(&group).await.expect("fault"),
+        Some(super::replica::Fault::Forked)
+    );
+}
+
+#[tokio::test]
+async fn a_gap_is_backfilled_and_a_bad_event_does_not_wedge_the_next() {
+    let (mesh, a, b, group) = joined_pair().await;
+    let alice = a.user("alice");
+    // B misses three events while down …
+    mesh.down.write().expect("lock").push(b.name.clone());
+    for i in 0..3 {
+        a.post(&alice, &group, &format!("g{i}"), "x").await;
+    }
+    mesh.down.write().expect("lock").clear();
+    // … then receives only a later one: it backfills 3..=5 from A first.
+    a.post(&alice, &group, "g3", "x").await;
+    eventually("B backfilled the gap", async || b.head(&group).await == 6).await;
+    assert_eq!(a.log(&group).await, b.log(&group).await);
+}
