@@ -13,6 +13,7 @@ use winichat_protocol::error_code::ErrorBody;
 use winichat_protocol::ids::NodeName;
 
 pub mod endpoint;
+pub mod ops;
 pub mod settings;
 pub mod tls;
 
