@@ -773,13 +773,16 @@ async fn outbox_status_and_depth_per_destination(h: Harness) {
 }
 
 async fn event_at_seq(h: Harness) {
-    let g = group("at1");
+    let g = group("eventat1");
     let ids = append_n(&h.db, &g, 3, &[]).await;
     let second = h.db.events().at(&g, 2).await.expect("at").expect("seq 2");
     assert_eq!((second.seq, second.id), (2, ids[1]));
     assert_eq!(h.db.events().at(&g, 4).await.expect("at"), None);
     assert_eq!(h.db.events().at(&g, 0).await.expect("at"), None);
-    assert_eq!(h.db.events().at(&group("at2"), 1).await.expect("at"), None);
+    assert_eq!(
+        h.db.events().at(&group("eventat2"), 1).await.expect("at"),
+        None
+    );
 }
 
 /// The log hash defined independently of the storage code: sha256 over
@@ -823,7 +826,7 @@ async fn append_raws(db: &Database, group: &GroupId, raws: &[Vec<u8>]) {
 }
 
 async fn log_hash_is_equal_for_equal_logs_and_differs_after_one_event(h: Harness) {
-    let g = group("hash1");
+    let g = group("loghash1");
     assert_eq!(
         h.db.events().log_hash(&g).await.expect("hash"),
         None,
@@ -912,7 +915,7 @@ async fn append_raws_from(db: &Database, group: &GroupId, raws: &[Vec<u8>], from
 
 async fn log_hash_pages_through_a_long_log(h: Harness) {
     // More than one page (256 events) and not a multiple of it.
-    let g = group("hash2");
+    let g = group("loghash2");
     let raws: Vec<Vec<u8>> = (1..=600).map(|seq| raw_for(&g, seq, 3)).collect();
     append_raws(&h.db, &g, &raws).await;
     let hash =
@@ -926,8 +929,8 @@ async fn log_hash_pages_through_a_long_log(h: Harness) {
 }
 
 async fn faults_round_trip_and_mark_the_group(h: Harness) {
-    let g = group("fault1");
-    let unknown = group("fault-none");
+    let g = group("faultone");
+    let unknown = group("faultnone");
     append_n(&h.db, &g, 2, &[]).await;
     let faults = h.db.faults();
     assert_eq!(faults.group_fault(&g).await.expect("fault"), None);
@@ -997,7 +1000,7 @@ async fn faults_round_trip_and_mark_the_group(h: Harness) {
 
     // A fault for a group with no stored events gives the group its row.
     let elsewhere = GroupFault {
-        group: group("fault2"),
+        group: group("faulttwo"),
         ..diverged.clone()
     };
     assert!(faults.record_fault(&elsewhere).await.expect("record"));
@@ -1005,11 +1008,11 @@ async fn faults_round_trip_and_mark_the_group(h: Harness) {
         faults.faulty_groups().await.expect("faulty"),
         vec![
             (g.clone(), FaultKind::Forked),
-            (group("fault2"), FaultKind::Diverged)
+            (group("faulttwo"), FaultKind::Diverged)
         ]
     );
     assert_eq!(
-        h.db.events().last(&group("fault2")).await.expect("last"),
+        h.db.events().last(&group("faulttwo")).await.expect("last"),
         None
     );
 

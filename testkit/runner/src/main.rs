@@ -331,6 +331,11 @@ fn dependency_audit(root: &Path) -> Result<(), String> {
         status_of(&mut command)
     };
 
+    // cargo-deny reads the whole graph (every platform's crates) with `cargo metadata`, which
+    // offline needs them all in the local registry: fetch them from crates.io first.
+    status_of(cargo(root).args(["fetch", "--locked"]))
+        .map_err(|e| format!("cargo fetch (for cargo deny): {e}"))?;
+
     let missing_db = if advisory_db.join(".git").exists() && advisory_db.join("crates").is_dir() {
         link_advisory_db(&db_root, &advisory_db)?;
         None
