@@ -721,7 +721,7 @@ async fn outbox_status_and_depth_per_destination(h: Harness) {
     let g1 = group("status1");
     let g2 = group("status2");
     append_n(&h.db, &g1, 3, &[c.clone(), b.clone()]).await;
-    append_n(&h.db, &g2, 2, &[b.clone()]).await;
+    append_n(&h.db, &g2, 2, std::slice::from_ref(&b)).await;
     assert_eq!(h.db.outbox().depth(&b).await.expect("depth"), 5);
     assert_eq!(h.db.outbox().depth(&c).await.expect("depth"), 3);
     assert_eq!(h.db.outbox().depth(&d).await.expect("depth"), 0);
