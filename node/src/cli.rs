@@ -61,6 +61,28 @@ pub enum Command {
     /// Operator tasks: accounts and registration tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Operator views of federation: peers, outbox backlog, faults, log hashes.
+    #[command(subcommand)]
+    Federation(FederationCommand),
+}
+
+/// `winichat federation …`: read-only, safe while the node runs.
+#[derive(Debug, Subcommand)]
+pub enum FederationCommand {
+    /// One line per peer: last contact, outbox depth, age of the oldest undelivered event,
+    /// attempts and last error; then any group marked forked or diverged.
+    Status {
+        /// Print JSON for scripts instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print `<head seq> <sha256 hex>` of this node's copy of a group's log (equal on two
+    /// nodes exactly when they hold the same events up to that seq).
+    LogHash {
+        /// The group id, e.g. !k3x9q2:chat.example.org.
+        #[arg(value_name = "GROUP")]
+        group: String,
+    },
 }
 
 /// `winichat admin …`
@@ -128,6 +150,22 @@ mod tests {
         assert!(matches!(
             cli.command,
             Command::Admin(AdminCommand::CreateUser { ref user, password_stdin: false }) if user == "alice"
+        ));
+    }
+
+    #[test]
+    fn federation_subcommands_parse() {
+        let cli = Cli::try_parse_from(["winichat", "federation", "status", "--json"])
+            .expect("parse status");
+        assert!(matches!(
+            cli.command,
+            Command::Federation(FederationCommand::Status { json: true })
+        ));
+        let cli = Cli::try_parse_from(["winichat", "federation", "log-hash", "!g1:a.example"])
+            .expect("parse log-hash");
+        assert!(matches!(
+            cli.command,
+            Command::Federation(FederationCommand::LogHash { ref group }) if group == "!g1:a.example"
         ));
     }
 

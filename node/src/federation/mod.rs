@@ -14,6 +14,7 @@ use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
 pub mod endpoint;
+pub mod ops;
 pub mod outbox;
 pub mod settings;
 pub mod tls;
