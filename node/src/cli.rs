@@ -157,9 +157,9 @@ mod tests {
     fn peer_flag_repeats() {
         let cli = Cli::try_parse_from([
             "winichat",
+            "serve",
             "--peer",
             "a.example=127.0.0.1:1/K",
-            "serve",
             "--peer",
             "b.example=127.0.0.1:2/K",
         ])
