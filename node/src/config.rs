@@ -888,12 +888,8 @@ pub const FEDERATION_MAX_STREAMS_PER_PEER: std::ops::RangeInclusive<u64> = 1..=1
 /// Parses a pinned peer written `NAME=QUIC_ADDR/KEY` (`--peer`, `WINICHAT_PEERS`), where KEY
 /// is the identity key as unpadded base64url.
 pub fn parse_peer(text: &str) -> Result<crate::federation::PinnedPeer, String> {
-    let (name, rest) = text
-        .split_once('=')
-        .ok_or("expected NAME=QUIC_ADDR/KEY")?;
-    let (quic, key) = rest
-        .rsplit_once('/')
-        .ok_or("expected NAME=QUIC_ADDR/KEY")?;
+    let (name, rest) = text.split_once('=').ok_or("expected NAME=QUIC_ADDR/KEY")?;
+    let (quic, key) = rest.rsplit_once('/').ok_or("expected NAME=QUIC_ADDR/KEY")?;
     peer_from_parts(name.trim(), quic.trim(), key.trim())
 }
 
@@ -915,8 +911,7 @@ fn peer_from_parts(
     let key: [u8; 32] = bytes
         .try_into()
         .map_err(|_| "peer key: must be 32 bytes (43 base64url characters)".to_owned())?;
-    winichat_protocol::keys::PublicKey::from_bytes(&key)
-        .map_err(|e| format!("peer key: {e}"))?;
+    winichat_protocol::keys::PublicKey::from_bytes(&key).map_err(|e| format!("peer key: {e}"))?;
     Ok(crate::federation::PinnedPeer { name, quic, key })
 }
 
@@ -957,7 +952,10 @@ fn load_federation(
                         raw.get_ref().clone(),
                         raw.span().start,
                     );
-                    return Err(value_error(raw, "expected \"https\", \"http\" or \"pinned\""));
+                    return Err(value_error(
+                        raw,
+                        "expected \"https\", \"http\" or \"pinned\"",
+                    ));
                 }
             };
         }
@@ -971,7 +969,10 @@ fn load_federation(
                         item.get_ref().clone(),
                         item.span().start,
                     );
-                    return Err(value_error(raw, "invalid socket address (expected IP:PORT)"));
+                    return Err(value_error(
+                        raw,
+                        "invalid socket address (expected IP:PORT)",
+                    ));
                 }
             }
         }
@@ -1011,7 +1012,10 @@ fn load_federation(
                     secs.get_ref().to_string(),
                     secs.span().start,
                 );
-                return Err(value_error(raw, "must be a number of seconds from 1 to 300"));
+                return Err(value_error(
+                    raw,
+                    "must be a number of seconds from 1 to 300",
+                ));
             }
             settings.request_timeout = std::time::Duration::from_secs(*secs.get_ref());
         }
@@ -1027,7 +1031,10 @@ fn load_federation(
                         n.get_ref().to_string(),
                         n.span().start,
                     );
-                    return Err(value_error(raw, "must be a number of streams from 1 to 10000"));
+                    return Err(value_error(
+                        raw,
+                        "must be a number of streams from 1 to 10000",
+                    ));
                 }
             }
         }

@@ -9,6 +9,7 @@ use tokio::time::timeout;
 use winichat_node::federation::link::{quic_client_config, server_name};
 use winichat_node::federation::{Discovery, FedError, PinnedPeer, clock};
 use winichat_node::identity::NodeIdentity;
+use winichat_protocol::Timestamp;
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::Signed;
 use winichat_protocol::ed25519_dalek::SigningKey;
@@ -17,7 +18,6 @@ use winichat_protocol::federation::methods::{HelloParams, HelloResult, VERSIONS,
 use winichat_protocol::federation::{FedRequest, FedResponse};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
-use winichat_protocol::Timestamp;
 use winichat_testkit::node::{Backend, TestNode};
 
 /// Bound on every step that waits for the network.
@@ -78,8 +78,16 @@ async fn hello_both_ways_over_one_reused_connection_each() {
         assert!(result.ts.distance(clock::now()) < 60_000);
         hello(&b, &a).await.expect("b → a");
     }
-    assert_eq!(a.federation().links().connections_opened(), 1, "a dialled once");
-    assert_eq!(b.federation().links().connections_opened(), 1, "b dialled once");
+    assert_eq!(
+        a.federation().links().connections_opened(),
+        1,
+        "a dialled once"
+    );
+    assert_eq!(
+        b.federation().links().connections_opened(),
+        1,
+        "b dialled once"
+    );
     assert_eq!(a.federation().incoming().connections_accepted(), 1);
     assert_eq!(b.federation().incoming().connections_accepted(), 1);
 
@@ -145,7 +153,9 @@ async fn the_deny_and_allow_lists_refuse_both_ways() {
         matches!(err, FedError::Unreachable { .. } | FedError::Refused { .. }),
         "{err}"
     );
-    let err = hello(&b, &a).await.expect_err("b does not call a denied node");
+    let err = hello(&b, &a)
+        .await
+        .expect_err("b does not call a denied node");
     assert!(matches!(err, FedError::NotAllowed { .. }), "{err}");
 
     b.federation().peers().set_deny(vec![]);
@@ -233,7 +243,12 @@ impl RawPeer {
         FedResponse::decode(&bytes).expect("a response frame")
     }
 
-    async fn send_signed(&self, request: FedRequest, signer: &NodeName, key: &SigningKey) -> FedResponse {
+    async fn send_signed(
+        &self,
+        request: FedRequest,
+        signer: &NodeName,
+        key: &SigningKey,
+    ) -> FedResponse {
         let frame = Signed::sign(request, signer, key).expect("signs");
         self.send(frame.raw().to_vec()).await
     }
@@ -266,38 +281,62 @@ async fn requests_are_checked_against_the_connection_and_the_clock() {
     let mut request = peer.request(&b, 8, now);
     request.origin = other.clone();
     let answer = peer.send_signed(request, &other, &peer.key).await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::Forbidden), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::Forbidden),
+        "{answer:?}"
+    );
 
     // Signed as the connection's node, by another key.
     let stranger = SigningKey::from_bytes(&[9; 32]);
     let answer = peer
         .send_signed(peer.request(&b, 9, now), &peer.name, &stranger)
         .await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::Forbidden), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::Forbidden),
+        "{answer:?}"
+    );
 
     // Claims another origin than its signer.
     let mut request = peer.request(&b, 10, now);
     request.origin = other;
     let answer = peer.send_signed(request, &peer.name, &peer.key).await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::Forbidden), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::Forbidden),
+        "{answer:?}"
+    );
 
     // For another node.
     let mut request = peer.request(&b, 11, now);
     request.destination = NodeName::parse("elsewhere.test").expect("name");
     let answer = peer.send_signed(request, &peer.name, &peer.key).await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::BadRequest), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::BadRequest),
+        "{answer:?}"
+    );
 
     // Ten minutes old.
     let stale = Timestamp(now.0 - 10 * 60 * 1000);
     let answer = peer
         .send_signed(peer.request(&b, 12, stale), &peer.name, &peer.key)
         .await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::BadRequest), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::BadRequest),
+        "{answer:?}"
+    );
     assert!(matches!(answer, FedResponse::Err { id: 12, .. }));
 
     // Garbage.
     let answer = peer.send(b"not cbor at all".to_vec()).await;
-    assert_eq!(error_code(&answer), Some(ErrorCode::BadRequest), "{answer:?}");
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::BadRequest),
+        "{answer:?}"
+    );
 
     // Over 4 MiB: too_large, and the node (and this very connection) keeps serving.
     let answer = peer.send(vec![0u8; 5 * 1024 * 1024]).await;
@@ -305,7 +344,10 @@ async fn requests_are_checked_against_the_connection_and_the_clock() {
     let answer = peer
         .send_signed(peer.request(&b, 13, clock::now()), &peer.name, &peer.key)
         .await;
-    assert!(matches!(answer, FedResponse::Ok { id: 13, .. }), "{answer:?}");
+    assert!(
+        matches!(answer, FedResponse::Ok { id: 13, .. }),
+        "{answer:?}"
+    );
     b.shutdown().await;
 }
 

@@ -460,9 +460,18 @@ fn federation_section_is_read() {
         federation.public_quic,
         ["203.0.113.7:7801".parse::<SocketAddr>().expect("addr")]
     );
-    assert_eq!(federation.allow, ["b.example".parse::<NodeName>().expect("name")]);
-    assert_eq!(federation.deny, ["bad.example".parse::<NodeName>().expect("name")]);
-    assert_eq!(federation.request_timeout, std::time::Duration::from_secs(3));
+    assert_eq!(
+        federation.allow,
+        ["b.example".parse::<NodeName>().expect("name")]
+    );
+    assert_eq!(
+        federation.deny,
+        ["bad.example".parse::<NodeName>().expect("name")]
+    );
+    assert_eq!(
+        federation.request_timeout,
+        std::time::Duration::from_secs(3)
+    );
     assert_eq!(federation.max_streams_per_peer, 8);
     assert_eq!(federation.peers.len(), 1);
     assert_eq!(federation.peers[0].name.to_string(), "b.example");
@@ -489,7 +498,11 @@ fn pinned_peers_add_up_from_file_env_and_flags() {
         .collect();
     assert_eq!(
         described,
-        ["b.example=127.0.0.1:2", "a.example=127.0.0.1:3", "c.example=[::1]:4"],
+        [
+            "b.example=127.0.0.1:2",
+            "a.example=127.0.0.1:3",
+            "c.example=[::1]:4"
+        ],
         "a later source re-pinning a name replaces it"
     );
 }
@@ -497,11 +510,26 @@ fn pinned_peers_add_up_from_file_env_and_flags() {
 #[test]
 fn bad_federation_values_name_their_key() {
     let cases = [
-        ("[federation]\ndiscovery = \"dns\"\n", "federation.discovery (line 2)"),
-        ("[federation]\npublic_quic = [\"nope\"]\n", "federation.public_quic (line 2)"),
-        ("[federation]\ndeny = [\"Bad Name\"]\n", "federation.deny (line 2)"),
-        ("[federation]\nrequest_timeout_secs = 0\n", "federation.request_timeout_secs"),
-        ("[federation]\nmax_streams_per_peer = 0\n", "federation.max_streams_per_peer"),
+        (
+            "[federation]\ndiscovery = \"dns\"\n",
+            "federation.discovery (line 2)",
+        ),
+        (
+            "[federation]\npublic_quic = [\"nope\"]\n",
+            "federation.public_quic (line 2)",
+        ),
+        (
+            "[federation]\ndeny = [\"Bad Name\"]\n",
+            "federation.deny (line 2)",
+        ),
+        (
+            "[federation]\nrequest_timeout_secs = 0\n",
+            "federation.request_timeout_secs",
+        ),
+        (
+            "[federation]\nmax_streams_per_peer = 0\n",
+            "federation.max_streams_per_peer",
+        ),
         (
             "[[federation.peers]]\nname = \"b.example\"\nquic = \"127.0.0.1:1\"\nkey = \"short\"\n",
             "federation.peers (line 2)",
@@ -511,13 +539,20 @@ fn bad_federation_values_name_their_key() {
         let err = load(Some(text), &[], &Overrides::default()).expect_err(text);
         assert!(err.contains(expected), "{text}: {err}");
     }
-    let err = load(Some("[federation]\nfoo = 1\n"), &[], &Overrides::default())
-        .expect_err("unknown key");
+    let err =
+        load(Some("[federation]\nfoo = 1\n"), &[], &Overrides::default()).expect_err("unknown key");
     assert!(err.contains("foo"), "{err}");
 
-    let err = load(None, &[("WINICHAT_PEERS", "b.example")], &Overrides::default())
-        .expect_err("env");
-    assert!(err.contains("WINICHAT_PEERS") && err.contains("NAME=QUIC_ADDR/KEY"), "{err}");
+    let err = load(
+        None,
+        &[("WINICHAT_PEERS", "b.example")],
+        &Overrides::default(),
+    )
+    .expect_err("env");
+    assert!(
+        err.contains("WINICHAT_PEERS") && err.contains("NAME=QUIC_ADDR/KEY"),
+        "{err}"
+    );
     let flags = Overrides {
         peers: vec![format!("b.example=localhost:1/{PEER_KEY}")],
         ..Overrides::default()

@@ -98,7 +98,10 @@ fn claimed_identity(connection: &Connection) -> Option<(NodeName, PublicKey)> {
         .downcast::<Vec<CertificateDer<'static>>>()
         .ok()?;
     let cert = certs.first()?;
-    Some((tls::certificate_name(cert)?, tls::certificate_key(cert).ok()?))
+    Some((
+        tls::certificate_name(cert)?,
+        tls::certificate_key(cert).ok()?,
+    ))
 }
 
 /// Checks the peer's claimed name against the directory, then answers its streams.
@@ -206,10 +209,21 @@ async fn write(send: &mut SendStream, answer: &FedResponse) {
 
 /// Verifies a request frame from `origin` (whose key `key` the connection proved) and
 /// answers it.
-async fn answer(bytes: &[u8], origin: &NodeName, key: PublicKey, incoming: &Incoming) -> FedResponse {
+async fn answer(
+    bytes: &[u8],
+    origin: &NodeName,
+    key: PublicKey,
+    incoming: &Incoming,
+) -> FedResponse {
     let parsed = match UnverifiedSign1::parse(bytes, &Limits::FEDERATION_FRAME) {
         Ok(parsed) => parsed,
-        Err(e) => return error(0, ErrorCode::BadRequest, format!("not a signed request: {e}")),
+        Err(e) => {
+            return error(
+                0,
+                ErrorCode::BadRequest,
+                format!("not a signed request: {e}"),
+            );
+        }
     };
     if parsed.signer() != origin {
         return error(

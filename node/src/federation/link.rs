@@ -135,7 +135,11 @@ impl Links {
 
     /// Closes the link to `peer`, if any; the next request dials again.
     pub async fn disconnect(&self, peer: &NodeName) {
-        let slot = self.slots.lock().unwrap_or_else(|e| e.into_inner()).remove(peer);
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(peer);
         if let Some(slot) = slot
             && let Some(link) = slot.lock().await.take()
         {
@@ -202,7 +206,13 @@ impl Links {
         Err(unreachable(last))
     }
 
-    async fn exchange(&self, peer: &NodeName, info: &PeerInfo, frame: &[u8], id: u64) -> Result<Value, FedError> {
+    async fn exchange(
+        &self,
+        peer: &NodeName,
+        info: &PeerInfo,
+        frame: &[u8],
+        id: u64,
+    ) -> Result<Value, FedError> {
         let mut fresh = false;
         loop {
             let connection = self.connection(peer, info, fresh).await?;
@@ -293,12 +303,13 @@ impl FedClient for Links {
                 method: method.to_owned(),
                 params,
             };
-            let frame = Signed::sign(request, &self.me, self.identity.signing_key()).map_err(
-                |e| FedError::Protocol {
-                    peer: peer.clone(),
-                    reason: format!("request not sendable: {e}"),
-                },
-            )?;
+            let frame =
+                Signed::sign(request, &self.me, self.identity.signing_key()).map_err(|e| {
+                    FedError::Protocol {
+                        peer: peer.clone(),
+                        reason: format!("request not sendable: {e}"),
+                    }
+                })?;
             self.exchange(peer, &info, frame.raw(), id).await
         };
         match tokio::time::timeout(self.request_timeout, work).await {

@@ -11,10 +11,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use winichat_protocol::Timestamp;
 use winichat_protocol::federation::document::{self, DocumentError};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
-use winichat_protocol::Timestamp;
 
 use super::settings::{Discovery, FederationSettings, PinnedPeer};
 use super::{FedError, clock};
@@ -197,10 +197,15 @@ impl PeerDirectory {
             }
         }
         if addrs.is_empty() {
-            return Err(unreachable(name, "node document lists no usable QUIC address"));
+            return Err(unreachable(
+                name,
+                "node document lists no usable QUIC address",
+            ));
         }
         let info = PeerInfo { key, addrs };
-        let cap = now.0.saturating_add(u64::try_from(MAX_CACHE.as_millis()).unwrap_or(u64::MAX));
+        let cap = now
+            .0
+            .saturating_add(u64::try_from(MAX_CACHE.as_millis()).unwrap_or(u64::MAX));
         let valid_until = Timestamp(doc.valid_until.0.min(cap));
         self.lists().discovered.insert(
             name.clone(),
@@ -293,7 +298,9 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || v6.is_unspecified()
                 || v6.is_unique_local()
                 || v6.is_unicast_link_local()
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -341,7 +348,11 @@ mod tests {
         PeerDirectory::new(name("me.example"), &settings).expect("directory")
     }
 
-    fn document(signing: &SigningKey, valid_until: Timestamp, rotation: Option<Vec<u8>>) -> Vec<u8> {
+    fn document(
+        signing: &SigningKey,
+        valid_until: Timestamp,
+        rotation: Option<Vec<u8>>,
+    ) -> Vec<u8> {
         NodeDocument {
             name: name("b.example"),
             key: PublicKey::of(signing).to_bytes().to_vec(),
@@ -376,10 +387,16 @@ mod tests {
         let info = dir.resolve(&b).await.expect("pinned");
         assert_eq!(info.key, PublicKey::of(&key));
         dir.set_deny(vec![b.clone()]);
-        assert!(matches!(dir.resolve(&b).await, Err(FedError::NotAllowed { .. })));
+        assert!(matches!(
+            dir.resolve(&b).await,
+            Err(FedError::NotAllowed { .. })
+        ));
         dir.set_deny(vec![]);
         dir.set_allow(vec![name("c.example")]);
-        assert!(matches!(dir.resolve(&b).await, Err(FedError::NotAllowed { .. })));
+        assert!(matches!(
+            dir.resolve(&b).await,
+            Err(FedError::NotAllowed { .. })
+        ));
         dir.set_allow(vec![]);
         assert!(dir.unpin(&b));
         assert!(dir.resolve(&b).await.is_err());
@@ -397,7 +414,12 @@ mod tests {
         let old = SigningKey::from_bytes(&[1; 32]);
         let new = SigningKey::from_bytes(&[2; 32]);
         let info = dir
-            .accept_document(&b, &document(&old, Timestamp(now.0 + 60_000), None), None, now)
+            .accept_document(
+                &b,
+                &document(&old, Timestamp(now.0 + 60_000), None),
+                None,
+                now,
+            )
             .await
             .expect("accepted");
         assert_eq!(info.key, PublicKey::of(&old));
@@ -405,7 +427,11 @@ mod tests {
 
         let known = Some(PublicKey::of(&old));
         let unrotated = document(&new, Timestamp(now.0 + 60_000), None);
-        assert!(dir.accept_document(&b, &unrotated, known, now).await.is_err());
+        assert!(
+            dir.accept_document(&b, &unrotated, known, now)
+                .await
+                .is_err()
+        );
         let rotation = KeyRotation {
             name: b.clone(),
             old_key: PublicKey::of(&old).to_bytes().to_vec(),
@@ -424,7 +450,14 @@ mod tests {
 
     #[test]
     fn private_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "::1", "fd00::1", "100.64.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "::1",
+            "fd00::1",
+            "100.64.0.1",
+        ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["203.0.113.7", "8.8.8.8", "2001:db8::1"] {

@@ -314,6 +314,9 @@ mod tests {
             let key = certificate_key(&cert).expect("an Ed25519 key");
             assert_eq!(key.to_bytes(), identity.public_key().to_bytes());
         }
-        assert_eq!(certificate_name(&CertificateDer::from(vec![0x30, 0x03])), None);
+        assert_eq!(
+            certificate_name(&CertificateDer::from(vec![0x30, 0x03])),
+            None
+        );
     }
 }

@@ -129,7 +129,8 @@ pub fn verify_document(
 ) -> Result<NodeDocument, DocumentError> {
     // The key to check the signature with is inside the payload, so the payload is read
     // first, untrusted, only to learn that key.
-    let parsed = UnverifiedSign1::parse(bytes, &DOCUMENT_LIMITS).map_err(DocumentError::Malformed)?;
+    let parsed =
+        UnverifiedSign1::parse(bytes, &DOCUMENT_LIMITS).map_err(DocumentError::Malformed)?;
     if parsed.signer() != expected {
         return Err(DocumentError::WrongName {
             expected: expected.clone(),

@@ -12,13 +12,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use winichat_protocol::Timestamp;
 use winichat_protocol::codec::EncodeError;
 use winichat_protocol::ed25519_dalek::SigningKey;
 use winichat_protocol::federation::document;
 use winichat_protocol::federation::methods::VERSIONS;
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
-use winichat_protocol::Timestamp;
 
 use super::AppState;
 use crate::federation::clock;
