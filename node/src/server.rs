@@ -368,3 +368,35 @@ async fn serve(
     tracing::info!("node stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str, discovery: Discovery) -> Config {
+        let mut config = Config::defaults().expect("defaults");
+        config.name = name.parse().expect("name");
+        config.federation.discovery = discovery;
+        config
+    }
+
+    #[tokio::test]
+    async fn http_discovery_is_refused_for_a_public_name() {
+        let err = check_discovery(&config("203.0.113.7:7800", Discovery::Http))
+            .await
+            .expect_err("public");
+        assert!(
+            err.to_string().contains("public address 203.0.113.7"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 2, "a configuration mistake");
+        for name in ["127.0.0.1:7800", "10.0.0.7", "[::1]:7800"] {
+            check_discovery(&config(name, Discovery::Http))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        check_discovery(&config("203.0.113.7:7800", Discovery::Https))
+            .await
+            .expect("https is fine anywhere");
+    }
+}
