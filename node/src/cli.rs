@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Pin a federation peer: NAME=QUIC_ADDR/KEY, the key as unpadded base64url (repeatable;
+    /// adds to `[[federation.peers]]` and WINICHAT_PEERS).
+    #[arg(long = "peer", global = true, value_name = "NAME=ADDR/KEY", action = clap::ArgAction::Append)]
+    pub peers: Vec<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -128,6 +133,7 @@ impl Cli {
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             web_dir: self.web_dir.clone(),
+            peers: self.peers.clone(),
         }
     }
 }
@@ -183,5 +189,22 @@ mod tests {
         assert!(matches!(cli.command, Command::Serve));
         assert_eq!(cli.overrides().http.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(cli.overrides().name.as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn peer_flag_repeats() {
+        let cli = Cli::try_parse_from([
+            "winichat",
+            "serve",
+            "--peer",
+            "a.example=127.0.0.1:1/K",
+            "--peer",
+            "b.example=127.0.0.1:2/K",
+        ])
+        .expect("parse");
+        assert_eq!(
+            cli.overrides().peers,
+            ["a.example=127.0.0.1:1/K", "b.example=127.0.0.1:2/K"]
+        );
     }
 }

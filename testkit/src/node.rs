@@ -129,6 +129,11 @@ impl TestNode {
         self.node.public_key
     }
 
+    /// The node's federation: pin peers, set allow and deny lists, send requests.
+    pub fn federation(&self) -> &winichat_node::federation::Federation {
+        self.node.federation()
+    }
+
     /// The node's data directory (removed when the `TestNode` is dropped).
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()

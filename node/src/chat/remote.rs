@@ -255,6 +255,11 @@ impl Chats {
         });
     }
 
+    /// The nodes homing groups this node keeps replicas of.
+    pub async fn replicated_homes(&self) -> Result<Vec<NodeName>, ChatError> {
+        Ok(self.db().events().homes_other_than(self.node()).await?)
+    }
+
     /// Connects the chat service to other nodes. Called once at start-up; later calls are
     /// ignored.
     pub fn attach_federation(&self, federation: Federation) {

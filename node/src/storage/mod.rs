@@ -352,6 +352,9 @@ pub trait EventLog: Send + Sync {
         outbox_destinations: &[NodeName],
     ) -> Result<(), StorageError>;
 
+    /// The home nodes of the groups stored here, but `me`: whose replicas this node keeps.
+    async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError>;
+
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
 
