@@ -17,7 +17,6 @@
 //! # }
 //! ```
 
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -144,15 +143,16 @@ async fn next_chat_event(client: &mut Client, deadline: Instant) -> Option<ChatE
 }
 
 /// Calls `check` every [`POLL_INTERVAL`] until it returns `Some`, and returns that: for state
-/// that converges (a replica catching up, a counter rising).
+/// that converges (a replica catching up, a counter rising). `check` is an async closure, so it
+/// may borrow a [`Client`] mutably: `eventually("…", WAIT, async || client.call(…).await.ok())`.
 ///
 /// # Panics
 /// If it still returns `None` after `timeout`, naming `what`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
+pub async fn eventually<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(value) = check().await {

@@ -292,3 +292,85 @@ async fn restart_keeps_data_name_key_ports_and_peers() {
     );
     cluster.shutdown().await;
 }
+
+/// The user helpers: users registered on a cluster node talk, one collects the chat's pushes
+/// in order, and a condition polled with `eventually` comes true.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn user_helpers_register_collect_and_wait() {
+    use winichat_protocol::event::EventKind;
+    use winichat_protocol::gateway::chat::{
+        ChatSummary, DmOpenParams, HistoryParams, HistoryResult, PostParams, WriteResult, method,
+    };
+    use winichat_testkit::client::txn;
+
+    let cluster = Cluster::start(
+        ClusterSpec::new([Backend::Sqlite, Backend::Sqlite]).configure(users::unthrottled_gateway),
+    )
+    .await;
+    let node = cluster.node(1);
+    let [mut alice, mut bob] = users::register_all(node, ["alice", "bob"]).await;
+    let dm: ChatSummary = alice
+        .ok(
+            method::DM_OPEN,
+            &DmOpenParams {
+                user: bob.user().clone(),
+            },
+        )
+        .await;
+    let mut last = 0;
+    for n in 0..5 {
+        let written: WriteResult = alice
+            .ok(
+                method::MSGS_POST,
+                &PostParams {
+                    txn: txn(),
+                    group: dm.group.clone(),
+                    text: format!("message {n}"),
+                    reply_to: None,
+                    mentions: Vec::new(),
+                    mention_everyone: false,
+                    attachments: Vec::new(),
+                },
+            )
+            .await;
+        last = written.seq;
+    }
+
+    let through = users::chat_events_through(&mut bob, &dm.group, last, WAIT).await;
+    assert_eq!(through.last().map(|e| e.item.seq), Some(last));
+    let posts: Vec<u64> = through
+        .iter()
+        .filter(|e| e.item.kind == EventKind::MsgPost)
+        .map(|e| e.item.seq)
+        .collect();
+    assert_eq!(posts, (last - 4..=last).collect::<Vec<_>>());
+
+    // A new session of Alice's reads the five posts; her first connection got the chat's
+    // events too, in order.
+    let mut again = users::log_in(node, "alice").await;
+    let history = users::eventually("five posts in the history", WAIT, async || {
+        let page: HistoryResult = again
+            .ok(
+                method::MSGS_HISTORY,
+                &HistoryParams {
+                    group: dm.group.clone(),
+                    before: None,
+                    after: None,
+                    around: None,
+                    limit: None,
+                },
+            )
+            .await;
+        let posts = page
+            .items
+            .iter()
+            .filter(|i| i.kind == EventKind::MsgPost)
+            .count();
+        (posts == 5).then_some(page)
+    })
+    .await;
+    assert_eq!(history.items.last().map(|i| i.seq), Some(last));
+    let first = users::chat_events(&mut alice, &dm.group, 2, WAIT).await;
+    assert!(first[0].item.seq < first[1].item.seq);
+    cluster.shutdown().await;
+}
