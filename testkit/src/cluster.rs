@@ -286,6 +286,34 @@ impl Cluster {
         self.relays.get(&(from, to))
     }
 
+    /// Both relays of the link between `a` and `b` (`a`'s towards `b` first), when it is
+    /// relayed: to disturb both directions alike.
+    pub fn link(&self, a: usize, b: usize) -> Option<[&UdpRelay; 2]> {
+        Some([self.relay(a, b)?, self.relay(b, a)?])
+    }
+
+    /// Cuts the link between `a` and `b` in both directions (a partition).
+    ///
+    /// # Panics
+    /// If the link is not relayed.
+    pub fn cut_link(&self, a: usize, b: usize) {
+        self.relayed_link(a, b).into_iter().for_each(UdpRelay::cut);
+    }
+
+    /// Heals a [`Cluster::cut_link`].
+    ///
+    /// # Panics
+    /// If the link is not relayed.
+    pub fn heal_link(&self, a: usize, b: usize) {
+        self.relayed_link(a, b).into_iter().for_each(UdpRelay::heal);
+    }
+
+    fn relayed_link(&self, a: usize, b: usize) -> [&UdpRelay; 2] {
+        self.link(a, b).unwrap_or_else(|| {
+            panic!("the link {a}↔{b} is not relayed (ClusterSpec::relay({a}, {b}))")
+        })
+    }
+
     /// Stops node `i` gracefully, keeping its data. Nothing happens if it is stopped already.
     ///
     /// # Panics

@@ -179,6 +179,12 @@ async fn three_nodes_start_pinned_to_each_other() {
     assert_eq!(relay_01.target(), cluster.node(1).quic_addr());
     assert_eq!(relay_10.target(), cluster.node(0).quic_addr());
     assert!(cluster.relay(0, 2).is_none() && cluster.relay(2, 1).is_none());
+    assert!(cluster.link(1, 2).is_none());
+    let [there, back] = cluster.link(1, 0).expect("the link 0↔1 is relayed");
+    assert_eq!(
+        (there.addr(), back.addr()),
+        (relay_10.addr(), relay_01.addr())
+    );
 
     cluster.shutdown().await;
 }
@@ -210,6 +216,27 @@ async fn relays_lead_to_their_nodes_quic_endpoints() {
 
     relay_01.heal();
     assert_eq!(server_key(relay_01.addr(), WAIT).await, Some(key_1));
+
+    // A partition cuts both directions; healing it restores both.
+    cluster.cut_link(1, 0);
+    let (to_1, to_0) = tokio::join!(
+        server_key(relay_01.addr(), CUT_WAIT),
+        server_key(relay_10.addr(), CUT_WAIT)
+    );
+    assert_eq!((to_1, to_0), (None, None));
+    cluster.heal_link(0, 1);
+    assert!(
+        cluster
+            .link(0, 1)
+            .expect("relayed")
+            .iter()
+            .all(|r| !r.is_cut())
+    );
+    let (to_1, to_0) = tokio::join!(
+        server_key(relay_01.addr(), WAIT),
+        server_key(relay_10.addr(), WAIT)
+    );
+    assert_eq!((to_1, to_0), (Some(key_1), Some(key_0)));
 
     // A QUIC handshake survives a lossy, duplicating, reordering, slow link.
     relay_01.set_loss(10.0);
