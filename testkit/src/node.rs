@@ -8,6 +8,18 @@
 //! node.shutdown().await;
 //! # }
 //! ```
+//!
+//! A node that must come back on the same data, name and ports runs in a [`NodeHome`]:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use winichat_testkit::node::{Backend, NodeHome, TestNode};
+//! let node = TestNode::start_in(NodeHome::new(Backend::Postgres).await, |_| {}).await;
+//! let home = node.stop().await;
+//! let again = TestNode::start_in(home, |_| {}).await;
+//! again.shutdown().await;
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 use std::path::Path;
