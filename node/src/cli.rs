@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Pin a federation peer: NAME=QUIC_ADDR/KEY, the key as unpadded base64url (repeatable;
+    /// adds to `[[federation.peers]]` and WINICHAT_PEERS).
+    #[arg(long = "peer", global = true, value_name = "NAME=ADDR/KEY", action = clap::ArgAction::Append)]
+    pub peers: Vec<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -61,6 +66,28 @@ pub enum Command {
     /// Operator tasks: accounts and registration tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Operator views of federation: peers, outbox backlog, faults, log hashes.
+    #[command(subcommand)]
+    Federation(FederationCommand),
+}
+
+/// `winichat federation …`: read-only, safe while the node runs.
+#[derive(Debug, Subcommand)]
+pub enum FederationCommand {
+    /// One line per peer: last contact, outbox depth, age of the oldest undelivered event,
+    /// attempts and last error; then any group marked forked or diverged.
+    Status {
+        /// Print JSON for scripts instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print `<head seq> <sha256 hex>` of this node's copy of a group's log (equal on two
+    /// nodes exactly when they hold the same events up to that seq).
+    LogHash {
+        /// The group id, e.g. !k3x9q2:chat.example.org.
+        #[arg(value_name = "GROUP")]
+        group: String,
+    },
 }
 
 /// `winichat admin …`
@@ -106,6 +133,7 @@ impl Cli {
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             web_dir: self.web_dir.clone(),
+            peers: self.peers.clone(),
         }
     }
 }
@@ -132,6 +160,22 @@ mod tests {
     }
 
     #[test]
+    fn federation_subcommands_parse() {
+        let cli = Cli::try_parse_from(["winichat", "federation", "status", "--json"])
+            .expect("parse status");
+        assert!(matches!(
+            cli.command,
+            Command::Federation(FederationCommand::Status { json: true })
+        ));
+        let cli = Cli::try_parse_from(["winichat", "federation", "log-hash", "!g1:a.example"])
+            .expect("parse log-hash");
+        assert!(matches!(
+            cli.command,
+            Command::Federation(FederationCommand::LogHash { ref group }) if group == "!g1:a.example"
+        ));
+    }
+
+    #[test]
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from([
             "winichat",
@@ -145,5 +189,22 @@ mod tests {
         assert!(matches!(cli.command, Command::Serve));
         assert_eq!(cli.overrides().http.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(cli.overrides().name.as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn peer_flag_repeats() {
+        let cli = Cli::try_parse_from([
+            "winichat",
+            "serve",
+            "--peer",
+            "a.example=127.0.0.1:1/K",
+            "--peer",
+            "b.example=127.0.0.1:2/K",
+        ])
+        .expect("parse");
+        assert_eq!(
+            cli.overrides().peers,
+            ["a.example=127.0.0.1:1/K", "b.example=127.0.0.1:2/K"]
+        );
     }
 }

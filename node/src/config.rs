@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 24] = [
+pub const KEYS: [&str; 25] = [
     "name",
     "data_dir",
     "http",
@@ -52,6 +52,7 @@ pub const KEYS: [&str; 24] = [
     "resume_window_bytes",
     "resume_total_bytes",
     "send_queue_bytes",
+    "federation",
 ];
 
 /// The node's configuration, fully validated.
@@ -138,6 +139,8 @@ pub struct Overrides {
     pub log_format: Option<String>,
     /// `--web-dir`
     pub web_dir: Option<PathBuf>,
+    /// `--peer NAME=QUIC_ADDR/KEY`, repeatable.
+    pub peers: Vec<String>,
 }
 
 /// The config file, as read by `--config`.
@@ -240,6 +243,29 @@ struct FileConfig {
     resume_window_bytes: Option<Spanned<u64>>,
     resume_total_bytes: Option<Spanned<u64>>,
     send_queue_bytes: Option<Spanned<u64>>,
+    federation: Option<FederationFile>,
+}
+
+/// `[federation]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FederationFile {
+    discovery: Option<Spanned<String>>,
+    public_quic: Option<Vec<Spanned<String>>>,
+    allow: Option<Vec<Spanned<String>>>,
+    deny: Option<Vec<Spanned<String>>>,
+    peers: Option<Vec<PeerFile>>,
+    request_timeout_secs: Option<Spanned<u64>>,
+    max_streams_per_peer: Option<Spanned<u64>>,
+}
+
+/// `[[federation.peers]]` in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeerFile {
+    name: Spanned<String>,
+    quic: Spanned<String>,
+    key: Spanned<String>,
 }
 
 /// One setting as gathered from the sources, before parsing: the winning raw value and its origin.
@@ -439,6 +465,7 @@ impl Config {
             connections.max_connections_per_ip = usize::try_from(n).unwrap_or(usize::MAX);
         }
         connections.trusted_proxies = load_trusted_proxies(file, env)?;
+        let federation = load_federation(file, env, &flags.peers)?;
 
         Ok(Config {
             name,
@@ -453,7 +480,7 @@ impl Config {
             auth,
             media,
             connections,
-            federation: crate::federation::FederationSettings::default(),
+            federation,
         })
     }
 
@@ -851,6 +878,195 @@ fn load_trusted_proxies(
         }
     }
     Ok(crate::client_addr::TrustedProxies::new(blocks))
+}
+
+/// Accepted `[federation] request_timeout_secs`.
+pub const FEDERATION_REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=300;
+/// Accepted `[federation] max_streams_per_peer`.
+pub const FEDERATION_MAX_STREAMS_PER_PEER: std::ops::RangeInclusive<u64> = 1..=10_000;
+
+/// Parses a pinned peer written `NAME=QUIC_ADDR/KEY` (`--peer`, `WINICHAT_PEERS`), where KEY
+/// is the identity key as unpadded base64url.
+pub fn parse_peer(text: &str) -> Result<crate::federation::PinnedPeer, String> {
+    let (name, rest) = text.split_once('=').ok_or("expected NAME=QUIC_ADDR/KEY")?;
+    let (quic, key) = rest.rsplit_once('/').ok_or("expected NAME=QUIC_ADDR/KEY")?;
+    peer_from_parts(name.trim(), quic.trim(), key.trim())
+}
+
+fn peer_from_parts(
+    name: &str,
+    quic: &str,
+    key: &str,
+) -> Result<crate::federation::PinnedPeer, String> {
+    use base64::Engine as _;
+    let name = name
+        .parse::<NodeName>()
+        .map_err(|e| format!("peer name {name:?}: {e}"))?;
+    let quic = quic
+        .parse::<SocketAddr>()
+        .map_err(|_| format!("peer address {quic:?}: expected IP:PORT"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key)
+        .map_err(|_| format!("peer key {key:?}: not unpadded base64url"))?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "peer key: must be 32 bytes (43 base64url characters)".to_owned())?;
+    winichat_protocol::keys::PublicKey::from_bytes(&key).map_err(|e| format!("peer key: {e}"))?;
+    Ok(crate::federation::PinnedPeer { name, quic, key })
+}
+
+/// `[federation]`, plus pinned peers from `WINICHAT_PEERS` (comma-separated) and `--peer`.
+/// Pins from every source add up; a later source re-pinning a name replaces its entry.
+fn load_federation(
+    file: Option<(ConfigFile<'_>, &FileConfig)>,
+    env: &HashMap<String, String>,
+    flag_peers: &[String],
+) -> Result<crate::federation::FederationSettings, ConfigError> {
+    use crate::federation::{Discovery, FederationSettings, PinnedPeer};
+    const PEERS_VAR: &str = "WINICHAT_PEERS";
+    let mut settings = FederationSettings::default();
+    let section = file.and_then(|(f, cfg)| cfg.federation.as_ref().map(|s| (f, s)));
+    let from_file = |f: ConfigFile<'_>, key: &'static str, value: String, start: usize| Raw {
+        value,
+        origin: Origin::File {
+            path: f.path.to_path_buf(),
+            key,
+            line: line_of(f.text, start),
+        },
+    };
+    let mut pins: Vec<PinnedPeer> = Vec::new();
+    let mut add_pin = |peer: PinnedPeer| {
+        pins.retain(|p| p.name != peer.name);
+        pins.push(peer);
+    };
+    if let Some((f, section)) = section {
+        if let Some(raw) = &section.discovery {
+            settings.discovery = match raw.get_ref().as_str() {
+                "https" => Discovery::Https,
+                "http" => Discovery::Http,
+                "pinned" => Discovery::Pinned,
+                _ => {
+                    let raw = from_file(
+                        f,
+                        "federation.discovery",
+                        raw.get_ref().clone(),
+                        raw.span().start,
+                    );
+                    return Err(value_error(
+                        raw,
+                        "expected \"https\", \"http\" or \"pinned\"",
+                    ));
+                }
+            };
+        }
+        for item in section.public_quic.iter().flatten() {
+            match item.get_ref().parse::<SocketAddr>() {
+                Ok(addr) => settings.public_quic.push(addr),
+                Err(_) => {
+                    let raw = from_file(
+                        f,
+                        "federation.public_quic",
+                        item.get_ref().clone(),
+                        item.span().start,
+                    );
+                    return Err(value_error(
+                        raw,
+                        "invalid socket address (expected IP:PORT)",
+                    ));
+                }
+            }
+        }
+        for (key, list, out) in [
+            ("federation.allow", &section.allow, &mut settings.allow),
+            ("federation.deny", &section.deny, &mut settings.deny),
+        ] {
+            for item in list.iter().flatten() {
+                match item.get_ref().parse::<NodeName>() {
+                    Ok(name) => out.push(name),
+                    Err(e) => {
+                        let raw = from_file(f, key, item.get_ref().clone(), item.span().start);
+                        return Err(value_error(raw, e));
+                    }
+                }
+            }
+        }
+        for peer in section.peers.iter().flatten() {
+            match peer_from_parts(peer.name.get_ref(), peer.quic.get_ref(), peer.key.get_ref()) {
+                Ok(pinned) => add_pin(pinned),
+                Err(e) => {
+                    let raw = from_file(
+                        f,
+                        "federation.peers",
+                        peer.name.get_ref().clone(),
+                        peer.name.span().start,
+                    );
+                    return Err(value_error(raw, e));
+                }
+            }
+        }
+        if let Some(secs) = &section.request_timeout_secs {
+            if !FEDERATION_REQUEST_TIMEOUT_SECS.contains(secs.get_ref()) {
+                let raw = from_file(
+                    f,
+                    "federation.request_timeout_secs",
+                    secs.get_ref().to_string(),
+                    secs.span().start,
+                );
+                return Err(value_error(
+                    raw,
+                    "must be a number of seconds from 1 to 300",
+                ));
+            }
+            settings.request_timeout = std::time::Duration::from_secs(*secs.get_ref());
+        }
+        if let Some(n) = &section.max_streams_per_peer {
+            match u32::try_from(*n.get_ref()) {
+                Ok(streams) if FEDERATION_MAX_STREAMS_PER_PEER.contains(n.get_ref()) => {
+                    settings.max_streams_per_peer = streams;
+                }
+                _ => {
+                    let raw = from_file(
+                        f,
+                        "federation.max_streams_per_peer",
+                        n.get_ref().to_string(),
+                        n.span().start,
+                    );
+                    return Err(value_error(
+                        raw,
+                        "must be a number of streams from 1 to 10000",
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(list) = env.get(PEERS_VAR) {
+        for item in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match parse_peer(item) {
+                Ok(peer) => add_pin(peer),
+                Err(e) => {
+                    return Err(ConfigError::Value {
+                        origin: Origin::Env(PEERS_VAR),
+                        value: item.to_owned(),
+                        reason: e,
+                    });
+                }
+            }
+        }
+    }
+    for item in flag_peers {
+        match parse_peer(item) {
+            Ok(peer) => add_pin(peer),
+            Err(e) => {
+                return Err(ConfigError::Value {
+                    origin: Origin::Flag("--peer"),
+                    value: item.clone(),
+                    reason: e,
+                });
+            }
+        }
+    }
+    settings.peers = pins;
+    Ok(settings)
 }
 
 fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {

@@ -50,6 +50,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
         Command::Serve => serve(config),
         Command::Keys(KeysCommand::Show) => keys_show(&config),
         Command::Admin(command) => winichat_node::auth::admin::run(config, command),
+        Command::Federation(command) => winichat_node::federation::ops::run(config, command),
     }
 }
 

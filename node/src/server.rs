@@ -17,11 +17,14 @@ use tokio::task::JoinHandle;
 use winichat_protocol::ed25519_dalek::VerifyingKey;
 use winichat_protocol::ids::NodeName;
 
+use crate::api::http::node_document::DocumentSigner;
 use crate::api::http::{self, AppState, NodeDocument};
 use crate::config::Config;
 use crate::connections::{self, ConnectionSettings};
 use crate::error::{Listener, NodeError};
-use crate::federation::endpoint;
+use crate::federation::{
+    Discovery, FedHandler, Federation, Incoming, Links, PeerDirectory, endpoint, incoming,
+};
 use crate::identity::{self, NodeIdentity};
 use crate::storage::{self, Database};
 
@@ -47,11 +50,18 @@ pub struct RunningNode {
     pub media: crate::media::Media,
     /// The gateway's hub (tests read its memory figures).
     pub hub: crate::api::ws::Hub,
+    federation: Federation,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), NodeError>>,
 }
 
 impl RunningNode {
+    /// The node's federation: its peer directory (pin peers, allow and deny lists) and its
+    /// client for requests to peers.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
+    }
+
     /// Stops the node gracefully (stop accepting, drain HTTP, close QUIC, close the database)
     /// and waits until it has.
     pub async fn shutdown(self) -> Result<(), NodeError> {
@@ -116,7 +126,13 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             addr: config.http,
             source,
         })?;
-    let quic = endpoint::bind(config.quic, &identity, &config.name)?;
+    check_discovery(&config).await?;
+    let quic = endpoint::bind(
+        config.quic,
+        &identity,
+        &config.name,
+        config.federation.max_streams_per_peer,
+    )?;
     let quic_addr = quic.local_addr().map_err(|source| NodeError::Bind {
         listener: Listener::Quic,
         addr: config.quic,
@@ -167,6 +183,47 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         Arc::new(gateway.hub().clone()),
         media.clone(),
     );
+    let peers = match PeerDirectory::new(config.name.clone(), &config.federation) {
+        Ok(peers) => Arc::new(peers),
+        Err(e) => {
+            db.close().await;
+            return Err(NodeError::Internal(e.to_string()));
+        }
+    };
+    let links = Arc::new(Links::new(
+        config.name.clone(),
+        identity.clone(),
+        quic.clone(),
+        peers.clone(),
+        config.federation.request_timeout,
+    ));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let senders = crate::federation::outbox::Senders::start(
+        db.clone(),
+        links.clone(),
+        shutdown_rx.clone(),
+        crate::federation::clock::now,
+    );
+    let (wake, contacted) = (senders.clone(), senders);
+    chats.attach_federation(crate::chat::remote::Federation {
+        client: links.clone(),
+        wake: Arc::new(move |node| wake.wake(node)),
+        contacted: Arc::new(move |node| contacted.contacted(node)),
+    });
+    let handler = federation_handler(&chats);
+    let incoming = Arc::new(Incoming::new(config.name.clone(), peers.clone(), handler));
+    let federation = Federation::new(peers, links, incoming);
+    greet_peers(&chats, &federation);
+    let published_quic = if config.federation.public_quic.is_empty() {
+        vec![quic_addr.to_string()]
+    } else {
+        config
+            .federation
+            .public_quic
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
     let state = AppState {
         db: db.clone(),
         node: Arc::new(NodeDocument {
@@ -175,15 +232,27 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             public_key: identity.public_key_base64url(),
             quic: quic_addr,
         }),
+        node_document: Arc::new(DocumentSigner::new(
+            config.name.clone(),
+            identity.signing_key().clone(),
+            published_quic,
+        )),
         web: http::web::WebDir::new(config.web_dir.clone()),
         gateway,
         chats,
         auth,
         media: media.clone(),
     };
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let hub = gateway_hub(&state);
-    let task = tokio::spawn(serve(http_listener, limits, quic, db, state, shutdown_rx));
+    let task = tokio::spawn(serve(
+        http_listener,
+        limits,
+        quic,
+        federation.incoming().clone(),
+        db,
+        state,
+        shutdown_rx,
+    ));
 
     tracing::info!(
         name = %config.name,
@@ -199,9 +268,80 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         public_key,
         media,
         hub,
+        federation,
         shutdown,
         task,
     })
+}
+
+/// The one place that decides who answers federation requests: the chat service.
+fn federation_handler(chats: &crate::chat::Chats) -> Arc<dyn FedHandler> {
+    Arc::new(crate::chat::peers::PeerService::new(chats.clone()))
+}
+
+/// Says `hello` to every pinned peer and every home of a group replicated here, once, in the
+/// background: a node coming back tells its peers so, and they send what waited for it at
+/// once instead of at the end of their backoff.
+fn greet_peers(chats: &crate::chat::Chats, federation: &Federation) {
+    let chats = chats.clone();
+    let client = federation.client();
+    let mut peers: Vec<winichat_protocol::ids::NodeName> = federation
+        .peers()
+        .pinned()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    tokio::spawn(async move {
+        match chats.replicated_homes().await {
+            Ok(homes) => peers.extend(homes),
+            Err(e) => tracing::debug!(error = %e, "federation: cannot list the homes of replicas"),
+        }
+        peers.sort();
+        peers.dedup();
+        let hello = crate::federation::hello::hello_params();
+        for peer in peers {
+            if let Err(e) = client
+                .request(
+                    &peer,
+                    winichat_protocol::federation::methods::method::HELLO,
+                    hello.clone(),
+                )
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "federation: hello at start-up not answered");
+            }
+        }
+    });
+}
+
+/// Plain-HTTP discovery is for closed set-ups (tests, private networks): refuse to start
+/// with it when the node's own name resolves to a public address.
+async fn check_discovery(config: &Config) -> Result<(), NodeError> {
+    if config.federation.discovery != Discovery::Http {
+        return Ok(());
+    }
+    let refuse = |reason: String| {
+        NodeError::Config(crate::config::ConfigError::Value {
+            origin: crate::config::Origin::Derived("federation.discovery = \"http\""),
+            value: config.name.to_string(),
+            reason,
+        })
+    };
+    match crate::federation::peers::addresses_of(&config.name).await {
+        Ok(ips) => match ips
+            .into_iter()
+            .find(|ip| !crate::federation::peers::is_private(*ip))
+        {
+            Some(ip) => Err(refuse(format!(
+                "the node name resolves to the public address {ip}; use \"https\" discovery"
+            ))),
+            None => Ok(()),
+        },
+        Err(e) => {
+            tracing::warn!(name = %config.name, error = %e, "cannot resolve the node name");
+            Ok(())
+        }
+    }
 }
 
 fn gateway_hub(state: &AppState) -> crate::api::ws::Hub {
@@ -220,11 +360,12 @@ async fn serve(
     http_listener: TcpListener,
     limits: ConnectionSettings,
     quic: Endpoint,
+    incoming: Arc<Incoming>,
     db: Database,
     state: AppState,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
-    let accept = tokio::spawn(endpoint::accept_loop(quic.clone()));
+    let accept = tokio::spawn(incoming::accept_loop(quic.clone(), incoming));
     let maintenance = tokio::spawn(state.chats.clone().maintain(shutdown.clone()));
     let media_gc = tokio::spawn(state.media.clone().collect_garbage(shutdown.clone()));
     let relay = tokio::spawn(
@@ -272,4 +413,36 @@ async fn serve(
     db.close().await;
     tracing::info!("node stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str, discovery: Discovery) -> Config {
+        let mut config = Config::defaults().expect("defaults");
+        config.name = name.parse().expect("name");
+        config.federation.discovery = discovery;
+        config
+    }
+
+    #[tokio::test]
+    async fn http_discovery_is_refused_for_a_public_name() {
+        let err = check_discovery(&config("203.0.113.7:7800", Discovery::Http))
+            .await
+            .expect_err("public");
+        assert!(
+            err.to_string().contains("public address 203.0.113.7"),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 2, "a configuration mistake");
+        for name in ["127.0.0.1:7800", "10.0.0.7", "[::1]:7800"] {
+            check_discovery(&config(name, Discovery::Http))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        check_discovery(&config("203.0.113.7:7800", Discovery::Https))
+            .await
+            .expect("https is fine anywhere");
+    }
 }

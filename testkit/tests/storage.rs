@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use winichat_node::storage::{self, Database, NewEvent, Peer, StorageError};
+use winichat_node::storage::{
+    self, Database, FaultKind, GroupFault, LogHasher, NewEvent, OutboxStatus, Peer, StorageError,
+};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -28,6 +30,12 @@ both_backends!(
     concurrent_appends_at_one_seq_have_exactly_one_winner,
     corrupt_stored_id_is_reported_not_panicked,
     peers_round_trip,
+    peer_contact_failure_and_list,
+    outbox_status_and_depth_per_destination,
+    event_at_seq,
+    log_hash_is_equal_for_equal_logs_and_differs_after_one_event,
+    log_hash_pages_through_a_long_log,
+    faults_round_trip_and_mark_the_group,
 );
 
 // ---- helpers ----
@@ -607,6 +615,7 @@ async fn peers_round_trip(h: Harness) {
         failures: 0,
         retry_at: Timestamp(0),
         last_error: None,
+        last_contact_at: None,
     };
     h.db.peers().put(&peer).await.expect("put");
     assert_eq!(h.db.peers().get(&b).await.expect("get"), Some(peer.clone()));
@@ -615,6 +624,400 @@ async fn peers_round_trip(h: Harness) {
     peer.last_error = Some("connection refused".into());
     h.db.peers().put(&peer).await.expect("put again");
     assert_eq!(h.db.peers().get(&b).await.expect("get"), Some(peer));
+}
+
+fn stored_peer(name: &str) -> Peer {
+    Peer {
+        node: node(name),
+        public_key: [5u8; 32],
+        fetched_at: Timestamp(1_000),
+        failures: 0,
+        retry_at: Timestamp(0),
+        last_error: None,
+        last_contact_at: None,
+    }
+}
+
+async fn peer_contact_failure_and_list(h: Harness) {
+    let peers = h.db.peers();
+    assert_eq!(peers.list().await.expect("list"), vec![]);
+    let unknown = node("nobody.example");
+    assert!(
+        !peers
+            .record_contact(&unknown, Timestamp(5))
+            .await
+            .expect("contact")
+    );
+    assert!(
+        !peers
+            .record_failure(&unknown, "refused", Timestamp(6))
+            .await
+            .expect("failure")
+    );
+    assert_eq!(
+        peers.get(&unknown).await.expect("get"),
+        None,
+        "nothing invented"
+    );
+
+    let c = stored_peer("c.example");
+    let b = stored_peer("b.example");
+    peers.put(&c).await.expect("put c");
+    peers.put(&b).await.expect("put b");
+
+    assert!(
+        peers
+            .record_failure(&b.node, "connection refused", Timestamp(9_000))
+            .await
+            .expect("failure")
+    );
+    assert!(
+        peers
+            .record_failure(&b.node, "handshake failed", Timestamp(12_000))
+            .await
+            .expect("failure")
+    );
+    let failing = peers.get(&b.node).await.expect("get").expect("b");
+    assert_eq!(failing.failures, 2);
+    assert_eq!(failing.retry_at, Timestamp(12_000));
+    assert_eq!(failing.last_error.as_deref(), Some("handshake failed"));
+    assert_eq!(failing.last_contact_at, None);
+
+    assert!(
+        peers
+            .record_contact(&b.node, Timestamp(20_000))
+            .await
+            .expect("contact")
+    );
+    let back = peers.get(&b.node).await.expect("get").expect("b");
+    assert_eq!(back.last_contact_at, Some(Timestamp(20_000)));
+    assert_eq!(
+        (back.failures, back.retry_at, back.last_error),
+        (0, Timestamp(0), None)
+    );
+
+    // Refreshing the key with no contact time keeps the recorded one; an explicit one wins.
+    let mut refreshed = stored_peer("b.example");
+    refreshed.public_key = [6u8; 32];
+    peers.put(&refreshed).await.expect("refresh");
+    let kept = peers.get(&b.node).await.expect("get").expect("b");
+    assert_eq!(kept.public_key, [6u8; 32]);
+    assert_eq!(kept.last_contact_at, Some(Timestamp(20_000)));
+    refreshed.last_contact_at = Some(Timestamp(30_000));
+    peers.put(&refreshed).await.expect("put with contact");
+
+    let listed = peers.list().await.expect("list");
+    let names: Vec<&str> = listed.iter().map(|p| p.node.as_str()).collect();
+    assert_eq!(names, ["b.example", "c.example"], "sorted by name");
+    assert_eq!(listed[0].last_contact_at, Some(Timestamp(30_000)));
+    assert_eq!(listed[1], c);
+}
+
+async fn outbox_status_and_depth_per_destination(h: Harness) {
+    assert_eq!(h.db.outbox().status().await.expect("status"), vec![]);
+    let (b, c, d) = (node("b.example"), node("c.example"), node("d.example"));
+    assert_eq!(h.db.outbox().depth(&b).await.expect("depth"), 0);
+
+    let g1 = group("status1");
+    let g2 = group("status2");
+    append_n(&h.db, &g1, 3, &[c.clone(), b.clone()]).await;
+    append_n(&h.db, &g2, 2, std::slice::from_ref(&b)).await;
+    assert_eq!(h.db.outbox().depth(&b).await.expect("depth"), 5);
+    assert_eq!(h.db.outbox().depth(&c).await.expect("depth"), 3);
+    assert_eq!(h.db.outbox().depth(&d).await.expect("depth"), 0);
+
+    // c's second row fails twice, then its third once: the error shown is the first failing
+    // row's, the attempts the most of any row.
+    let rows = h.db.outbox().due(&c, FAR_FUTURE, 10).await.expect("due");
+    h.db.outbox()
+        .defer(rows[1].id, Timestamp(50), "timed out")
+        .await
+        .expect("defer");
+    h.db.outbox()
+        .defer(rows[1].id, Timestamp(60), "still timed out")
+        .await
+        .expect("defer");
+    h.db.outbox()
+        .defer(rows[2].id, Timestamp(70), "refused")
+        .await
+        .expect("defer");
+
+    let status = h.db.outbox().status().await.expect("status");
+    assert_eq!(
+        status,
+        vec![
+            OutboxStatus {
+                destination: b.clone(),
+                depth: 5,
+                oldest_created_at: Timestamp(1_700_000_000_001),
+                last_error: None,
+                max_attempts: 0,
+            },
+            OutboxStatus {
+                destination: c.clone(),
+                depth: 3,
+                oldest_created_at: Timestamp(1_700_000_000_001),
+                last_error: Some("still timed out".into()),
+                max_attempts: 2,
+            },
+        ]
+    );
+
+    // Delivered rows leave the status; an emptied destination leaves it altogether.
+    let ids: Vec<EventId> = rows.iter().map(|r| r.event_id).collect();
+    h.db.outbox().ack(&c, &ids).await.expect("ack");
+    let status = h.db.outbox().status().await.expect("status");
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].destination, b);
+    assert_eq!(h.db.outbox().depth(&c).await.expect("depth"), 0);
+}
+
+async fn event_at_seq(h: Harness) {
+    let g = group("eventat1");
+    let ids = append_n(&h.db, &g, 3, &[]).await;
+    let second = h.db.events().at(&g, 2).await.expect("at").expect("seq 2");
+    assert_eq!((second.seq, second.id), (2, ids[1]));
+    assert_eq!(h.db.events().at(&g, 4).await.expect("at"), None);
+    assert_eq!(h.db.events().at(&g, 0).await.expect("at"), None);
+    assert_eq!(
+        h.db.events().at(&group("eventat2"), 1).await.expect("at"),
+        None
+    );
+}
+
+/// The log hash defined independently of the storage code: sha256 over
+/// seq (8 bytes BE) || len(raw) (4 bytes BE) || raw, in seq order.
+fn expected_log_hash(raws: &[Vec<u8>]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut sha = sha2::Sha256::new();
+    for (i, raw) in raws.iter().enumerate() {
+        sha.update((i as u64 + 1).to_be_bytes());
+        sha.update((raw.len() as u32).to_be_bytes());
+        sha.update(raw);
+    }
+    sha.finalize().into()
+}
+
+/// A second, empty database on the same backend as `h` (as a second node would have).
+async fn another_like(h: &Harness) -> Harness {
+    match h.db.backend_name() {
+        "postgres" => Harness::postgres().await,
+        _ => Harness::sqlite().await,
+    }
+}
+
+/// Appends events with exactly these raw bytes as seq 1, 2, … of `group`.
+async fn append_raws(db: &Database, group: &GroupId, raws: &[Vec<u8>]) {
+    let mut prev = None;
+    for (i, raw) in raws.iter().enumerate() {
+        let e = NewEvent {
+            group: group.clone(),
+            seq: i as u64 + 1,
+            id: EventId::of_payload(raw),
+            prev,
+            ts: Timestamp(1_700_000_000_000 + i as u64),
+            sender: "@alice:home.example".to_owned(),
+            kind: "msg.post".to_owned(),
+            raw: raw.clone(),
+        };
+        db.events().append(&e, &[]).await.expect("append");
+        prev = Some(e.id);
+    }
+}
+
+async fn log_hash_is_equal_for_equal_logs_and_differs_after_one_event(h: Harness) {
+    let g = group("loghash1");
+    assert_eq!(
+        h.db.events().log_hash(&g).await.expect("hash"),
+        None,
+        "unknown group"
+    );
+
+    // Two databases holding the same log, as two nodes would.
+    let raws: Vec<Vec<u8>> = (1..=5).map(|seq| raw_for(&g, seq, 9)).collect();
+    append_raws(&h.db, &g, &raws).await;
+    let other_harness = another_like(&h).await;
+    let other = &other_harness.db;
+    append_raws(other, &g, &raws).await;
+
+    let here =
+        h.db.events()
+            .log_hash(&g)
+            .await
+            .expect("hash")
+            .expect("some");
+    let there = other
+        .events()
+        .log_hash(&g)
+        .await
+        .expect("hash")
+        .expect("some");
+    assert_eq!(here, there, "equal logs hash equal");
+    assert_eq!(here.head, 5);
+    assert_eq!(here.hash, expected_log_hash(&raws), "the documented fold");
+
+    // One differing event at the end: same head, different hash.
+    let mut forked = raws.clone();
+    forked.push(raw_for(&g, 6, 1));
+    let mut mine = raws.clone();
+    mine.push(raw_for(&g, 6, 2));
+    append_raws_from(&h.db, &g, &mine, 5).await;
+    append_raws_from(other, &g, &forked, 5).await;
+    let here =
+        h.db.events()
+            .log_hash(&g)
+            .await
+            .expect("hash")
+            .expect("some");
+    let there = other
+        .events()
+        .log_hash(&g)
+        .await
+        .expect("hash")
+        .expect("some");
+    assert_eq!((here.head, there.head), (6, 6));
+    assert_ne!(
+        here.hash, there.hash,
+        "one differing event changes the hash"
+    );
+    assert_eq!(here.hash, expected_log_hash(&mine));
+    other.close().await;
+
+    // The streaming fold, fed directly, refuses a gap.
+    let mut hasher = LogHasher::new();
+    hasher.push(1, b"a").expect("seq 1");
+    assert!(matches!(
+        hasher.push(3, b"c"),
+        Err(StorageError::Corrupt(_))
+    ));
+    assert_eq!(LogHasher::new().finish(), None);
+}
+
+/// Appends `raws[from..]` (seq from + 1 onwards) after the existing head.
+async fn append_raws_from(db: &Database, group: &GroupId, raws: &[Vec<u8>], from: usize) {
+    let (head, mut prev) = db.events().last(group).await.expect("last").expect("head");
+    assert_eq!(head, from as u64);
+    for (i, raw) in raws.iter().enumerate().skip(from) {
+        let e = NewEvent {
+            group: group.clone(),
+            seq: i as u64 + 1,
+            id: EventId::of_payload(raw),
+            prev: Some(prev),
+            ts: Timestamp(1_700_000_000_000 + i as u64),
+            sender: "@alice:home.example".to_owned(),
+            kind: "msg.post".to_owned(),
+            raw: raw.clone(),
+        };
+        db.events().append(&e, &[]).await.expect("append");
+        prev = e.id;
+    }
+}
+
+async fn log_hash_pages_through_a_long_log(h: Harness) {
+    // More than one page (256 events) and not a multiple of it.
+    let g = group("loghash2");
+    let raws: Vec<Vec<u8>> = (1..=600).map(|seq| raw_for(&g, seq, 3)).collect();
+    append_raws(&h.db, &g, &raws).await;
+    let hash =
+        h.db.events()
+            .log_hash(&g)
+            .await
+            .expect("hash")
+            .expect("some");
+    assert_eq!(hash.head, 600);
+    assert_eq!(hash.hash, expected_log_hash(&raws));
+}
+
+async fn faults_round_trip_and_mark_the_group(h: Harness) {
+    let g = group("faultone");
+    let unknown = group("faultnone");
+    append_n(&h.db, &g, 2, &[]).await;
+    let faults = h.db.faults();
+    assert_eq!(faults.group_fault(&g).await.expect("fault"), None);
+    assert_eq!(faults.group_fault(&unknown).await.expect("fault"), None);
+    assert_eq!(faults.faulty_groups().await.expect("faulty"), vec![]);
+    assert_eq!(faults.all_faults(10).await.expect("all"), vec![]);
+
+    let diverged = GroupFault {
+        group: g.clone(),
+        seq: 3,
+        kind: FaultKind::Diverged,
+        reason: "member.kick: actor does not outrank the target".into(),
+        held_raw: None,
+        offending_raw: vec![0xd2, 0x00, 0xff, 1],
+        at: Timestamp(1_000),
+    };
+    assert!(faults.record_fault(&diverged).await.expect("record"));
+    assert!(
+        !faults.record_fault(&diverged).await.expect("record again"),
+        "the same evidence is recorded once"
+    );
+    assert_eq!(
+        faults.group_fault(&g).await.expect("fault"),
+        Some(FaultKind::Diverged)
+    );
+
+    let held =
+        h.db.events()
+            .at(&g, 2)
+            .await
+            .expect("at")
+            .expect("seq 2")
+            .raw;
+    let forked = GroupFault {
+        group: g.clone(),
+        seq: 2,
+        kind: FaultKind::Forked,
+        reason: "two different events signed at seq 2".into(),
+        held_raw: Some(held),
+        offending_raw: vec![0xd2, 0x00, 0xff, 2],
+        at: Timestamp(2_000),
+    };
+    assert!(faults.record_fault(&forked).await.expect("record fork"));
+    assert_eq!(
+        faults.group_fault(&g).await.expect("fault"),
+        Some(FaultKind::Forked)
+    );
+    // A later divergence does not downgrade a fork.
+    let later = GroupFault {
+        seq: 3,
+        offending_raw: vec![3],
+        at: Timestamp(3_000),
+        ..diverged.clone()
+    };
+    assert!(faults.record_fault(&later).await.expect("record later"));
+    assert_eq!(
+        faults.group_fault(&g).await.expect("fault"),
+        Some(FaultKind::Forked)
+    );
+
+    assert_eq!(
+        faults.faults(&g).await.expect("faults"),
+        vec![diverged.clone(), forked.clone(), later.clone()],
+        "oldest first, bytes exact"
+    );
+    assert_eq!(faults.faults(&unknown).await.expect("faults"), vec![]);
+
+    // A fault for a group with no stored events gives the group its row.
+    let elsewhere = GroupFault {
+        group: group("faulttwo"),
+        ..diverged.clone()
+    };
+    assert!(faults.record_fault(&elsewhere).await.expect("record"));
+    assert_eq!(
+        faults.faulty_groups().await.expect("faulty"),
+        vec![
+            (g.clone(), FaultKind::Forked),
+            (group("faulttwo"), FaultKind::Diverged)
+        ]
+    );
+    assert_eq!(
+        h.db.events().last(&group("faulttwo")).await.expect("last"),
+        None
+    );
+
+    let recent = faults.all_faults(2).await.expect("all");
+    assert_eq!(recent, vec![later, forked], "newest first, limited");
 }
 
 // ---- tests that need no backend, or a specific failure ----

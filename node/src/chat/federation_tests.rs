@@ -557,3 +557,38 @@ async fn a_gap_is_backfilled_and_a_bad_event_does_not_wedge_the_next() {
     eventually("B backfilled the gap", async || b.head(&group).await == 6).await;
     assert_eq!(a.log(&group).await, b.log(&group).await);
 }
+
+#[tokio::test]
+async fn read_positions_cross_both_ways() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    b.post(&bob, &group, "r1", "read me").await;
+    b.chats
+        .mark_read(
+            &bob,
+            api::ReadParams {
+                group: group.clone(),
+                seq: 3,
+            },
+        )
+        .await
+        .expect("bob reads on B");
+    eventually("A knows bob's read", async || {
+        a.db.chats().read_seq(&group, &bob).await.expect("read") == Some(3)
+    })
+    .await;
+    a.chats
+        .mark_read(
+            &alice,
+            api::ReadParams {
+                group: group.clone(),
+                seq: 3,
+            },
+        )
+        .await
+        .expect("alice reads on A");
+    eventually("B knows alice's read", async || {
+        b.db.chats().read_seq(&group, &alice).await.expect("read") == Some(3)
+    })
+    .await;
+}

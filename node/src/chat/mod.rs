@@ -108,7 +108,7 @@ struct Inner {
     /// The link to other nodes, once federation is set up ([`Chats::attach_federation`]).
     federation: std::sync::OnceLock<remote::Federation>,
     /// Groups whose replica stopped taking events from their home.
-    faults: StdMutex<HashMap<GroupId, replica::Fault>>,
+    faults: StdMutex<HashMap<GroupId, Option<replica::Fault>>>,
     /// Bumped after every commit, so a submitter can wait for its replica to catch up.
     advanced: tokio::sync::watch::Sender<u64>,
 }

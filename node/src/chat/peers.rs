@@ -6,8 +6,8 @@ use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult,
-    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushParams, PushResult, StateParams,
-    StateResult, SubmitParams, method,
+    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushParams, PushResult, ReadParams,
+    StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -162,6 +162,25 @@ impl PeerService {
                 let p: StateParams = decode(params)?;
                 encode(&chats.state_of(origin, &p.group).await?)
             }
+            method::READ => {
+                let p: ReadParams = decode(params)?;
+                if chats.is_remote(&p.group) {
+                    // A replica takes reads from the group's home only.
+                    if p.group.home() != origin {
+                        return Err(ChatError::Remote(ErrorBody::new(
+                            ErrorCode::Forbidden,
+                            format!("only {} sends reads of {}", p.group.home(), p.group),
+                        )));
+                    }
+                    chats.record_read(&p.user, &p.group, p.seq).await?;
+                } else {
+                    speaks_for(origin, &p.user)?;
+                    if let Some(seq) = chats.record_read(&p.user, &p.group, p.seq).await? {
+                        chats.share_read(Some(origin), &p.group, &p.user, seq);
+                    }
+                }
+                encode(&gateway::Empty {})
+            }
             _ => Err(ChatError::Remote(ErrorBody::new(
                 ErrorCode::UnknownMethod,
                 format!("unknown method {name:?}"),
@@ -204,14 +223,12 @@ impl Chats {
         origin: &NodeName,
         p: &BackfillParams,
     ) -> Result<BackfillResult, ChatError> {
-        if p.from == 0 || p.limit == 0 || p.limit > methods::MAX_BACKFILL_EVENTS {
-            return Err(ChatError::BadRequest(format!(
-                "from ≥ 1 and 1 ≤ limit ≤ {}",
-                methods::MAX_BACKFILL_EVENTS
-            )));
+        if p.from == 0 || p.limit == 0 {
+            return Err(ChatError::BadRequest("from and limit start at 1".into()));
         }
+        let limit = p.limit.min(methods::MAX_BACKFILL_EVENTS);
         let head = self.check_peer_reads(origin, &p.group).await?;
-        let stored = self.db().events().range(&p.group, p.from, p.limit).await?;
+        let stored = self.db().events().range(&p.group, p.from, limit).await?;
         let budget =
             winichat_protocol::codec::Limits::FEDERATION_FRAME.max_frame - BACKFILL_ENVELOPE;
         let mut used = 0;

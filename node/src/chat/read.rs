@@ -403,6 +403,25 @@ impl Chats {
 
     /// `msgs.read`: moves the caller's read position forward and tells the members.
     pub async fn mark_read(&self, actor: &UserId, p: api::ReadParams) -> Result<(), ChatError> {
+        if let Some(seq) = self.record_read(actor, &p.group, p.seq).await? {
+            self.share_read(None, &p.group, actor, seq);
+        }
+        Ok(())
+    }
+
+    /// Records that `actor` read `group` up to `seq` (lowered to the head, never lowering the
+    /// stored position) and pushes `chat.read` to the local members. The new position when it
+    /// moved.
+    pub(crate) async fn record_read(
+        &self,
+        actor: &UserId,
+        group: &GroupId,
+        seq: u64,
+    ) -> Result<Option<u64>, ChatError> {
+        let p = api::ReadParams {
+            group: group.clone(),
+            seq,
+        };
         let head = self
             .with_access(actor, &p.group, Action::View, |l| l.head.seq)
             .await?;
@@ -429,11 +448,16 @@ impl Chats {
                 })
                 .await?
                 .unwrap_or_default();
+            let local: Vec<UserId> = members
+                .into_iter()
+                .filter(|u| u.node() == self.node())
+                .collect();
             if let Ok(data) = gateway::to_value(&push) {
-                self.push(&members, api::event::CHAT_READ, &data);
+                self.push(&local, api::event::CHAT_READ, &data);
             }
+            return Ok(Some(now));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// `msgs.seen_by`: who (besides the sender) has read up to message `seq`.

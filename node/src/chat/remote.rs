@@ -211,6 +211,55 @@ impl Chats {
         self.directory(actor, p).await
     }
 
+    /// Sends a read position on (best effort, in the background): a local reader's to the
+    /// home of a remote group; on the home, any member's to the member nodes (but `from`, the
+    /// node it came from).
+    pub(crate) fn share_read(
+        &self,
+        from: Option<&NodeName>,
+        group: &GroupId,
+        user: &UserId,
+        seq: u64,
+    ) {
+        if self.inner.federation.get().is_none() {
+            return;
+        }
+        let chats = self.clone();
+        let (group, user, from) = (group.clone(), user.clone(), from.cloned());
+        tokio::spawn(async move {
+            let targets: Vec<NodeName> = if chats.is_remote(&group) {
+                vec![group.home().clone()]
+            } else {
+                chats
+                    .inspect(&group, |l| destinations(chats.node(), None, &l.state))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|n| Some(n) != from.as_ref() && n != user.node())
+                    .collect()
+            };
+            let read = methods::ReadParams {
+                group: group.clone(),
+                user,
+                seq,
+            };
+            for target in targets {
+                let sent: Result<Value, ChatError> =
+                    chats.ask_value(&target, method::READ, &read).await;
+                if let Err(e) = sent {
+                    tracing::debug!(%group, node = %target, error = %e, "federation: read position not sent");
+                }
+            }
+        });
+    }
+
+    /// The nodes homing groups this node keeps replicas of.
+    pub async fn replicated_homes(&self) -> Result<Vec<NodeName>, ChatError> {
+        Ok(self.db().events().homes_other_than(self.node()).await?)
+    }
+
     /// Connects the chat service to other nodes. Called once at start-up; later calls are
     /// ignored.
     pub fn attach_federation(&self, federation: Federation) {

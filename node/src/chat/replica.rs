@@ -18,23 +18,7 @@ use winichat_protocol::keys::PublicKey;
 use super::{ChatError, Chats};
 
 /// Why a group's replica stopped taking events from its home.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// The home signed two different events at one seq.
-    Forked,
-    /// The home signed an event the rules forbid.
-    Diverged,
-}
-
-impl Fault {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fault::Forked => "forked",
-            Fault::Diverged => "diverged",
-        }
-    }
-}
+pub use crate::storage::FaultKind as Fault;
 
 impl Chats {
     /// Applies `events` (COSE_Sign1 bytes) from `home` in order and says what became of each.
@@ -273,12 +257,37 @@ fn referenced_message(event: &Event) -> Option<u64> {
 impl Chats {
     /// The fault `group`'s replica is marked with, if any.
     pub async fn fault_of(&self, group: &GroupId) -> Result<Option<Fault>, ChatError> {
-        let faults = self
+        let cached = self
+            .inner
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(group)
+            .copied();
+        if let Some(known) = cached {
+            return Ok(known);
+        }
+        // Only replicas of other nodes' groups are ever marked.
+        if !self.is_remote(group) {
+            return Ok(None);
+        }
+        let stored = self.db().faults().group_fault(group).await?;
+        self.remember_fault(group, stored);
+        Ok(stored)
+    }
+
+    /// Caches what is known of `group`'s fault (`None`: checked, none).
+    fn remember_fault(&self, group: &GroupId, fault: Option<Fault>) {
+        let mut faults = self
             .inner
             .faults
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(faults.get(group).copied())
+        if faults.len() >= super::CACHED_GROUPS {
+            // Faults are rare: keep them, forget the groups checked clean.
+            faults.retain(|_, fault| fault.is_some());
+        }
+        faults.insert(group.clone(), fault);
     }
 
     async fn record_fault(
@@ -290,12 +299,19 @@ impl Chats {
         held: Option<&[u8]>,
         received: &[u8],
     ) -> Result<(), ChatError> {
-        let _ = (seq, reason, held, received);
-        self.inner
-            .faults
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(group.clone(), fault);
+        self.remember_fault(group, Some(fault));
+        self.db()
+            .faults()
+            .record_fault(&crate::storage::GroupFault {
+                group: group.clone(),
+                seq,
+                kind: fault,
+                reason: reason.to_owned(),
+                held_raw: held.map(<[u8]>::to_vec),
+                offending_raw: received.to_vec(),
+                at: super::now(),
+            })
+            .await?;
         Ok(())
     }
 }

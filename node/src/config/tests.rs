@@ -433,3 +433,139 @@ fn trusted_proxies_from_file_and_env() {
     let e = load(None, &vars, &Overrides::default()).expect_err("bad prefix");
     assert!(e.to_string().contains("WINICHAT_TRUSTED_PROXIES"), "{e}");
 }
+
+const PEER_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+#[test]
+fn federation_defaults() {
+    let federation = Config::defaults().expect("defaults").federation;
+    assert_eq!(federation, crate::federation::FederationSettings::default());
+    assert_eq!(federation.discovery, crate::federation::Discovery::Https);
+    assert!(federation.peers.is_empty());
+}
+
+#[test]
+fn federation_section_is_read() {
+    let text = format!(
+        "[federation]\ndiscovery = \"pinned\"\npublic_quic = [\"203.0.113.7:7801\"]\n\
+         allow = [\"b.example\"]\ndeny = [\"bad.example\"]\nrequest_timeout_secs = 3\n\
+         max_streams_per_peer = 8\n\n[[federation.peers]]\nname = \"b.example\"\n\
+         quic = \"127.0.0.1:7811\"\nkey = \"{PEER_KEY}\"\n"
+    );
+    let federation = load(Some(&text), &[], &Overrides::default())
+        .expect("file")
+        .federation;
+    assert_eq!(federation.discovery, crate::federation::Discovery::Pinned);
+    assert_eq!(
+        federation.public_quic,
+        ["203.0.113.7:7801".parse::<SocketAddr>().expect("addr")]
+    );
+    assert_eq!(
+        federation.allow,
+        ["b.example".parse::<NodeName>().expect("name")]
+    );
+    assert_eq!(
+        federation.deny,
+        ["bad.example".parse::<NodeName>().expect("name")]
+    );
+    assert_eq!(
+        federation.request_timeout,
+        std::time::Duration::from_secs(3)
+    );
+    assert_eq!(federation.max_streams_per_peer, 8);
+    assert_eq!(federation.peers.len(), 1);
+    assert_eq!(federation.peers[0].name.to_string(), "b.example");
+    assert_eq!(federation.peers[0].quic.port(), 7811);
+}
+
+#[test]
+fn pinned_peers_add_up_from_file_env_and_flags() {
+    let text = format!(
+        "[[federation.peers]]\nname = \"a.example\"\nquic = \"127.0.0.1:1\"\nkey = \"{PEER_KEY}\"\n"
+    );
+    let env_peers = format!("b.example=127.0.0.1:2/{PEER_KEY}, a.example=127.0.0.1:3/{PEER_KEY}");
+    let flags = Overrides {
+        peers: vec![format!("c.example=[::1]:4/{PEER_KEY}")],
+        ..Overrides::default()
+    };
+    let peers = load(Some(&text), &[("WINICHAT_PEERS", &env_peers)], &flags)
+        .expect("peers")
+        .federation
+        .peers;
+    let described: Vec<String> = peers
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.quic))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "b.example=127.0.0.1:2",
+            "a.example=127.0.0.1:3",
+            "c.example=[::1]:4"
+        ],
+        "a later source re-pinning a name replaces it"
+    );
+}
+
+#[test]
+fn bad_federation_values_name_their_key() {
+    let cases = [
+        (
+            "[federation]\ndiscovery = \"dns\"\n",
+            "federation.discovery (line 2)",
+        ),
+        (
+            "[federation]\npublic_quic = [\"nope\"]\n",
+            "federation.public_quic (line 2)",
+        ),
+        (
+            "[federation]\ndeny = [\"Bad Name\"]\n",
+            "federation.deny (line 2)",
+        ),
+        (
+            "[federation]\nrequest_timeout_secs = 0\n",
+            "federation.request_timeout_secs",
+        ),
+        (
+            "[federation]\nmax_streams_per_peer = 0\n",
+            "federation.max_streams_per_peer",
+        ),
+        (
+            "[[federation.peers]]\nname = \"b.example\"\nquic = \"127.0.0.1:1\"\nkey = \"short\"\n",
+            "federation.peers (line 2)",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = load(Some(text), &[], &Overrides::default()).expect_err(text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+    let err =
+        load(Some("[federation]\nfoo = 1\n"), &[], &Overrides::default()).expect_err("unknown key");
+    assert!(err.contains("foo"), "{err}");
+
+    let err = load(
+        None,
+        &[("WINICHAT_PEERS", "b.example")],
+        &Overrides::default(),
+    )
+    .expect_err("env");
+    assert!(
+        err.contains("WINICHAT_PEERS") && err.contains("NAME=QUIC_ADDR/KEY"),
+        "{err}"
+    );
+    let flags = Overrides {
+        peers: vec![format!("b.example=localhost:1/{PEER_KEY}")],
+        ..Overrides::default()
+    };
+    let err = load(None, &[], &flags).expect_err("flag");
+    assert!(err.contains("--peer") && err.contains("IP:PORT"), "{err}");
+}
+
+#[test]
+fn weak_peer_keys_are_refused() {
+    // The identity point: any signature would verify under it.
+    let weak = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let err = parse_peer(&format!("b.example=127.0.0.1:1/{weak}")).expect_err("weak");
+    assert!(err.contains("small order"), "{err}");
+    assert!(parse_peer(&format!("b.example=127.0.0.1:1/{PEER_KEY}")).is_ok());
+}

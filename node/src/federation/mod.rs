@@ -2,6 +2,10 @@
 //!
 //! - [`endpoint`] and [`tls`]: the QUIC endpoint with mutually authenticated TLS.
 //! - [`settings`]: discovery mode, pinned peers, allow and deny lists.
+//! - [`peers`]: what a node name stands for (pinned, or its node document), allow and deny.
+//! - [`link`]: outgoing connections, the [`FedClient`] implementation ([`Links`]).
+//! - [`incoming`]: the accept loop handing verified requests to a [`FedHandler`].
+//! - [`handle`]: [`Federation`], the handle that bundles them.
 //!
 //! The rest of the node sees federation through two small interfaces: [`FedClient`] (send a
 //! request to a peer, get its answer) and [`FedHandler`] (answer a verified request from a
@@ -13,11 +17,24 @@ use winichat_protocol::error_code::ErrorBody;
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
+pub mod clock;
 pub mod endpoint;
+pub mod handle;
+pub mod hello;
+pub mod incoming;
+pub mod link;
+pub mod ops;
 pub mod outbox;
+pub mod peers;
+pub mod rate;
 pub mod settings;
 pub mod tls;
 
+pub use handle::Federation;
+pub use hello::HelloHandler;
+pub use incoming::Incoming;
+pub use link::Links;
+pub use peers::{PeerDirectory, PeerInfo};
 pub use settings::{Discovery, FederationSettings, PinnedPeer};
 pub use winichat_protocol::federation::ALPN;
 

@@ -1,7 +1,8 @@
 //! Durable storage: the node's identity, the group logs, the federation outbox and known peers.
 //!
 //! Everything above this module reaches the database only through the per-aggregate traits
-//! defined here ([`NodeIdentityStore`], [`EventLog`], [`Outbox`], [`PeerStore`]). There is one
+//! defined here ([`NodeIdentityStore`], [`EventLog`], [`Outbox`], [`PeerStore`],
+//! [`FaultStore`]). There is one
 //! implementation per backend — [`sqlite`] (the default: one file in the data directory) and
 //! [`postgres`] — and one test suite (`testkit/tests/storage.rs`) runs against both.
 //!
@@ -16,6 +17,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest as _, Sha256};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -188,8 +190,139 @@ pub struct Peer {
     pub failures: u32,
     /// Do not try to connect before this time.
     pub retry_at: Timestamp,
-    /// Why the last connection attempt failed.
+    /// Why the last connection attempt failed; cleared by [`PeerStore::record_contact`].
     pub last_error: Option<String>,
+    /// When the peer last reached us or answered us; `None` if never since it was stored.
+    pub last_contact_at: Option<Timestamp>,
+}
+
+/// The outbox backlog of one destination, for operators ([`Outbox::status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxStatus {
+    /// The node the rows are for.
+    pub destination: NodeName,
+    /// How many rows wait for it.
+    pub depth: u64,
+    /// The `created_at` of its oldest row (the event time of the oldest undelivered event).
+    pub oldest_created_at: Timestamp,
+    /// The error of the first row (in delivery order) whose last attempt failed: the row the
+    /// sender is stuck on, if any.
+    pub last_error: Option<String>,
+    /// The most failed attempts of any of its rows.
+    pub max_attempts: u32,
+}
+
+/// A digest of a group's log as held here ([`EventLog::log_hash`]): two nodes with equal
+/// `LogHash`es hold the same events, byte for byte, up to `head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHash {
+    /// The last seq included (the log's head when it was read).
+    pub head: u64,
+    /// SHA-256 over every event from seq 1 to `head` (see [`LogHasher`]).
+    pub hash: [u8; 32],
+}
+
+/// The streaming fold behind [`LogHash`]: SHA-256 over, for each event in seq order, the seq
+/// as 8 bytes big-endian, the length of the raw COSE_Sign1 as 4 bytes big-endian, then the raw
+/// bytes. The length prefix keeps the concatenation unambiguous. Events must be pushed in
+/// order from seq 1 without gaps.
+#[derive(Debug, Clone, Default)]
+pub struct LogHasher {
+    digest: Sha256,
+    head: u64,
+}
+
+impl LogHasher {
+    /// An empty fold (no event yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the event at `seq`. [`StorageError::Corrupt`] if `seq` does not follow the last
+    /// pushed one, or `raw` is longer than a 4-byte length can say.
+    pub fn push(&mut self, seq: u64, raw: &[u8]) -> Result<(), StorageError> {
+        if Some(seq) != self.head.checked_add(1) {
+            return Err(StorageError::Corrupt(format!(
+                "log hash: seq {seq} does not follow seq {}",
+                self.head
+            )));
+        }
+        let len = u32::try_from(raw.len()).map_err(|_| {
+            StorageError::Corrupt(format!("log hash: event {seq} has {} bytes", raw.len()))
+        })?;
+        self.digest.update(seq.to_be_bytes());
+        self.digest.update(len.to_be_bytes());
+        self.digest.update(raw);
+        self.head = seq;
+        Ok(())
+    }
+
+    /// The hash of the events pushed so far; `None` if there were none.
+    pub fn finish(self) -> Option<LogHash> {
+        (self.head > 0).then(|| LogHash {
+            head: self.head,
+            hash: self.digest.finalize().into(),
+        })
+    }
+}
+
+/// Events read per query while hashing a log: bounds memory whatever the log's length.
+const LOG_HASH_PAGE: u32 = 256;
+
+/// What is wrong with a group's log as a replica sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// The home node signed two different events at one seq (equivocation).
+    Forked,
+    /// The home node signed an event the rules forbid; this replica refused it.
+    Diverged,
+}
+
+impl FaultKind {
+    /// The stored and displayed form: `"forked"` or `"diverged"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Forked => "forked",
+            FaultKind::Diverged => "diverged",
+        }
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "forked" => Ok(FaultKind::Forked),
+            "diverged" => Ok(FaultKind::Diverged),
+            other => Err(format!("unknown fault kind {other:?}")),
+        }
+    }
+}
+
+/// Evidence that a group's home misbehaved, kept for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupFault {
+    /// The group.
+    pub group: GroupId,
+    /// The seq the fault is at.
+    pub seq: u64,
+    /// Fork or divergence.
+    pub kind: FaultKind,
+    /// Why, in words (e.g. the rule that refused the event).
+    pub reason: String,
+    /// The event this node holds at `seq`, exactly as stored; `None` if it holds none there
+    /// (a refused next event).
+    pub held_raw: Option<Vec<u8>>,
+    /// The conflicting or refused event, exactly as received.
+    pub offending_raw: Vec<u8>,
+    /// When the fault was detected.
+    pub at: Timestamp,
 }
 
 /// The node identity a database belongs to.
@@ -219,6 +352,9 @@ pub trait EventLog: Send + Sync {
         outbox_destinations: &[NodeName],
     ) -> Result<(), StorageError>;
 
+    /// The home nodes of the groups stored here, but `me`: whose replicas this node keeps.
+    async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError>;
+
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
 
@@ -242,6 +378,40 @@ pub trait EventLog: Send + Sync {
 
     /// The event with this id, if stored.
     async fn by_id(&self, id: &EventId) -> Result<Option<StoredEvent>, StorageError>;
+
+    /// The event at `seq` of the group, if stored.
+    async fn at(&self, group: &GroupId, seq: u64) -> Result<Option<StoredEvent>, StorageError> {
+        let page = self.range(group, seq, 1).await?;
+        Ok(page.into_iter().next().filter(|e| e.seq == seq))
+    }
+
+    /// The [`LogHash`] of the group's log from seq 1 to its current head, read in pages of
+    /// bounded size; `None` if no event of the group is stored. Events appended while it runs
+    /// are not included (the head is read first). A gap in the stored log is
+    /// [`StorageError::Corrupt`].
+    async fn log_hash(&self, group: &GroupId) -> Result<Option<LogHash>, StorageError> {
+        let Some((head, _)) = self.last(group).await? else {
+            return Ok(None);
+        };
+        let mut hasher = LogHasher::new();
+        let mut next = 1;
+        while next <= head {
+            let limit = u32::try_from(head - next + 1)
+                .unwrap_or(u32::MAX)
+                .min(LOG_HASH_PAGE);
+            let page = self.range(group, next, limit).await?;
+            if page.is_empty() {
+                return Err(StorageError::Corrupt(format!(
+                    "group {group}: head is seq {head} but no event from seq {next} is stored"
+                )));
+            }
+            for event in &page {
+                hasher.push(event.seq, &event.raw)?;
+                next = event.seq + 1;
+            }
+        }
+        Ok(hasher.finish())
+    }
 }
 
 /// The durable per-destination federation outbox. Rows are written by [`EventLog::append`].
@@ -278,6 +448,12 @@ pub trait Outbox: Send + Sync {
     /// Makes every row of `destination` due now (used when the peer contacts us: it is back,
     /// so waiting out the backoff would only delay delivery). Returns how many rows changed.
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError>;
+
+    /// One [`OutboxStatus`] per destination that has rows, sorted by destination.
+    async fn status(&self) -> Result<Vec<OutboxStatus>, StorageError>;
+
+    /// How many rows wait for `destination` (due or not).
+    async fn depth(&self, destination: &NodeName) -> Result<u64, StorageError>;
 }
 
 /// Known peers and their keys.
@@ -286,8 +462,48 @@ pub trait PeerStore: Send + Sync {
     /// The stored peer, if any.
     async fn get(&self, node: &NodeName) -> Result<Option<Peer>, StorageError>;
 
-    /// Inserts or replaces the peer.
+    /// Inserts or replaces the peer. A `last_contact_at` of `None` keeps the stored one, so
+    /// refreshing a key does not forget when the peer was last heard from.
     async fn put(&self, peer: &Peer) -> Result<(), StorageError>;
+
+    /// Records that `node` reached us or answered us at `at`: sets `last_contact_at` and
+    /// clears the reconnect backoff (`failures`, `retry_at`, `last_error`). Returns `false`,
+    /// recording nothing, if the peer is not stored ([`PeerStore::put`] it first).
+    async fn record_contact(&self, node: &NodeName, at: Timestamp) -> Result<bool, StorageError>;
+
+    /// Records a failed connection attempt to `node`: `failures + 1`, the error, and when to
+    /// try again. Returns `false`, recording nothing, if the peer is not stored.
+    async fn record_failure(
+        &self,
+        node: &NodeName,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// Every stored peer, sorted by name.
+    async fn list(&self) -> Result<Vec<Peer>, StorageError>;
+}
+
+/// Forks and divergences of replicated groups: the evidence, and each group's current state.
+#[async_trait::async_trait]
+pub trait FaultStore: Send + Sync {
+    /// Stores `fault` and marks its group (a group already `forked` stays so: a fork is the
+    /// graver fault), in one transaction. A group not stored yet gets its row. Returns `false`
+    /// if the same evidence (group, seq, kind, offending bytes) was already recorded, so the
+    /// operator is told once.
+    async fn record_fault(&self, fault: &GroupFault) -> Result<bool, StorageError>;
+
+    /// The evidence recorded for `group`, oldest first.
+    async fn faults(&self, group: &GroupId) -> Result<Vec<GroupFault>, StorageError>;
+
+    /// The group's current fault; `None` when its log is consistent (or it is unknown).
+    async fn group_fault(&self, group: &GroupId) -> Result<Option<FaultKind>, StorageError>;
+
+    /// Every group marked with a fault, sorted by group id.
+    async fn faulty_groups(&self) -> Result<Vec<(GroupId, FaultKind)>, StorageError>;
+
+    /// Up to `limit` recorded faults of all groups, newest first.
+    async fn all_faults(&self, limit: u32) -> Result<Vec<GroupFault>, StorageError>;
 }
 
 /// A handle to the node's database. Cheap to clone: the connection pool is shared.
@@ -331,6 +547,14 @@ impl Database {
 
     /// Known peers.
     pub fn peers(&self) -> &dyn PeerStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Forks and divergences of replicated groups.
+    pub fn faults(&self) -> &dyn FaultStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

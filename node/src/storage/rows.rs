@@ -7,9 +7,11 @@
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::GroupId;
 
+use sha2::{Digest as _, Sha256};
+
 use super::{
-    NodeIdentity, OutboxEntry, Peer, StorageError, StoredEvent, parse_stored, stored_key,
-    stored_u32, stored_u64,
+    GroupFault, NodeIdentity, OutboxEntry, OutboxStatus, Peer, StorageError, StoredEvent,
+    parse_stored, stored_key, stored_u32, stored_u64,
 };
 
 /// The columns of `events`, in [`EventRow`] order, as a literal so queries stay `&'static str`.
@@ -117,7 +119,16 @@ pub(crate) struct PeerRow {
     pub failures: i32,
     pub retry_at: i64,
     pub last_error: Option<String>,
+    pub last_contact_at: Option<i64>,
 }
+
+/// The columns of `peers`, in [`PeerRow`] order.
+macro_rules! peer_columns {
+    () => {
+        "node, public_key, fetched_at, failures, retry_at, last_error, last_contact_at"
+    };
+}
+pub(crate) use peer_columns;
 
 impl TryFrom<PeerRow> for Peer {
     type Error = StorageError;
@@ -129,8 +140,94 @@ impl TryFrom<PeerRow> for Peer {
             failures: stored_u32(i64::from(r.failures), "peers.failures")?,
             retry_at: Timestamp(stored_u64(r.retry_at, "peers.retry_at")?),
             last_error: r.last_error,
+            last_contact_at: r
+                .last_contact_at
+                .map(|at| stored_u64(at, "peers.last_contact_at").map(Timestamp))
+                .transpose()?,
         })
     }
+}
+
+/// One destination's aggregate over `outbox`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxStatusRow {
+    pub destination: String,
+    pub depth: i64,
+    pub oldest_created_at: i64,
+    pub last_error: Option<String>,
+    pub max_attempts: i32,
+}
+
+impl TryFrom<OutboxStatusRow> for OutboxStatus {
+    type Error = StorageError;
+    fn try_from(r: OutboxStatusRow) -> Result<Self, StorageError> {
+        Ok(OutboxStatus {
+            destination: parse_stored(&r.destination, "outbox.destination")?,
+            depth: stored_u64(r.depth, "outbox count")?,
+            oldest_created_at: Timestamp(stored_u64(r.oldest_created_at, "outbox.created_at")?),
+            last_error: r.last_error,
+            max_attempts: stored_u32(i64::from(r.max_attempts), "outbox.attempts")?,
+        })
+    }
+}
+
+/// The columns of `group_faults`, in [`FaultRow`] order.
+macro_rules! fault_columns {
+    () => {
+        "group_id, seq, kind, reason, held_raw, offending_raw, at"
+    };
+}
+pub(crate) use fault_columns;
+
+/// A row of `group_faults`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FaultRow {
+    pub group_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub reason: String,
+    pub held_raw: Option<Vec<u8>>,
+    pub offending_raw: Vec<u8>,
+    pub at: i64,
+}
+
+impl TryFrom<FaultRow> for GroupFault {
+    type Error = StorageError;
+    fn try_from(r: FaultRow) -> Result<Self, StorageError> {
+        Ok(GroupFault {
+            group: parse_stored(&r.group_id, "group_faults.group_id")?,
+            seq: stored_u64(r.seq, "group_faults.seq")?,
+            kind: parse_stored(&r.kind, "group_faults.kind")?,
+            reason: r.reason,
+            held_raw: r.held_raw,
+            offending_raw: r.offending_raw,
+            at: Timestamp(stored_u64(r.at, "group_faults.at")?),
+        })
+    }
+}
+
+/// Converts a batch of fault rows, failing on the first corrupt one.
+pub(crate) fn faults(rows: Vec<FaultRow>) -> Result<Vec<GroupFault>, StorageError> {
+    rows.into_iter().map(GroupFault::try_from).collect()
+}
+
+/// Converts `(group_id, fault)` rows of `groups`.
+pub(crate) fn faulty_groups(
+    rows: Vec<(String, String)>,
+) -> Result<Vec<(GroupId, super::FaultKind)>, StorageError> {
+    rows.into_iter()
+        .map(|(g, f)| {
+            Ok((
+                parse_stored(&g, "groups.id")?,
+                parse_stored(&f, "groups.fault")?,
+            ))
+        })
+        .collect()
+}
+
+/// The lowercase hex SHA-256 of `bytes`: the dedup key of fault evidence.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The `(last_seq, last_event_id)` head of a group, `None` when no event is stored yet.

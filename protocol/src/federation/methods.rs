@@ -33,9 +33,11 @@ pub mod method {
     pub const BACKFILL: &str = "backfill";
     /// A replica asks the home for the group's current head.
     pub const STATE: &str = "state";
+    /// A member's read position, between the home and the member nodes.
+    pub const READ: &str = "read";
 
     /// Every method, in the spec's order.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         HELLO,
         PROFILE_GET,
         DIRECTORY_LOOKUP,
@@ -45,6 +47,7 @@ pub mod method {
         PUSH,
         BACKFILL,
         STATE,
+        READ,
     ];
 }
 
@@ -226,6 +229,19 @@ pub struct StateResult {
     /// The head event's COSE_Sign1 bytes.
     #[serde(with = "codec::byte_string")]
     pub event: Vec<u8>,
+}
+
+/// `read` params: `user` has read `group` up to `seq`. A member node sends its users' reads to
+/// the home; the home sends every member's read to the member nodes. Never stored as an
+/// event; the result is an empty map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadParams {
+    /// The group.
+    pub group: GroupId,
+    /// The reader.
+    pub user: UserId,
+    /// The highest seq read.
+    pub seq: u64,
 }
 
 /// Serde for an array of CBOR byte strings.

@@ -5,6 +5,7 @@
 //! Requests name their destination and time, so a captured request cannot be replayed to
 //! another node or much later.
 
+pub mod document;
 pub mod methods;
 pub mod replica;
 

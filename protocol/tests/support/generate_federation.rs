@@ -14,7 +14,7 @@ use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::federation::methods::{
     BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult, InviteParams,
     JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, ProfileGetParams, PushOutcome, PushParams,
-    PushResult, StateParams, StateResult, SubmitParams, VERSIONS, method,
+    PushResult, ReadParams, StateParams, StateResult, SubmitParams, VERSIONS, method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, WriteResult};
@@ -46,6 +46,8 @@ pub const RULES: &[&str] = &[
     "fed-backfill-result",
     "fed-state-params",
     "fed-state-result",
+    "fed-read-params",
+    "fed-read-result",
     "node-document",
     "key-rotation",
 ];
@@ -81,6 +83,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         "fed-backfill-result" => dec::<BackfillResult>(b),
         "fed-state-params" => dec::<StateParams>(b),
         "fed-state-result" => dec::<StateResult>(b),
+        "fed-read-params" => dec::<ReadParams>(b),
+        "fed-read-result" => dec::<Empty>(b),
         "node-document" => map_checked(b, check_node_document),
         "key-rotation" => map_checked(b, check_key_rotation),
         _ => return None,
@@ -822,7 +826,17 @@ fn methods() -> Vec<Case> {
                 ("id", vtext("$abc")),
                 ("event", Value::Bytes(log[3].raw().to_vec())),
             ]),
+        ), // read
+        valid(
+            "read params",
+            "fed-read-params",
+            &enc(&ReadParams {
+                group: fed_group(),
+                user: carol(),
+                seq: 3,
+            }),
         ),
+        valid("read result", "fed-read-result", &enc(&Empty {})),
     ]
 }
 

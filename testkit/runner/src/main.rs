@@ -1,6 +1,7 @@
 //! `cargo test-all`: every check and test of the project, in a fixed order.
 //!
-//! Stages: formatting, the one-TLS-provider rule, clippy, a bounded fuzz run of every fuzz
+//! Stages: formatting, the one-TLS-provider rule, the dependency audit (cargo-deny: advisories,
+//! licences, bans, sources), clippy, a bounded fuzz run of every fuzz
 //! target, the web app (lint, types, unit tests, build, browser tests against a real node),
 //! then the whole Rust test suite (on SQLite and on PostgreSQL) with cargo-nextest.
 //! Every stage runs even when an earlier one failed, so one run reports everything; the exit
@@ -11,7 +12,9 @@
 //!
 //! Environment: `WINICHAT_TEST_DATABASE_URL` (a PostgreSQL URL with the right to create
 //! databases; found or started automatically when unset), `WINICHAT_FUZZ_SECONDS` (per fuzz
-//! target, default 10).
+//! target, default 10), `WINICHAT_ADVISORY_DB` (a git checkout of the RustSec advisory-db,
+//! default `~/.cache/winichat/advisory-db`), `WINICHAT_CACHE_DIR` (where tools such as
+//! cargo-deny are installed, default `~/.cache/winichat`).
 
 mod postgres;
 // Shared with the `serve` binary, which uses other parts of it.
@@ -57,6 +60,9 @@ fn main() -> ExitCode {
     }));
     stages.push(run_stage("one TLS provider (no aws-lc-rs)", || {
         single_tls_provider(&root)
+    }));
+    stages.push(run_stage("dependency audit (cargo-deny)", || {
+        dependency_audit(&root)
     }));
     stages.push(run_stage("cargo clippy -D warnings", || {
         status_of(cargo(&root).args([
@@ -274,6 +280,131 @@ fn single_tls_provider(root: &Path) -> Result<(), String> {
     } else {
         Err(format!("cargo tree failed: {stderr}"))
     }
+}
+
+/// The cargo-deny release the audit runs (it builds with the workspace's Rust); installed from
+/// crates.io into the cache once, reinstalled only when this changes.
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// cargo-deny's directory name for the database URL in deny.toml: the URL's last path segment
+/// and the XXH64 (seed 0xca80de71) of the lowercased URL. Fixed by CARGO_DENY_VERSION.
+const ADVISORY_DB_DIR_NAME: &str = "advisory-db-3157b0e258782691";
+
+/// Where tools and the advisory database are kept between runs (outside any clone).
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WINICHAT_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache").join("winichat")
+}
+
+/// Advisories, licences, bans (no aws-lc-rs, no OpenSSL) and sources, per deny.toml, offline.
+/// Licences, bans and sources always run; without a local advisory database the stage fails
+/// and says how to provide one.
+fn dependency_audit(root: &Path) -> Result<(), String> {
+    let cache = cache_dir();
+    let tools = cache.join("tools");
+    ensure_cargo_deny(&tools)?;
+    let path = match std::env::var_os("PATH") {
+        Some(path) => {
+            let mut dirs = vec![tools.join("bin")];
+            dirs.extend(std::env::split_paths(&path));
+            std::env::join_paths(dirs).map_err(|e| format!("cannot extend PATH: {e}"))?
+        }
+        None => tools.join("bin").into_os_string(),
+    };
+    let advisory_db = std::env::var_os("WINICHAT_ADVISORY_DB")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache.join("advisory-db"));
+    let db_root = cache.join("advisory-dbs");
+    let deny = |checks: &[&str]| {
+        let mut command = cargo(root);
+        command
+            .env("PATH", &path)
+            .env("WINICHAT_ADVISORY_DBS", &db_root)
+            .args(["deny", "--offline", "--locked", "check"])
+            .args(checks);
+        status_of(&mut command)
+    };
+
+    // cargo-deny reads the whole graph (every platform's crates) with `cargo metadata`, which
+    // offline needs them all in the local registry: fetch them from crates.io first.
+    status_of(cargo(root).args(["fetch", "--locked"]))
+        .map_err(|e| format!("cargo fetch (for cargo deny): {e}"))?;
+
+    let missing_db = if advisory_db.join(".git").exists() && advisory_db.join("crates").is_dir() {
+        link_advisory_db(&db_root, &advisory_db)?;
+        None
+    } else {
+        Some(format!(
+            "no advisory database at {} (set WINICHAT_ADVISORY_DB): it must be a git clone of \
+             the RustSec advisory-db (a directory with .git and crates/); licences, bans and \
+             sources were checked without it",
+            advisory_db.display()
+        ))
+    };
+    match missing_db {
+        None => deny(&["advisories", "bans", "licenses", "sources"]),
+        Some(why) => {
+            deny(&["bans", "licenses", "sources"])?;
+            Err(why)
+        }
+    }
+}
+
+/// Installs cargo-deny CARGO_DENY_VERSION under `tools` unless it is there already.
+fn ensure_cargo_deny(tools: &Path) -> Result<(), String> {
+    let binary = tools.join("bin").join("cargo-deny");
+    let installed = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).trim()
+                    == format!("cargo-deny {CARGO_DENY_VERSION}")
+        });
+    if installed {
+        return Ok(());
+    }
+    println!(
+        "installing cargo-deny {CARGO_DENY_VERSION} into {}",
+        tools.display()
+    );
+    status_of(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(["install", "cargo-deny", "--locked", "--force", "--version"])
+            .arg(CARGO_DENY_VERSION)
+            .arg("--root")
+            .arg(tools)
+            // A temporary build directory, removed afterwards, not the workspace's.
+            .env_remove("CARGO_TARGET_DIR"),
+    )
+    .map_err(|e| format!("cannot install cargo-deny {CARGO_DENY_VERSION}: {e}"))
+}
+
+/// Makes `db_root/ADVISORY_DB_DIR_NAME` a link to `advisory_db`, where cargo-deny looks for the
+/// database of the URL in deny.toml.
+fn link_advisory_db(db_root: &Path, advisory_db: &Path) -> Result<(), String> {
+    let err =
+        |what: &str, e: std::io::Error| format!("cannot {what} in {}: {e}", db_root.display());
+    std::fs::create_dir_all(db_root).map_err(|e| err("create the directory", e))?;
+    let link = db_root.join(ADVISORY_DB_DIR_NAME);
+    let target = std::fs::canonicalize(advisory_db).map_err(|e| err("resolve the database", e))?;
+    if std::fs::read_link(&link).is_ok_and(|current| current == target) {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.is_dir() => {
+            std::fs::remove_dir_all(&link).map_err(|e| err("replace the database link", e))?
+        }
+        Ok(_) => std::fs::remove_file(&link).map_err(|e| err("replace the database link", e))?,
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(&target, &link).map_err(|e| err("link the database", e))
 }
 
 /// The crates with cargo-fuzz targets (each has a `fuzz/` directory, its own workspace): the

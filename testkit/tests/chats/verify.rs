@@ -47,7 +47,10 @@ on_both!(
 /// The node document's key, read as protocol.md §4.3 says.
 async fn node_key(node: &TestNode) -> PublicKey {
     let url = format!("{}/.well-known/winichat/node", node.http_url());
-    let doc: serde_json::Value = reqwest::get(url)
+    let doc: serde_json::Value = reqwest::Client::new()
+        .get(url)
+        .header("accept", "application/json")
+        .send()
         .await
         .expect("GET node document")
         .json()

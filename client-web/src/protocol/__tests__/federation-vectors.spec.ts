@@ -175,6 +175,8 @@ const SHAPES: Record<string, Check> = {
   'fed-backfill-result': map({ events: arrayOf(bytes()), head: uint() }),
   'fed-state-params': map({ group: groupId }),
   'fed-state-result': map({ head: uint(), id: eventId, event: bytes() }),
+  'fed-read-params': map({ group: groupId, user: userId, seq: uint() }),
+  'fed-read-result': map({}),
   'node-document': map(
     { name: nodeName, key: bytes(32), quic: arrayOf(text, 1), versions, valid_until: uint() },
     { rotation: bytes() },

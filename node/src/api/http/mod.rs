@@ -25,8 +25,10 @@ pub use node_document::NodeDocument;
 pub struct AppState {
     /// The node's database.
     pub db: Database,
-    /// The node document served at `/.well-known/winichat/node`, fixed at start-up.
+    /// The node document served at `/.well-known/winichat/node` as JSON, fixed at start-up.
     pub node: Arc<NodeDocument>,
+    /// Signs the node document served at `/.well-known/winichat/node` to peers.
+    pub node_document: Arc<node_document::DocumentSigner>,
     /// The built web app served at `/` (the router's fallback).
     pub web: web::WebDir,
     /// Accounts, tokens and sessions (see [`crate::auth`]).

@@ -20,6 +20,11 @@ pub(super) async fn state(dir: &std::path::Path) -> AppState {
             public_key: "A".repeat(43),
             quic: "127.0.0.1:7801".parse().expect("addr"),
         }),
+        node_document: Arc::new(super::node_document::DocumentSigner::new(
+            "chat.example.org".parse().expect("name"),
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+            vec!["127.0.0.1:7801".to_owned()],
+        )),
         web: super::web::WebDir::new(Some(dir.join("web"))),
         auth: crate::auth::Auth::new(
             db.clone(),
@@ -78,14 +83,55 @@ async fn healthz_is_ok_while_the_database_answers_and_503_after() {
 }
 
 #[tokio::test]
-async fn node_document_is_served_as_json() {
+async fn node_document_is_served_as_json_to_people() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = state(dir.path()).await;
-    let (status, body) = get(&state, "/.well-known/winichat/node").await;
-    assert_eq!(status, StatusCode::OK);
-    let doc: NodeDocument = serde_json::from_str(&body).expect("a node document");
+    let response = app(state.clone())
+        .oneshot(
+            Request::get("/.well-known/winichat/node")
+                .header("accept", "application/json")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let doc: NodeDocument = serde_json::from_slice(&body).expect("a node document");
     assert_eq!(doc, *state.node);
-    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(json["name"], "chat.example.org");
     assert_eq!(json["quic"], "127.0.0.1:7801");
+}
+
+#[tokio::test]
+async fn node_document_is_served_signed_to_peers() {
+    use winichat_protocol::federation::document::verify_document;
+    use winichat_protocol::keys::PublicKey;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = state(dir.path()).await;
+    let response = app(state.clone())
+        .oneshot(
+            Request::get("/.well-known/winichat/node")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/cose"[..])
+    );
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let name = "chat.example.org".parse().expect("name");
+    let now = crate::federation::clock::now();
+    let key = PublicKey::of(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+    let doc = verify_document(&body, &name, Some(&key), now).expect("verifies");
+    assert_eq!(doc.key, key.to_bytes().to_vec());
+    assert_eq!(doc.quic, ["127.0.0.1:7801"]);
+    assert_eq!(doc.versions, [1]);
+    let day = super::node_document::DOCUMENT_LIFETIME_MS;
+    assert!(doc.valid_until.0 > now.0 + day - 60_000 && doc.valid_until.0 <= now.0 + day);
 }

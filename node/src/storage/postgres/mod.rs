@@ -7,6 +7,7 @@
 mod accounts;
 mod chats;
 mod events;
+mod faults;
 mod identity;
 mod media;
 mod outbox;

@@ -1,17 +1,19 @@
 //! `PeerStore` on PostgreSQL.
 
 use super::PgStorage;
-use crate::storage::rows::PeerRow;
+use crate::storage::rows::{PeerRow, peer_columns};
 use crate::storage::{Peer, PeerStore, StorageError, db_error, to_i64};
+use winichat_protocol::Timestamp;
 use winichat_protocol::ids::NodeName;
 
 #[async_trait::async_trait]
 impl PeerStore for PgStorage {
     async fn get(&self, node: &NodeName) -> Result<Option<Peer>, StorageError> {
-        sqlx::query_as::<_, PeerRow>(
-            "SELECT node, public_key, fetched_at, failures, retry_at, last_error \
-             FROM peers WHERE node = $1",
-        )
+        sqlx::query_as::<_, PeerRow>(concat!(
+            "SELECT ",
+            peer_columns!(),
+            " FROM peers WHERE node = $1"
+        ))
         .bind(node.as_str())
         .fetch_optional(&self.pool)
         .await
@@ -21,12 +23,17 @@ impl PeerStore for PgStorage {
     }
 
     async fn put(&self, peer: &Peer) -> Result<(), StorageError> {
+        let last_contact_at = peer
+            .last_contact_at
+            .map(|at| to_i64(at.0, "last_contact_at"))
+            .transpose()?;
         sqlx::query(
-            "INSERT INTO peers (node, public_key, fetched_at, failures, retry_at, last_error) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO peers (node, public_key, fetched_at, failures, retry_at, last_error, \
+             last_contact_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (node) DO UPDATE SET public_key = excluded.public_key, \
              fetched_at = excluded.fetched_at, failures = excluded.failures, \
-             retry_at = excluded.retry_at, last_error = excluded.last_error",
+             retry_at = excluded.retry_at, last_error = excluded.last_error, \
+             last_contact_at = COALESCE(excluded.last_contact_at, peers.last_contact_at)",
         )
         .bind(peer.node.as_str())
         .bind(peer.public_key.as_slice())
@@ -37,9 +44,58 @@ impl PeerStore for PgStorage {
         )
         .bind(to_i64(peer.retry_at.0, "retry_at")?)
         .bind(peer.last_error.as_deref())
+        .bind(last_contact_at)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn record_contact(&self, node: &NodeName, at: Timestamp) -> Result<bool, StorageError> {
+        let updated = sqlx::query(
+            "UPDATE peers SET last_contact_at = $1, failures = 0, retry_at = 0, last_error = NULL \
+             WHERE node = $2",
+        )
+        .bind(to_i64(at.0, "last_contact_at")?)
+        .bind(node.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn record_failure(
+        &self,
+        node: &NodeName,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> Result<bool, StorageError> {
+        let updated = sqlx::query(
+            "UPDATE peers SET failures = CASE WHEN failures < 2147483647 THEN failures + 1 \
+             ELSE failures END, retry_at = $1, last_error = $2 WHERE node = $3",
+        )
+        .bind(to_i64(retry_at.0, "retry_at")?)
+        .bind(error)
+        .bind(node.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn list(&self) -> Result<Vec<Peer>, StorageError> {
+        sqlx::query_as::<_, PeerRow>(concat!(
+            "SELECT ",
+            peer_columns!(),
+            " FROM peers ORDER BY node"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(Peer::try_from)
+        .collect()
     }
 }

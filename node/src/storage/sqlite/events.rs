@@ -2,7 +2,9 @@
 
 use super::SqliteStorage;
 use crate::storage::rows::{self, EventRow, event_columns, not_next};
-use crate::storage::{EventLog, NewEvent, StorageError, StoredEvent, db_error, to_i64};
+use crate::storage::{
+    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, to_i64,
+};
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
@@ -131,6 +133,19 @@ impl EventLog for SqliteStorage {
             Some((seq, id)) => rows::head(seq, id),
             None => Ok(None),
         }
+    }
+
+    async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError> {
+        let homes: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT home_node FROM groups WHERE home_node <> ?")
+                .bind(me.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        homes
+            .iter()
+            .map(|h| parse_stored::<NodeName>(h, "groups.home_node"))
+            .collect()
     }
 
     async fn range(

@@ -8,6 +8,7 @@
 mod accounts;
 pub(super) mod chats; // its row types are shared with the PostgreSQL backend
 mod events;
+mod faults;
 mod identity;
 mod media;
 mod outbox;

@@ -1,8 +1,10 @@
 //! `Outbox` on SQLite.
 
 use super::SqliteStorage;
-use crate::storage::rows::OutboxRow;
-use crate::storage::{Outbox, OutboxEntry, StorageError, db_error, parse_stored, to_i64};
+use crate::storage::rows::{OutboxRow, OutboxStatusRow};
+use crate::storage::{
+    Outbox, OutboxEntry, OutboxStatus, StorageError, db_error, parse_stored, stored_u64, to_i64,
+};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, NodeName};
 
@@ -112,5 +114,32 @@ impl Outbox for SqliteStorage {
         .map_err(db_error)?
         .rows_affected();
         Ok(updated)
+    }
+
+    async fn status(&self) -> Result<Vec<OutboxStatus>, StorageError> {
+        // One pass over the outbox (an operator's command, not a hot path); the error shown is
+        // that of the first failing row in delivery order, the one the sender is stuck on.
+        sqlx::query_as::<_, OutboxStatusRow>(
+            "SELECT o.destination, COUNT(*) AS depth, MIN(o.created_at) AS oldest_created_at, \
+             (SELECT e.last_error FROM outbox e WHERE e.destination = o.destination \
+              AND e.last_error IS NOT NULL ORDER BY e.id LIMIT 1) AS last_error, \
+             MAX(o.attempts) AS max_attempts \
+             FROM outbox o GROUP BY o.destination ORDER BY o.destination",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(OutboxStatus::try_from)
+        .collect()
+    }
+
+    async fn depth(&self, destination: &NodeName) -> Result<u64, StorageError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE destination = ?")
+            .bind(destination.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        stored_u64(count, "outbox count")
     }
 }

@@ -1,0 +1,327 @@
+//! Outgoing federation links: one QUIC connection per peer, one stream per request.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ciborium::Value;
+use quinn::crypto::rustls::QuicClientConfig;
+use quinn::{Connection, ConnectionError, Endpoint, TransportConfig, VarInt};
+use winichat_protocol::codec::Limits;
+use winichat_protocol::cose::Signed;
+use winichat_protocol::federation::{FedRequest, FedResponse};
+use winichat_protocol::ids::NodeName;
+use winichat_protocol::keys::PublicKey;
+
+use crate::error::NodeError;
+use crate::identity::NodeIdentity;
+
+use super::peers::{PeerDirectory, PeerInfo};
+use super::{FedClient, FedError, clock, tls};
+
+/// How often an idle link is pinged so that NATs and the peer keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// How long a link may stay silent before it is dropped.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest frame in either direction.
+pub const MAX_FRAME: usize = Limits::FEDERATION_FRAME.max_frame;
+
+/// QUIC transport settings of federation links. `incoming_streams` bounds the requests the
+/// other side may have open at once; 0 on our outgoing links, whose peer has its own link to
+/// send us requests.
+pub fn transport_config(incoming_streams: u32) -> TransportConfig {
+    let mut transport = TransportConfig::default();
+    transport
+        .keep_alive_interval(Some(KEEP_ALIVE))
+        .max_concurrent_bidi_streams(VarInt::from_u32(incoming_streams))
+        .max_concurrent_uni_streams(VarInt::from_u32(0));
+    if let Ok(idle) = quinn::IdleTimeout::try_from(IDLE_TIMEOUT) {
+        transport.max_idle_timeout(Some(idle));
+    }
+    transport
+}
+
+/// The QUIC client configuration for dialling a peer whose certificate must carry
+/// `expected_key`, presenting `identity`'s certificate for `name`.
+pub fn quic_client_config(
+    identity: &NodeIdentity,
+    name: &NodeName,
+    expected_key: PublicKey,
+) -> Result<quinn::ClientConfig, NodeError> {
+    let tls = tls::client_config(identity, name, expected_key)?;
+    let crypto = QuicClientConfig::try_from(tls).map_err(|e| NodeError::Tls(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    config.transport_config(Arc::new(transport_config(0)));
+    Ok(config)
+}
+
+/// The name to give TLS for a node: its host (rustls wants a DNS name or an IP address; our
+/// verifier checks the key, not the name).
+pub fn server_name(name: &NodeName) -> String {
+    name.host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned()
+}
+
+#[derive(Debug)]
+struct Link {
+    connection: Connection,
+    key: PublicKey,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Link>>>;
+
+/// The outgoing links of this node: the [`FedClient`] the rest of the node uses.
+pub struct Links {
+    me: NodeName,
+    identity: NodeIdentity,
+    endpoint: Endpoint,
+    peers: Arc<PeerDirectory>,
+    request_timeout: Duration,
+    slots: Mutex<HashMap<NodeName, Slot>>,
+    next_id: AtomicU64,
+    dials: AtomicU64,
+}
+
+impl fmt::Debug for Links {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Links")
+            .field("me", &self.me)
+            .field("dials", &self.dials.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why one exchange on a link failed.
+enum Failure {
+    /// The connection is gone before the request could have been read: worth one redial.
+    Lost(ConnectionError),
+    /// Anything else.
+    Fatal(FedError),
+}
+
+impl Links {
+    /// Links of node `me` dialling from `endpoint` (the federation endpoint itself, so peers
+    /// see our packets come from the bound port), resolving peers through `peers`.
+    pub fn new(
+        me: NodeName,
+        identity: NodeIdentity,
+        endpoint: Endpoint,
+        peers: Arc<PeerDirectory>,
+        request_timeout: Duration,
+    ) -> Self {
+        // Ids only need to be unique per origin for a while; starting from the clock keeps
+        // them from repeating after a restart.
+        let first_id = clock::now().0.saturating_mul(1000);
+        Links {
+            me,
+            identity,
+            endpoint,
+            peers,
+            request_timeout,
+            slots: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(first_id),
+            dials: AtomicU64::new(0),
+        }
+    }
+
+    /// How many connections these links have opened (a reused link opens none).
+    pub fn connections_opened(&self) -> u64 {
+        self.dials.load(Ordering::Relaxed)
+    }
+
+    /// Closes the link to `peer`, if any; the next request dials again.
+    pub async fn disconnect(&self, peer: &NodeName) {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(peer);
+        if let Some(slot) = slot
+            && let Some(link) = slot.lock().await.take()
+        {
+            link.connection.close(VarInt::from_u32(0), b"closed");
+        }
+    }
+
+    fn slot(&self, peer: &NodeName) -> Slot {
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(peer.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// The live link to `peer` carrying `info.key`, dialled if there is none.
+    async fn connection(
+        &self,
+        peer: &NodeName,
+        info: &PeerInfo,
+        fresh: bool,
+    ) -> Result<Connection, FedError> {
+        let slot = self.slot(peer);
+        // One dial at a time per peer: concurrent requests wait for it and share the link.
+        let mut link = slot.lock().await;
+        if let Some(current) = link.as_ref()
+            && !fresh
+            && current.connection.close_reason().is_none()
+            && current.key == info.key
+        {
+            return Ok(current.connection.clone());
+        }
+        if let Some(old) = link.take() {
+            old.connection.close(VarInt::from_u32(0), b"replaced");
+        }
+        let connection = self.dial(peer, info).await?;
+        *link = Some(Link {
+            connection: connection.clone(),
+            key: info.key,
+        });
+        Ok(connection)
+    }
+
+    async fn dial(&self, peer: &NodeName, info: &PeerInfo) -> Result<Connection, FedError> {
+        let unreachable = |reason: String| FedError::Unreachable {
+            peer: peer.clone(),
+            reason,
+        };
+        let config = quic_client_config(&self.identity, &self.me, info.key)
+            .map_err(|e| unreachable(e.to_string()))?;
+        let host = server_name(peer);
+        let mut last = "no address".to_owned();
+        for addr in &info.addrs {
+            self.dials.fetch_add(1, Ordering::Relaxed);
+            match self.endpoint.connect_with(config.clone(), *addr, &host) {
+                Ok(connecting) => match connecting.await {
+                    Ok(connection) => return Ok(connection),
+                    Err(e) => last = format!("{addr}: {e}"),
+                },
+                Err(e) => last = format!("{addr}: {e}"),
+            }
+        }
+        Err(unreachable(last))
+    }
+
+    async fn exchange(
+        &self,
+        peer: &NodeName,
+        info: &PeerInfo,
+        frame: &[u8],
+        id: u64,
+    ) -> Result<Value, FedError> {
+        let mut fresh = false;
+        loop {
+            let connection = self.connection(peer, info, fresh).await?;
+            match send(peer, &connection, frame).await {
+                Ok(bytes) => return answer(peer, &bytes, id),
+                Err(Failure::Lost(_)) if !fresh => fresh = true,
+                Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
+                Err(Failure::Fatal(e)) => {
+                    if let FedError::Unreachable { .. } = e {
+                        connection.close(VarInt::from_u32(0), b"failed");
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+fn lost(peer: &NodeName, e: &ConnectionError) -> FedError {
+    FedError::Unreachable {
+        peer: peer.clone(),
+        reason: e.to_string(),
+    }
+}
+
+/// Writes `frame` on a new stream of `connection` and reads the answer.
+async fn send(peer: &NodeName, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, Failure> {
+    let (mut tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    let unreachable = |reason: String| {
+        Failure::Fatal(FedError::Unreachable {
+            peer: peer.clone(),
+            reason,
+        })
+    };
+    if let Err(e) = tx.write_all(frame).await {
+        return Err(match e {
+            quinn::WriteError::ConnectionLost(e) => Failure::Lost(e),
+            other => unreachable(other.to_string()),
+        });
+    }
+    // Finishing fails only when the stream is already gone, which the read reports.
+    let _ = tx.finish();
+    match rx.read_to_end(MAX_FRAME).await {
+        Ok(bytes) => Ok(bytes),
+        Err(quinn::ReadToEndError::TooLong) => Err(Failure::Fatal(FedError::Protocol {
+            peer: peer.clone(),
+            reason: "answer over the frame limit".to_owned(),
+        })),
+        Err(e) => Err(unreachable(e.to_string())),
+    }
+}
+
+/// Decodes the answer to request `id`.
+fn answer(peer: &NodeName, bytes: &[u8], id: u64) -> Result<Value, FedError> {
+    let protocol = |reason: String| FedError::Protocol {
+        peer: peer.clone(),
+        reason,
+    };
+    match FedResponse::decode(bytes).map_err(|e| protocol(format!("bad answer: {e}")))? {
+        FedResponse::Ok { id: got, result } if got == id => Ok(result),
+        FedResponse::Err { id: got, error } if got == id || got == 0 => Err(FedError::Refused {
+            peer: peer.clone(),
+            error,
+        }),
+        FedResponse::Ok { id: got, .. } | FedResponse::Err { id: got, .. } => {
+            Err(protocol(format!("answer to request {got}, not {id}")))
+        }
+        _ => Err(protocol("unknown answer".to_owned())),
+    }
+}
+
+#[async_trait::async_trait]
+impl FedClient for Links {
+    async fn request(
+        &self,
+        peer: &NodeName,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, FedError> {
+        let work = async {
+            let info = self.peers.resolve(peer).await?;
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let request = FedRequest {
+                origin: self.me.clone(),
+                destination: peer.clone(),
+                id,
+                ts: clock::now(),
+                method: method.to_owned(),
+                params,
+            };
+            let frame =
+                Signed::sign(request, &self.me, self.identity.signing_key()).map_err(|e| {
+                    FedError::Protocol {
+                        peer: peer.clone(),
+                        reason: format!("request not sendable: {e}"),
+                    }
+                })?;
+            self.exchange(peer, &info, frame.raw(), id).await
+        };
+        match tokio::time::timeout(self.request_timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(FedError::Timeout { peer: peer.clone() }),
+        }
+    }
+
+    async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError> {
+        match tokio::time::timeout(self.request_timeout, self.peers.resolve(node)).await {
+            Ok(info) => Ok(info?.key),
+            Err(_) => Err(FedError::Timeout { peer: node.clone() }),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Groups across real nodes over real QUIC (issue "Federation"): a user of one node finds,
+//! joins and uses a group homed on another, through their own node's gateway.
+
+use std::time::Duration;
+
+use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, method};
+use winichat_protocol::group::Visibility;
+use winichat_protocol::ids::GroupId;
+use winichat_testkit::client::{Client, txn};
+use winichat_testkit::cluster::{Cluster, ClusterSpec};
+use winichat_testkit::node::Backend;
+use winichat_testkit::users;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
+    let summary: api::ChatSummary = owner
+        .ok(
+            method::GROUPS_CREATE,
+            &api::GroupCreateParams {
+                txn: txn(),
+                name: "Rustaceans".into(),
+                description: "all things Rust".into(),
+                visibility: Visibility::Public,
+                handle: Some(handle.into()),
+            },
+        )
+        .await;
+    summary.group
+}
+
+async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
+    client
+        .ok(
+            method::MSGS_POST,
+            &api::PostParams {
+                txn: txn(),
+                group: group.clone(),
+                text: text.into(),
+                reply_to: None,
+                mentions: Vec::new(),
+                mention_everyone: false,
+                attachments: Vec::new(),
+            },
+        )
+        .await
+}
+
+fn text_of(push: &ChatEventPush) -> String {
+    match &push.item.body {
+        ciborium::Value::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.as_text() == Some("text"))
+            .and_then(|(_, v)| v.as_text())
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_user_of_b_finds_joins_and_chats_in_a_group_of_a() {
+    let cluster = Cluster::start(
+        ClusterSpec::new([Backend::Sqlite, Backend::Postgres])
+            .configure(users::unthrottled_gateway),
+    )
+    .await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    let group = public_group(&mut alice, "rust").await;
+    post(&mut alice, &group, "before bob").await;
+
+    let handle = format!("#rust:{}", a.name());
+    let found: api::DirectoryResult = bob
+        .ok(
+            method::GROUPS_DIRECTORY,
+            &api::DirectoryParams {
+                query: handle.clone(),
+                limit: None,
+                after: None,
+            },
+        )
+        .await;
+    assert_eq!(found.groups.len(), 1, "B finds #rust on A: {found:?}");
+    assert_eq!(found.groups[0].group, group);
+
+    let joined: api::ChatSummary = bob
+        .ok(
+            method::GROUPS_JOIN,
+            &api::JoinParams {
+                txn: txn(),
+                group: None,
+                handle: Some(handle.parse().expect("handle")),
+            },
+        )
+        .await;
+    assert_eq!(joined.group, group);
+    let history: api::HistoryResult = bob
+        .ok(
+            method::MSGS_HISTORY,
+            &api::HistoryParams {
+                group: group.clone(),
+                before: None,
+                after: None,
+                around: None,
+                limit: None,
+            },
+        )
+        .await;
+    assert!(
+        history.items.iter().any(|i| i.kind.as_str() == "msg.post"),
+        "bob reads the history from B's replica: {history:?}"
+    );
+
+    let from_bob = post(&mut bob, &group, "hello from B").await;
+    let seen = users::chat_events_through(&mut alice, &group, from_bob.seq, WAIT).await;
+    assert!(
+        seen.iter().any(|p| text_of(p) == "hello from B"),
+        "alice sees bob's message live"
+    );
+    let from_alice = post(&mut alice, &group, "hello from A").await;
+    let seen = users::chat_events_through(&mut bob, &group, from_alice.seq, WAIT).await;
+    assert!(
+        seen.iter().any(|p| text_of(p) == "hello from A"),
+        "bob sees alice's message live"
+    );
+    cluster.shutdown().await;
+}
