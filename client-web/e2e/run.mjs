@@ -271,6 +271,11 @@ const browser = await chromium.launch({
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
   ],
+}).catch(async (error) => {
+  // Leave no node behind.
+  server.stop();
+  await node?.close();
+  throw error;
 });
 
 let passed = 0;
