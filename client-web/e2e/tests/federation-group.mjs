@@ -79,7 +79,8 @@ export async function run({ page, nodes, newPage }) {
   // Alice sees him join, live.
   await waitUntil(
     pa,
-    (names) => [...document.querySelectorAll('[data-testid=event-line][data-kind="member.join"]')].some((e) => names.some((n) => e.textContent?.includes(`${n} joined`))),
+    (/** @type {string[]} */ names) =>
+      [...document.querySelectorAll('[data-testid=event-line][data-kind="member.join"]')].some((e) => names.some((n) => e.textContent?.includes(`${n} joined`))),
     'the join line of the user of B on A',
     [bob.displayName, bob.username],
     TIMEOUT,
