@@ -127,3 +127,77 @@ async fn a_user_of_b_finds_joins_and_chats_in_a_group_of_a() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_remote_group_stays_readable_while_its_home_is_down() {
+    let mut cluster = Cluster::start(
+        ClusterSpec::new([Backend::Sqlite, Backend::Sqlite])
+            .configure(users::unthrottled_gateway)
+            .configure(|config| {
+                config.federation.request_timeout = Duration::from_secs(2);
+            }),
+    )
+    .await;
+    let mut alice = users::register(cluster.node(0), "alice").await;
+    let mut bob = users::register(cluster.node(1), "bob").await;
+    let group = public_group(&mut alice, "offgrid").await;
+    let joined: api::ChatSummary = bob
+        .ok(
+            method::GROUPS_JOIN,
+            &api::JoinParams {
+                txn: txn(),
+                group: Some(group.clone()),
+                handle: None,
+            },
+        )
+        .await;
+    assert_eq!(joined.group, group);
+    let posted = post(&mut alice, &group, "read me later").await;
+    users::chat_events_through(&mut bob, &group, posted.seq, WAIT).await;
+    drop(alice);
+
+    cluster.stop(0).await;
+    let history: api::HistoryResult = bob
+        .ok(
+            method::MSGS_HISTORY,
+            &api::HistoryParams {
+                group: group.clone(),
+                before: None,
+                after: None,
+                around: None,
+                limit: None,
+            },
+        )
+        .await;
+    assert!(
+        history.items.iter().any(|i| i.seq == posted.seq),
+        "B serves the history of A's group from its replica while A is down"
+    );
+    let list: api::ChatList = bob
+        .ok(method::CHATS_LIST, &api::ChatsListParams::default())
+        .await;
+    assert!(list.chats.iter().any(|c| c.group == group));
+
+    let started = std::time::Instant::now();
+    let refused = bob
+        .err(
+            method::MSGS_POST,
+            &api::PostParams {
+                txn: txn(),
+                group: group.clone(),
+                text: "anyone there?".into(),
+                reply_to: None,
+                mentions: Vec::new(),
+                mention_everyone: false,
+                attachments: Vec::new(),
+            },
+            winichat_protocol::error_code::ErrorCode::Unavailable,
+        )
+        .await;
+    assert!(refused.message.contains("cannot be reached"), "{refused:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the write is refused within the request timeout, not left hanging"
+    );
+    cluster.shutdown().await;
+}

@@ -592,3 +592,23 @@ async fn read_positions_cross_both_ways() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_home_cannot_plant_a_group_nobody_here_is_in() {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let group = a.public_group("alice", "lonely").await;
+    let first =
+        a.db.events()
+            .range(&group, 1, 1)
+            .await
+            .expect("range")
+            .remove(0);
+    assert_eq!(
+        push(&b, &a, vec![first.raw]).await,
+        vec![PushOutcome::Rejected],
+        "no user of B is in the group: B keeps no copy"
+    );
+    assert_eq!(b.head(&group).await, 0);
+}

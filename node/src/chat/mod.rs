@@ -109,6 +109,8 @@ struct Inner {
     federation: std::sync::OnceLock<remote::Federation>,
     /// Groups whose replica stopped taking events from their home.
     faults: StdMutex<HashMap<GroupId, Option<replica::Fault>>>,
+    /// Groups of other nodes a local user is joining right now (how many joins each).
+    joining: StdMutex<HashMap<GroupId, u32>>,
     /// Bumped after every commit, so a submitter can wait for its replica to catch up.
     advanced: tokio::sync::watch::Sender<u64>,
 }
@@ -160,6 +162,7 @@ impl Chats {
                 typing: StdMutex::new(HashMap::new()),
                 federation: std::sync::OnceLock::new(),
                 faults: StdMutex::new(HashMap::new()),
+                joining: StdMutex::new(HashMap::new()),
                 advanced: tokio::sync::watch::Sender::new(0),
             }),
         }

@@ -265,8 +265,9 @@ impl Chats {
         })
     }
 
-    /// May `origin` read the log of `group`? Yes for a public group, or when one of its users
-    /// is a member or invitee (or was, so it still has events to receive). Returns the head.
+    /// May `origin` read the log of `group`? Yes for a public group, when one of its users is
+    /// a member, invitee or banned, or while events of the group still wait for it in the
+    /// outbox. Returns the head.
     async fn check_peer_reads(&self, origin: &NodeName, group: &GroupId) -> Result<u64, ChatError> {
         if self.is_remote(group) {
             return Err(ChatError::NotFound("no such chat"));
@@ -288,6 +289,9 @@ impl Chats {
             .await?;
         match allowed {
             Some((true, head)) => Ok(head),
+            // A node whose last user just left or was removed still gets the events queued
+            // for it, and may need to backfill to apply them.
+            Some((false, head)) if self.db().outbox().has_pending(origin, group).await? => Ok(head),
             _ => Err(ChatError::NotFound("no such chat")),
         }
     }

@@ -260,6 +260,32 @@ impl Chats {
         Ok(self.db().events().homes_other_than(self.node()).await?)
     }
 
+    /// Notes (or forgets) that a local user is joining `group` of another node, whose events
+    /// may then start a replica here.
+    fn joining(&self, group: &GroupId, on: bool) {
+        let mut joining = self
+            .inner
+            .joining
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if on {
+            *joining.entry(group.clone()).or_insert(0) += 1;
+        } else if let Some(count) = joining.get_mut(group) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                joining.remove(group);
+            }
+        }
+    }
+
+    pub(crate) fn joining_contains(&self, group: &GroupId) -> bool {
+        self.inner
+            .joining
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(group)
+    }
+
     /// Connects the chat service to other nodes. Called once at start-up; later calls are
     /// ignored.
     pub fn attach_federation(&self, federation: Federation) {
@@ -363,9 +389,23 @@ impl Chats {
             group,
             code,
         };
-        let written: api::WriteResult = self.ask(home, method::JOIN, &join).await?;
-        self.sync(&written.group, written.seq).await?;
-        Ok(written)
+        // Pushes of the group may arrive before the join's answer: expect them.
+        let expected = join.group.clone();
+        if let Some(group) = &expected {
+            self.joining(group, true);
+        }
+        let outcome = async {
+            let written: api::WriteResult = self.ask(home, method::JOIN, &join).await?;
+            self.joining(&written.group, true);
+            let synced = self.sync(&written.group, written.seq).await;
+            self.joining(&written.group, false);
+            synced.map(|()| written)
+        }
+        .await;
+        if let Some(group) = &expected {
+            self.joining(group, false);
+        }
+        outcome
     }
 
     /// `#handle:node` of another node, as its directory shows it.

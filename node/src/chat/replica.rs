@@ -82,6 +82,12 @@ impl Chats {
         // again.
         for _ in 0..2 {
             let mut guard = self.lock(&group).await?;
+            // A push may start a replica only for a local user's sake (a backfill this node
+            // asked for is its own doing).
+            if guard.is_none() && fill_gaps && !self.wants(&signed) {
+                tracing::warn!(%group, %home, "federation: events of a group no user here is in; refused");
+                return Ok(PushOutcome::Rejected);
+            }
             let head = guard.as_ref().map(|l| l.head);
             let place = match replica::place(head.as_ref(), home, signed.value()) {
                 Ok(place) => place,
@@ -161,6 +167,20 @@ impl Chats {
             return Ok(PushOutcome::Applied);
         }
         Ok(PushOutcome::Retry)
+    }
+
+    /// Whether a home may start a replica of an event's group here: only for a local user —
+    /// one invited or joining by that very event, or one whose join this node is making.
+    fn wants(&self, signed: &Signed<Event>) -> bool {
+        let event = signed.value();
+        if self.joining_contains(&event.group) {
+            return true;
+        }
+        match Body::decode_signed(&event.kind, &event.body) {
+            Ok(Body::MemberInvite(invite)) => invite.user.node() == self.node(),
+            Ok(Body::MemberJoin(_)) => event.sender.node() == self.node(),
+            _ => false,
+        }
     }
 
     /// A received event at a seq the replica holds: the same event (ignore) or a fork.

@@ -47,8 +47,17 @@ struct Inner {
     client: Arc<dyn FedClient>,
     shutdown: watch::Receiver<bool>,
     tasks: Mutex<HashMap<NodeName, Arc<Notify>>>,
+    /// Destinations whose rows may be waiting out a backoff: only for these does a contact
+    /// cost a database write.
+    backed_off: Mutex<std::collections::HashSet<NodeName>>,
+    /// When each peer's last contact was written to the `peers` table (for `federation
+    /// status`); written at most every [`CONTACT_RECORD_EVERY_MS`].
+    contacts: Mutex<HashMap<NodeName, Timestamp>>,
     clock: fn() -> Timestamp,
 }
+
+/// A peer's last contact is written to the database at most this often.
+const CONTACT_RECORD_EVERY_MS: u64 = 10_000;
 
 impl Senders {
     /// Senders over `db`'s outbox through `client`, until `shutdown` turns true. Destinations
@@ -65,6 +74,8 @@ impl Senders {
                 client,
                 shutdown,
                 tasks: Mutex::new(HashMap::new()),
+                backed_off: Mutex::new(std::collections::HashSet::new()),
+                contacts: Mutex::new(HashMap::new()),
                 clock,
             }),
         };
@@ -79,6 +90,8 @@ impl Senders {
             {
                 Ok(destinations) => {
                     for destination in destinations {
+                        // Rows left from before may carry a backoff.
+                        resume.inner.note_backoff(&destination);
                         resume.wake(&destination);
                     }
                 }
@@ -113,6 +126,16 @@ impl Senders {
 
     /// `destination` reached us: it is up, so what waits for it goes now.
     pub fn contacted(&self, destination: &NodeName) {
+        self.record_contact(destination);
+        let was_backed_off = self
+            .inner
+            .backed_off
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(destination);
+        if !was_backed_off {
+            return;
+        }
         let senders = self.clone();
         let destination = destination.clone();
         tokio::spawn(async move {
@@ -124,6 +147,73 @@ impl Senders {
                 }
             }
         });
+    }
+}
+
+impl Senders {
+    /// Writes `peer`'s last contact to the `peers` table, at most every
+    /// [`CONTACT_RECORD_EVERY_MS`] (with its key, so the row exists for pinned peers too).
+    fn record_contact(&self, peer: &NodeName) {
+        let now = (self.inner.clock)();
+        {
+            let mut contacts = self
+                .inner
+                .contacts
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if contacts.get(peer).is_some_and(|at| {
+                now.millis().saturating_sub(at.millis()) < CONTACT_RECORD_EVERY_MS
+            }) {
+                return;
+            }
+            if contacts.len() >= 4096 {
+                contacts.clear();
+            }
+            contacts.insert(peer.clone(), now);
+        }
+        let inner = self.inner.clone();
+        let peer = peer.clone();
+        tokio::spawn(async move {
+            let stored = async {
+                if inner.db.peers().get(&peer).await?.is_none() {
+                    let Ok(key) = inner.client.key_of(&peer).await else {
+                        return Ok(());
+                    };
+                    inner
+                        .db
+                        .peers()
+                        .put(&crate::storage::Peer {
+                            node: peer.clone(),
+                            public_key: key.to_bytes(),
+                            fetched_at: now,
+                            failures: 0,
+                            retry_at: Timestamp(0),
+                            last_error: None,
+                            last_contact_at: Some(now),
+                        })
+                        .await?;
+                }
+                inner
+                    .db
+                    .peers()
+                    .record_contact(&peer, now)
+                    .await
+                    .map(|_| ())
+            };
+            let stored: Result<(), crate::storage::StorageError> = stored.await;
+            if let Err(e) = stored {
+                tracing::debug!(%peer, error = %e, "federation: last contact not recorded");
+            }
+        });
+    }
+}
+
+impl Inner {
+    fn note_backoff(&self, destination: &NodeName) {
+        self.backed_off
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(destination.clone());
     }
 }
 
@@ -261,6 +351,9 @@ async fn defer(
     let Some(attempts) = rows.iter().map(|r| r.attempts).max() else {
         return Ok(());
     };
+    if let Some(row) = rows.first() {
+        inner.note_backoff(&row.destination);
+    }
     let at = Timestamp(now.millis().saturating_add(backoff_ms(attempts)));
     for row in rows {
         match inner.db.outbox().defer(row.id, at, reason).await {

@@ -454,6 +454,13 @@ pub trait Outbox: Send + Sync {
 
     /// How many rows wait for `destination` (due or not).
     async fn depth(&self, destination: &NodeName) -> Result<u64, StorageError>;
+
+    /// Whether any row of `group` waits for `destination`.
+    async fn has_pending(
+        &self,
+        destination: &NodeName,
+        group: &GroupId,
+    ) -> Result<bool, StorageError>;
 }
 
 /// Known peers and their keys.

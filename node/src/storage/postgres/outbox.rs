@@ -6,7 +6,7 @@ use crate::storage::{
     Outbox, OutboxEntry, OutboxStatus, StorageError, db_error, parse_stored, stored_u64, to_i64,
 };
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::{EventId, NodeName};
+use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 #[async_trait::async_trait]
 impl Outbox for PgStorage {
@@ -136,5 +136,21 @@ impl Outbox for PgStorage {
             .await
             .map_err(db_error)?;
         stored_u64(count, "outbox count")
+    }
+
+    async fn has_pending(
+        &self,
+        destination: &NodeName,
+        group: &GroupId,
+    ) -> Result<bool, StorageError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM outbox WHERE destination = $1 AND group_id = $2 LIMIT 1",
+        )
+        .bind(destination.as_str())
+        .bind(group.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(found.is_some())
     }
 }
