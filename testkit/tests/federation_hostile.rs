@@ -379,7 +379,7 @@ async fn a_replica_refuses_bad_pushes_backfills_gaps_and_keeps_flowing() {
     assert_eq!(
         seen.iter().map(|p| p.item.seq).collect::<Vec<_>>(),
         [h + 1, h + 2, h + 3],
-        "bob got the refused seq once, and the backfilled one, in order"
+        "bob gets each event once, the backfilled one included, in order"
     );
 
     // The link heals: A's held deliveries arrive as duplicates, and a new post flows live.
