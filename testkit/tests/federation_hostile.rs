@@ -4,8 +4,8 @@
 //! would: forged, corrupted, misplaced, replayed, equivocating and rule-breaking events, and
 //! writes for users it does not host. After each, the next valid event still flows.
 //!
-//! What the transport suite (federation_transport.rs) already covers is not repeated here: a
-//! certificate whose key is not the named node's, and a 4 MiB+ frame on a bare connection.
+//! The transport suite (federation_transport.rs) covers a certificate whose key is not the
+//! named node's; over-size requests are checked again here, in the middle of a replica's log.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -507,8 +507,9 @@ async fn a_node_speaks_only_for_its_users_and_a_replayed_submit_is_harmless() {
 /// operator (`winichat federation status`); its other groups keep flowing.
 #[tokio::test]
 async fn a_forking_or_rule_breaking_home_stops_only_that_group() {
+    // B on PostgreSQL: the evidence goes to its fault store there.
     let cluster = Cluster::start(
-        ClusterSpec::new([Backend::Sqlite, Backend::Sqlite]).configure(fast_federation),
+        ClusterSpec::new([Backend::Sqlite, Backend::Postgres]).configure(fast_federation),
     )
     .await;
     let (a, b) = (cluster.node(0), cluster.node(1));
