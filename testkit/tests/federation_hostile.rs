@@ -462,6 +462,32 @@ async fn a_node_speaks_only_for_its_users_and_a_replayed_submit_is_harmless() {
     );
     assert_eq!(head(&a_db, &group).await, before, "nothing was appended");
 
+    // Nor can C push events of A's group to B: neither A's own (relayed), nor its own.
+    let b_db = database(b).await;
+    let genuine = stored(&a_db, &group, before).await.raw;
+    let mut next = event_of(a, &genuine);
+    next.seq += 1;
+    next.prev = Some(stored(&a_db, &group, before).await.id);
+    next.body = post_body("C speaking for A");
+    let by_c = sign(next, c.name(), &node_key(c));
+    for events in [vec![genuine], vec![by_c]] {
+        let answer = c
+            .federation()
+            .client()
+            .request(
+                b.name(),
+                fed::PUSH,
+                gateway::to_value(&PushParams { events }).expect("params"),
+            )
+            .await
+            .expect("the push is answered");
+        let outcomes = gateway::decode_params::<PushResult>(&answer)
+            .expect("a push result")
+            .outcomes;
+        assert_eq!(outcomes, [PushOutcome::Rejected], "only the home pushes");
+    }
+    assert_eq!(head(&b_db, &group).await, before);
+
     // Bob posts through B; B's submit is then replayed twice, straight over B's link to A.
     let first: WriteResult = bob
         .ok(method::MSGS_POST, &post_params(&group, "once", "only once"))
