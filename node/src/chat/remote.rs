@@ -464,7 +464,11 @@ impl Chats {
                     &BackfillParams {
                         group: group.clone(),
                         from: head + 1,
-                        limit: methods::MAX_BACKFILL_EVENTS,
+                        // Up to `seq` only: a pushed event after a gap is then applied by its
+                        // push (`applied`), not already held from the page (spec §6).
+                        limit: u32::try_from(seq - head)
+                            .unwrap_or(u32::MAX)
+                            .min(methods::MAX_BACKFILL_EVENTS),
                     },
                 )
                 .await?;
