@@ -27,8 +27,9 @@ pub enum ChatError {
     /// refused, the connection stays open.
     #[error("the reply would be over the frame limit")]
     TooLarge,
-    /// Another node that must take part (the group's home) cannot be reached now; nothing was
-    /// done, and a retry with the same txn is safe.
+    /// Another node that must take part (the group's home) cannot be reached now. A request
+    /// given up on is abandoned, but one that reached the home just before may still have
+    /// been applied: a retry with the same txn is safe either way.
     #[error("{0}")]
     Unavailable(String),
     /// The group's home node refused; its answer is passed on as it came.

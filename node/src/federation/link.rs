@@ -240,28 +240,53 @@ fn lost(peer: &NodeName, e: &ConnectionError) -> FedError {
 
 /// Writes `frame` on a new stream of `connection` and reads the answer.
 async fn send(peer: &NodeName, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, Failure> {
-    let (mut tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    let (tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    let mut tx = AbandonOnDrop(Some(tx));
+    let tx_stream = tx.0.as_mut().ok_or_else(|| {
+        Failure::Fatal(FedError::Protocol {
+            peer: peer.clone(),
+            reason: "stream gone".to_owned(),
+        })
+    })?;
     let unreachable = |reason: String| {
         Failure::Fatal(FedError::Unreachable {
             peer: peer.clone(),
             reason,
         })
     };
-    if let Err(e) = tx.write_all(frame).await {
+    if let Err(e) = tx_stream.write_all(frame).await {
         return Err(match e {
             quinn::WriteError::ConnectionLost(e) => Failure::Lost(e),
             other => unreachable(other.to_string()),
         });
     }
     // Finishing fails only when the stream is already gone, which the read reports.
-    let _ = tx.finish();
+    let _ = tx_stream.finish();
     match rx.read_to_end(MAX_FRAME).await {
-        Ok(bytes) => Ok(bytes),
+        Ok(bytes) => {
+            // Answered: the request was fully received, nothing to abandon.
+            tx.0 = None;
+            Ok(bytes)
+        }
         Err(quinn::ReadToEndError::TooLong) => Err(Failure::Fatal(FedError::Protocol {
             peer: peer.clone(),
             reason: "answer over the frame limit".to_owned(),
         })),
         Err(e) => Err(unreachable(e.to_string())),
+    }
+}
+
+/// A request stream that is reset when the request is given up (a timeout drops the future
+/// that holds it): without the reset QUIC would still deliver a finished request once the
+/// path heals, and a write the caller was told had failed would land later.
+struct AbandonOnDrop(Option<quinn::SendStream>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut stream) = self.0.take() {
+            // Fails only when the stream is already closed: then there is nothing to stop.
+            let _ = stream.reset(quinn::VarInt::from_u32(0));
+        }
     }
 }
 
