@@ -592,18 +592,40 @@ async fn a_moderator_of_a_gives_a_role_to_kicks_and_bans_a_user_of_b() {
 }
 
 #[tokio::test]
-async fn a_user_of_c_accepts_an_invite_to_a_private_group_of_a() {
+async fn a_user_of_c_accepts_an_invite_to_a_private_group_of_a_and_b_hears_her() {
     let cluster = Cluster::start(
         ClusterSpec::new([Backend::Postgres, Backend::Sqlite, Backend::Sqlite])
             .configure(users::unthrottled_gateway),
     )
     .await;
-    let (a, c) = (cluster.node(0), cluster.node(2));
+    let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
     let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
     let mut carol = users::register(c, "carol").await;
     let carol_id = UserId::new("carol", c.name()).expect("user id");
     assert_eq!(carol.user(), &carol_id);
     let group = create_group(&mut alice, Visibility::Private, None).await;
+    // Bob of B is already in: what carol does reaches him through A.
+    let _: WriteResult = alice
+        .ok(
+            method::INVITES_SEND,
+            &api::TargetParams {
+                txn: txn(),
+                group: group.clone(),
+                user: bob.user().clone(),
+            },
+        )
+        .await;
+    let _: api::InviteInfo = bob.next_push_as(event::INVITE, WAIT).await;
+    let _: api::ChatSummary = bob
+        .ok(
+            method::INVITES_ACCEPT,
+            &api::TxnGroupParams {
+                txn: txn(),
+                group: group.clone(),
+            },
+        )
+        .await;
     let before = post(&mut alice, &group, "before carol").await;
 
     let invited: WriteResult = alice
@@ -655,8 +677,26 @@ async fn a_user_of_c_accepts_an_invite_to_a_private_group_of_a() {
     );
 
     let by_carol = post(&mut carol, &group, "hello from C").await;
-    let push = sees(&mut alice, &by_carol, "msg.post").await;
-    assert_eq!(push.item.sender, carol_id);
-    assert_eq!(text_of(&push.item.body), "hello from C");
+    for client in [&mut alice, &mut bob] {
+        let push = sees(client, &by_carol, "msg.post").await;
+        assert_eq!(push.item.sender, carol_id);
+        assert_eq!(text_of(&push.item.body), "hello from C");
+    }
+
+    // Carol's read position reaches A, and B through A (posting moved it to her own post;
+    // reading alice's answer moves it on).
+    let answer = post(&mut alice, &group, "welcome, carol").await;
+    sees(&mut carol, &answer, "msg.post").await;
+    read(&mut carol, &group, answer.seq).await;
+    for client in [&mut alice, &mut bob] {
+        read_push(client, &group, &carol_id, answer.seq).await;
+    }
+    eventually("B knows carol read alice's answer", WAIT, async || {
+        seen_by(&mut bob, &group, answer.seq)
+            .await
+            .contains(&carol_id)
+            .then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
