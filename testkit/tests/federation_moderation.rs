@@ -700,3 +700,42 @@ async fn a_user_of_c_accepts_an_invite_to_a_private_group_of_a_and_b_hears_her()
     .await;
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_read_that_outruns_its_events_is_not_lost_on_a_lagging_replica() {
+    let cluster = Cluster::start(
+        ClusterSpec::new([Backend::Postgres, Backend::Sqlite, Backend::Sqlite])
+            .relay(0, 1)
+            .configure(|config| {
+                users::unthrottled_gateway(config);
+                config.federation.request_timeout = Duration::from_secs(1);
+            }),
+    )
+    .await;
+    let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    let mut carol = users::register(c, "carol").await;
+    let carol_id = carol.user().clone();
+    let group = create_group(&mut alice, Visibility::Public, Some("rust")).await;
+    let handle = format!("#rust:{}", a.name());
+    join_by_handle(&mut bob, &handle).await;
+    join_by_handle(&mut carol, &handle).await;
+
+    // A's pushes to B fail while the link is cut, and its outbox backs off past the heal: B's
+    // replica lags when carol's read of the message comes through A.
+    cluster.cut_link(0, 1);
+    let message = post(&mut alice, &group, "read me").await;
+    sees(&mut carol, &message, "msg.post").await;
+    // Long enough for two timed-out pushes (1 s each) and their backoff: a fault, not a wait.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    cluster.heal_link(0, 1);
+    read(&mut carol, &group, message.seq).await;
+    read_push(&mut alice, &group, &carol_id, message.seq).await;
+
+    let push = read_push(&mut bob, &group, &carol_id, message.seq).await;
+    assert_eq!(push.seq, message.seq, "B has carol's whole read");
+    let seen = seen_by(&mut bob, &group, message.seq).await;
+    assert!(seen.contains(&carol_id), "B knows carol read it: {seen:?}");
+    cluster.shutdown().await;
+}
