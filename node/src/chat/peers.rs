@@ -172,6 +172,11 @@ impl PeerService {
                             format!("only {} sends reads of {}", p.group.home(), p.group),
                         )));
                     }
+                    // The read can outrun the events it covers (they come through the
+                    // outbox): catch up first, or it is cut to a stale head and lost.
+                    if let Err(e) = chats.sync(&p.group, p.seq).await {
+                        tracing::debug!(group = %p.group, error = %e, "federation: replica behind a read");
+                    }
                     chats.record_read(&p.user, &p.group, p.seq).await?;
                 } else {
                     speaks_for(origin, &p.user)?;
