@@ -282,7 +282,7 @@ async fn run() -> Result<(), BoxError> {
         options.secs, options.posters
     );
     println!(
-        "   {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}  {}",
+        "   {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}  verdict",
         "target",
         "A posted",
         "B recv'd",
@@ -294,7 +294,6 @@ async fn run() -> Result<(), BoxError> {
         "outbox½",
         "outbox",
         "catch-up",
-        "verdict"
     );
     println!(
         "   {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}",
