@@ -612,3 +612,40 @@ async fn a_home_cannot_plant_a_group_nobody_here_is_in() {
     );
     assert_eq!(b.head(&group).await, 0);
 }
+
+#[tokio::test]
+async fn a_replica_never_signs_into_a_group_of_another_node() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let service = PeerService::new(b.chats.clone());
+    let c_name: NodeName = "c.example".parse().expect("node");
+    let join = gateway::to_value(&winichat_protocol::federation::methods::JoinParams {
+        user: uid("mallory", &c_name),
+        txn: "sneak".into(),
+        via: winichat_protocol::federation::methods::JoinRoute::Public,
+        group: Some(group.clone()),
+        code: None,
+    })
+    .expect("params");
+    let refused = service
+        .handle(&c_name, method::JOIN, join)
+        .await
+        .expect_err("a join of A's group sent to B is refused");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::BadRequest
+    );
+    let link = b
+        .chats
+        .create_link(
+            &b.user("bob"),
+            api::LinkCreateParams {
+                group: group.clone(),
+                expires_in: None,
+                max_uses: None,
+            },
+        )
+        .await;
+    assert!(link.is_err(), "links of A's group are made on A");
+    assert_eq!(b.head(&group).await, 2);
+    assert_eq!(a.log(&group).await, b.log(&group).await);
+}

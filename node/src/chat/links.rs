@@ -23,6 +23,11 @@ impl Chats {
         actor: &UserId,
         p: api::LinkCreateParams,
     ) -> Result<api::LinkInfo, ChatError> {
+        if self.is_remote(&p.group) {
+            return Err(ChatError::BadRequest(
+                "invite links of a group are made on its home node".into(),
+            ));
+        }
         self.with_access(actor, &p.group, Action::ManageInvites, |_| ())
             .await?;
         if p.max_uses == Some(0) {

@@ -6,8 +6,8 @@ use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult,
-    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushParams, PushResult, ReadParams,
-    StateParams, StateResult, SubmitParams, method,
+    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushOutcome, PushParams, PushResult,
+    ReadParams, StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -89,6 +89,11 @@ impl PeerService {
             method::JOIN => {
                 let p: JoinParams = decode(params)?;
                 speaks_for(origin, &p.user)?;
+                if p.group.as_ref().is_some_and(|g| chats.is_remote(g)) {
+                    return Err(ChatError::BadRequest(
+                        "that group is not homed on this node".into(),
+                    ));
+                }
                 let written = match p.via {
                     JoinRoute::Public => {
                         chats
@@ -149,9 +154,21 @@ impl PeerService {
                 }
                 let outcomes = chats.receive(origin, &events, true).await;
                 if name == method::PUSH {
-                    encode(&PushResult { outcomes })
-                } else {
-                    encode(&gateway::Empty {})
+                    return encode(&PushResult { outcomes });
+                }
+                // An invite is answered `{}` only once it is taken: a refusal or a retry is
+                // an error, so the home keeps it (or drops it) knowingly.
+                match outcomes.first() {
+                    Some(PushOutcome::Applied | PushOutcome::Duplicate) => {
+                        encode(&gateway::Empty {})
+                    }
+                    Some(PushOutcome::Retry) => Err(ChatError::Unavailable(
+                        "the invite cannot be taken now; try again later".into(),
+                    )),
+                    _ => Err(ChatError::Remote(ErrorBody::new(
+                        ErrorCode::Forbidden,
+                        "the invite event was refused",
+                    ))),
                 }
             }
             method::BACKFILL => {
@@ -174,6 +191,11 @@ impl PeerService {
                     }
                     // The read can outrun the events it covers (they come through the
                     // outbox): catch up first, or it is cut to a stale head and lost.
+                    // Only for a replica this node keeps: a read never starts one.
+                    let held = chats.inspect(&p.group, |_| ()).await?.is_some();
+                    if !held {
+                        return Err(ChatError::NotFound("no such chat"));
+                    }
                     if let Err(e) = chats.sync(&p.group, p.seq).await {
                         tracing::debug!(group = %p.group, error = %e, "federation: replica behind a read");
                     }
@@ -271,8 +293,8 @@ impl Chats {
     }
 
     /// May `origin` read the log of `group`? Yes for a public group, when one of its users is
-    /// a member, invitee or banned, or while events of the group still wait for it in the
-    /// outbox. Returns the head.
+    /// a member or invitee, or while events of the group still wait for it in the outbox.
+    /// Returns the head.
     async fn check_peer_reads(&self, origin: &NodeName, group: &GroupId) -> Result<u64, ChatError> {
         if self.is_remote(group) {
             return Err(ChatError::NotFound("no such chat"));
@@ -284,7 +306,6 @@ impl Chats {
                     .members
                     .keys()
                     .chain(state.invites.keys())
-                    .chain(state.bans.keys())
                     .any(|u| u.node() == origin);
                 (
                     state.visibility == Visibility::Public || has_user,

@@ -396,6 +396,13 @@ impl Chats {
         }
         let outcome = async {
             let written: api::WriteResult = self.ask(home, method::JOIN, &join).await?;
+            if written.group.home() != home
+                || join.group.as_ref().is_some_and(|g| g != &written.group)
+            {
+                return Err(ChatError::Unavailable(format!(
+                    "node {home} answered the join with another group"
+                )));
+            }
             self.joining(&written.group, true);
             let synced = self.sync(&written.group, written.seq).await;
             self.joining(&written.group, false);

@@ -84,7 +84,7 @@ impl Chats {
             let mut guard = self.lock(&group).await?;
             // A push may start a replica only for a local user's sake (a backfill this node
             // asked for is its own doing).
-            if guard.is_none() && fill_gaps && !self.wants(&signed) {
+            if guard.is_none() && fill_gaps && !self.wants(&signed).await {
                 tracing::warn!(%group, %home, "federation: events of a group no user here is in; refused");
                 return Ok(PushOutcome::Rejected);
             }
@@ -170,15 +170,20 @@ impl Chats {
     }
 
     /// Whether a home may start a replica of an event's group here: only for a local user —
-    /// one invited or joining by that very event, or one whose join this node is making.
-    fn wants(&self, signed: &Signed<Event>) -> bool {
+    /// one with an account here invited by that very event, or one whose join this node is
+    /// making.
+    async fn wants(&self, signed: &Signed<Event>) -> bool {
         let event = signed.value();
         if self.joining_contains(&event.group) {
             return true;
         }
         match Body::decode_signed(&event.kind, &event.body) {
-            Ok(Body::MemberInvite(invite)) => invite.user.node() == self.node(),
-            Ok(Body::MemberJoin(_)) => event.sender.node() == self.node(),
+            Ok(Body::MemberInvite(invite)) if invite.user.node() == self.node() => self
+                .db()
+                .accounts()
+                .user(&invite.user)
+                .await
+                .is_ok_and(|user| user.is_some()),
             _ => false,
         }
     }

@@ -150,6 +150,11 @@ impl Chats {
         txn: &str,
         draft: Draft,
     ) -> Result<api::WriteResult, ChatError> {
+        // Only the home sequences a group: a replica never signs into it, whatever path a
+        // write took (remote groups' writes go to their home as `submit`).
+        if group.home() != self.node() {
+            return Err(ChatError::NotFound("no such chat"));
+        }
         let before = guard.as_ref();
         let kind = draft
             .body

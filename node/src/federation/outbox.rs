@@ -256,18 +256,23 @@ async fn deliver_once(
     destination: &NodeName,
 ) -> Result<bool, crate::storage::StorageError> {
     let now = (inner.clock)();
+    // The oldest rows, due or not: the oldest decides (one backoff per destination), so
+    // events never overtake each other.
     let due = inner
         .db
         .outbox()
         .due(
             destination,
-            now,
+            Timestamp(u64::MAX / 2),
             u32::try_from(MAX_PUSH_EVENTS).unwrap_or(256),
         )
         .await?;
-    if due.is_empty() {
-        return Ok(false);
+    match due.first() {
+        None => return Ok(false),
+        Some(oldest) if oldest.next_attempt_at > now => return Ok(false),
+        Some(_) => {}
     }
+    let was_retry = due.iter().any(|row| row.attempts > 0);
     let budget = Limits::FEDERATION_FRAME.max_frame - PUSH_ENVELOPE;
     let mut batch: Vec<&OutboxEntry> = Vec::with_capacity(due.len());
     let mut events = Vec::with_capacity(due.len());
@@ -330,6 +335,10 @@ async fn deliver_once(
                 }
             }
             inner.db.outbox().ack(destination, &done).await?;
+            if retry.is_empty() && was_retry {
+                // The peer answers again: what waited behind the backoff goes now.
+                inner.db.outbox().reset_backoff(destination).await?;
+            }
             defer(inner, &retry, now, "the peer asked to retry").await?;
             Ok(retry.is_empty())
         }
