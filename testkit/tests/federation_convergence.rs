@@ -78,6 +78,30 @@ async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
         .await
 }
 
+/// Posts like a client app does when the group's home is hard to reach: a write answered
+/// `unavailable` is sent again with the same txn (never posting twice), a bounded number of
+/// times.
+async fn post_retrying(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
+    let params = post_params(group, text);
+    let mut last = None;
+    for _ in 0..10 {
+        match client
+            .call(
+                method::MSGS_POST,
+                winichat_protocol::gateway::to_value(&params).expect("params"),
+            )
+            .await
+        {
+            Ok(value) => return winichat_protocol::gateway::decode_params(&value).expect("result"),
+            Err(e) if e.code == winichat_protocol::error_code::ErrorCode::Unavailable => {
+                last = Some(e);
+            }
+            Err(e) => panic!("msgs.post {text}: {e:?}"),
+        }
+    }
+    panic!("msgs.post {text} still unavailable after 10 tries: {last:?}");
+}
+
 /// `count` messages `"{prefix}-{k}"` in order, in a task of their own; the client comes back
 /// with the results.
 fn spawn_posts(
@@ -89,7 +113,7 @@ fn spawn_posts(
     tokio::spawn(async move {
         let mut results = Vec::with_capacity(count);
         for k in 0..count {
-            results.push(post(&mut client, &group, &format!("{prefix}-{k}")).await);
+            results.push(post_retrying(&mut client, &group, &format!("{prefix}-{k}")).await);
         }
         (client, results)
     })
