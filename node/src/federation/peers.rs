@@ -48,7 +48,17 @@ struct Lists {
     allow: HashSet<NodeName>,
     deny: HashSet<NodeName>,
     discovered: HashMap<NodeName, Discovered>,
+    /// When a document fetch for a name last failed: no new fetch for it before
+    /// [`FETCH_RETRY_MS`] (a connecting stranger's made-up name costs one fetch a minute).
+    failed: HashMap<NodeName, Timestamp>,
 }
+
+/// A name whose node document could not be fetched is not fetched again for this long.
+const FETCH_RETRY_MS: u64 = 60_000;
+/// The most names remembered as failed; beyond it the oldest half is forgotten.
+const MAX_FAILED_NAMES: usize = 4096;
+/// Document fetches running at once, for all names together.
+const CONCURRENT_FETCHES: usize = 8;
 
 /// Pinned peers, allow and deny lists, and the discovery cache. Shared (`Arc`) by the
 /// outgoing links and the accept loop.
@@ -58,6 +68,8 @@ pub struct PeerDirectory {
     discovery: Discovery,
     lists: Mutex<Lists>,
     http: Option<reqwest::Client>,
+    /// Bounds the document fetches in flight.
+    fetches: tokio::sync::Semaphore,
 }
 
 /// Why the directory could not be set up.
@@ -84,12 +96,14 @@ impl PeerDirectory {
             allow: settings.allow.iter().cloned().collect(),
             deny: settings.deny.iter().cloned().collect(),
             discovered: HashMap::new(),
+            failed: HashMap::new(),
         };
         Ok(PeerDirectory {
             me,
             discovery: settings.discovery,
             lists: Mutex::new(lists),
             http,
+            fetches: tokio::sync::Semaphore::new(CONCURRENT_FETCHES),
         })
     }
 
@@ -168,9 +182,38 @@ impl PeerDirectory {
         let Some(http) = &self.http else {
             return Err(unreachable(name, "not a pinned peer (discovery is off)"));
         };
-        let bytes = self.fetch(http, name).await?;
-        self.accept_document(name, &bytes, known_key, clock::now())
-            .await
+        let now = clock::now();
+        if let Some(at) = self.lists().failed.get(name)
+            && now.millis().saturating_sub(at.millis()) < FETCH_RETRY_MS
+        {
+            return Err(unreachable(
+                name,
+                "its node document could not be fetched a moment ago",
+            ));
+        }
+        let fetched = match self.fetches.acquire().await {
+            Ok(_permit) => match self.fetch(http, name).await {
+                Ok(bytes) => self.accept_document(name, &bytes, known_key, now).await,
+                Err(e) => Err(e),
+            },
+            Err(_) => Err(unreachable(name, "discovery is shut down")),
+        };
+        let mut lists = self.lists();
+        match &fetched {
+            Ok(_) => {
+                lists.failed.remove(name);
+            }
+            Err(_) => {
+                if lists.failed.len() >= MAX_FAILED_NAMES {
+                    let mut times: Vec<u64> = lists.failed.values().map(|t| t.millis()).collect();
+                    times.sort_unstable();
+                    let cutoff = times[times.len() / 2];
+                    lists.failed.retain(|_, t| t.millis() > cutoff);
+                }
+                lists.failed.insert(name.clone(), now);
+            }
+        }
+        fetched
     }
 
     /// Forgets what discovery learnt about `name` (its remembered key too).
@@ -365,6 +408,20 @@ mod tests {
         .expect("signs")
         .raw()
         .to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_name_whose_document_cannot_be_fetched_is_not_fetched_again_at_once() {
+        // Nothing listens on 127.0.0.1:1: the first fetch fails fast, the second is not tried.
+        let dir = directory(FederationSettings {
+            discovery: Discovery::Http,
+            ..Default::default()
+        });
+        let nowhere = name("127.0.0.1:1");
+        let first = dir.resolve(&nowhere).await.expect_err("nothing there");
+        assert!(first.to_string().contains("fetching"), "{first}");
+        let second = dir.resolve(&nowhere).await.expect_err("still nothing");
+        assert!(second.to_string().contains("a moment ago"), "{second}");
     }
 
     #[tokio::test]
