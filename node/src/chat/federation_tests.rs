@@ -649,3 +649,39 @@ async fn a_replica_never_signs_into_a_group_of_another_node() {
     assert_eq!(b.head(&group).await, 2);
     assert_eq!(a.log(&group).await, b.log(&group).await);
 }
+
+#[tokio::test]
+async fn a_prev_mismatch_that_proves_another_event_at_the_seq_before_is_a_fork() {
+    let (mesh, a, b, group) = joined_pair().await;
+    let alice = a.user("alice");
+    // B holds an event at seq 3 that A's own log never got …
+    let planted = next_post(&a, &b, &group, &alice, "planted").await;
+    assert_eq!(
+        push(&b, &a, vec![a.sign(planted)]).await,
+        vec![PushOutcome::Applied]
+    );
+    // … while A, with B unreachable, writes its own seq 3 and 4.
+    mesh.down.write().expect("lock").push(b.name.clone());
+    a.post(&alice, &group, "f3", "three").await;
+    a.post(&alice, &group, "f4", "four").await;
+    mesh.down.write().expect("lock").clear();
+    let fourth =
+        a.db.events()
+            .range(&group, 4, 1)
+            .await
+            .expect("range")
+            .into_iter()
+            .next()
+            .expect("seq 4");
+    // Seq 4 follows B's head in number but names another seq 3: B fetches A's seq 3, finds it
+    // differs from its own, and marks the group forked with both as evidence.
+    assert_eq!(
+        push(&b, &a, vec![fourth.raw]).await,
+        vec![PushOutcome::Rejected]
+    );
+    assert_eq!(
+        b.chats.fault_of(&group).await.expect("fault"),
+        Some(super::replica::Fault::Forked)
+    );
+    assert_eq!(b.head(&group).await, 3, "nothing after the fork is applied");
+}

@@ -128,44 +128,39 @@ impl Chats {
         actor: &UserId,
         p: api::RedeemParams,
     ) -> Result<api::WriteResult, ChatError> {
-        super::write::check_txn(&p.txn)?;
-        let link = self
-            .db()
-            .chats()
-            .link(&p.code)
-            .await?
-            .ok_or(ChatError::NotFound("no such link"))?;
-        let mut guard = self.lock(&link.group).await?;
-        // Checked under the lock, so a retry that waited behind its original gets its result.
-        if let Some(result) = self.remembered(actor, &p.txn).await? {
-            return Ok(result);
-        }
-        let Some(loaded) = guard.as_ref() else {
-            return Err(ChatError::NotFound("no such link"));
-        };
-        let via = JoinVia::Link;
-        // A banned user or a member gets the refusal before a use is spent.
-        authorize(&loaded.state, actor, &Action::Join { via })?;
-        match self.db().chats().redeem_link(&p.code, now()).await? {
-            Ok(_) => {}
-            Err(refusal) => return Err(refused(refusal)),
-        }
-        let draft = Draft {
-            body: Body::MemberJoin(MemberJoin { via }),
-            role: None,
-            edited_body: None,
-            moderated: false,
-        };
-        match self
-            .commit(&mut guard, actor, &link.group, &p.txn, draft)
-            .await
-        {
-            Ok(result) => Ok(result),
-            Err(e) => {
-                self.db().chats().unredeem_link(&p.code).await?;
-                Err(e)
+        self.once_per_txn(actor, &p.txn, async |claim| {
+            let link = self
+                .db()
+                .chats()
+                .link(&p.code)
+                .await?
+                .ok_or(ChatError::NotFound("no such link"))?;
+            let guard = self.lock(&link.group).await?;
+            let Some(loaded) = guard.as_ref() else {
+                return Err(ChatError::NotFound("no such link"));
+            };
+            let via = JoinVia::Link;
+            // A banned user or a member gets the refusal before a use is spent.
+            authorize(&loaded.state, actor, &Action::Join { via })?;
+            match self.db().chats().redeem_link(&p.code, now()).await? {
+                Ok(_) => {}
+                Err(refusal) => return Err(refused(refusal)),
             }
-        }
+            let draft = Draft {
+                body: Body::MemberJoin(MemberJoin { via }),
+                role: None,
+                edited_body: None,
+                moderated: false,
+            };
+            match self.commit(guard, actor, &link.group, claim, draft).await {
+                Ok(result) => Ok(result),
+                Err(e) => {
+                    self.db().chats().unredeem_link(&p.code).await?;
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 }
 

@@ -1,12 +1,13 @@
 //! Chats: direct chats and groups on this node, as logs of signed events (ARCHITECTURE "One
 //! model for DMs and groups").
 //!
-//! Every write goes the same way ([`write`]): take the group's lock, check the client's
-//! transaction id, load its [`GroupState`], decide the event body (checking
+//! Every write goes the same way ([`write`]): claim the client's transaction id ([`txn`]),
+//! take the group's lock, load its [`GroupState`], decide the event body (checking
 //! [`winichat_protocol::group::authorize`]), fold it into a copy of the state, sign it, and
-//! commit event, projection and transaction id in one database transaction; only then push
-//! it to the members — still under the lock, so pushes leave in log order. What a client sees
-//! is always derived from a committed event.
+//! queue event, projection and transaction id for the commit pipeline ([`pipeline`]), which
+//! writes whatever is queued in one database transaction; only then is the event pushed to
+//! the members, in log order, and the write acknowledged. What a client sees is always derived
+//! from a committed event.
 //!
 //! Reads ([`read`]) come from the projection tables; their access checks run on the cached
 //! state under the lock ([`Chats::with_access`]) without copying it.
@@ -33,12 +34,16 @@ mod federation_tests;
 mod links;
 mod pages;
 pub mod peers;
+mod pipeline;
+#[cfg(test)]
+mod pipeline_tests;
 mod projection;
 pub mod read;
 pub mod remote;
 pub mod replica;
 #[cfg(test)]
 mod tests;
+mod txn;
 mod view;
 pub mod write;
 
@@ -113,6 +118,12 @@ struct Inner {
     joining: StdMutex<HashMap<GroupId, u32>>,
     /// Bumped after every commit, so a submitter can wait for its replica to catch up.
     advanced: tokio::sync::watch::Sender<u64>,
+    /// The group commit queue.
+    pipeline: pipeline::Pipeline,
+    /// Transaction ids being written now.
+    in_flight: txn::InFlight,
+    /// The last [`Loaded::epoch`] handed out.
+    epochs: std::sync::atomic::AtomicU64,
 }
 
 /// A member's typing signals reach the others at most this often; clients repeat theirs
@@ -125,6 +136,11 @@ pub(crate) struct Loaded {
     pub state: GroupState,
     pub head: LogHead,
     pub last_ts: Timestamp,
+    /// Which load of the group this state comes from: each load from the database starts a
+    /// new epoch, so a failed commit drops only the state it was sequenced on.
+    pub epoch: u64,
+    /// The commit pipeline's ticket of the group's last queued event (0: none).
+    pub ticket: u64,
 }
 
 impl Chats {
@@ -164,6 +180,9 @@ impl Chats {
                 faults: StdMutex::new(HashMap::new()),
                 joining: StdMutex::new(HashMap::new()),
                 advanced: tokio::sync::watch::Sender::new(0),
+                pipeline: pipeline::Pipeline::new(),
+                in_flight: txn::InFlight::default(),
+                epochs: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -272,7 +291,35 @@ impl Chats {
         Ok(read(loaded))
     }
 
+    /// A new [`Loaded::epoch`].
+    pub(crate) fn next_epoch(&self) -> u64 {
+        self.inner
+            .epochs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
+    /// Drops the cached state of `group` if it is still of `epoch`.
+    pub(crate) async fn forget_state(&self, group: &GroupId, epoch: u64) {
+        let slot = self
+            .inner
+            .groups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(group)
+            .cloned();
+        if let Some(slot) = slot {
+            let mut guard = slot.lock().await;
+            if guard.as_ref().is_some_and(|l| l.epoch == epoch) {
+                *guard = None;
+            }
+        }
+    }
+
     async fn load(&self, group: &GroupId) -> Result<Option<Loaded>, ChatError> {
+        // Events of the group may still be queued from before its state left the cache: the
+        // stored head is the real one once they are written.
+        self.queued_written().await;
         let Some(row) = self.db().chats().chat(group).await? else {
             return Ok(None);
         };
@@ -297,6 +344,8 @@ impl Chats {
             state,
             head: LogHead { seq, id, ts },
             last_ts: row.last_ts,
+            epoch: self.next_epoch(),
+            ticket: 0,
         }))
     }
 }

@@ -7,8 +7,8 @@
 
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::{Signed, UnverifiedSign1};
-use winichat_protocol::event::Event;
-use winichat_protocol::federation::methods::PushOutcome;
+use winichat_protocol::event::{Event, LogError};
+use winichat_protocol::federation::methods::{BackfillParams, BackfillResult, PushOutcome, method};
 use winichat_protocol::federation::replica::{self, Held, Place};
 use winichat_protocol::gateway;
 use winichat_protocol::group::Body;
@@ -36,11 +36,18 @@ impl Chats {
                 return vec![PushOutcome::Retry; events.len()];
             }
         };
+        // Applied events are queued for the commit pipeline as they are placed, so a batch is
+        // written in one transaction; the answer waits until they are all durable.
         let mut outcomes = Vec::with_capacity(events.len());
-        for raw in events {
+        let mut queued = Vec::new();
+        for (index, raw) in events.iter().enumerate() {
             let outcome = match verify(home, &key, raw) {
                 Ok(signed) => match self.apply_received(home, signed, fill_gaps).await {
-                    Ok(outcome) => outcome,
+                    Ok(Applied::Now(outcome)) => outcome,
+                    Ok(Applied::Queued(pending)) => {
+                        queued.push((index, pending));
+                        PushOutcome::Applied
+                    }
                     Err(e) => {
                         tracing::warn!(%home, error = %e, "federation: event not applied now");
                         PushOutcome::Retry
@@ -52,6 +59,14 @@ impl Chats {
                 }
             };
             outcomes.push(outcome);
+        }
+        for (index, pending) in queued {
+            if let Err(e) = self.settle(pending).await {
+                tracing::warn!(%home, error = %e, "federation: event not applied now");
+                if let Some(outcome) = outcomes.get_mut(index) {
+                    *outcome = PushOutcome::Retry;
+                }
+            }
         }
         outcomes
     }
@@ -73,10 +88,10 @@ impl Chats {
         home: &NodeName,
         signed: Signed<Event>,
         fill_gaps: bool,
-    ) -> Result<PushOutcome, ChatError> {
+    ) -> Result<Applied, ChatError> {
         let group = signed.value().group.clone();
         if self.fault_of(&group).await?.is_some() {
-            return Ok(PushOutcome::Rejected);
+            return Ok(Applied::Now(PushOutcome::Rejected));
         }
         // Two rounds at most: a gap is backfilled (without the lock) and the event placed
         // again.
@@ -86,22 +101,32 @@ impl Chats {
             // asked for is its own doing).
             if guard.is_none() && fill_gaps && !self.wants(&signed).await {
                 tracing::warn!(%group, %home, "federation: events of a group no user here is in; refused");
-                return Ok(PushOutcome::Rejected);
+                return Ok(Applied::Now(PushOutcome::Rejected));
             }
             let head = guard.as_ref().map(|l| l.head);
             let place = match replica::place(head.as_ref(), home, signed.value()) {
                 Ok(place) => place,
                 Err(e) => {
                     tracing::warn!(%group, seq = signed.value().seq, error = %e, "federation: event does not continue the log");
-                    return Ok(PushOutcome::Rejected);
+                    if matches!(e, LogError::PrevMismatch) {
+                        // The home vouches for another event before this one: see which.
+                        self.durable(guard.as_ref()).await;
+                        drop(guard);
+                        self.check_predecessor(home, &signed).await;
+                    }
+                    return Ok(Applied::Now(PushOutcome::Rejected));
                 }
             };
             match place {
-                Place::Held => return self.compare_held(&group, &signed).await,
+                Place::Held => {
+                    // The held event may still be queued: compare with the stored one.
+                    self.durable(guard.as_ref()).await;
+                    return Ok(Applied::Now(self.compare_held(&group, &signed).await?));
+                }
                 Place::Gap { to, .. } => {
                     drop(guard);
                     if !fill_gaps {
-                        return Ok(PushOutcome::Retry);
+                        return Ok(Applied::Now(PushOutcome::Retry));
                     }
                     self.sync(&group, to).await?;
                     continue;
@@ -111,7 +136,10 @@ impl Chats {
             let event = signed.value();
             let referenced = referenced_message(event);
             let target = match referenced {
-                Some(seq) => self.db().chats().item(&group, seq).await?,
+                Some(seq) => {
+                    self.durable(guard.as_ref()).await;
+                    self.db().chats().item(&group, seq).await?
+                }
                 None => None,
             };
             let author = target
@@ -135,7 +163,7 @@ impl Chats {
                         signed.raw(),
                     )
                     .await;
-                    return Ok(PushOutcome::Rejected);
+                    return Ok(Applied::Now(PushOutcome::Rejected));
                 }
             };
             let edited_body = match (&body, &target) {
@@ -152,21 +180,25 @@ impl Chats {
             };
             let moderated = matches!(body, Body::MsgDelete(_))
                 && author.as_ref().is_some_and(|a| a != &event.sender);
-            self.store(
-                &mut guard,
-                &signed,
-                &body,
-                after,
-                super::write::Derived {
-                    edited_body,
-                    moderated,
-                },
-                None,
-            )
-            .await?;
-            return Ok(PushOutcome::Applied);
+            let stored = self
+                .store(
+                    &mut guard,
+                    &signed,
+                    &body,
+                    after,
+                    super::write::Derived {
+                        edited_body,
+                        moderated,
+                    },
+                    None,
+                )
+                .await?;
+            return Ok(match stored {
+                Some(pending) => Applied::Queued(pending),
+                None => Applied::Now(PushOutcome::Applied),
+            });
         }
-        Ok(PushOutcome::Retry)
+        Ok(Applied::Now(PushOutcome::Retry))
     }
 
     /// Whether a home may start a replica of an event's group here: only for a local user —
@@ -218,6 +250,66 @@ impl Chats {
         }
     }
 
+    /// A validly signed event whose `prev` is not the replica's event before it shows that
+    /// its home holds another event at that seq: fetch it (spec §6 (b)) and, when it differs
+    /// from the stored one, mark the group forked with both as evidence. Best effort: a
+    /// fetch that fails leaves the event refused, and the next push or backfill tries again.
+    async fn check_predecessor(&self, home: &NodeName, signed: &Signed<Event>) {
+        let event = signed.value();
+        let Some(seq) = event.seq.checked_sub(1).filter(|&seq| seq > 0) else {
+            return;
+        };
+        let group = &event.group;
+        let fetched: Result<BackfillResult, ChatError> = self
+            .ask(
+                home,
+                method::BACKFILL,
+                &BackfillParams {
+                    group: group.clone(),
+                    from: seq,
+                    limit: 1,
+                },
+            )
+            .await;
+        let raw = match fetched {
+            Ok(page) => match page.events.into_iter().next() {
+                Some(raw) => raw,
+                None => return,
+            },
+            Err(e) => {
+                tracing::debug!(%group, seq, error = %e, "federation: cannot fetch an event to compare");
+                return;
+            }
+        };
+        let Ok(key) = self.home_key(home).await else {
+            return;
+        };
+        let Ok(theirs) = verify(home, &key, &raw) else {
+            tracing::warn!(%group, seq, %home, "federation: the home sent an event that does not verify");
+            return;
+        };
+        if theirs.value().group != *group || theirs.value().seq != seq {
+            return;
+        }
+        let Ok(stored) = self.db().events().range(group, seq, 1).await else {
+            return;
+        };
+        let Some(ours) = stored.into_iter().find(|e| e.seq == seq) else {
+            return;
+        };
+        if replica::same_or_fork(&theirs.id(), &ours.id) == Held::Fork {
+            self.mark_fault(
+                group,
+                Fault::Forked,
+                seq,
+                "the home signed two different events at one seq",
+                Some(&ours.raw),
+                theirs.raw(),
+            )
+            .await;
+        }
+    }
+
     /// Records that `group` stopped taking events, with the evidence, and tells the operator.
     async fn mark_fault(
         &self,
@@ -243,6 +335,14 @@ impl Chats {
             tracing::error!(%group, error = %e, "federation: cannot record a group fault");
         }
     }
+}
+
+/// What became of one received event.
+enum Applied {
+    /// Settled: applied and durable, or not applied.
+    Now(PushOutcome),
+    /// Applied and queued for the commit pipeline: applied once durable.
+    Queued(super::pipeline::Pending),
 }
 
 /// Parses and verifies one pushed or backfilled event of a group homed on `home`.

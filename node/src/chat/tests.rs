@@ -13,7 +13,7 @@ use super::{ChatError, Chats, Pusher};
 use crate::storage::{self, accounts::NewUser};
 
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(UserId, String, Value)>>);
+pub(super) struct Recorder(Mutex<Vec<(UserId, String, Value)>>);
 
 impl Pusher for Recorder {
     fn push(&self, users: &[UserId], event: &str, data: &Value) {
@@ -25,24 +25,24 @@ impl Pusher for Recorder {
 }
 
 impl Recorder {
-    fn take(&self) -> Vec<(UserId, String, Value)> {
+    pub(super) fn take(&self) -> Vec<(UserId, String, Value)> {
         std::mem::take(&mut *self.0.lock().expect("lock"))
     }
 }
 
-struct Fixture {
-    chats: Chats,
-    pushes: Arc<Recorder>,
-    _dir: tempfile::TempDir,
+pub(super) struct Fixture {
+    pub(super) chats: Chats,
+    pub(super) pushes: Arc<Recorder>,
+    pub(super) dir: tempfile::TempDir,
 }
 
-const NODE: &str = "chat.example.org";
+pub(super) const NODE: &str = "chat.example.org";
 
-fn user(name: &str) -> UserId {
+pub(super) fn user(name: &str) -> UserId {
     UserId::parse(&format!("@{name}:{NODE}")).expect("user id")
 }
 
-async fn fixture(users: &[&str]) -> Fixture {
+pub(super) async fn fixture(users: &[&str]) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = storage::open("sqlite", dir.path()).await.expect("open");
     for name in users {
@@ -63,14 +63,10 @@ async fn fixture(users: &[&str]) -> Fixture {
         ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
         pushes.clone(),
     );
-    Fixture {
-        chats,
-        pushes,
-        _dir: dir,
-    }
+    Fixture { chats, pushes, dir }
 }
 
-fn post(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
+pub(super) fn post(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
     api::PostParams {
         txn: txn.into(),
         group: group.clone(),
@@ -82,7 +78,7 @@ fn post(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
     }
 }
 
-async fn group(
+pub(super) async fn group(
     f: &Fixture,
     owner: &UserId,
     visibility: Visibility,
@@ -495,7 +491,7 @@ async fn a_message_signed_before_the_shown_text_rule_stays_editable() {
         .expect("encodes");
     let url = format!(
         "sqlite://{}",
-        f._dir
+        f.dir
             .path()
             .join(crate::storage::DEFAULT_SQLITE_FILE)
             .display()

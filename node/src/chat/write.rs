@@ -17,7 +17,9 @@ use winichat_protocol::group::{
 };
 use winichat_protocol::ids::{GroupId, Handle, UserId};
 
+use super::pipeline::{AfterCommit, Pending, PushTo};
 use super::projection::{self, Committed};
+use super::txn::Claim;
 use super::{ChatError, Chats, Loaded, now, random_text};
 use crate::storage::chats::{Commit, TimelineRow, TxnRecord};
 use crate::storage::{NewEvent, StorageError};
@@ -77,7 +79,8 @@ impl Chats {
     }
 
     /// Like [`Chats::write`], for a write about message `message`: its timeline row is read
-    /// under the group's lock, so a deletion that commits first is seen.
+    /// under the group's lock, once the group's queued events are written, so a deletion that
+    /// was sequenced first is seen.
     pub(crate) async fn write_about(
         &self,
         actor: &UserId,
@@ -86,22 +89,22 @@ impl Chats {
         message: Option<u64>,
         decide: impl FnOnce(&GroupState, Target) -> Result<Draft, ChatError>,
     ) -> Result<api::WriteResult, ChatError> {
-        check_txn(txn)?;
-        let mut guard = self.lock(group).await?;
-        // Checked under the lock, so a retry that waited behind its original (on another
-        // connection) answers with the original's result.
-        if let Some(result) = self.remembered(actor, txn).await? {
-            return Ok(result);
-        }
-        let Some(loaded) = guard.as_ref() else {
-            return Err(ChatError::NotFound("no such chat"));
-        };
-        let target = match message {
-            Some(seq) => self.db().chats().item(group, seq).await?,
-            None => None,
-        };
-        let draft = decide(&loaded.state, target).map_err(|e| hide(e, &loaded.state, actor))?;
-        self.commit(&mut guard, actor, group, txn, draft).await
+        self.once_per_txn(actor, txn, async |claim| {
+            let guard = self.lock(group).await?;
+            let Some(loaded) = guard.as_ref() else {
+                return Err(ChatError::NotFound("no such chat"));
+            };
+            let target = match message {
+                Some(seq) => {
+                    self.durable(Some(loaded)).await;
+                    self.db().chats().item(group, seq).await?
+                }
+                None => None,
+            };
+            let draft = decide(&loaded.state, target).map_err(|e| hide(e, &loaded.state, actor))?;
+            self.commit(guard, actor, group, claim, draft).await
+        })
+        .await
     }
 
     /// Creates a group (or direct chat) whose first event is `create`, as `actor`.
@@ -111,19 +114,19 @@ impl Chats {
         txn: &str,
         create: GroupCreate,
     ) -> Result<api::WriteResult, ChatError> {
-        check_txn(txn)?;
-        if let Some(result) = self.remembered(actor, txn).await? {
-            return Ok(result);
-        }
-        let group = GroupId::new(&random_text(16)?, self.node()).map_err(ChatError::internal)?;
-        let mut guard = self.lock(&group).await?;
-        if guard.is_some() {
-            return Err(ChatError::internal(format!(
-                "random group id {group} taken"
-            )));
-        }
-        let draft = Draft::of(Body::GroupCreate(create));
-        self.commit(&mut guard, actor, &group, txn, draft).await
+        self.once_per_txn(actor, txn, async |claim| {
+            let group =
+                GroupId::new(&random_text(16)?, self.node()).map_err(ChatError::internal)?;
+            let guard = self.lock(&group).await?;
+            if guard.is_some() {
+                return Err(ChatError::internal(format!(
+                    "random group id {group} taken"
+                )));
+            }
+            let draft = Draft::of(Body::GroupCreate(create));
+            self.commit(guard, actor, &group, claim, draft).await
+        })
+        .await
     }
 
     /// The result remembered for `actor`'s `txn`.
@@ -141,13 +144,14 @@ impl Chats {
             .map_err(ChatError::internal)
     }
 
-    /// Sequences, signs and commits `draft` after the state in `guard`, then pushes it.
+    /// Sequences, signs and commits `draft` after the state in `guard`, as `actor`'s claimed
+    /// transaction; answers once the event is durable (and pushed).
     pub(crate) async fn commit(
         &self,
-        guard: &mut OwnedMutexGuard<Option<Loaded>>,
+        mut guard: OwnedMutexGuard<Option<Loaded>>,
         actor: &UserId,
         group: &GroupId,
-        txn: &str,
+        claim: Claim,
         draft: Draft,
     ) -> Result<api::WriteResult, ChatError> {
         // Only the home sequences a group: a replica never signs into it, whatever path a
@@ -195,15 +199,15 @@ impl Chats {
         let result_bytes = gateway::to_value(&result)
             .and_then(|v| codec::encode(&v))
             .map_err(ChatError::internal)?;
-        let txn = TxnRecord {
+        let record = TxnRecord {
             user: actor.clone(),
-            txn: txn.to_owned(),
+            txn: claim.txn().to_owned(),
             result: result_bytes,
             at: ts,
         };
-        match self
+        let stored = self
             .store(
-                guard,
+                &mut guard,
                 &signed,
                 &draft.body,
                 after,
@@ -211,29 +215,46 @@ impl Chats {
                     edited_body: draft.edited_body,
                     moderated: draft.moderated,
                 },
-                Some(txn.clone()),
+                Some((record, claim, result.clone())),
             )
-            .await
-        {
+            .await;
+        drop(guard);
+        let written = match stored {
+            // A queued message fails only with the storage, or with an event queued before it
+            // in its group: either way the write can be sent again.
+            Ok(Some(pending)) => match self.settle(pending).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(%group, seq, error = %e, "chats: a queued event was not written");
+                    return Err(ChatError::Unavailable(
+                        "the message could not be stored; send it again with the same txn".into(),
+                    ));
+                }
+            },
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(()) => Ok(result),
             Err(StorageError::Conflict(reason)) => {
-                // The same txn committed meanwhile on another connection: its result stands.
-                if let Some(result) = self.remembered(actor, &txn.txn).await? {
-                    return Ok(result);
-                }
                 Err(ChatError::Conflict(conflict_message(&reason)))
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Commits `signed` (an event this node sequenced, or one its home did, for a replica)
-    /// with its projection — and, on the home, one outbox row per remote member node — then
-    /// pushes it to the local members and caches the state after it. `after` is the state
-    /// after the event; `edited_body` and `moderated` as in [`Draft`].
+    /// Queues `signed` (an event this node sequenced, or one its home did, for a replica) with
+    /// its projection — and, on the home, one outbox row per remote member node — for the
+    /// commit pipeline, which pushes it to the local members once it is durable; caches the
+    /// state after it. `after` is the state after the event; `edited_body` and `moderated` as
+    /// in [`Draft`]; `txn` the writer's transaction: its record, claim and result.
     ///
-    /// On a storage error the cached state is dropped, so the next write reloads the log's
-    /// real head (the database may or may not hold the event after a connection lost at
+    /// Messages are pipelined: the lock is free for the next event at once, and the caller
+    /// waits for the returned [`Pending`] after releasing it. Every other event is waited for
+    /// here, under the lock (`Ok(None)`): those may fail for reasons of their own (a handle
+    /// taken meanwhile), and nothing should be sequenced on top of them until they are known
+    /// to stand. On a storage error the cached state is dropped, so the next write reloads the
+    /// log's real head (the database may or may not hold the event after a connection lost at
     /// COMMIT).
     pub(crate) async fn store(
         &self,
@@ -242,8 +263,8 @@ impl Chats {
         body: &Body,
         after: GroupState,
         derived: Derived,
-        txn: Option<TxnRecord>,
-    ) -> Result<(), StorageError> {
+        txn: Option<(TxnRecord, Claim, api::WriteResult)>,
+    ) -> Result<Option<Pending>, StorageError> {
         let Derived {
             edited_body,
             moderated,
@@ -279,6 +300,10 @@ impl Chats {
             &empty,
             moderated,
         );
+        let is_message = matches!(
+            body,
+            Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) | Body::MsgDelete(_)
+        );
         // Messages leave the state as it was (a deletion may unpin): the snapshot is kept.
         let state_changed = match body {
             Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) => false,
@@ -301,6 +326,10 @@ impl Chats {
         } else {
             Vec::new()
         };
+        let (record, txn) = match txn {
+            Some((record, claim, result)) => (Some(record), Some((claim, result))),
+            None => (None, None),
+        };
         let commit = Commit {
             event: NewEvent {
                 group: group.clone(),
@@ -315,21 +344,44 @@ impl Chats {
             chat: projection::chat_row(&after, seq, last_ts, state_bytes),
             state_changed,
             ops,
-            outbox: outbox.clone(),
-            txn,
+            outbox,
+            txn: record,
         };
-        if let Err(e) = self.db().chats().commit(&commit).await {
-            **guard = None;
-            return Err(e);
+        let pushes = self.pushes_of(signed, body, before.map(|l| &l.state), &after);
+        let epoch = before.map_or_else(|| self.next_epoch(), |l| l.epoch);
+        let (ticket, pending) = self.enqueue(commit, AfterCommit { pushes, txn }, epoch);
+        **guard = Some(Loaded {
+            state: after,
+            head: LogHead { seq, id, ts },
+            last_ts,
+            epoch,
+            ticket,
+        });
+        if is_message {
+            return Ok(Some(pending));
         }
-        self.wake_outbox(&outbox);
+        self.settle_locked(guard, pending).await?;
+        Ok(None)
+    }
 
+    /// What the local users hear of `signed`, once it is durable: the event, to the members
+    /// before and after it (the invitee alone for a declined invite), and an invite to a
+    /// local invitee.
+    fn pushes_of(
+        &self,
+        signed: &Signed<Event>,
+        body: &Body,
+        before: Option<&GroupState>,
+        after: &GroupState,
+    ) -> Vec<PushTo> {
+        let event = signed.value();
+        let (group, actor) = (&event.group, &event.sender);
         let item = api::TimelineItem {
-            seq,
-            id,
-            ts,
+            seq: event.seq,
+            id: signed.id(),
+            ts: event.ts,
             sender: actor.clone(),
-            kind: kind.clone(),
+            kind: event.kind.clone(),
             body: event.body.clone(),
             edited_at: None,
             deleted: false,
@@ -338,17 +390,16 @@ impl Chats {
             more_reactions: false,
         };
         let declined =
-            matches!(body, Body::MemberLeave) && !before.is_some_and(|l| l.state.is_member(actor));
+            matches!(body, Body::MemberLeave) && !before.is_some_and(|s| s.is_member(actor));
         let mut audience: Vec<UserId> = if declined {
             // Declining an invite is the invitee's business, not the members'.
             vec![actor.clone()]
         } else {
             after.members.keys().cloned().collect()
         };
-        if let Some(loaded) = before {
+        if let Some(state) = before {
             audience.extend(
-                loaded
-                    .state
+                state
                     .members
                     .keys()
                     .filter(|u| !after.members.contains_key(*u))
@@ -357,12 +408,17 @@ impl Chats {
         }
         // Users of other nodes hear of it from their own node's replica.
         audience.retain(|u| u.node() == self.node());
+        let mut pushes = Vec::with_capacity(2);
         let push = api::ChatEventPush {
             group: group.clone(),
             item,
         };
         match gateway::to_value(&push) {
-            Ok(data) => self.push(&audience, api::event::CHAT_EVENT, &data),
+            Ok(data) => pushes.push(PushTo {
+                users: audience,
+                event: api::event::CHAT_EVENT,
+                data,
+            }),
             Err(e) => tracing::error!(error = %e, "chats: cannot encode a push"),
         }
         if let Body::MemberInvite(invite) = body
@@ -372,23 +428,17 @@ impl Chats {
                 group: group.clone(),
                 name: after.name.clone(),
                 by: actor.clone(),
-                at: ts,
+                at: event.ts,
             };
             if let Ok(data) = gateway::to_value(&info) {
-                self.push(
-                    std::slice::from_ref(&invite.user),
-                    api::event::INVITE,
-                    &data,
-                );
+                pushes.push(PushTo {
+                    users: vec![invite.user.clone()],
+                    event: api::event::INVITE,
+                    data,
+                });
             }
         }
-        **guard = Some(Loaded {
-            state: after,
-            head: LogHead { seq, id, ts },
-            last_ts,
-        });
-        self.replica_advanced();
-        Ok(())
+        pushes
     }
 
     // ---- groups -------------------------------------------------------------------------

@@ -245,6 +245,16 @@ pub trait ChatStore: Send + Sync {
     /// nothing is written then.
     async fn commit(&self, commit: &Commit) -> Result<(), StorageError>;
 
+    /// Writes `commits` in order in ONE transaction (one durable commit, one fsync), each in a
+    /// savepoint of its own: a commit that fails as [`ChatStore::commit`] would is rolled back
+    /// alone and reported in its place, the others are kept. The outer error means the
+    /// transaction itself failed: then nothing of the batch was written (or, for a connection
+    /// lost at COMMIT, nothing is known).
+    async fn commit_all(
+        &self,
+        commits: &[Commit],
+    ) -> Result<Vec<Result<(), StorageError>>, StorageError>;
+
     /// The chat row.
     async fn chat(&self, group: &GroupId) -> Result<Option<ChatRow>, StorageError>;
 

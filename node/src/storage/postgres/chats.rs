@@ -333,42 +333,71 @@ fn items_sql(page: Page, admin_only: bool) -> &'static str {
     }
 }
 
+/// The writes of one [`Commit`] inside `tx` (see [`ChatStore::commit`]).
+async fn commit_in(tx: &mut Tx<'_>, commit: &Commit) -> Result<(), StorageError> {
+    append_in(tx, &commit.event, &commit.outbox).await?;
+    upsert_chat(tx, &commit.chat, commit.state_changed).await?;
+    let mut delta = 0i64;
+    for op in &commit.ops {
+        delta += apply_op(tx, &commit.chat.group, op).await?;
+    }
+    if delta != 0 {
+        sqlx::query("UPDATE chats SET members = members + $1 WHERE group_id = $2")
+            .bind(delta)
+            .bind(commit.chat.group.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_error)?;
+    }
+    if let Some(t) = &commit.txn {
+        sqlx::query("INSERT INTO txns (user_id, txn, result, at) VALUES ($1, $2, $3, $4)")
+            .bind(t.user.as_str())
+            .bind(&t.txn)
+            .bind(t.result.as_slice())
+            .bind(to_i64(t.at.0, "at")?)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                taken(e, || {
+                    format!("transaction {:?} of {} is already recorded", t.txn, t.user)
+                })
+            })?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl ChatStore for PgStorage {
     async fn commit(&self, commit: &Commit) -> Result<(), StorageError> {
         check_commit(commit)?;
-        // READ COMMITTED is enough: see the module docs of `postgres`. Every early return below
-        // drops `tx`, which rolls back: nothing is written unless everything is.
+        // Every early return drops `tx`, which rolls back: nothing is written unless
+        // everything is.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        append_in(&mut tx, &commit.event, &commit.outbox).await?;
-        upsert_chat(&mut tx, &commit.chat, commit.state_changed).await?;
-        let mut delta = 0i64;
-        for op in &commit.ops {
-            delta += apply_op(&mut tx, &commit.chat.group, op).await?;
-        }
-        if delta != 0 {
-            sqlx::query("UPDATE chats SET members = members + $1 WHERE group_id = $2")
-                .bind(delta)
-                .bind(commit.chat.group.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        if let Some(t) = &commit.txn {
-            sqlx::query("INSERT INTO txns (user_id, txn, result, at) VALUES ($1, $2, $3, $4)")
-                .bind(t.user.as_str())
-                .bind(&t.txn)
-                .bind(t.result.as_slice())
-                .bind(to_i64(t.at.0, "at")?)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    taken(e, || {
-                        format!("transaction {:?} of {} is already recorded", t.txn, t.user)
-                    })
-                })?;
-        }
+        commit_in(&mut tx, commit).await?;
         tx.commit().await.map_err(db_error)
+    }
+
+    async fn commit_all(
+        &self,
+        commits: &[Commit],
+    ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut outcomes = Vec::with_capacity(commits.len());
+        for commit in commits {
+            // A savepoint per commit: a failed one is rolled back alone.
+            let mut savepoint = sqlx::Acquire::begin(&mut tx).await.map_err(db_error)?;
+            let outcome = match check_commit(commit) {
+                Ok(()) => commit_in(&mut savepoint, commit).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => savepoint.commit().await.map_err(db_error)?,
+                Err(_) => savepoint.rollback().await.map_err(db_error)?,
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcomes)
     }
 
     async fn chat(&self, group: &GroupId) -> Result<Option<ChatRow>, StorageError> {
