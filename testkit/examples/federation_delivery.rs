@@ -17,7 +17,8 @@
 //!    client to bob's `chat.event` arriving on B's gateway. Also alice's `msgs.post` reply time
 //!    (A's own commit), for the split.
 //! 2. **Sustained rate**: open-loop posting on A at each target rate for `S` seconds (default
-//!    5) over `P` (default 8) connections of alice (the gateway answers one connection's
+//!    5) over `P` (default 32) connections: alice's (as many as one user may hold), then other
+//!    users of A who join the group (the gateway answers one connection's
 //!    requests in order, so one connection is limited by one post's round trip; each connection
 //!    keeps at most [`WINDOW`] requests in flight). Per step: the rate A accepted, the rate B
 //!    received during the step, A→B latency p50/p99, A's outbox depth towards B (sampled every
@@ -49,9 +50,9 @@ use winichat_testkit::users;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const DEFAULT_UNLOADED: usize = 500;
-const DEFAULT_RATES: [u32; 6] = [250, 500, 1000, 2000, 3000, 5000];
+const DEFAULT_RATES: [u32; 6] = [500, 1000, 2000, 3000, 5000, 7000];
 const DEFAULT_SECS: u64 = 5;
-const DEFAULT_POSTERS: usize = 8;
+const DEFAULT_POSTERS: usize = 32;
 /// Requests one posting connection keeps in flight at most.
 const WINDOW: usize = 64;
 /// How often A's outbox depth is sampled during a step.
@@ -271,9 +272,27 @@ async fn run() -> Result<(), BoxError> {
     }
 
     // 2. Sustained rate.
+    // Alice's connections first; beyond what one user may hold, other users of A who join.
+    let per_user = winichat_protocol::gateway::MAX_CONNECTIONS_PER_USER;
     let mut posters = vec![alice];
-    for _ in 1..options.posters {
-        posters.push(posters[0].another(a).await);
+    for i in 1..options.posters {
+        let poster = if i < per_user {
+            posters[0].another(a).await
+        } else {
+            let mut poster = users::register(a, &format!("poster{i}")).await;
+            let _: api::ChatSummary = poster
+                .ok(
+                    method::GROUPS_JOIN,
+                    &api::JoinParams {
+                        txn: txn(),
+                        group: Some(group.clone()),
+                        handle: None,
+                    },
+                )
+                .await;
+            poster
+        };
+        posters.push(poster);
     }
     println!();
     println!(
