@@ -379,6 +379,10 @@ pub trait EventLog: Send + Sync {
     /// The event with this id, if stored.
     async fn by_id(&self, id: &EventId) -> Result<Option<StoredEvent>, StorageError>;
 
+    /// The stored events among `ids`, in the order of `ids`, read in one query (an outbox
+    /// batch); ids with no stored event are left out, an id named twice comes once.
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError>;
+
     /// The event at `seq` of the group, if stored.
     async fn at(&self, group: &GroupId, seq: u64) -> Result<Option<StoredEvent>, StorageError> {
         let page = self.range(group, seq, 1).await?;
@@ -445,8 +449,10 @@ pub trait Outbox: Send + Sync {
     /// Destinations with at least one row due at `now`, sorted by name.
     async fn destinations_with_due(&self, now: Timestamp) -> Result<Vec<NodeName>, StorageError>;
 
-    /// Makes every row of `destination` due now (used when the peer contacts us: it is back,
-    /// so waiting out the backoff would only delay delivery). Returns how many rows changed.
+    /// Makes every row of `destination` due now and forgets its failed attempts (used when the
+    /// peer contacts us or answers again: it is back, so waiting out the backoff would only
+    /// delay delivery, and its next failure backs off from the first step). Returns how many
+    /// rows changed.
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError>;
 
     /// One [`OutboxStatus`] per destination that has rows, sorted by destination.

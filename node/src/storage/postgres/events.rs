@@ -199,4 +199,21 @@ impl EventLog for PgStorage {
         .map(StoredEvent::try_from)
         .transpose()
     }
+
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(EventId::to_string).collect();
+        let rows = sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE event_id = ANY($1)"
+        ))
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows::events_in_order_of(ids, rows)
+    }
 }

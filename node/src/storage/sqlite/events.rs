@@ -203,4 +203,24 @@ impl EventLog for SqliteStorage {
         .map(StoredEvent::try_from)
         .transpose()
     }
+
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // SQLite has no array parameters: the ids go as one JSON array, so the statement stays
+        // fixed (prepared once) whatever the batch size.
+        let list = serde_json::Value::from(ids.iter().map(EventId::to_string).collect::<Vec<_>>())
+            .to_string();
+        let rows = sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE event_id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows::events_in_order_of(ids, rows)
+    }
 }
