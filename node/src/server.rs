@@ -211,7 +211,10 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         contacted: Arc::new(move |node| contacted.contacted(node)),
     });
     let handler = federation_handler(&chats);
-    let incoming = Arc::new(Incoming::new(config.name.clone(), peers.clone(), handler));
+    let incoming = Arc::new(
+        Incoming::new(config.name.clone(), peers.clone(), handler)
+            .with_request_memory(config.federation.max_request_memory),
+    );
     let federation = Federation::new(peers, links, incoming);
     greet_peers(&chats, &federation);
     let published_quic = if config.federation.public_quic.is_empty() {
