@@ -267,6 +267,59 @@ async fn six_senders_on_three_nodes_one_log_everywhere() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_pushes_were_lost_asks_the_home_for_its_state_at_start() {
+    const LOST: usize = 5;
+    let mut cluster = Cluster::start(
+        ClusterSpec::new([Backend::Postgres, Backend::Sqlite])
+            .configure(users::unthrottled_gateway),
+    )
+    .await;
+    let mut alice = users::register(cluster.node(0), "alice").await;
+    let mut bob = users::register(cluster.node(1), "bob").await;
+    let group = public_group(&mut alice, "repair").await;
+    join(&mut bob, "repair", cluster.node(0), &group).await;
+    let before = post(&mut alice, &group, "before").await;
+    converged(&[cluster.node(0), cluster.node(1)], &group, before.seq).await;
+    bob.close().await;
+
+    // B is down while A posts, and A's pushes for B are lost: gone from A's outbox.
+    cluster.stop(1).await;
+    let mut last = before.seq;
+    for k in 0..LOST {
+        last = post(&mut alice, &group, &format!("lost-{k}")).await.seq;
+    }
+    let b_name = cluster.name(1).clone();
+    let a = cluster.node(0);
+    let db = winichat_node::storage::open(a.database_url().unwrap_or("sqlite"), a.data_dir())
+        .await
+        .expect("a second handle on A's database");
+    let queued: Vec<_> = db
+        .outbox()
+        .due(
+            &b_name,
+            winichat_protocol::Timestamp(i64::MAX as u64),
+            10_000,
+        )
+        .await
+        .expect("A's outbox")
+        .iter()
+        .map(|row| row.event_id)
+        .collect();
+    assert_eq!(queued.len(), LOST, "one row per lost event");
+    db.outbox()
+        .ack(&b_name, &queued)
+        .await
+        .expect("rows dropped");
+    assert_eq!(db.outbox().depth(&b_name).await.expect("depth"), 0);
+    db.close().await;
+
+    // Nothing is pushed and nobody posts again: B repairs its replica by itself at start.
+    cluster.restart(1).await;
+    converged(&[cluster.node(0), cluster.node(1)], &group, last).await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_node_down_gets_everything_from_the_outbox_after_restart() {
     const WHILE_DOWN: usize = 200;
     let mut cluster = Cluster::start(

@@ -27,6 +27,7 @@ both_backends!(
     outbox_rows_are_written_with_the_event_in_id_order,
     outbox_ack_defer_and_reset_backoff,
     events_by_ids_come_in_the_order_asked_in_one_read,
+    heads_homed_at_lists_one_homes_groups_with_their_heads,
     outbox_holds_one_row_per_destination_and_event,
     concurrent_appends_at_one_seq_have_exactly_one_winner,
     corrupt_stored_id_is_reported_not_panicked,
@@ -529,6 +530,27 @@ async fn outbox_ack_defer_and_reset_backoff(h: Harness) {
     assert_eq!(h.db.outbox().reset_backoff(&b).await.expect("reset"), 1);
     let due = h.db.outbox().due(&b, now, 100).await.expect("due");
     assert_eq!(due[0].attempts, 0);
+}
+
+async fn heads_homed_at_lists_one_homes_groups_with_their_heads(h: Harness) {
+    let home = node("home.example");
+    let (g1, g2) = (group("heads2"), group("heads1"));
+    let elsewhere: GroupId = "!heads3:elsewhere.example".parse().expect("group id");
+    append_n(&h.db, &g1, 3, &[]).await;
+    append_n(&h.db, &g2, 1, &[]).await;
+    append_n(&h.db, &elsewhere, 2, &[]).await;
+    assert_eq!(
+        h.db.events().heads_homed_at(&home).await.expect("heads"),
+        vec![(g2, 1), (g1, 3)],
+        "by group id"
+    );
+    assert!(
+        h.db.events()
+            .heads_homed_at(&node("nobody.example"))
+            .await
+            .expect("heads")
+            .is_empty()
+    );
 }
 
 async fn events_by_ids_come_in_the_order_asked_in_one_read(h: Harness) {

@@ -355,6 +355,9 @@ pub trait EventLog: Send + Sync {
     /// The home nodes of the groups stored here, but `me`: whose replicas this node keeps.
     async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError>;
 
+    /// The groups homed on `home` stored here, each with its head seq here, by group id.
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError>;
+
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
 

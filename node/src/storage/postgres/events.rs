@@ -3,7 +3,7 @@
 use super::PgStorage;
 use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
-    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, to_i64,
+    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -141,6 +141,24 @@ impl EventLog for PgStorage {
         homes
             .iter()
             .map(|h| parse_stored::<NodeName>(h, "groups.home_node"))
+            .collect()
+    }
+
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError> {
+        let heads: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, last_seq FROM groups WHERE home_node = $1 ORDER BY id")
+                .bind(home.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        heads
+            .iter()
+            .map(|(group, seq)| {
+                Ok((
+                    parse_stored::<GroupId>(group, "groups.id")?,
+                    stored_u64(*seq, "groups.last_seq")?,
+                ))
+            })
             .collect()
     }
 
