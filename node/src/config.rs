@@ -257,6 +257,7 @@ struct FederationFile {
     peers: Option<Vec<PeerFile>>,
     request_timeout_secs: Option<Spanned<u64>>,
     max_streams_per_peer: Option<Spanned<u64>>,
+    max_request_memory_mib: Option<Spanned<u64>>,
 }
 
 /// `[[federation.peers]]` in the file.
@@ -884,6 +885,8 @@ fn load_trusted_proxies(
 pub const FEDERATION_REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=300;
 /// Accepted `[federation] max_streams_per_peer`.
 pub const FEDERATION_MAX_STREAMS_PER_PEER: std::ops::RangeInclusive<u64> = 1..=10_000;
+/// Accepted `[federation] max_request_memory_mib`: at least one 4 MiB frame.
+pub const FEDERATION_MAX_REQUEST_MEMORY_MIB: std::ops::RangeInclusive<u64> = 4..=65_536;
 
 /// Parses a pinned peer written `NAME=QUIC_ADDR/KEY` (`--peer`, `WINICHAT_PEERS`), where KEY
 /// is the identity key as unpadded base64url.
@@ -1035,6 +1038,22 @@ fn load_federation(
                         raw,
                         "must be a number of streams from 1 to 10000",
                     ));
+                }
+            }
+        }
+        if let Some(mib) = &section.max_request_memory_mib {
+            match usize::try_from(mib.get_ref().saturating_mul(1024 * 1024)) {
+                Ok(bytes) if FEDERATION_MAX_REQUEST_MEMORY_MIB.contains(mib.get_ref()) => {
+                    settings.max_request_memory = bytes;
+                }
+                _ => {
+                    let raw = from_file(
+                        f,
+                        "federation.max_request_memory_mib",
+                        mib.get_ref().to_string(),
+                        mib.span().start,
+                    );
+                    return Err(value_error(raw, "must be a number of MiB from 4 to 65536"));
                 }
             }
         }

@@ -449,7 +449,7 @@ fn federation_section_is_read() {
     let text = format!(
         "[federation]\ndiscovery = \"pinned\"\npublic_quic = [\"203.0.113.7:7801\"]\n\
          allow = [\"b.example\"]\ndeny = [\"bad.example\"]\nrequest_timeout_secs = 3\n\
-         max_streams_per_peer = 8\n\n[[federation.peers]]\nname = \"b.example\"\n\
+         max_streams_per_peer = 8\nmax_request_memory_mib = 16\n\n[[federation.peers]]\nname = \"b.example\"\n\
          quic = \"127.0.0.1:7811\"\nkey = \"{PEER_KEY}\"\n"
     );
     let federation = load(Some(&text), &[], &Overrides::default())
@@ -473,6 +473,7 @@ fn federation_section_is_read() {
         std::time::Duration::from_secs(3)
     );
     assert_eq!(federation.max_streams_per_peer, 8);
+    assert_eq!(federation.max_request_memory, 16 * 1024 * 1024);
     assert_eq!(federation.peers.len(), 1);
     assert_eq!(federation.peers[0].name.to_string(), "b.example");
     assert_eq!(federation.peers[0].quic.port(), 7811);
@@ -529,6 +530,10 @@ fn bad_federation_values_name_their_key() {
         (
             "[federation]\nmax_streams_per_peer = 0\n",
             "federation.max_streams_per_peer",
+        ),
+        (
+            "[federation]\nmax_request_memory_mib = 3\n",
+            "federation.max_request_memory_mib",
         ),
         (
             "[[federation.peers]]\nname = \"b.example\"\nquic = \"127.0.0.1:1\"\nkey = \"short\"\n",

@@ -156,18 +156,21 @@ impl Links {
             .clone()
     }
 
-    /// The live link to `peer` carrying `info.key`, dialled if there is none.
+    /// The live link to `peer` carrying `info.key`, dialled if there is none. `lost` is the
+    /// [`Connection::stable_id`] of a link the caller saw fail: that one is replaced, but a link
+    /// another request has dialled since is reused — closing it would fail that request and
+    /// make concurrent redials replace each other's links.
     async fn connection(
         &self,
         peer: &NodeName,
         info: &PeerInfo,
-        fresh: bool,
+        lost: Option<usize>,
     ) -> Result<Connection, FedError> {
         let slot = self.slot(peer);
         // One dial at a time per peer: concurrent requests wait for it and share the link.
         let mut link = slot.lock().await;
         if let Some(current) = link.as_ref()
-            && !fresh
+            && lost != Some(current.connection.stable_id())
             && current.connection.close_reason().is_none()
             && current.key == info.key
         {
@@ -213,21 +216,37 @@ impl Links {
         frame: &[u8],
         id: u64,
     ) -> Result<Value, FedError> {
-        let mut fresh = false;
+        let mut lost_link = None;
         loop {
-            let connection = self.connection(peer, info, fresh).await?;
+            let connection = self.connection(peer, info, lost_link).await?;
             match send(peer, &connection, frame).await {
                 Ok(bytes) => return answer(peer, &bytes, id),
-                Err(Failure::Lost(_)) if !fresh => fresh = true,
+                Err(Failure::Lost(_)) if lost_link.is_none() => {
+                    lost_link = Some(connection.stable_id());
+                }
                 Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
                 Err(Failure::Fatal(e)) => {
                     if let FedError::Unreachable { .. } = e {
-                        connection.close(VarInt::from_u32(0), b"failed");
+                        self.drop_link(peer, &connection).await;
                     }
                     return Err(e);
                 }
             }
         }
+    }
+
+    /// Closes `failed` and forgets it as `peer`'s link — only if it still is that link: a
+    /// link another request dialled meanwhile stays.
+    async fn drop_link(&self, peer: &NodeName, failed: &Connection) {
+        let slot = self.slot(peer);
+        let mut link = slot.lock().await;
+        if link
+            .as_ref()
+            .is_some_and(|current| current.connection.stable_id() == failed.stable_id())
+        {
+            *link = None;
+        }
+        failed.close(VarInt::from_u32(0), b"failed");
     }
 }
 

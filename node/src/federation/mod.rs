@@ -31,7 +31,6 @@ pub mod settings;
 pub mod tls;
 
 pub use handle::Federation;
-pub use hello::HelloHandler;
 pub use incoming::Incoming;
 pub use link::Links;
 pub use peers::{PeerDirectory, PeerInfo};

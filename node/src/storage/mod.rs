@@ -355,6 +355,9 @@ pub trait EventLog: Send + Sync {
     /// The home nodes of the groups stored here, but `me`: whose replicas this node keeps.
     async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError>;
 
+    /// The groups homed on `home` stored here, each with its head seq here, by group id.
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError>;
+
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
 
@@ -378,6 +381,10 @@ pub trait EventLog: Send + Sync {
 
     /// The event with this id, if stored.
     async fn by_id(&self, id: &EventId) -> Result<Option<StoredEvent>, StorageError>;
+
+    /// The stored events among `ids`, in the order of `ids`, read in one query (an outbox
+    /// batch); ids with no stored event are left out, an id named twice comes once.
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError>;
 
     /// The event at `seq` of the group, if stored.
     async fn at(&self, group: &GroupId, seq: u64) -> Result<Option<StoredEvent>, StorageError> {
@@ -445,8 +452,10 @@ pub trait Outbox: Send + Sync {
     /// Destinations with at least one row due at `now`, sorted by name.
     async fn destinations_with_due(&self, now: Timestamp) -> Result<Vec<NodeName>, StorageError>;
 
-    /// Makes every row of `destination` due now (used when the peer contacts us: it is back,
-    /// so waiting out the backoff would only delay delivery). Returns how many rows changed.
+    /// Makes every row of `destination` due now and forgets its failed attempts (used when the
+    /// peer contacts us or answers again: it is back, so waiting out the backoff would only
+    /// delay delivery, and its next failure backs off from the first step). Returns how many
+    /// rows changed.
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError>;
 
     /// One [`OutboxStatus`] per destination that has rows, sorted by destination.
