@@ -140,10 +140,9 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     })?;
 
     let db = storage::open(&config.database_url, &config.data_dir).await?;
-    let public_key = identity.public_key();
-    if let Err(e) = db.check_identity(&config.name, public_key.as_bytes()).await {
+    if let Err(e) = identity.check_database(&db, &config.name).await {
         db.close().await;
-        return Err(e.into());
+        return Err(e);
     }
 
     let auth = match crate::auth::Auth::new(
@@ -235,11 +234,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             public_key: identity.public_key_base64url(),
             quic: quic_addr,
         }),
-        node_document: Arc::new(DocumentSigner::new(
-            config.name.clone(),
-            identity.signing_key().clone(),
-            published_quic,
-        )),
+        node_document: Arc::new(
+            DocumentSigner::new(
+                config.name.clone(),
+                identity.signing_key().clone(),
+                published_quic,
+            )
+            .with_rotations(identity.rotations().to_vec()),
+        ),
         web: http::web::WebDir::new(config.web_dir.clone()),
         gateway,
         chats,
@@ -268,7 +270,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         http_addr,
         quic_addr,
         node_name: config.name,
-        public_key,
+        public_key: identity.public_key(),
         media,
         hub,
         federation,

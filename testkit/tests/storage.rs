@@ -19,6 +19,7 @@ use winichat_testkit::storage::StorageHarness as Harness;
 both_backends!(
     migrations_apply_and_reopen_is_idempotent,
     identity_is_recorded_and_a_mismatch_refused,
+    identity_follows_a_proven_key_rotation_and_never_goes_back,
     append_then_page_forwards_and_backwards,
     raw_bytes_round_trip_exactly,
     taken_seq_gap_or_wrong_prev_is_a_conflict_and_writes_nothing,
@@ -154,6 +155,66 @@ async fn identity_is_recorded_and_a_mismatch_refused(h: Harness) {
     assert!(matches!(again, Err(StorageError::Conflict(_))), "{again:?}");
     let db = h.reopen().await;
     db.check_identity(&me, &key).await.expect("after reopen");
+}
+
+async fn identity_follows_a_proven_key_rotation_and_never_goes_back(h: Harness) {
+    use winichat_protocol::federation::document::{KeyHistory, RetiredKey};
+    use winichat_protocol::keys::PublicKey;
+    let me = node("home.example");
+    let key_of = |seed: u8| {
+        PublicKey::of(&winichat_protocol::ed25519_dalek::SigningKey::from_bytes(
+            &[seed; 32],
+        ))
+    };
+    let (old, new) = (key_of(1), key_of(2));
+    h.db.check_identity(&me, &old.to_bytes())
+        .await
+        .expect("first start");
+    let rotated = KeyHistory {
+        current: new,
+        earlier: vec![RetiredKey {
+            key: old,
+            replaced_at: Timestamp(1),
+        }],
+    };
+    // A history that does not contain the recorded key proves nothing.
+    let unrelated = KeyHistory {
+        current: new,
+        earlier: vec![RetiredKey {
+            key: key_of(3),
+            replaced_at: Timestamp(1),
+        }],
+    };
+    let refused =
+        h.db.check_identity_rotated(&me, &new.to_bytes(), Some(&unrelated))
+            .await;
+    assert!(
+        matches!(refused, Err(StorageError::IdentityMismatch { .. })),
+        "{refused:?}"
+    );
+    h.db.check_identity_rotated(&me, &new.to_bytes(), Some(&rotated))
+        .await
+        .expect("the rotation proves the new key");
+    let stored =
+        h.db.node_identity()
+            .get()
+            .await
+            .expect("get")
+            .expect("recorded");
+    assert_eq!(stored.public_key, new.to_bytes(), "the database moved on");
+    // The retired key cannot open it any more, and another name never can.
+    let back = h.db.check_identity(&me, &old.to_bytes()).await;
+    assert!(
+        matches!(back, Err(StorageError::IdentityMismatch { .. })),
+        "{back:?}"
+    );
+    let elsewhere =
+        h.db.check_identity_rotated(&node("other.example"), &new.to_bytes(), Some(&rotated))
+            .await;
+    assert!(
+        matches!(elsewhere, Err(StorageError::IdentityMismatch { .. })),
+        "{elsewhere:?}"
+    );
 }
 
 async fn append_then_page_forwards_and_backwards(h: Harness) {

@@ -198,7 +198,11 @@ async fn serve_connection(connection: Connection, incoming: Arc<Incoming>) {
     let Some((origin, key)) = claimed_identity(&connection) else {
         return refuse("no usable certificate");
     };
-    let resolved = tokio::time::timeout(RESOLVE_TIMEOUT, incoming.peers.resolve(&origin)).await;
+    let resolved = tokio::time::timeout(
+        RESOLVE_TIMEOUT,
+        incoming.peers.resolve_presented(&origin, &key),
+    )
+    .await;
     match resolved {
         Ok(Ok(info)) if info.key == key => {}
         Ok(Ok(_)) => return refuse("certificate key is not the node's key"),

@@ -11,6 +11,7 @@ use quinn::crypto::rustls::QuicClientConfig;
 use quinn::{Connection, ConnectionError, Endpoint, TransportConfig, VarInt};
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::Signed;
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::federation::{FedRequest, FedResponse};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
@@ -201,7 +202,14 @@ impl Links {
             match self.endpoint.connect_with(config.clone(), *addr, &host) {
                 Ok(connecting) => match connecting.await {
                     Ok(connection) => return Ok(connection),
-                    Err(e) => last = format!("{addr}: {e}"),
+                    Err(e) => {
+                        // A refused handshake may be a peer that rotated its key: have its
+                        // document fetched again before the next dial (at most once a minute).
+                        if matches!(e, ConnectionError::TransportError(_)) {
+                            self.peers.suspect_rotation(peer);
+                        }
+                        last = format!("{addr}: {e}");
+                    }
                 },
                 Err(e) => last = format!("{addr}: {e}"),
             }
@@ -365,6 +373,13 @@ impl FedClient for Links {
     async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError> {
         match tokio::time::timeout(self.request_timeout, self.peers.resolve(node)).await {
             Ok(info) => Ok(info?.key),
+            Err(_) => Err(FedError::Timeout { peer: node.clone() }),
+        }
+    }
+
+    async fn keys_of(&self, node: &NodeName) -> Result<KeyHistory, FedError> {
+        match tokio::time::timeout(self.request_timeout, self.peers.key_history(node)).await {
+            Ok(history) => history,
             Err(_) => Err(FedError::Timeout { peer: node.clone() }),
         }
     }

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest as _, Sha256};
 use winichat_protocol::Timestamp;
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
@@ -334,6 +335,9 @@ pub trait NodeIdentityStore: Send + Sync {
     /// Records the identity. [`StorageError::Conflict`] if one is already recorded: an identity
     /// is written once and never replaced.
     async fn insert(&self, identity: &NodeIdentity) -> Result<(), StorageError>;
+
+    /// Replaces the recorded key after a key rotation the caller checked.
+    async fn replace_key(&self, public_key: &[u8; 32]) -> Result<(), StorageError>;
 }
 
 /// The append-only group logs.
@@ -639,6 +643,19 @@ impl Database {
         node: &NodeName,
         public_key: &[u8; 32],
     ) -> Result<(), StorageError> {
+        self.check_identity_rotated(node, public_key, None).await
+    }
+
+    /// [`Database::check_identity`] for a node whose key may have been rotated: a database
+    /// recorded under an earlier key of `history` (the node's verified rotations, whose
+    /// current key is `public_key`) is this node's, and is moved to the current key, so the
+    /// retired key can never open it again.
+    pub async fn check_identity_rotated(
+        &self,
+        node: &NodeName,
+        public_key: &[u8; 32],
+        history: Option<&KeyHistory>,
+    ) -> Result<(), StorageError> {
         let store = self.node_identity();
         let stored = match store.get().await? {
             Some(stored) => stored,
@@ -659,8 +676,22 @@ impl Database {
                 }
             }
         };
+        let rotated_from_stored = history.is_some_and(|history| {
+            history.current.to_bytes() == *public_key
+                && history
+                    .earlier
+                    .iter()
+                    .any(|retired| retired.key.to_bytes() == stored.public_key)
+        });
         if stored.name == *node && stored.public_key == *public_key {
             Ok(())
+        } else if stored.name == *node && rotated_from_stored {
+            tracing::info!(
+                old_key = %hex(&stored.public_key),
+                new_key = %hex(public_key),
+                "the node key was rotated: the database now belongs to the new key"
+            );
+            store.replace_key(public_key).await
         } else {
             Err(StorageError::IdentityMismatch {
                 stored_name: stored.name.to_string(),
