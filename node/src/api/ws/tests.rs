@@ -492,6 +492,54 @@ async fn pushes_keep_flowing_while_a_request_is_in_flight() {
 }
 
 #[tokio::test]
+async fn a_client_that_stops_reading_is_closed_4006_though_its_request_waits() {
+    let settings = GatewaySettings {
+        send_queue: 4,
+        ..GatewaySettings::default()
+    };
+    let hub = Hub::new(&settings);
+    let (accounts, mut started, _permits) = Fake::gated();
+    let (tx, stream) = unbounded();
+    // A socket whose client stopped reading: a write waits until the test takes the one
+    // message the channel holds.
+    let (sink, mut rx) = futures_channel::mpsc::channel::<Message>(0);
+    tokio::spawn(run(sink, stream, hub.clone(), settings, accounts, None));
+    let c = Client {
+        tx,
+        rx: unbounded().1,
+    };
+    c.request(1, "auth", map(vec![("token", Value::from("good"))]));
+    let ready = tokio::time::timeout(Duration::from_secs(10), rx.next())
+        .await
+        .expect("ready in time");
+    assert!(matches!(ready, Some(Message::Binary(_))), "{ready:?}");
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    started.recv().await.expect("the search starts");
+    let pushed = 16;
+    for k in 0..pushed {
+        hub.push_about(&alice(), "profile", &map(vec![("k", Value::from(k))]));
+        // The connection writes what it can before the next push.
+        tokio::task::yield_now().await;
+    }
+    let mut pushes = 0;
+    let code = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), rx.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Message::Binary(b)) => match ServerFrame::decode(&b).expect("a server frame") {
+                ServerFrame::Push(_) => pushes += 1,
+                other => panic!("the search is still waiting, yet: {other:?}"),
+            },
+            Some(Message::Close(Some(frame))) => break frame.code,
+            other => panic!("expected pushes then a close, got {other:?}"),
+        }
+    };
+    assert_eq!(code, close::TOO_SLOW);
+    assert!(pushes < pushed, "the queue stayed bounded: {pushes} pushes");
+}
+
+#[tokio::test]
 async fn requests_are_answered_in_order_one_at_a_time() {
     let (hub, settings) = setup();
     let (accounts, mut started, permits) = Fake::gated();
