@@ -15,8 +15,11 @@ use winichat_testkit::users;
 
 /// The bound of every single wait.
 const WAIT: Duration = Duration::from_secs(30);
-/// More pushes than a connection's send queue holds (256 frames by default).
-const PUSHES: usize = 300;
+/// Frames a connection's send queue holds here: smaller than the default 256 keeps the test
+/// short (and well within the federation link's idle timeout); the mechanism is the same.
+const SEND_QUEUE: usize = 32;
+/// More pushes than the send queue holds.
+const PUSHES: usize = 3 * SEND_QUEUE;
 
 async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
     let summary: ChatSummary = owner
@@ -74,10 +77,10 @@ async fn a_sender_whose_request_waits_still_gets_every_push() {
         ClusterSpec::new([Backend::Sqlite, Backend::Sqlite])
             .relay(0, 1)
             .configure(|config| {
-                // Carol posts as fast as her node answers; the send queues keep their
-                // defaults (256 frames, 1 MiB), which is what this test is about.
+                // Carol posts as fast as her node answers.
                 config.gateway.rate_burst = 1_000_000;
                 config.gateway.rate_per_sec = 1_000_000;
+                config.gateway.send_queue = SEND_QUEUE;
                 // Longer than the pushes take to arrive: the link is healed before it passes.
                 config.federation.request_timeout = Duration::from_secs(120);
             }),
