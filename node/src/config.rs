@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 27] = [
     "name",
     "data_dir",
     "http",
@@ -52,6 +52,8 @@ pub const KEYS: [&str; 25] = [
     "resume_window_bytes",
     "resume_total_bytes",
     "send_queue_bytes",
+    "request_rate_burst",
+    "request_rate_per_sec",
     "federation",
 ];
 
@@ -78,8 +80,8 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// The WebSocket gateway's settings; `allowed_origins` (file: a list of origins;
     /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes`,
-    /// `resume_total_bytes` and `send_queue_bytes` are configurable, the rest are the protocol's defaults (tests may
-    /// change them).
+    /// `resume_total_bytes`, `send_queue_bytes`, `request_rate_burst` and `request_rate_per_sec`
+    /// are configurable, the rest are the protocol's defaults (tests may change them).
     pub gateway: crate::api::ws::GatewaySettings,
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`,
     /// `registrations_per_ip_per_hour`, and whether the refresh
@@ -243,6 +245,8 @@ struct FileConfig {
     resume_window_bytes: Option<Spanned<u64>>,
     resume_total_bytes: Option<Spanned<u64>>,
     send_queue_bytes: Option<Spanned<u64>>,
+    request_rate_burst: Option<Spanned<u64>>,
+    request_rate_per_sec: Option<Spanned<u64>>,
     federation: Option<FederationFile>,
 }
 
@@ -450,6 +454,16 @@ impl Config {
         }
         if let Some(n) = number(file, env, SEND_QUEUE_BYTES, |c| c.send_queue_bytes.as_ref())? {
             gateway.send_queue_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(file, env, REQUEST_RATE_BURST, |c| {
+            c.request_rate_burst.as_ref()
+        })? {
+            gateway.rate_burst = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = number(file, env, REQUEST_RATE_PER_SEC, |c| {
+            c.request_rate_per_sec.as_ref()
+        })? {
+            gateway.rate_per_sec = u32::try_from(n).unwrap_or(u32::MAX);
         }
         let mut connections = crate::connections::ConnectionSettings::default();
         if let Some(n) = number(file, env, HEADER_TIMEOUT_SECS, |c| {
@@ -792,6 +806,20 @@ const SEND_QUEUE_BYTES: NumberKey = NumberKey {
     var: "WINICHAT_SEND_QUEUE_BYTES",
     range: (64 * 1024)..=(1 << 30),
     what: "bytes",
+};
+/// The per-connection request limit (a token bucket): for abuse, not for load, which is
+/// answered `rate_limited` or `unavailable` where it arises.
+const REQUEST_RATE_BURST: NumberKey = NumberKey {
+    key: "request_rate_burst",
+    var: "WINICHAT_REQUEST_RATE_BURST",
+    range: 1..=1_000_000,
+    what: "requests",
+};
+const REQUEST_RATE_PER_SEC: NumberKey = NumberKey {
+    key: "request_rate_per_sec",
+    var: "WINICHAT_REQUEST_RATE_PER_SEC",
+    range: 1..=1_000_000,
+    what: "requests per second",
 };
 const RESUME_TOTAL_BYTES: NumberKey = NumberKey {
     key: "resume_total_bytes",

@@ -379,7 +379,8 @@ fn connection_and_resume_limits_from_file_and_env_with_ranges() {
     );
     let text = "http_header_timeout_secs = 3\nmax_connections = 50\n\
                 max_connections_per_ip = 5\nresume_window_bytes = 4096\n\
-                resume_total_bytes = 65536\nsend_queue_bytes = 131072\n";
+                resume_total_bytes = 65536\nsend_queue_bytes = 131072\n\
+                request_rate_burst = 80\nrequest_rate_per_sec = 30\n";
     let config = load(Some(text), &[], &Overrides::default()).expect("file");
     assert_eq!(
         config.connections.header_timeout,
@@ -390,13 +391,28 @@ fn connection_and_resume_limits_from_file_and_env_with_ranges() {
     assert_eq!(config.gateway.resume_window_bytes, 4096);
     assert_eq!(config.gateway.resume_total_bytes, 65536);
     assert_eq!(config.gateway.send_queue_bytes, 131072);
-    let vars = [("WINICHAT_MAX_CONNECTIONS_PER_IP", "7")];
+    assert_eq!(
+        (config.gateway.rate_burst, config.gateway.rate_per_sec),
+        (80, 30)
+    );
+    assert_eq!(
+        (defaults.gateway.rate_burst, defaults.gateway.rate_per_sec),
+        (40, 20),
+        "the request limit's defaults are the protocol's (gateway.md §3)"
+    );
+    let vars = [
+        ("WINICHAT_MAX_CONNECTIONS_PER_IP", "7"),
+        ("WINICHAT_REQUEST_RATE_PER_SEC", "25"),
+    ];
     let config = load(Some(text), &vars, &Overrides::default()).expect("env");
     assert_eq!(config.connections.max_connections_per_ip, 7);
+    assert_eq!(config.gateway.rate_per_sec, 25);
     for bad in [
         "http_header_timeout_secs = 0",
         "max_connections = 0",
         "send_queue_bytes = 1000",
+        "request_rate_burst = 0",
+        "request_rate_per_sec = 0",
     ] {
         let e = load(Some(bad), &[], &Overrides::default()).expect_err(bad);
         assert!(e.to_string().contains("must be a number"), "{e}");
