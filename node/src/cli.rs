@@ -120,6 +120,10 @@ pub enum KeysCommand {
     /// Print the node name, the public key (base64url) and its SHA-256 fingerprint (hex).
     /// Creates nothing: fails if the node has no key yet.
     Show,
+    /// Replace the identity key (stop the node first). The old key is kept next to it as
+    /// node.key.retired-<UTC time>, and the rotation, signed by the old key, is recorded so
+    /// the node document proves the new key to peers that knew the old one.
+    Rotate,
 }
 
 impl Cli {
@@ -189,6 +193,12 @@ mod tests {
         assert!(matches!(cli.command, Command::Serve));
         assert_eq!(cli.overrides().http.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(cli.overrides().name.as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn keys_rotate_parses() {
+        let cli = Cli::try_parse_from(["winichat", "keys", "rotate"]).expect("parse");
+        assert!(matches!(cli.command, Command::Keys(KeysCommand::Rotate)));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 27] = [
     "name",
     "data_dir",
     "http",
@@ -52,6 +52,8 @@ pub const KEYS: [&str; 25] = [
     "resume_window_bytes",
     "resume_total_bytes",
     "send_queue_bytes",
+    "request_rate_burst",
+    "request_rate_per_sec",
     "federation",
 ];
 
@@ -78,8 +80,8 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// The WebSocket gateway's settings; `allowed_origins` (file: a list of origins;
     /// `WINICHAT_ALLOWED_ORIGINS`: comma-separated), `resume_window_bytes`,
-    /// `resume_total_bytes` and `send_queue_bytes` are configurable, the rest are the protocol's defaults (tests may
-    /// change them).
+    /// `resume_total_bytes`, `send_queue_bytes`, `request_rate_burst` and `request_rate_per_sec`
+    /// are configurable, the rest are the protocol's defaults (tests may change them).
     pub gateway: crate::api::ws::GatewaySettings,
     /// Accounts and tokens: `registration`, `access_token_ttl_secs`,
     /// `registrations_per_ip_per_hour`, and whether the refresh
@@ -243,6 +245,8 @@ struct FileConfig {
     resume_window_bytes: Option<Spanned<u64>>,
     resume_total_bytes: Option<Spanned<u64>>,
     send_queue_bytes: Option<Spanned<u64>>,
+    request_rate_burst: Option<Spanned<u64>>,
+    request_rate_per_sec: Option<Spanned<u64>>,
     federation: Option<FederationFile>,
 }
 
@@ -257,6 +261,7 @@ struct FederationFile {
     peers: Option<Vec<PeerFile>>,
     request_timeout_secs: Option<Spanned<u64>>,
     max_streams_per_peer: Option<Spanned<u64>>,
+    max_request_memory_mib: Option<Spanned<u64>>,
 }
 
 /// `[[federation.peers]]` in the file.
@@ -449,6 +454,16 @@ impl Config {
         }
         if let Some(n) = number(file, env, SEND_QUEUE_BYTES, |c| c.send_queue_bytes.as_ref())? {
             gateway.send_queue_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(file, env, REQUEST_RATE_BURST, |c| {
+            c.request_rate_burst.as_ref()
+        })? {
+            gateway.rate_burst = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = number(file, env, REQUEST_RATE_PER_SEC, |c| {
+            c.request_rate_per_sec.as_ref()
+        })? {
+            gateway.rate_per_sec = u32::try_from(n).unwrap_or(u32::MAX);
         }
         let mut connections = crate::connections::ConnectionSettings::default();
         if let Some(n) = number(file, env, HEADER_TIMEOUT_SECS, |c| {
@@ -792,6 +807,20 @@ const SEND_QUEUE_BYTES: NumberKey = NumberKey {
     range: (64 * 1024)..=(1 << 30),
     what: "bytes",
 };
+/// The per-connection request limit (a token bucket): for abuse, not for load, which is
+/// answered `rate_limited` or `unavailable` where it arises.
+const REQUEST_RATE_BURST: NumberKey = NumberKey {
+    key: "request_rate_burst",
+    var: "WINICHAT_REQUEST_RATE_BURST",
+    range: 1..=1_000_000,
+    what: "requests",
+};
+const REQUEST_RATE_PER_SEC: NumberKey = NumberKey {
+    key: "request_rate_per_sec",
+    var: "WINICHAT_REQUEST_RATE_PER_SEC",
+    range: 1..=1_000_000,
+    what: "requests per second",
+};
 const RESUME_TOTAL_BYTES: NumberKey = NumberKey {
     key: "resume_total_bytes",
     var: "WINICHAT_RESUME_TOTAL_BYTES",
@@ -884,6 +913,8 @@ fn load_trusted_proxies(
 pub const FEDERATION_REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 1..=300;
 /// Accepted `[federation] max_streams_per_peer`.
 pub const FEDERATION_MAX_STREAMS_PER_PEER: std::ops::RangeInclusive<u64> = 1..=10_000;
+/// Accepted `[federation] max_request_memory_mib`: at least one 4 MiB frame.
+pub const FEDERATION_MAX_REQUEST_MEMORY_MIB: std::ops::RangeInclusive<u64> = 4..=65_536;
 
 /// Parses a pinned peer written `NAME=QUIC_ADDR/KEY` (`--peer`, `WINICHAT_PEERS`), where KEY
 /// is the identity key as unpadded base64url.
@@ -1035,6 +1066,22 @@ fn load_federation(
                         raw,
                         "must be a number of streams from 1 to 10000",
                     ));
+                }
+            }
+        }
+        if let Some(mib) = &section.max_request_memory_mib {
+            match usize::try_from(mib.get_ref().saturating_mul(1024 * 1024)) {
+                Ok(bytes) if FEDERATION_MAX_REQUEST_MEMORY_MIB.contains(mib.get_ref()) => {
+                    settings.max_request_memory = bytes;
+                }
+                _ => {
+                    let raw = from_file(
+                        f,
+                        "federation.max_request_memory_mib",
+                        mib.get_ref().to_string(),
+                        mib.span().start,
+                    );
+                    return Err(value_error(raw, "must be a number of MiB from 4 to 65536"));
                 }
             }
         }

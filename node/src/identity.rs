@@ -4,6 +4,11 @@
 //! only by its owner. It signs everything the node originates and, through a self-signed
 //! certificate, authenticates the node's federation links, so losing or leaking it changes
 //! who the node is: we refuse to run with a key file others can read.
+//!
+//! `winichat keys rotate` replaces the key (spec/federation.md §2.5): the old key is kept
+//! next to it as `node.key.retired-<UTC time>` (mode 0600), and the rotation, signed by the
+//! old key, is appended to `node.rotations` (one base64url COSE_Sign1 a line, oldest first),
+//! which the node then publishes in its document so peers and replicas can follow the chain.
 
 use std::fmt;
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -18,10 +23,25 @@ use winichat_protocol::ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use winichat_protocol::ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use winichat_protocol::ed25519_dalek::{SigningKey, VerifyingKey};
 
+use winichat_protocol::Timestamp;
+use winichat_protocol::federation::document::{
+    KeyHistory, KeyRotation, MAX_ROTATIONS, rotation_chain,
+};
+use winichat_protocol::ids::NodeName;
+use winichat_protocol::keys::PublicKey;
+
 use crate::error::{NodeError, describe_io};
+use crate::storage::Database;
 
 /// File name of the identity key inside the data directory.
 pub const KEY_FILE: &str = "node.key";
+/// The node's signed key rotations, oldest first: one unpadded base64url COSE_Sign1 a line.
+pub const ROTATIONS_FILE: &str = "node.rotations";
+/// The new key of a rotation under way; renamed onto [`KEY_FILE`] once the rotation is
+/// recorded, so a crash in between is finished (or forgotten) on the next load.
+const NEXT_KEY_FILE: &str = "node.key.next";
+/// Prefix of a retired key's file name; the UTC time of the rotation follows.
+pub const RETIRED_KEY_PREFIX: &str = "node.key.retired-";
 
 /// Why the identity key could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +91,33 @@ pub enum IdentityError {
     /// The operating system's random number generator failed.
     #[error("cannot generate an identity key: no randomness available: {0}")]
     Random(String),
+    /// `node.rotations` is unreadable, or its rotations do not lead to the current key.
+    #[error("key rotations {}: {reason}", path.display())]
+    Rotations {
+        /// The rotations file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
-/// The node's identity: its ed25519 signing key.
+/// The node's identity: its ed25519 signing key, and the rotations that led to it.
 #[derive(Clone)]
 pub struct NodeIdentity {
     key: SigningKey,
+    /// Signed `KeyRotation`s, oldest first (empty for a key never rotated).
+    rotations: Vec<Vec<u8>>,
+}
+
+/// What `keys rotate` did.
+#[derive(Debug)]
+pub struct Rotated {
+    /// The identity before.
+    pub old: NodeIdentity,
+    /// The identity now in `node.key`.
+    pub new: NodeIdentity,
+    /// Where the old key was kept.
+    pub retired_path: PathBuf,
 }
 
 // Hand-written so the secret key never reaches a log line.
@@ -97,15 +138,54 @@ impl NodeIdentity {
         }
     }
 
-    /// Loads an existing key; never creates one.
+    /// Loads an existing key and its rotations; never creates a key. A rotation interrupted
+    /// after it was recorded is finished first (its new key moved into place).
     pub fn load(data_dir: &Path) -> Result<NodeIdentity, IdentityError> {
-        load_key(&data_dir.join(KEY_FILE)).map(|key| NodeIdentity { key })
+        let rotations = read_rotations(data_dir)?;
+        finish_interrupted_rotation(data_dir, &rotations)?;
+        let key = load_key(&data_dir.join(KEY_FILE))?;
+        Ok(NodeIdentity { key, rotations })
     }
 
     fn create(path: &Path) -> Result<NodeIdentity, IdentityError> {
         let key = create_key(path)?;
         tracing::info!(path = %path.display(), "created a new node identity key");
-        Ok(NodeIdentity { key })
+        Ok(NodeIdentity {
+            key,
+            rotations: Vec::new(),
+        })
+    }
+
+    /// Checks that `db` is this node's (spec: a database never changes owner), following the
+    /// rotations: a database recorded under an earlier key of this node's verified chain moves
+    /// to the current key.
+    pub async fn check_database(&self, db: &Database, name: &NodeName) -> Result<(), NodeError> {
+        let history = if self.rotations.is_empty() {
+            None
+        } else {
+            Some(
+                self.key_history(name)
+                    .map_err(|reason| IdentityError::Rotations {
+                        path: PathBuf::from(ROTATIONS_FILE),
+                        reason,
+                    })?,
+            )
+        };
+        db.check_identity_rotated(name, self.public_key().as_bytes(), history.as_ref())
+            .await?;
+        Ok(())
+    }
+
+    /// The signed rotations that led to this key, oldest first.
+    pub fn rotations(&self) -> &[Vec<u8>] {
+        &self.rotations
+    }
+
+    /// The keys this node signed with, checked: the rotations must chain, as `name`, to the
+    /// current key.
+    pub fn key_history(&self, name: &NodeName) -> Result<KeyHistory, String> {
+        let links: Vec<&[u8]> = self.rotations.iter().map(Vec::as_slice).collect();
+        rotation_chain(name, &links, PublicKey::of(&self.key)).map_err(|e| e.to_string())
     }
 
     /// The signing key.
@@ -136,6 +216,183 @@ impl NodeIdentity {
             .map(|doc| doc.as_bytes().to_vec())
             .map_err(|e| NodeError::Tls(format!("cannot encode the identity key: {e}")))
     }
+}
+
+/// Replaces the node key of `data_dir` (spec/federation.md §2.5): makes a new key, keeps the
+/// old one as `node.key.retired-<UTC time>` (0600), records the rotation signed by the old key
+/// in `node.rotations`, then moves the new key into `node.key`. The node must be stopped: a
+/// running node keeps signing with the key it loaded.
+pub fn rotate(data_dir: &Path, name: &NodeName, now: Timestamp) -> Result<Rotated, IdentityError> {
+    let old = NodeIdentity::load(data_dir)?;
+    let rotations_path = data_dir.join(ROTATIONS_FILE);
+    let bad_chain = |reason: String| IdentityError::Rotations {
+        path: rotations_path.clone(),
+        reason,
+    };
+    // Refuse to extend a chain that does not already lead to the current key as this name.
+    old.key_history(name).map_err(bad_chain)?;
+    if let Some(last) = old.rotations.last() {
+        let last = KeyRotation::read_unverified(last).map_err(|e| bad_chain(e.to_string()))?;
+        if now <= last.ts {
+            return Err(bad_chain(format!(
+                "the last rotation is dated {}, not before now: is the clock right?",
+                last.ts
+            )));
+        }
+    }
+
+    let retired_path = data_dir.join(format!("{RETIRED_KEY_PREFIX}{}", utc_stamp(now)));
+    write_private(&retired_path, &pem_of(&old.key, &retired_path)?)?;
+
+    let next_path = data_dir.join(NEXT_KEY_FILE);
+    let new_key = create_key(&next_path)?;
+    let rotation = KeyRotation {
+        name: name.clone(),
+        old_key: PublicKey::of(&old.key).to_bytes().to_vec(),
+        new_key: PublicKey::of(&new_key).to_bytes().to_vec(),
+        ts: now,
+    }
+    .sign(&old.key)
+    .map_err(|e| bad_chain(format!("cannot sign the rotation: {e}")))?;
+    let mut rotations = old.rotations.clone();
+    rotations.push(rotation);
+    // The document carries a bounded chain: the oldest rotations go first.
+    let excess = rotations.len().saturating_sub(MAX_ROTATIONS);
+    rotations.drain(..excess);
+    write_rotations(&rotations_path, &rotations)?;
+    // The rotation is recorded: from here a crash is finished by the next load.
+    finish_interrupted_rotation(data_dir, &rotations)?;
+    let new = NodeIdentity::load(data_dir)?;
+    Ok(Rotated {
+        old,
+        new,
+        retired_path,
+    })
+}
+
+/// `yyyymmddThhmmssZ` of `ts`, for the retired key's file name.
+fn utc_stamp(ts: Timestamp) -> String {
+    let secs = ts.0 / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The signed rotations in `data_dir`, oldest first (none when the file is missing).
+fn read_rotations(data_dir: &Path) -> Result<Vec<Vec<u8>>, IdentityError> {
+    let path = data_dir.join(ROTATIONS_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(IdentityError::Read { path, source }),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .enumerate()
+        .map(|(index, line)| {
+            URL_SAFE_NO_PAD
+                .decode(line)
+                .map_err(|e| IdentityError::Rotations {
+                    path: path.clone(),
+                    reason: format!("line {}: {e}", index + 1),
+                })
+        })
+        .collect()
+}
+
+/// Writes `rotations` to `path` atomically (temporary file, then rename).
+fn write_rotations(path: &Path, rotations: &[Vec<u8>]) -> Result<(), IdentityError> {
+    let mut text = String::new();
+    for rotation in rotations {
+        text.push_str(&URL_SAFE_NO_PAD.encode(rotation));
+        text.push('\n');
+    }
+    let tmp = path.with_extension("rotations.tmp");
+    let _ = fs::remove_file(&tmp);
+    write_private(&tmp, &text)?;
+    rename_durably(&tmp, path)
+}
+
+/// A `node.key.next` left by a rotation: moved onto `node.key` when the last recorded rotation
+/// names it (the rotation was recorded), removed otherwise (it never was).
+fn finish_interrupted_rotation(
+    data_dir: &Path,
+    rotations: &[Vec<u8>],
+) -> Result<(), IdentityError> {
+    let next_path = data_dir.join(NEXT_KEY_FILE);
+    let next = match load_key(&next_path) {
+        Ok(key) => key,
+        Err(IdentityError::Missing { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let recorded = rotations
+        .last()
+        .and_then(|last| KeyRotation::read_unverified(last).ok())
+        .is_some_and(|last| last.new_key == PublicKey::of(&next).to_bytes());
+    if recorded {
+        rename_durably(&next_path, &data_dir.join(KEY_FILE))
+    } else {
+        tracing::warn!(path = %next_path.display(), "removing the new key of a rotation that was never recorded");
+        fs::remove_file(&next_path).map_err(|source| IdentityError::Write {
+            path: next_path,
+            source,
+        })
+    }
+}
+
+fn pem_of(key: &SigningKey, path: &Path) -> Result<String, IdentityError> {
+    key.to_pkcs8_pem(LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|e| IdentityError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// Creates `path` (which must not exist) with mode 0600 and `text`, synced.
+fn write_private(path: &Path, text: &str) -> Result<(), IdentityError> {
+    let write_err = |source| IdentityError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(write_err)?;
+    file.write_all(text.as_bytes()).map_err(write_err)?;
+    file.sync_all().map_err(write_err)
+}
+
+/// Renames `from` onto `to` and syncs the directory, so the rename survives a crash.
+fn rename_durably(from: &Path, to: &Path) -> Result<(), IdentityError> {
+    let write_err = |source| IdentityError::Write {
+        path: to.to_path_buf(),
+        source,
+    };
+    fs::rename(from, to).map_err(write_err)?;
+    if let Some(dir) = to.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err)?;
+    }
+    Ok(())
 }
 
 /// Loads an ed25519 PKCS#8 PEM key from `path`, refusing a file group or others can read.
@@ -292,6 +549,87 @@ mod tests {
                 .contains("not a valid ed25519 PKCS#8 PEM key"),
             "{err}"
         );
+    }
+
+    fn node() -> NodeName {
+        NodeName::parse("rotating.example").expect("valid")
+    }
+
+    #[test]
+    fn utc_stamps_name_the_second() {
+        assert_eq!(utc_stamp(Timestamp(1_700_000_000_123)), "20231114T221320Z");
+        assert_eq!(utc_stamp(Timestamp(0)), "19700101T000000Z");
+        assert_eq!(utc_stamp(Timestamp(951_782_400_000)), "20000229T000000Z");
+    }
+
+    #[test]
+    fn rotating_keeps_the_old_key_and_records_a_chain_that_reloads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = NodeIdentity::load_or_create(dir.path()).expect("create");
+        let t1 = Timestamp(1_700_000_000_000);
+        let rotated = rotate(dir.path(), &node(), t1).expect("rotate");
+        assert_eq!(rotated.old.public_key(), first.public_key());
+        assert_ne!(rotated.new.public_key(), first.public_key());
+        assert_eq!(
+            rotated.retired_path,
+            dir.path().join("node.key.retired-20231114T221320Z")
+        );
+        let retired = load_key(&rotated.retired_path).expect("the old key, private");
+        assert_eq!(retired.verifying_key(), first.public_key());
+
+        let t2 = Timestamp(t1.0 + 60_000);
+        let again = rotate(dir.path(), &node(), t2).expect("rotate again");
+        let loaded = NodeIdentity::load(dir.path()).expect("load");
+        assert_eq!(loaded.public_key(), again.new.public_key());
+        assert_eq!(loaded.rotations().len(), 2);
+        let history = loaded.key_history(&node()).expect("chains");
+        let earlier: Vec<_> = history
+            .earlier
+            .iter()
+            .map(|r| (r.key.to_bytes(), r.replaced_at))
+            .collect();
+        assert_eq!(
+            earlier,
+            [
+                (first.public_key().to_bytes(), t1),
+                (rotated.new.public_key().to_bytes(), t2)
+            ]
+        );
+        // The chain is the node's own: under another name it does not verify.
+        let other = NodeName::parse("other.example").expect("valid");
+        assert!(loaded.key_history(&other).is_err());
+        assert!(rotate(dir.path(), &other, Timestamp(t2.0 + 1)).is_err());
+        // A clock that went back is refused rather than dating a rotation before the last.
+        let err = rotate(dir.path(), &node(), t1).expect_err("clock went back");
+        assert!(err.to_string().contains("clock"), "{err}");
+    }
+
+    #[test]
+    fn an_interrupted_rotation_is_finished_or_forgotten_on_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        NodeIdentity::load_or_create(dir.path()).expect("create");
+        let rotated = rotate(dir.path(), &node(), Timestamp(1_700_000_000_000)).expect("rotate");
+        // A crash after the rotation was recorded but before the key moved: the old key is
+        // back in node.key and the new one waits in node.key.next.
+        fs::rename(dir.path().join(KEY_FILE), dir.path().join(NEXT_KEY_FILE)).expect("mv");
+        fs::copy(&rotated.retired_path, dir.path().join(KEY_FILE)).expect("cp");
+        let loaded = NodeIdentity::load(dir.path()).expect("finished");
+        assert_eq!(loaded.public_key(), rotated.new.public_key());
+        assert!(!dir.path().join(NEXT_KEY_FILE).exists());
+
+        // A crash before the rotation was recorded: the next key is dropped.
+        create_key(&dir.path().join(NEXT_KEY_FILE)).expect("stray next key");
+        let loaded = NodeIdentity::load(dir.path()).expect("forgotten");
+        assert_eq!(loaded.public_key(), rotated.new.public_key());
+        assert!(!dir.path().join(NEXT_KEY_FILE).exists());
+    }
+
+    #[test]
+    fn rotating_without_a_key_creates_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = rotate(dir.path(), &node(), Timestamp(1)).expect_err("no key");
+        assert!(matches!(err, IdentityError::Missing { .. }), "{err}");
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 0);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use winichat_node::cli::{Cli, Command, KeysCommand};
 use winichat_node::config::{Config, ConfigError, ConfigFile, LogFormat, Origin};
 use winichat_node::error::NodeError;
-use winichat_node::identity::NodeIdentity;
+use winichat_node::federation::clock;
+use winichat_node::identity::{self, NodeIdentity};
 use winichat_node::server;
 
 /// Environment variable holding the log filter (`RUST_LOG` syntax).
@@ -49,6 +50,7 @@ fn run(cli: Cli) -> Result<(), NodeError> {
     match cli.command {
         Command::Serve => serve(config),
         Command::Keys(KeysCommand::Show) => keys_show(&config),
+        Command::Keys(KeysCommand::Rotate) => keys_rotate(&config),
         Command::Admin(command) => winichat_node::auth::admin::run(config, command),
         Command::Federation(command) => winichat_node::federation::ops::run(config, command),
     }
@@ -148,6 +150,30 @@ fn keys_show(config: &Config) -> Result<(), NodeError> {
     println!("node name:   {}", config.name);
     println!("public key:  {}", identity.public_key_base64url());
     println!("fingerprint: {}", identity.fingerprint());
+    Ok(())
+}
+
+/// `winichat keys rotate`: replaces the key of a stopped node and says what peers must do.
+fn keys_rotate(config: &Config) -> Result<(), NodeError> {
+    let rotated = identity::rotate(&config.data_dir, &config.name, clock::now())?;
+    println!("node name:       {}", config.name);
+    println!("old fingerprint: {}", rotated.old.fingerprint());
+    println!("new fingerprint: {}", rotated.new.fingerprint());
+    println!("new public key:  {}", rotated.new.public_key_base64url());
+    println!("old key kept in: {}", rotated.retired_path.display());
+    println!(
+        "Start the node again: it signs with the new key from then on and its node document \
+         carries the rotation, signed by the old key."
+    );
+    println!(
+        "Peers that discover this node (https or http) follow the rotation by themselves the \
+         next time they connect or fetch its document."
+    );
+    println!(
+        "Peers that pinned this node must re-pin it with the new key: {}=<quic address>/{}",
+        config.name,
+        rotated.new.public_key_base64url()
+    );
     Ok(())
 }
 

@@ -140,10 +140,9 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     })?;
 
     let db = storage::open(&config.database_url, &config.data_dir).await?;
-    let public_key = identity.public_key();
-    if let Err(e) = db.check_identity(&config.name, public_key.as_bytes()).await {
+    if let Err(e) = identity.check_database(&db, &config.name).await {
         db.close().await;
-        return Err(e.into());
+        return Err(e);
     }
 
     let auth = match crate::auth::Auth::new(
@@ -211,7 +210,10 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         contacted: Arc::new(move |node| contacted.contacted(node)),
     });
     let handler = federation_handler(&chats);
-    let incoming = Arc::new(Incoming::new(config.name.clone(), peers.clone(), handler));
+    let incoming = Arc::new(
+        Incoming::new(config.name.clone(), peers.clone(), handler)
+            .with_request_memory(config.federation.max_request_memory),
+    );
     let federation = Federation::new(peers, links, incoming);
     greet_peers(&chats, &federation);
     let published_quic = if config.federation.public_quic.is_empty() {
@@ -232,11 +234,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             public_key: identity.public_key_base64url(),
             quic: quic_addr,
         }),
-        node_document: Arc::new(DocumentSigner::new(
-            config.name.clone(),
-            identity.signing_key().clone(),
-            published_quic,
-        )),
+        node_document: Arc::new(
+            DocumentSigner::new(
+                config.name.clone(),
+                identity.signing_key().clone(),
+                published_quic,
+            )
+            .with_rotations(identity.rotations().to_vec()),
+        ),
         web: http::web::WebDir::new(config.web_dir.clone()),
         gateway,
         chats,
@@ -265,7 +270,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         http_addr,
         quic_addr,
         node_name: config.name,
-        public_key,
+        public_key: identity.public_key(),
         media,
         hub,
         federation,
@@ -281,7 +286,8 @@ fn federation_handler(chats: &crate::chat::Chats) -> Arc<dyn FedHandler> {
 
 /// Says `hello` to every pinned peer and every home of a group replicated here, once, in the
 /// background: a node coming back tells its peers so, and they send what waited for it at
-/// once instead of at the end of their backoff.
+/// once instead of at the end of their backoff. Each home that answers is then asked for the
+/// `state` of the replicas it homes, and those behind are backfilled.
 fn greet_peers(chats: &crate::chat::Chats, federation: &Federation) {
     let chats = chats.clone();
     let client = federation.client();
@@ -292,10 +298,14 @@ fn greet_peers(chats: &crate::chat::Chats, federation: &Federation) {
         .map(|p| p.name)
         .collect();
     tokio::spawn(async move {
-        match chats.replicated_homes().await {
-            Ok(homes) => peers.extend(homes),
-            Err(e) => tracing::debug!(error = %e, "federation: cannot list the homes of replicas"),
-        }
+        let homes = match chats.replicated_homes().await {
+            Ok(homes) => homes,
+            Err(e) => {
+                tracing::debug!(error = %e, "federation: cannot list the homes of replicas");
+                Vec::new()
+            }
+        };
+        peers.extend(homes.iter().cloned());
         peers.sort();
         peers.dedup();
         let hello = crate::federation::hello::hello_params();
@@ -309,6 +319,12 @@ fn greet_peers(chats: &crate::chat::Chats, federation: &Federation) {
                 .await
             {
                 tracing::debug!(%peer, error = %e, "federation: hello at start-up not answered");
+                continue;
+            }
+            if homes.contains(&peer)
+                && let Err(e) = chats.check_replicas_of(&peer).await
+            {
+                tracing::debug!(%peer, error = %e, "federation: replicas not checked at start-up");
             }
         }
     });

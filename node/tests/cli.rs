@@ -376,6 +376,93 @@ fn serve_creates_a_key_reuses_it_and_stops_cleanly_on_signals() {
     assert!(line.get("level").is_some(), "{first_line}");
 }
 
+/// `keys rotate` on a stopped node: the old key stays next to the new one (private), the
+/// output names both fingerprints and what peers must do, and the node then starts on the new
+/// key with its database (which was recorded under the old one).
+#[test]
+fn keys_rotate_keeps_the_old_key_and_the_node_starts_on_the_new_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8");
+
+    let nothing = run(winichat(&["keys", "rotate", "--data-dir", data_arg]));
+    assert_one_line_error(&nothing, 1, &["no identity key"]);
+
+    let mut first = Server::start(&data, "rotate.test", &[]);
+    let old_key = first.published_key();
+    assert_eq!(first.signal_and_wait("TERM").code(), Some(0));
+
+    let rotated = run(winichat(&[
+        "keys",
+        "rotate",
+        "--data-dir",
+        data_arg,
+        "--name",
+        "rotate.test",
+    ]));
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("a {prefix} line: {stdout}"))
+            .trim()
+            .to_owned()
+    };
+    let (old_fp, new_fp, new_key) = (
+        line("old fingerprint:"),
+        line("new fingerprint:"),
+        line("new public key:"),
+    );
+    assert_eq!(old_fp.len(), 64, "{stdout}");
+    assert_ne!(old_fp, new_fp, "{stdout}");
+    assert_ne!(new_key, old_key, "{stdout}");
+    assert!(
+        stdout.contains("re-pin"),
+        "says what pinning peers do: {stdout}"
+    );
+
+    let retired: Vec<PathBuf> = fs::read_dir(&data)
+        .expect("ls")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("node.key.retired-"))
+        })
+        .collect();
+    assert_eq!(retired.len(), 1, "the old key is kept: {retired:?}");
+    let mode = fs::metadata(&retired[0])
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the old key stays private");
+    assert!(data.join("node.rotations").exists());
+
+    let mut second = Server::start(&data, "rotate.test", &[]);
+    assert_eq!(
+        second.published_key(),
+        new_key,
+        "the node runs on the new key"
+    );
+    assert_eq!(second.signal_and_wait("TERM").code(), Some(0));
+    let shown = run(winichat(&[
+        "keys",
+        "show",
+        "--data-dir",
+        data_arg,
+        "--name",
+        "rotate.test",
+    ]));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&new_fp));
+}
+
 #[test]
 fn http_port_in_use_is_one_line_naming_the_address() {
     let dir = tempfile::tempdir().expect("tempdir");

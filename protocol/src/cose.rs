@@ -92,6 +92,18 @@ impl UnverifiedSign1 {
         &self.signer
     }
 
+    /// Decodes the payload WITHOUT checking the signature: only for bytes the caller itself
+    /// verified before storing them (a node reading its own log after its key was rotated,
+    /// or a replica's copy of another home's events). Anything received is
+    /// [`verify`](Self::verify)ed.
+    pub fn decode_stored<T: DeserializeOwned>(
+        self,
+        payload_limits: &Limits,
+    ) -> Result<T, DecodeError> {
+        let payload = self.sign1.payload.unwrap_or_default();
+        codec::decode(&payload, payload_limits)
+    }
+
     /// Checks the signature with `verify_strict` under `key`, then decodes the payload.
     pub fn verify<T: DeserializeOwned>(
         self,
@@ -349,5 +361,16 @@ mod tests {
             parsed.verify::<Event>(&PublicKey::of(&key(1)), &Limits::EVENT),
             Err(VerifyError::Payload(DecodeError::Schema(_)))
         ));
+    }
+
+    #[test]
+    fn stored_bytes_decode_without_a_key_but_only_in_the_profile() {
+        let signed = Signed::sign(Value::from("stored"), &home(), &key(1)).expect("signs");
+        let parsed = UnverifiedSign1::parse(signed.raw(), &Limits::EVENT).expect("parses");
+        let value: Value = parsed.decode_stored(&Limits::EVENT).expect("decodes");
+        assert_eq!(value, Value::from("stored"));
+        // The payload limits still apply.
+        let parsed = UnverifiedSign1::parse(signed.raw(), &Limits::EVENT).expect("parses");
+        assert!(parsed.decode_stored::<Event>(&Limits::EVENT).is_err());
     }
 }

@@ -285,6 +285,14 @@ impl Client {
         }
     }
 
+    /// Whether the reply to request `id` has arrived (without waiting, and without taking it).
+    pub fn has_reply(&mut self, id: u64) -> bool {
+        while let Ok(incoming) = self.incoming.try_recv() {
+            self.accept(incoming);
+        }
+        self.replies.contains_key(&id)
+    }
+
     /// Calls `method` and waits for its reply.
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value, ErrorBody> {
         let id = self.send(method, params).await;

@@ -21,11 +21,49 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use winichat_node::config::Config;
-use winichat_protocol::gateway::chat::{ChatEventPush, event};
+use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, event, method};
+use winichat_protocol::group::Visibility;
 use winichat_protocol::ids::GroupId;
 
-use crate::client::{Account, Client};
+use crate::client::{Account, Client, txn};
 use crate::node::TestNode;
+
+/// Creates a public group named and found by `handle`, owned by `owner`.
+pub async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
+    let summary: api::ChatSummary = owner
+        .ok(
+            method::GROUPS_CREATE,
+            &api::GroupCreateParams {
+                txn: txn(),
+                name: handle.into(),
+                description: String::new(),
+                visibility: Visibility::Public,
+                handle: Some(handle.into()),
+            },
+        )
+        .await;
+    summary.group
+}
+
+/// The params of a plain post of `text` to `group`, with a fresh txn id.
+pub fn post_params(group: &GroupId, text: &str) -> api::PostParams {
+    api::PostParams {
+        txn: txn(),
+        group: group.clone(),
+        text: text.into(),
+        reply_to: None,
+        mentions: Vec::new(),
+        mention_everyone: false,
+        attachments: Vec::new(),
+    }
+}
+
+/// Posts `text` to `group` as `client` (panics if the post is refused).
+pub async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
+    client
+        .ok(method::MSGS_POST, &post_params(group, text))
+        .await
+}
 
 /// How often [`eventually`] looks again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);

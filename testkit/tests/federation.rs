@@ -3,48 +3,13 @@
 
 use std::time::Duration;
 
-use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, method};
-use winichat_protocol::group::Visibility;
-use winichat_protocol::ids::GroupId;
-use winichat_testkit::client::{Client, txn};
+use winichat_protocol::gateway::chat::{self as api, ChatEventPush, method};
+use winichat_testkit::client::txn;
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::Backend;
-use winichat_testkit::users;
+use winichat_testkit::users::{self, post, public_group};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
-    let summary: api::ChatSummary = owner
-        .ok(
-            method::GROUPS_CREATE,
-            &api::GroupCreateParams {
-                txn: txn(),
-                name: "Rustaceans".into(),
-                description: "all things Rust".into(),
-                visibility: Visibility::Public,
-                handle: Some(handle.into()),
-            },
-        )
-        .await;
-    summary.group
-}
-
-async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
-    client
-        .ok(
-            method::MSGS_POST,
-            &api::PostParams {
-                txn: txn(),
-                group: group.clone(),
-                text: text.into(),
-                reply_to: None,
-                mentions: Vec::new(),
-                mention_everyone: false,
-                attachments: Vec::new(),
-            },
-        )
-        .await
-}
 
 fn text_of(push: &ChatEventPush) -> String {
     match &push.item.body {

@@ -31,14 +31,13 @@ use winichat_protocol::federation::methods::{
 };
 use winichat_protocol::gateway;
 use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, event, method};
-use winichat_protocol::group::Visibility;
 use winichat_protocol::group::bodies::MsgPost;
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 use winichat_protocol::keys::PublicKey;
 use winichat_testkit::client::{Client, txn};
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
-use winichat_testkit::users;
+use winichat_testkit::users::{self, post, public_group};
 
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(15);
@@ -183,38 +182,12 @@ fn node_key(node: &TestNode) -> SigningKey {
         .clone()
 }
 
-async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
-    let summary: api::ChatSummary = owner
-        .ok(
-            method::GROUPS_CREATE,
-            &api::GroupCreateParams {
-                txn: txn(),
-                name: handle.into(),
-                description: String::new(),
-                visibility: Visibility::Public,
-                handle: Some(handle.into()),
-            },
-        )
-        .await;
-    summary.group
-}
-
-fn post_params(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
+/// A post of `text` to `group` with the txn id `txn` (to send the same write twice).
+fn post_with_txn(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
     api::PostParams {
         txn: txn.into(),
-        group: group.clone(),
-        text: text.into(),
-        reply_to: None,
-        mentions: Vec::new(),
-        mention_everyone: false,
-        attachments: Vec::new(),
+        ..users::post_params(group, text)
     }
-}
-
-async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
-    client
-        .ok(method::MSGS_POST, &post_params(group, &txn(), text))
-        .await
 }
 
 /// `user` (of another node) joins the public group `handle` of `home` through their own node.
@@ -429,7 +402,7 @@ async fn a_node_speaks_only_for_its_users_and_a_replayed_submit_is_harmless() {
     let forged_post = gateway::to_value(&SubmitParams {
         user: bob_id.clone(),
         method: method::MSGS_POST.into(),
-        params: gateway::to_value(&post_params(&group, "forged", "not from bob")).expect("p"),
+        params: gateway::to_value(&post_with_txn(&group, "forged", "not from bob")).expect("p"),
     })
     .expect("submit");
     let err = c
@@ -490,13 +463,16 @@ async fn a_node_speaks_only_for_its_users_and_a_replayed_submit_is_harmless() {
 
     // Bob posts through B; B's submit is then replayed twice, straight over B's link to A.
     let first: WriteResult = bob
-        .ok(method::MSGS_POST, &post_params(&group, "once", "only once"))
+        .ok(
+            method::MSGS_POST,
+            &post_with_txn(&group, "once", "only once"),
+        )
         .await;
     assert_eq!(first.seq, before + 1);
     let replay = gateway::to_value(&SubmitParams {
         user: bob_id.clone(),
         method: method::MSGS_POST.into(),
-        params: gateway::to_value(&post_params(&group, "once", "only once")).expect("p"),
+        params: gateway::to_value(&post_with_txn(&group, "once", "only once")).expect("p"),
     })
     .expect("submit");
     for _ in 0..2 {
@@ -510,7 +486,10 @@ async fn a_node_speaks_only_for_its_users_and_a_replayed_submit_is_harmless() {
         assert_eq!(again, first, "the replay answers the first result");
     }
     let again: WriteResult = bob
-        .ok(method::MSGS_POST, &post_params(&group, "once", "only once"))
+        .ok(
+            method::MSGS_POST,
+            &post_with_txn(&group, "once", "only once"),
+        )
         .await;
     assert_eq!(again, first, "and so does a retry through the gateway");
     assert_eq!(head(&a_db, &group).await, first.seq, "one event in A's log");

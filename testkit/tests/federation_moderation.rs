@@ -13,7 +13,7 @@ use winichat_protocol::ids::{GroupId, UserId};
 use winichat_testkit::client::{Client, txn};
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::Backend;
-use winichat_testkit::users::{self, eventually};
+use winichat_testkit::users::{self, eventually, post, post_params};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -31,24 +31,6 @@ async fn create_group(owner: &mut Client, visibility: Visibility, handle: Option
         )
         .await;
     summary.group
-}
-
-fn post_params(group: &GroupId, text: &str) -> api::PostParams {
-    api::PostParams {
-        txn: txn(),
-        group: group.clone(),
-        text: text.into(),
-        reply_to: None,
-        mentions: Vec::new(),
-        mention_everyone: false,
-        attachments: Vec::new(),
-    }
-}
-
-async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
-    client
-        .ok(method::MSGS_POST, &post_params(group, text))
-        .await
 }
 
 /// `bob` (a user of B) joins `#handle` of A through B.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use ciborium::Value;
 use tokio::time::timeout;
+use winichat_node::federation::endpoint;
+use winichat_node::federation::incoming::{
+    CLOSE_SUPERSEDED, MAX_CONNECTIONS_PER_PEER, REASON_SUPERSEDED,
+};
 use winichat_node::federation::link::{quic_client_config, server_name};
 use winichat_node::federation::{Discovery, FedError, PinnedPeer, clock};
 use winichat_node::identity::NodeIdentity;
@@ -178,8 +182,9 @@ async fn the_deny_and_allow_lists_refuse_both_ways() {
 struct RawPeer {
     name: NodeName,
     key: SigningKey,
+    identity: NodeIdentity,
     connection: quinn::Connection,
-    _endpoint: quinn::Endpoint,
+    endpoint: quinn::Endpoint,
     _dir: tempfile::TempDir,
 }
 
@@ -193,26 +198,22 @@ impl RawPeer {
             quic: SocketAddr::from(([127, 0, 0, 1], 9)),
             key: identity.public_key().to_bytes(),
         });
-        let expected = PublicKey::from_bytes(&to.public_key().to_bytes()).expect("key");
-        let config = quic_client_config(&identity, &name, expected).expect("client config");
         let endpoint = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0)))
             .expect("client endpoint");
-        let connection = timeout(
-            WAIT,
-            endpoint
-                .connect_with(config, to.quic_addr(), &server_name(to.name()))
-                .expect("connect"),
-        )
-        .await
-        .expect("handshake in time")
-        .expect("handshake");
+        let connection = dial(&endpoint, &identity, &name, to).await;
         RawPeer {
             name,
             key: identity.signing_key().clone(),
+            identity,
             connection,
-            _endpoint: endpoint,
+            endpoint,
             _dir: dir,
         }
+    }
+
+    /// One more connection to `to`, as the same node.
+    async fn dial(&self, to: &TestNode) -> quinn::Connection {
+        dial(&self.endpoint, &self.identity, &self.name, to).await
     }
 
     fn request(&self, to: &TestNode, id: u64, ts: Timestamp) -> FedRequest {
@@ -229,20 +230,20 @@ impl RawPeer {
     /// Sends `frame` on a new stream (writing while reading, as a too-large frame is
     /// answered before it is all sent) and decodes the answer.
     async fn send(&self, frame: Vec<u8>) -> FedResponse {
-        let (mut tx, mut rx) = self.connection.open_bi().await.expect("stream");
-        let writer = tokio::spawn(async move {
-            if tx.write_all(&frame).await.is_ok() {
-                let _ = tx.finish();
-            }
-        });
-        let bytes = timeout(WAIT, rx.read_to_end(Limits::FEDERATION_FRAME.max_frame))
-            .await
-            .expect("answer in time")
-            .expect("an answer");
-        writer.abort();
-        FedResponse::decode(&bytes).expect("a response frame")
+        send_on(&self.connection, frame).await
     }
 
+    /// A signed `hello` with id `id` on `connection`, and its answer.
+    async fn hello_on(
+        &self,
+        connection: &quinn::Connection,
+        to: &TestNode,
+        id: u64,
+    ) -> FedResponse {
+        let request = self.request(to, id, clock::now());
+        let frame = Signed::sign(request, &self.name, &self.key).expect("signs");
+        send_on(connection, frame.raw().to_vec()).await
+    }
     async fn send_signed(
         &self,
         request: FedRequest,
@@ -252,6 +253,43 @@ impl RawPeer {
         let frame = Signed::sign(request, signer, key).expect("signs");
         self.send(frame.raw().to_vec()).await
     }
+}
+
+/// A connection from `endpoint` to `to`, as node `name` with `identity`.
+async fn dial(
+    endpoint: &quinn::Endpoint,
+    identity: &NodeIdentity,
+    name: &NodeName,
+    to: &TestNode,
+) -> quinn::Connection {
+    let expected = PublicKey::from_bytes(&to.public_key().to_bytes()).expect("key");
+    let config = quic_client_config(identity, name, expected).expect("client config");
+    timeout(
+        WAIT,
+        endpoint
+            .connect_with(config, to.quic_addr(), &server_name(to.name()))
+            .expect("connect"),
+    )
+    .await
+    .expect("handshake in time")
+    .expect("handshake")
+}
+
+/// Sends `frame` on a new stream of `connection` (writing while reading, as a refused frame
+/// is answered before it is all sent) and decodes the answer.
+async fn send_on(connection: &quinn::Connection, frame: Vec<u8>) -> FedResponse {
+    let (mut tx, mut rx) = connection.open_bi().await.expect("stream");
+    let writer = tokio::spawn(async move {
+        if tx.write_all(&frame).await.is_ok() {
+            let _ = tx.finish();
+        }
+    });
+    let bytes = timeout(WAIT, rx.read_to_end(Limits::FEDERATION_FRAME.max_frame))
+        .await
+        .expect("answer in time")
+        .expect("an answer");
+    writer.abort();
+    FedResponse::decode(&bytes).expect("a response frame")
 }
 
 fn error_code(response: &FedResponse) -> Option<ErrorCode> {
@@ -349,6 +387,200 @@ async fn requests_are_checked_against_the_connection_and_the_clock() {
         "{answer:?}"
     );
     b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_holds_at_most_four_connections_and_a_fifth_closes_its_oldest() {
+    let b = node(Discovery::Pinned).await;
+    let peer = RawPeer::connect(&b).await;
+    let oldest = &peer.connection;
+    let answer = peer.hello_on(oldest, &b, 1).await;
+    assert!(
+        matches!(answer, FedResponse::Ok { id: 1, .. }),
+        "{answer:?}"
+    );
+
+    let mut newer = Vec::new();
+    for id in 2..=u64::try_from(MAX_CONNECTIONS_PER_PEER).expect("small") + 1 {
+        let connection = peer.dial(&b).await;
+        // Answered: the connection is authenticated and counted.
+        let answer = peer.hello_on(&connection, &b, id).await;
+        assert!(matches!(answer, FedResponse::Ok { .. }), "{answer:?}");
+        newer.push(connection);
+    }
+
+    // The oldest was closed with its own code; the newer ones all still serve.
+    let reason = timeout(WAIT, oldest.closed())
+        .await
+        .expect("the oldest connection closed in time");
+    assert!(
+        matches!(&reason, quinn::ConnectionError::ApplicationClosed(close)
+            if close.error_code == quinn::VarInt::from_u32(CLOSE_SUPERSEDED)
+                && close.reason.as_ref() == REASON_SUPERSEDED),
+        "{reason:?}"
+    );
+    for (id, connection) in (100..).zip(&newer) {
+        let answer = peer.hello_on(connection, &b, id).await;
+        assert!(matches!(answer, FedResponse::Ok { .. }), "{answer:?}");
+    }
+    assert_eq!(
+        b.federation().incoming().connections_of(&peer.name),
+        MAX_CONNECTIONS_PER_PEER
+    );
+
+    // A closed connection is no longer counted.
+    let last = newer.pop().expect("four");
+    last.close(quinn::VarInt::from_u32(0), b"done");
+    timeout(WAIT, async {
+        while b.federation().incoming().connections_of(&peer.name) != MAX_CONNECTIONS_PER_PEER - 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the closed connection forgotten in time");
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_over_the_node_wide_request_memory_are_answered_unavailable() {
+    const MIB: usize = 1024 * 1024;
+    let b = timeout(
+        WAIT,
+        TestNode::start_with(Backend::Sqlite, |config| {
+            config.federation.discovery = Discovery::Pinned;
+            config.federation.max_request_memory = 4 * MIB;
+        }),
+    )
+    .await
+    .expect("node starts in time");
+    let incoming = b.federation().incoming();
+    let peer = RawPeer::connect(&b).await;
+    let wait_for_memory = |enough: fn(usize) -> bool| async move {
+        timeout(WAIT, async {
+            while !enough(incoming.request_memory_in_use()) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("request memory reached in time");
+    };
+
+    // A 3 MiB request not yet finished: b holds its bytes while it waits for the rest.
+    let (mut held, _held_answer) = peer.connection.open_bi().await.expect("stream");
+    held.write_all(&vec![0u8; 3 * MIB]).await.expect("written");
+    wait_for_memory(|used| used >= 3 * MIB).await;
+
+    // A 2 MiB request does not fit beside it: refused at once, as transient.
+    let answer = peer.send(vec![0u8; 2 * MIB]).await;
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::Unavailable),
+        "{answer:?}"
+    );
+    // A small one still fits.
+    let answer = peer.hello_on(&peer.connection, &b, 1).await;
+    assert!(
+        matches!(answer, FedResponse::Ok { id: 1, .. }),
+        "{answer:?}"
+    );
+
+    // The held request given up, its bytes are free again and the 2 MiB request is read
+    // (and refused for what it is: not a signed request).
+    held.reset(quinn::VarInt::from_u32(0)).expect("reset");
+    wait_for_memory(|used| used == 0).await;
+    let answer = peer.send(vec![0u8; 2 * MIB]).await;
+    assert_eq!(
+        error_code(&answer),
+        Some(ErrorCode::BadRequest),
+        "{answer:?}"
+    );
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_that_lose_their_link_together_redial_one_connection() {
+    let a = node(Discovery::Pinned).await;
+    // A peer that authenticates like a node but grants one request stream per connection and
+    // never answers it: further requests wait to open theirs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let identity = NodeIdentity::load_or_create(dir.path()).expect("identity");
+    let name = NodeName::parse("silent.test").expect("name");
+    let silent =
+        endpoint::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &identity, &name, 1).expect("bind");
+    a.federation().peers().pin(PinnedPeer {
+        name: name.clone(),
+        quic: silent.local_addr().expect("addr"),
+        key: identity.public_key().to_bytes(),
+    });
+    let (streams_tx, mut streams_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = silent.clone();
+    let accepting = tokio::spawn(async move {
+        while let Some(incoming) = server.accept().await {
+            let streams_tx = streams_tx.clone();
+            tokio::spawn(async move {
+                let Ok(connection) = incoming.await else {
+                    return;
+                };
+                if let Ok(stream) = connection.accept_bi().await {
+                    let _ = streams_tx.send(connection.clone());
+                    // Held, unanswered, until the connection ends.
+                    let reason = connection.closed().await;
+                    drop((stream, reason));
+                }
+            });
+        }
+    });
+
+    const REQUESTS: usize = 6;
+    let client = a.federation().client();
+    let requests: Vec<_> = (0..REQUESTS)
+        .map(|_| {
+            let client = client.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                client
+                    .request(&name, method::HELLO, hello_params())
+                    .await
+                    .expect_err("never answered")
+            })
+        })
+        .collect();
+
+    // One request holds the only stream; the others wait to open theirs. The link is lost.
+    let first = timeout(WAIT, streams_rx.recv())
+        .await
+        .expect("a stream in time")
+        .expect("a connection");
+    first.close(quinn::VarInt::from_u32(7), b"lost");
+
+    // Every waiting request saw the link fail: they redial one connection and share it.
+    for request in requests {
+        let error = timeout(WAIT, request)
+            .await
+            .expect("the request ends in time")
+            .expect("joined");
+        assert!(
+            matches!(
+                error,
+                FedError::Timeout { .. } | FedError::Unreachable { .. }
+            ),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        a.federation().links().connections_opened(),
+        2,
+        "the first link and one redial"
+    );
+    let second = streams_rx.try_recv().expect("the redialled link");
+    assert_ne!(second.stable_id(), first.stable_id());
+    assert!(
+        streams_rx.try_recv().is_err(),
+        "no link replaced a link just redialled"
+    );
+    accepting.abort();
+    silent.close(quinn::VarInt::from_u32(0), b"done");
+    a.shutdown().await;
 }
 
 /// A node named by its HTTP address (so `http://NAME/.well-known/winichat/node` reaches it).

@@ -19,6 +19,7 @@ use winichat_testkit::storage::StorageHarness as Harness;
 both_backends!(
     migrations_apply_and_reopen_is_idempotent,
     identity_is_recorded_and_a_mismatch_refused,
+    identity_follows_a_proven_key_rotation_and_never_goes_back,
     append_then_page_forwards_and_backwards,
     raw_bytes_round_trip_exactly,
     taken_seq_gap_or_wrong_prev_is_a_conflict_and_writes_nothing,
@@ -26,6 +27,8 @@ both_backends!(
     groups_are_independent,
     outbox_rows_are_written_with_the_event_in_id_order,
     outbox_ack_defer_and_reset_backoff,
+    events_by_ids_come_in_the_order_asked_in_one_read,
+    heads_homed_at_lists_one_homes_groups_with_their_heads,
     outbox_holds_one_row_per_destination_and_event,
     concurrent_appends_at_one_seq_have_exactly_one_winner,
     corrupt_stored_id_is_reported_not_panicked,
@@ -152,6 +155,66 @@ async fn identity_is_recorded_and_a_mismatch_refused(h: Harness) {
     assert!(matches!(again, Err(StorageError::Conflict(_))), "{again:?}");
     let db = h.reopen().await;
     db.check_identity(&me, &key).await.expect("after reopen");
+}
+
+async fn identity_follows_a_proven_key_rotation_and_never_goes_back(h: Harness) {
+    use winichat_protocol::federation::document::{KeyHistory, RetiredKey};
+    use winichat_protocol::keys::PublicKey;
+    let me = node("home.example");
+    let key_of = |seed: u8| {
+        PublicKey::of(&winichat_protocol::ed25519_dalek::SigningKey::from_bytes(
+            &[seed; 32],
+        ))
+    };
+    let (old, new) = (key_of(1), key_of(2));
+    h.db.check_identity(&me, &old.to_bytes())
+        .await
+        .expect("first start");
+    let rotated = KeyHistory {
+        current: new,
+        earlier: vec![RetiredKey {
+            key: old,
+            replaced_at: Timestamp(1),
+        }],
+    };
+    // A history that does not contain the recorded key proves nothing.
+    let unrelated = KeyHistory {
+        current: new,
+        earlier: vec![RetiredKey {
+            key: key_of(3),
+            replaced_at: Timestamp(1),
+        }],
+    };
+    let refused =
+        h.db.check_identity_rotated(&me, &new.to_bytes(), Some(&unrelated))
+            .await;
+    assert!(
+        matches!(refused, Err(StorageError::IdentityMismatch { .. })),
+        "{refused:?}"
+    );
+    h.db.check_identity_rotated(&me, &new.to_bytes(), Some(&rotated))
+        .await
+        .expect("the rotation proves the new key");
+    let stored =
+        h.db.node_identity()
+            .get()
+            .await
+            .expect("get")
+            .expect("recorded");
+    assert_eq!(stored.public_key, new.to_bytes(), "the database moved on");
+    // The retired key cannot open it any more, and another name never can.
+    let back = h.db.check_identity(&me, &old.to_bytes()).await;
+    assert!(
+        matches!(back, Err(StorageError::IdentityMismatch { .. })),
+        "{back:?}"
+    );
+    let elsewhere =
+        h.db.check_identity_rotated(&node("other.example"), &new.to_bytes(), Some(&rotated))
+            .await;
+    assert!(
+        matches!(elsewhere, Err(StorageError::IdentityMismatch { .. })),
+        "{elsewhere:?}"
+    );
 }
 
 async fn append_then_page_forwards_and_backwards(h: Harness) {
@@ -508,12 +571,80 @@ async fn outbox_ack_defer_and_reset_backoff(h: Harness) {
         vec![b.clone(), c.clone()]
     );
 
-    // The peer contacts us: everything of b is due again, in order, attempts kept.
+    // The peer contacts us: everything of b is due again, in order, and its failed attempts
+    // are forgotten, so a next failure backs off from the first step again.
     assert_eq!(h.db.outbox().reset_backoff(&b).await.expect("reset"), 3);
     let due = h.db.outbox().due(&b, now, 100).await.expect("due");
     assert_eq!(due.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4, 5]);
-    assert_eq!(due[0].attempts, 2);
+    assert!(
+        due.iter()
+            .all(|r| r.attempts == 0 && r.next_attempt_at == Timestamp(0)),
+        "{due:?}"
+    );
     assert_eq!(h.db.outbox().reset_backoff(&b).await.expect("reset"), 0);
+
+    // A row that failed but is due anyway (deferred to the past) still has its attempts reset.
+    h.db.outbox()
+        .defer(due[0].id, Timestamp(0), "refused")
+        .await
+        .expect("defer");
+    assert_eq!(h.db.outbox().reset_backoff(&b).await.expect("reset"), 1);
+    let due = h.db.outbox().due(&b, now, 100).await.expect("due");
+    assert_eq!(due[0].attempts, 0);
+}
+
+async fn heads_homed_at_lists_one_homes_groups_with_their_heads(h: Harness) {
+    let home = node("home.example");
+    let (g1, g2) = (group("heads2"), group("heads1"));
+    let elsewhere: GroupId = "!heads3:elsewhere.example".parse().expect("group id");
+    append_n(&h.db, &g1, 3, &[]).await;
+    append_n(&h.db, &g2, 1, &[]).await;
+    append_n(&h.db, &elsewhere, 2, &[]).await;
+    assert_eq!(
+        h.db.events().heads_homed_at(&home).await.expect("heads"),
+        vec![(g2, 1), (g1, 3)],
+        "by group id"
+    );
+    assert!(
+        h.db.events()
+            .heads_homed_at(&node("nobody.example"))
+            .await
+            .expect("heads")
+            .is_empty()
+    );
+}
+
+async fn events_by_ids_come_in_the_order_asked_in_one_read(h: Harness) {
+    let g = group("byids1");
+    let other = group("byids2");
+    let ids = append_n(&h.db, &g, 6, &[]).await;
+    let other_ids = append_n(&h.db, &other, 2, &[]).await;
+    let unknown = EventId::of_payload(b"never stored");
+
+    // Asked out of log order, across groups, with an unknown and a repeated id.
+    let asked = [ids[4], other_ids[1], ids[0], unknown, ids[2], ids[4]];
+    let got = h.db.events().by_ids(&asked).await.expect("by_ids");
+    assert_eq!(
+        got.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [ids[4], other_ids[1], ids[0], ids[2]]
+    );
+    for event in &got {
+        let one = h.db.events().by_id(&event.id).await.expect("by_id");
+        assert_eq!(one.as_ref(), Some(event), "same event as by_id");
+    }
+    assert!(h.db.events().by_ids(&[]).await.expect("none").is_empty());
+    assert!(
+        h.db.events()
+            .by_ids(&[unknown])
+            .await
+            .expect("unknown")
+            .is_empty()
+    );
+
+    // More ids than one push batch carries come whole, in order.
+    let many = append_n(&h.db, &group("byids3"), 300, &[]).await;
+    let got = h.db.events().by_ids(&many).await.expect("by_ids");
+    assert_eq!(got.iter().map(|e| e.id).collect::<Vec<_>>(), many);
 }
 
 async fn outbox_holds_one_row_per_destination_and_event(h: Harness) {

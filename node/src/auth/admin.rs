@@ -23,8 +23,7 @@ pub fn run(config: Config, command: AdminCommand) -> Result<(), NodeError> {
         let node_identity = NodeIdentity::load_or_create(&config.data_dir)?;
         let db = storage::open(&config.database_url, &config.data_dir).await?;
         let result = async {
-            db.check_identity(&config.name, node_identity.public_key().as_bytes())
-                .await?;
+            node_identity.check_database(&db, &config.name).await?;
             let auth = Auth::new(
                 db.clone(),
                 config.name.clone(),

@@ -10,7 +10,6 @@ use winichat_protocol::group::{
     Action, Body, EVERYONE_RANK, GroupKind, GroupState, Permissions, authorize,
 };
 use winichat_protocol::ids::{GroupId, UserId};
-use winichat_protocol::keys::PublicKey;
 
 use super::{ChatError, Chats, Loaded, pages, view};
 use crate::storage::chats::{Page, TimelineRow};
@@ -547,15 +546,14 @@ impl Chats {
         Ok(api::EventResult { event: event.raw })
     }
 
-    /// The message a stored `msg.edit` changes. The node signed it, so it verifies under the
-    /// node's own key; its body is read under the rules it was signed under.
+    /// The message a stored `msg.edit` changes; its body is read under the rules it was signed
+    /// under. The event was verified before it was stored, and is not verified again: the
+    /// node's key may have been rotated since, and a replica's events are signed by their home.
     fn edit_target(&self, raw: &[u8]) -> Result<u64, ChatError> {
-        let key = PublicKey::of(&self.inner.key);
         let event: Event = UnverifiedSign1::parse(raw, &Limits::EVENT)
             .map_err(ChatError::internal)?
-            .verify(&key, &Limits::EVENT)
-            .map_err(ChatError::internal)?
-            .into_value();
+            .decode_stored(&Limits::EVENT)
+            .map_err(ChatError::internal)?;
         match Body::decode_signed(&event.kind, &event.body) {
             Ok(Body::MsgEdit(edit)) => Ok(edit.seq),
             Ok(_) => Err(ChatError::internal("stored msg.edit has another body")),

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectoryLookupParams, JoinParams, JoinRoute,
-    SubmitParams, method,
+    StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::GroupState;
@@ -453,6 +453,32 @@ impl Chats {
             Ok(last) => last.map_or(0, |(seq, _)| seq),
             Err(_) => 0,
         }
+    }
+
+    /// Asks `home` for the head of every replica homed there (`state`) and backfills each that
+    /// is behind: an event whose push never arrived (dropped from the home's outbox, or refused
+    /// while this node was down) is repaired now, not only when the group's next event shows
+    /// the gap. Stops at the first group the home cannot answer for now.
+    pub async fn check_replicas_of(&self, home: &NodeName) -> Result<(), ChatError> {
+        for (group, seq) in self.db().events().heads_homed_at(home).await? {
+            let asked = StateParams {
+                group: group.clone(),
+            };
+            let state: StateResult = match self.ask(home, method::STATE, &asked).await {
+                Ok(state) => state,
+                Err(e @ ChatError::Unavailable(_)) => return Err(e),
+                Err(e) => {
+                    // Not ours to read any more (left, banned) or gone: nothing to repair.
+                    tracing::debug!(%group, %home, error = %e, "federation: state not given");
+                    continue;
+                }
+            };
+            if state.head > seq {
+                tracing::info!(%group, %home, behind = state.head - seq, "federation: replica behind its home; backfilling");
+                self.sync(&group, state.head).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Brings the replica of `group` up to at least `seq` by backfilling from its home.

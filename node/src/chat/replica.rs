@@ -8,12 +8,12 @@
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::{Signed, UnverifiedSign1};
 use winichat_protocol::event::{Event, LogError};
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::federation::methods::{BackfillParams, BackfillResult, PushOutcome, method};
 use winichat_protocol::federation::replica::{self, Held, Place};
 use winichat_protocol::gateway;
 use winichat_protocol::group::Body;
 use winichat_protocol::ids::{GroupId, NodeName};
-use winichat_protocol::keys::PublicKey;
 
 use super::{ChatError, Chats};
 
@@ -71,13 +71,15 @@ impl Chats {
         outcomes
     }
 
-    async fn home_key(&self, home: &NodeName) -> Result<PublicKey, ChatError> {
+    /// The keys `home` signed with: its current key and the earlier ones its rotations prove,
+    /// so that events signed before a rotation still verify (a backfill of an old log).
+    async fn home_key(&self, home: &NodeName) -> Result<KeyHistory, ChatError> {
         let Some(federation) = self.inner.federation.get() else {
             return Err(ChatError::Unavailable("federation is off".to_owned()));
         };
         federation
             .client
-            .key_of(home)
+            .keys_of(home)
             .await
             .map_err(|e| ChatError::Unavailable(e.to_string()))
     }
@@ -346,7 +348,9 @@ enum Applied {
 }
 
 /// Parses and verifies one pushed or backfilled event of a group homed on `home`.
-fn verify(home: &NodeName, key: &PublicKey, raw: &[u8]) -> Result<Signed<Event>, String> {
+/// Checks that `raw` is an event of `home`, signed by the key `home` had at the event's `ts`
+/// (spec/federation.md §6 (a), §2.5).
+fn verify(home: &NodeName, keys: &KeyHistory, raw: &[u8]) -> Result<Signed<Event>, String> {
     let unverified = UnverifiedSign1::parse(raw, &Limits::EVENT).map_err(|e| e.to_string())?;
     if unverified.signer() != home {
         return Err(format!(
@@ -354,8 +358,8 @@ fn verify(home: &NodeName, key: &PublicKey, raw: &[u8]) -> Result<Signed<Event>,
             unverified.signer()
         ));
     }
-    let signed: Signed<Event> = unverified
-        .verify(key, &Limits::EVENT)
+    let signed: Signed<Event> = keys
+        .verify_dated(unverified, &Limits::EVENT, |event: &Event| event.ts)
         .map_err(|e| e.to_string())?;
     if signed.value().group.home() != home {
         return Err(format!(

@@ -379,7 +379,8 @@ fn connection_and_resume_limits_from_file_and_env_with_ranges() {
     );
     let text = "http_header_timeout_secs = 3\nmax_connections = 50\n\
                 max_connections_per_ip = 5\nresume_window_bytes = 4096\n\
-                resume_total_bytes = 65536\nsend_queue_bytes = 131072\n";
+                resume_total_bytes = 65536\nsend_queue_bytes = 131072\n\
+                request_rate_burst = 80\nrequest_rate_per_sec = 30\n";
     let config = load(Some(text), &[], &Overrides::default()).expect("file");
     assert_eq!(
         config.connections.header_timeout,
@@ -390,13 +391,28 @@ fn connection_and_resume_limits_from_file_and_env_with_ranges() {
     assert_eq!(config.gateway.resume_window_bytes, 4096);
     assert_eq!(config.gateway.resume_total_bytes, 65536);
     assert_eq!(config.gateway.send_queue_bytes, 131072);
-    let vars = [("WINICHAT_MAX_CONNECTIONS_PER_IP", "7")];
+    assert_eq!(
+        (config.gateway.rate_burst, config.gateway.rate_per_sec),
+        (80, 30)
+    );
+    assert_eq!(
+        (defaults.gateway.rate_burst, defaults.gateway.rate_per_sec),
+        (40, 20),
+        "the request limit's defaults are the protocol's (gateway.md §3)"
+    );
+    let vars = [
+        ("WINICHAT_MAX_CONNECTIONS_PER_IP", "7"),
+        ("WINICHAT_REQUEST_RATE_PER_SEC", "25"),
+    ];
     let config = load(Some(text), &vars, &Overrides::default()).expect("env");
     assert_eq!(config.connections.max_connections_per_ip, 7);
+    assert_eq!(config.gateway.rate_per_sec, 25);
     for bad in [
         "http_header_timeout_secs = 0",
         "max_connections = 0",
         "send_queue_bytes = 1000",
+        "request_rate_burst = 0",
+        "request_rate_per_sec = 0",
     ] {
         let e = load(Some(bad), &[], &Overrides::default()).expect_err(bad);
         assert!(e.to_string().contains("must be a number"), "{e}");
@@ -449,7 +465,7 @@ fn federation_section_is_read() {
     let text = format!(
         "[federation]\ndiscovery = \"pinned\"\npublic_quic = [\"203.0.113.7:7801\"]\n\
          allow = [\"b.example\"]\ndeny = [\"bad.example\"]\nrequest_timeout_secs = 3\n\
-         max_streams_per_peer = 8\n\n[[federation.peers]]\nname = \"b.example\"\n\
+         max_streams_per_peer = 8\nmax_request_memory_mib = 16\n\n[[federation.peers]]\nname = \"b.example\"\n\
          quic = \"127.0.0.1:7811\"\nkey = \"{PEER_KEY}\"\n"
     );
     let federation = load(Some(&text), &[], &Overrides::default())
@@ -473,6 +489,7 @@ fn federation_section_is_read() {
         std::time::Duration::from_secs(3)
     );
     assert_eq!(federation.max_streams_per_peer, 8);
+    assert_eq!(federation.max_request_memory, 16 * 1024 * 1024);
     assert_eq!(federation.peers.len(), 1);
     assert_eq!(federation.peers[0].name.to_string(), "b.example");
     assert_eq!(federation.peers[0].quic.port(), 7811);
@@ -529,6 +546,10 @@ fn bad_federation_values_name_their_key() {
         (
             "[federation]\nmax_streams_per_peer = 0\n",
             "federation.max_streams_per_peer",
+        ),
+        (
+            "[federation]\nmax_request_memory_mib = 3\n",
+            "federation.max_request_memory_mib",
         ),
         (
             "[[federation.peers]]\nname = \"b.example\"\nquic = \"127.0.0.1:1\"\nkey = \"short\"\n",

@@ -11,6 +11,7 @@ use quinn::crypto::rustls::QuicClientConfig;
 use quinn::{Connection, ConnectionError, Endpoint, TransportConfig, VarInt};
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::Signed;
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::federation::{FedRequest, FedResponse};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
@@ -156,18 +157,21 @@ impl Links {
             .clone()
     }
 
-    /// The live link to `peer` carrying `info.key`, dialled if there is none.
+    /// The live link to `peer` carrying `info.key`, dialled if there is none. `lost` is the
+    /// [`Connection::stable_id`] of a link the caller saw fail: that one is replaced, but a link
+    /// another request has dialled since is reused — closing it would fail that request and
+    /// make concurrent redials replace each other's links.
     async fn connection(
         &self,
         peer: &NodeName,
         info: &PeerInfo,
-        fresh: bool,
+        lost: Option<usize>,
     ) -> Result<Connection, FedError> {
         let slot = self.slot(peer);
         // One dial at a time per peer: concurrent requests wait for it and share the link.
         let mut link = slot.lock().await;
         if let Some(current) = link.as_ref()
-            && !fresh
+            && lost != Some(current.connection.stable_id())
             && current.connection.close_reason().is_none()
             && current.key == info.key
         {
@@ -198,7 +202,14 @@ impl Links {
             match self.endpoint.connect_with(config.clone(), *addr, &host) {
                 Ok(connecting) => match connecting.await {
                     Ok(connection) => return Ok(connection),
-                    Err(e) => last = format!("{addr}: {e}"),
+                    Err(e) => {
+                        // A refused handshake may be a peer that rotated its key: have its
+                        // document fetched again before the next dial (at most once a minute).
+                        if matches!(e, ConnectionError::TransportError(_)) {
+                            self.peers.suspect_rotation(peer);
+                        }
+                        last = format!("{addr}: {e}");
+                    }
                 },
                 Err(e) => last = format!("{addr}: {e}"),
             }
@@ -213,21 +224,37 @@ impl Links {
         frame: &[u8],
         id: u64,
     ) -> Result<Value, FedError> {
-        let mut fresh = false;
+        let mut lost_link = None;
         loop {
-            let connection = self.connection(peer, info, fresh).await?;
+            let connection = self.connection(peer, info, lost_link).await?;
             match send(peer, &connection, frame).await {
                 Ok(bytes) => return answer(peer, &bytes, id),
-                Err(Failure::Lost(_)) if !fresh => fresh = true,
+                Err(Failure::Lost(_)) if lost_link.is_none() => {
+                    lost_link = Some(connection.stable_id());
+                }
                 Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
                 Err(Failure::Fatal(e)) => {
                     if let FedError::Unreachable { .. } = e {
-                        connection.close(VarInt::from_u32(0), b"failed");
+                        self.drop_link(peer, &connection).await;
                     }
                     return Err(e);
                 }
             }
         }
+    }
+
+    /// Closes `failed` and forgets it as `peer`'s link — only if it still is that link: a
+    /// link another request dialled meanwhile stays.
+    async fn drop_link(&self, peer: &NodeName, failed: &Connection) {
+        let slot = self.slot(peer);
+        let mut link = slot.lock().await;
+        if link
+            .as_ref()
+            .is_some_and(|current| current.connection.stable_id() == failed.stable_id())
+        {
+            *link = None;
+        }
+        failed.close(VarInt::from_u32(0), b"failed");
     }
 }
 
@@ -346,6 +373,13 @@ impl FedClient for Links {
     async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError> {
         match tokio::time::timeout(self.request_timeout, self.peers.resolve(node)).await {
             Ok(info) => Ok(info?.key),
+            Err(_) => Err(FedError::Timeout { peer: node.clone() }),
+        }
+    }
+
+    async fn keys_of(&self, node: &NodeName) -> Result<KeyHistory, FedError> {
+        match tokio::time::timeout(self.request_timeout, self.peers.key_history(node)).await {
+            Ok(history) => history,
             Err(_) => Err(FedError::Timeout { peer: node.clone() }),
         }
     }

@@ -14,6 +14,7 @@
 
 use ciborium::Value;
 use winichat_protocol::error_code::ErrorBody;
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
@@ -31,7 +32,6 @@ pub mod settings;
 pub mod tls;
 
 pub use handle::Federation;
-pub use hello::HelloHandler;
 pub use incoming::Incoming;
 pub use link::Links;
 pub use peers::{PeerDirectory, PeerInfo};
@@ -95,6 +95,13 @@ pub trait FedClient: Send + Sync + 'static {
     /// The current identity key of `node` (pinned, cached or discovered): what its signed
     /// events and requests verify under.
     async fn key_of(&self, node: &NodeName) -> Result<PublicKey, FedError>;
+
+    /// The keys `node` signed with: the current one and those its published rotations prove
+    /// (spec/federation.md §2.5), for verifying its older events. Without discovery, only the
+    /// current key.
+    async fn keys_of(&self, node: &NodeName) -> Result<KeyHistory, FedError> {
+        self.key_of(node).await.map(KeyHistory::only)
+    }
 }
 
 /// Answers requests from other nodes.

@@ -257,8 +257,7 @@ pub fn run(config: Config, command: FederationCommand) -> Result<(), NodeError> 
         let node_identity = NodeIdentity::load(&config.data_dir)?;
         let db = storage::open(&config.database_url, &config.data_dir).await?;
         let result = async {
-            db.check_identity(&config.name, node_identity.public_key().as_bytes())
-                .await?;
+            node_identity.check_database(&db, &config.name).await?;
             execute(&db, command).await
         }
         .await;

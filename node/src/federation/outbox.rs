@@ -278,8 +278,12 @@ async fn deliver_once(
     let mut events = Vec::with_capacity(due.len());
     let mut vanished = Vec::new();
     let mut used = 0;
+    // The rows' events in one query, in row order (an event is stored once, so ids are
+    // unique in `due`).
+    let ids: Vec<EventId> = due.iter().map(|entry| entry.event_id).collect();
+    let mut stored = inner.db.events().by_ids(&ids).await?.into_iter().peekable();
     for entry in &due {
-        let Some(event) = inner.db.events().by_id(&entry.event_id).await? else {
+        let Some(event) = stored.next_if(|event| event.id == entry.event_id) else {
             vanished.push(entry.event_id);
             continue;
         };

@@ -5,6 +5,11 @@
 //! the node document is fetched from `http(s)://NAME/.well-known/winichat/node`, verified and
 //! cached until its `valid_until`. A cached key is remembered after expiry so that a later
 //! document with another key is accepted only with a rotation signed by the cached one.
+//!
+//! A peer presenting a certificate key other than the cached one may have rotated its key:
+//! its document is fetched again at once (at most once a minute per name) and the new key
+//! taken when the rotation proves it. The document's rotations also give the keys the peer
+//! signed with before ([`KeyHistory`]), with which a replica verifies a home's older events.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -12,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use winichat_protocol::Timestamp;
-use winichat_protocol::federation::document::{self, DocumentError};
+use winichat_protocol::federation::document::{self, DocumentError, KeyHistory};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
@@ -40,6 +45,8 @@ pub struct PeerInfo {
 struct Discovered {
     info: PeerInfo,
     valid_until: Timestamp,
+    /// The keys the document's rotations prove; `history.current == info.key`.
+    history: KeyHistory,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +58,11 @@ struct Lists {
     /// When a document fetch for a name last failed: no new fetch for it before
     /// [`FETCH_RETRY_MS`] (a connecting stranger's made-up name costs one fetch a minute).
     failed: HashMap<NodeName, Timestamp>,
+    /// When a name's document was last fetched again because its certificate key changed:
+    /// such refetches happen at most once per [`FETCH_RETRY_MS`] (spec/federation.md §2.3).
+    refetched: HashMap<NodeName, Timestamp>,
+    /// Discovered names whose document the next resolve fetches again (a key mismatch).
+    refetch_due: HashSet<NodeName>,
 }
 
 /// A name whose node document could not be fetched is not fetched again for this long.
@@ -97,6 +109,8 @@ impl PeerDirectory {
             deny: settings.deny.iter().cloned().collect(),
             discovered: HashMap::new(),
             failed: HashMap::new(),
+            refetched: HashMap::new(),
+            refetch_due: HashSet::new(),
         };
         Ok(PeerDirectory {
             me,
@@ -164,8 +178,10 @@ impl PeerDirectory {
         if !self.is_allowed(name) {
             return Err(FedError::NotAllowed { peer: name.clone() });
         }
-        let known_key = {
-            let lists = self.lists();
+        // `cached`: a document still valid, due for a refetch because the peer presented
+        // another key; it stays in use if the refetch fails or is refused (§2.3).
+        let (known_key, cached) = {
+            let mut lists = self.lists();
             if let Some(pinned) = lists.pinned.get(name) {
                 let key = PublicKey::from_bytes(&pinned.key).map_err(|e| unreachable(name, e))?;
                 return Ok(PeerInfo {
@@ -173,23 +189,28 @@ impl PeerDirectory {
                     addrs: vec![pinned.quic],
                 });
             }
+            let refetch = lists.refetch_due.remove(name);
             match lists.discovered.get(name) {
-                Some(entry) if entry.valid_until > clock::now() => return Ok(entry.info.clone()),
-                Some(entry) => Some(entry.info.key),
-                None => None,
+                Some(entry) if entry.valid_until > clock::now() => {
+                    if !refetch {
+                        return Ok(entry.info.clone());
+                    }
+                    (Some(entry.info.key), Some(entry.info.clone()))
+                }
+                Some(entry) => (Some(entry.info.key), None),
+                None => (None, None),
             }
         };
         let Some(http) = &self.http else {
-            return Err(unreachable(name, "not a pinned peer (discovery is off)"));
+            return cached.ok_or_else(|| unreachable(name, "not a pinned peer (discovery is off)"));
         };
         let now = clock::now();
         if let Some(at) = self.lists().failed.get(name)
             && now.millis().saturating_sub(at.millis()) < FETCH_RETRY_MS
         {
-            return Err(unreachable(
-                name,
-                "its node document could not be fetched a moment ago",
-            ));
+            return cached.ok_or_else(|| {
+                unreachable(name, "its node document could not be fetched a moment ago")
+            });
         }
         let fetched = match self.fetches.acquire().await {
             Ok(_permit) => match self.fetch(http, name).await {
@@ -198,27 +219,114 @@ impl PeerDirectory {
             },
             Err(_) => Err(unreachable(name, "discovery is shut down")),
         };
-        let mut lists = self.lists();
-        match &fetched {
-            Ok(_) => {
-                lists.failed.remove(name);
-            }
-            Err(_) => {
-                if lists.failed.len() >= MAX_FAILED_NAMES {
-                    let mut times: Vec<u64> = lists.failed.values().map(|t| t.millis()).collect();
-                    times.sort_unstable();
-                    let cutoff = times[times.len() / 2];
-                    lists.failed.retain(|_, t| t.millis() > cutoff);
+        {
+            let mut lists = self.lists();
+            match &fetched {
+                Ok(_) => {
+                    lists.failed.remove(name);
                 }
-                lists.failed.insert(name.clone(), now);
+                Err(_) => {
+                    if lists.failed.len() >= MAX_FAILED_NAMES {
+                        let mut times: Vec<u64> =
+                            lists.failed.values().map(|t| t.millis()).collect();
+                        times.sort_unstable();
+                        let cutoff = times[times.len() / 2];
+                        lists.failed.retain(|_, t| t.millis() > cutoff);
+                    }
+                    lists.failed.insert(name.clone(), now);
+                }
             }
         }
-        fetched
+        match (fetched, cached) {
+            (Err(e), Some(cached)) => {
+                tracing::warn!(peer = %name, error = %e, "federation: node document not refetched; the cached one stays in use");
+                Ok(cached)
+            }
+            (fetched, _) => fetched,
+        }
     }
 
     /// Forgets what discovery learnt about `name` (its remembered key too).
     pub fn forget(&self, name: &NodeName) {
         self.lists().discovered.remove(name);
+    }
+
+    /// Resolves `name` for a peer whose TLS certificate carries `presented`. When that is not
+    /// the key we hold, the peer may have rotated: its document is fetched again at once (at
+    /// most once a minute per name) and the new key taken if the document's rotation, signed
+    /// by the held key, proves it. A pinned peer keeps its pinned key: its operator re-pins.
+    pub async fn resolve_presented(
+        &self,
+        name: &NodeName,
+        presented: &PublicKey,
+    ) -> Result<PeerInfo, FedError> {
+        let info = self.resolve(name).await?;
+        if &info.key == presented {
+            return Ok(info);
+        }
+        if self.lists().pinned.contains_key(name) {
+            tracing::warn!(
+                peer = %name,
+                "federation: the peer presents a key other than its pinned key; if it rotated \
+                 its key, re-pin it with the new key (`--peer`, `[[federation.peers]]`)"
+            );
+            return Err(unreachable(name, "certificate key is not the pinned key"));
+        }
+        if !self.suspect_rotation(name) {
+            return Err(unreachable(
+                name,
+                "certificate key is not the node's key (its document was fetched again a \
+                 moment ago)",
+            ));
+        }
+        tracing::info!(peer = %name, "federation: the peer presents another key; fetching its node document again");
+        let info = self.resolve(name).await?;
+        if &info.key == presented {
+            tracing::info!(peer = %name, "federation: the peer rotated its key; following the rotation");
+            Ok(info)
+        } else {
+            Err(unreachable(name, "certificate key is not the node's key"))
+        }
+    }
+
+    /// A discovered peer seems to have changed its key (its certificate did not match): the
+    /// next [`PeerDirectory::resolve`] fetches its document again, checking the rotation
+    /// against the held key; the cached document stays in use if that fails. At most once a
+    /// minute per name; false (nothing done) inside that minute, or for a pinned or
+    /// never-discovered name.
+    pub fn suspect_rotation(&self, name: &NodeName) -> bool {
+        let now = clock::now();
+        let mut lists = self.lists();
+        if lists.pinned.contains_key(name) || !lists.discovered.contains_key(name) {
+            return false;
+        }
+        if let Some(at) = lists.refetched.get(name)
+            && now.millis().saturating_sub(at.millis()) < FETCH_RETRY_MS
+        {
+            return false;
+        }
+        if lists.refetched.len() >= MAX_FAILED_NAMES {
+            lists.refetched.clear();
+        }
+        lists.refetched.insert(name.clone(), now);
+        // A refetch must not be held back by an earlier failed fetch of the name.
+        lists.failed.remove(name);
+        lists.refetch_due.insert(name.clone());
+        true
+    }
+
+    /// The keys `name` signed with: the current one (as [`PeerDirectory::resolve`]) and, for
+    /// a discovered peer, the earlier ones its document's rotations prove. A pinned peer has
+    /// only its pinned key.
+    pub async fn key_history(&self, name: &NodeName) -> Result<KeyHistory, FedError> {
+        let info = self.resolve(name).await?;
+        let lists = self.lists();
+        match lists.discovered.get(name) {
+            Some(entry) if entry.info.key == info.key && !lists.pinned.contains_key(name) => {
+                Ok(entry.history.clone())
+            }
+            _ => Ok(KeyHistory::only(info.key)),
+        }
     }
 
     /// Verifies a fetched document for `name`, resolves its addresses and caches it.
@@ -229,9 +337,16 @@ impl PeerDirectory {
         known_key: Option<PublicKey>,
         now: Timestamp,
     ) -> Result<PeerInfo, FedError> {
-        let doc = document::verify_document(bytes, name, known_key.as_ref(), now)
-            .map_err(|e: DocumentError| unreachable(name, format!("node document: {e}")))?;
-        let key = doc.public_key().map_err(|e| unreachable(name, e))?;
+        let refused = |e: DocumentError| {
+            if known_key.is_some() && matches!(e, DocumentError::UnprovenRotation(_)) {
+                tracing::warn!(peer = %name, error = %e, "federation: node document with a new key refused; keeping the key held");
+            }
+            unreachable(name, format!("node document: {e}"))
+        };
+        let doc =
+            document::verify_document(bytes, name, known_key.as_ref(), now).map_err(refused)?;
+        let history = document::key_history(&doc).map_err(refused)?;
+        let key = history.current;
         let mut addrs = Vec::new();
         for text in doc.quic.iter().take(8) {
             // Addresses are "host:port"; a host name is looked up here.
@@ -255,6 +370,7 @@ impl PeerDirectory {
             Discovered {
                 info: info.clone(),
                 valid_until,
+                history,
             },
         );
         Ok(info)
@@ -267,7 +383,10 @@ impl PeerDirectory {
                 refuse_public(name).await?;
                 "http"
             }
-            _ => "https",
+            Discovery::Https | Discovery::Pinned => {
+                refuse_ip_literal(name)?;
+                "https"
+            }
         };
         let url = format!("{scheme}://{name}/.well-known/winichat/node");
         let mut response = http
@@ -361,6 +480,26 @@ pub async fn addresses_of(name: &NodeName) -> std::io::Result<Vec<IpAddr>> {
         .collect())
 }
 
+/// Whether `name`'s host is an IP address literal rather than a DNS name.
+pub fn is_ip_literal(name: &NodeName) -> bool {
+    let host = name.host().trim_start_matches('[').trim_end_matches(']');
+    host.parse::<IpAddr>().is_ok()
+}
+
+/// HTTPS discovery authenticates a name by its web certificate, issued for DNS names: a name
+/// that is an IP literal has no such certificate to validate, so its document is not fetched.
+fn refuse_ip_literal(name: &NodeName) -> Result<(), FedError> {
+    if is_ip_literal(name) {
+        return Err(unreachable(
+            name,
+            "https discovery needs a DNS name, and this node name is an IP address (no web \
+             certificate validates it); pin the peer (`--peer`, `[[federation.peers]]`) or, on \
+             a private network, use `federation.discovery = \"http\"`",
+        ));
+    }
+    Ok(())
+}
+
 /// Plain-HTTP discovery is for closed set-ups only: refuse a name that resolves to a public
 /// address, where anyone on the path could swap the document.
 async fn refuse_public(name: &NodeName) -> Result<(), FedError> {
@@ -403,6 +542,7 @@ mod tests {
             versions: vec![1],
             valid_until,
             rotation,
+            earlier_rotations: Vec::new(),
         }
         .sign(signing)
         .expect("signs")
@@ -503,6 +643,83 @@ mod tests {
             .await
             .expect("rotated");
         assert_eq!(info.key, PublicKey::of(&new));
+        let history = dir
+            .lists()
+            .discovered
+            .get(&b)
+            .expect("cached")
+            .history
+            .clone();
+        assert_eq!(history.current, PublicKey::of(&new));
+        assert!(
+            history.knows(&PublicKey::of(&old)),
+            "the old key stays known"
+        );
+    }
+
+    #[tokio::test]
+    async fn https_discovery_refuses_ip_literal_names() {
+        let dir = directory(FederationSettings {
+            discovery: Discovery::Https,
+            ..Default::default()
+        });
+        for literal in ["127.0.0.1:7800", "[::1]:7800", "203.0.113.7"] {
+            let err = dir.resolve(&name(literal)).await.expect_err("refused");
+            assert!(
+                err.to_string().contains("needs a DNS name"),
+                "{literal}: {err}"
+            );
+        }
+        assert!(is_ip_literal(&name("[2001:db8::1]:443")));
+        assert!(!is_ip_literal(&name("chat.example.org:8443")));
+    }
+
+    #[tokio::test]
+    async fn a_rotation_is_suspected_at_most_once_a_minute_and_never_for_pins() {
+        let dir = directory(FederationSettings {
+            discovery: Discovery::Pinned,
+            ..Default::default()
+        });
+        let b = name("b.example");
+        let now = clock::now();
+        let old = SigningKey::from_bytes(&[1; 32]);
+        assert!(!dir.suspect_rotation(&b), "nothing discovered yet");
+        dir.accept_document(
+            &b,
+            &document(&old, Timestamp(now.0 + 60_000), None),
+            None,
+            now,
+        )
+        .await
+        .expect("accepted");
+        assert!(dir.suspect_rotation(&b), "first mismatch: refetch");
+        assert!(
+            !dir.suspect_rotation(&b),
+            "second within the minute: not again"
+        );
+        // Due for a refetch, which cannot happen here (discovery off): the cached document
+        // stays in use.
+        let info = dir.resolve(&b).await.expect("the cached document");
+        assert_eq!(info.key, PublicKey::of(&old));
+
+        let c = name("c.example");
+        dir.pin(PinnedPeer {
+            name: c.clone(),
+            quic: "127.0.0.1:7811".parse().expect("addr"),
+            key: PublicKey::of(&old).to_bytes(),
+        });
+        assert!(!dir.suspect_rotation(&c), "pinned: never refetched");
+        let other = PublicKey::of(&SigningKey::from_bytes(&[2; 32]));
+        let err = dir
+            .resolve_presented(&c, &other)
+            .await
+            .expect_err("pin kept");
+        assert!(err.to_string().contains("pinned"), "{err}");
+        let info = dir
+            .resolve_presented(&c, &PublicKey::of(&old))
+            .await
+            .expect("the pinned key");
+        assert_eq!(info.key, PublicKey::of(&old));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct FederationSettings {
     pub request_timeout: Duration,
     /// The most requests one peer may have open at once (QUIC bidirectional streams).
     pub max_streams_per_peer: u32,
+    /// The most bytes of incoming requests read or held at once, over all peers; a request
+    /// that would go over is answered `unavailable`.
+    pub max_request_memory: usize,
 }
 
 impl Default for FederationSettings {
@@ -59,6 +62,7 @@ impl Default for FederationSettings {
             deny: Vec::new(),
             request_timeout: Duration::from_secs(10),
             max_streams_per_peer: 64,
+            max_request_memory: super::incoming::DEFAULT_REQUEST_MEMORY,
         }
     }
 }

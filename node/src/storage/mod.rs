@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest as _, Sha256};
 use winichat_protocol::Timestamp;
+use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
@@ -334,6 +335,9 @@ pub trait NodeIdentityStore: Send + Sync {
     /// Records the identity. [`StorageError::Conflict`] if one is already recorded: an identity
     /// is written once and never replaced.
     async fn insert(&self, identity: &NodeIdentity) -> Result<(), StorageError>;
+
+    /// Replaces the recorded key after a key rotation the caller checked.
+    async fn replace_key(&self, public_key: &[u8; 32]) -> Result<(), StorageError>;
 }
 
 /// The append-only group logs.
@@ -354,6 +358,9 @@ pub trait EventLog: Send + Sync {
 
     /// The home nodes of the groups stored here, but `me`: whose replicas this node keeps.
     async fn homes_other_than(&self, me: &NodeName) -> Result<Vec<NodeName>, StorageError>;
+
+    /// The groups homed on `home` stored here, each with its head seq here, by group id.
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError>;
 
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
@@ -378,6 +385,10 @@ pub trait EventLog: Send + Sync {
 
     /// The event with this id, if stored.
     async fn by_id(&self, id: &EventId) -> Result<Option<StoredEvent>, StorageError>;
+
+    /// The stored events among `ids`, in the order of `ids`, read in one query (an outbox
+    /// batch); ids with no stored event are left out, an id named twice comes once.
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError>;
 
     /// The event at `seq` of the group, if stored.
     async fn at(&self, group: &GroupId, seq: u64) -> Result<Option<StoredEvent>, StorageError> {
@@ -445,8 +456,10 @@ pub trait Outbox: Send + Sync {
     /// Destinations with at least one row due at `now`, sorted by name.
     async fn destinations_with_due(&self, now: Timestamp) -> Result<Vec<NodeName>, StorageError>;
 
-    /// Makes every row of `destination` due now (used when the peer contacts us: it is back,
-    /// so waiting out the backoff would only delay delivery). Returns how many rows changed.
+    /// Makes every row of `destination` due now and forgets its failed attempts (used when the
+    /// peer contacts us or answers again: it is back, so waiting out the backoff would only
+    /// delay delivery, and its next failure backs off from the first step). Returns how many
+    /// rows changed.
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError>;
 
     /// One [`OutboxStatus`] per destination that has rows, sorted by destination.
@@ -630,6 +643,19 @@ impl Database {
         node: &NodeName,
         public_key: &[u8; 32],
     ) -> Result<(), StorageError> {
+        self.check_identity_rotated(node, public_key, None).await
+    }
+
+    /// [`Database::check_identity`] for a node whose key may have been rotated: a database
+    /// recorded under an earlier key of `history` (the node's verified rotations, whose
+    /// current key is `public_key`) is this node's, and is moved to the current key, so the
+    /// retired key can never open it again.
+    pub async fn check_identity_rotated(
+        &self,
+        node: &NodeName,
+        public_key: &[u8; 32],
+        history: Option<&KeyHistory>,
+    ) -> Result<(), StorageError> {
         let store = self.node_identity();
         let stored = match store.get().await? {
             Some(stored) => stored,
@@ -650,8 +676,22 @@ impl Database {
                 }
             }
         };
+        let rotated_from_stored = history.is_some_and(|history| {
+            history.current.to_bytes() == *public_key
+                && history
+                    .earlier
+                    .iter()
+                    .any(|retired| retired.key.to_bytes() == stored.public_key)
+        });
         if stored.name == *node && stored.public_key == *public_key {
             Ok(())
+        } else if stored.name == *node && rotated_from_stored {
+            tracing::info!(
+                old_key = %hex(&stored.public_key),
+                new_key = %hex(public_key),
+                "the node key was rotated: the database now belongs to the new key"
+            );
+            store.replace_key(public_key).await
         } else {
             Err(StorageError::IdentityMismatch {
                 stored_name: stored.name.to_string(),

@@ -5,7 +5,7 @@
 //! where stored text is parsed back into identifiers — is written once.
 
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::GroupId;
+use winichat_protocol::ids::{EventId, GroupId};
 
 use sha2::{Digest as _, Sha256};
 
@@ -58,6 +58,19 @@ impl TryFrom<EventRow> for StoredEvent {
 /// Converts a batch of event rows, failing on the first corrupt one.
 pub(crate) fn events(rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StorageError> {
     rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// Converts event rows fetched by id (in any order) to the events of `ids`, in the order of
+/// `ids`; ids with no row are left out, an id named twice comes once.
+pub(crate) fn events_in_order_of(
+    ids: &[EventId],
+    rows: Vec<EventRow>,
+) -> Result<Vec<StoredEvent>, StorageError> {
+    let mut by_id: std::collections::HashMap<EventId, StoredEvent> = rows
+        .into_iter()
+        .map(|row| StoredEvent::try_from(row).map(|event| (event.id, event)))
+        .collect::<Result<_, _>>()?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// A row of `outbox`.
@@ -234,7 +247,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn head(
     last_seq: i64,
     last_event_id: Option<String>,
-) -> Result<Option<(u64, winichat_protocol::ids::EventId)>, StorageError> {
+) -> Result<Option<(u64, EventId)>, StorageError> {
     let seq = stored_u64(last_seq, "groups.last_seq")?;
     match (seq, last_event_id) {
         (0, _) => Ok(None),

@@ -245,7 +245,7 @@ pub struct ReadParams {
 }
 
 /// Serde for an array of CBOR byte strings.
-mod byte_strings {
+pub(crate) mod byte_strings {
     use serde::de::{SeqAccess, Visitor};
     use serde::ser::SerializeSeq;
     use serde::{Deserializer, Serializer};

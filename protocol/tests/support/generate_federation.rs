@@ -165,8 +165,19 @@ pub fn check_node_document(v: &Value) -> Result<(), DecodeError> {
     }
     timestamp(require(map, "valid_until")?)?;
     match get(map, "rotation") {
-        None | Some(Value::Bytes(_)) => Ok(()),
-        Some(_) => Err(schema("rotation is a byte string")),
+        None | Some(Value::Bytes(_)) => {}
+        Some(_) => return Err(schema("rotation is a byte string")),
+    }
+    match get(map, "earlier_rotations") {
+        None => Ok(()),
+        Some(v) => {
+            for rotation in non_empty_array(v, "earlier rotations")? {
+                if !matches!(rotation, Value::Bytes(_)) {
+                    return Err(schema("an earlier rotation is a byte string"));
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -293,6 +304,15 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 
 /// The node document of chat.example.org under `key`, valid for a day from `TS0`.
 pub fn node_document(key: &SigningKey, rotation: Option<&[u8]>) -> Value {
+    node_document_with_chain(key, rotation, &[])
+}
+
+/// [`node_document`] with `earlier_rotations` (when not empty).
+pub fn node_document_with_chain(
+    key: &SigningKey,
+    rotation: Option<&[u8]>,
+    earlier: &[&[u8]],
+) -> Value {
     let mut fields = vec![
         ("name", vtext(home().as_str())),
         ("key", Value::Bytes(key.verifying_key().to_bytes().to_vec())),
@@ -306,7 +326,34 @@ pub fn node_document(key: &SigningKey, rotation: Option<&[u8]>) -> Value {
     if let Some(rotation) = rotation {
         fields.push(("rotation", Value::Bytes(rotation.to_vec())));
     }
+    if !earlier.is_empty() {
+        fields.push((
+            "earlier_rotations",
+            Value::Array(earlier.iter().map(|r| Value::Bytes(r.to_vec())).collect()),
+        ));
+    }
     vmap(&fields)
+}
+
+/// The key chat.example.org moves to after its second rotation (other key → this one).
+pub fn third_key() -> SigningKey {
+    SigningKey::from_bytes(&[0x33; 32])
+}
+
+/// The other key hands chat.example.org over to [`third_key`], an hour after [`key_rotation`].
+pub fn second_key_rotation() -> Value {
+    vmap(&[
+        ("name", vtext(home().as_str())),
+        (
+            "old_key",
+            Value::Bytes(other_key().verifying_key().to_bytes().to_vec()),
+        ),
+        (
+            "new_key",
+            Value::Bytes(third_key().verifying_key().to_bytes().to_vec()),
+        ),
+        ("ts", Value::from(TS0 + 3_600_000)),
+    ])
 }
 
 /// The test key hands chat.example.org over to the other key.
@@ -848,6 +895,11 @@ fn identity() -> Vec<Case> {
     let rotated = node_document(&new, Some(rotation.raw()));
     let signed_document = Signed::sign(document.clone(), &home(), &old).expect("sign");
     let signed_rotated = Signed::sign(rotated.clone(), &home(), &new).expect("sign");
+    let third = third_key();
+    let second_rotation = Signed::sign(second_key_rotation(), &home(), &new).expect("sign");
+    let twice_rotated =
+        node_document_with_chain(&third, Some(second_rotation.raw()), &[rotation.raw()]);
+    let signed_twice_rotated = Signed::sign(twice_rotated.clone(), &home(), &third).expect("sign");
     let with = |field: &str, value: Value| {
         let Value::Map(mut entries) = document.clone() else {
             unreachable!("a map")
@@ -899,6 +951,40 @@ fn identity() -> Vec<Case> {
             "Signed by the new (other) key. A fetcher that holds the test key for \
              chat.example.org accepts it: `rotation` verifies under the test key and names \
              old_key = the test key, new_key = this document's key.",
+        ),
+        valid(
+            "node document after two key rotations",
+            "node-document",
+            &enc(&twice_rotated),
+        )
+        .note(
+            "Its key is a third key (seed 32 bytes of 0x33); `rotation` hands the other key \
+             over to it, `earlier_rotations` holds the first rotation (test key → other key).",
+        ),
+        schema_case(
+            "node document with an empty earlier_rotations",
+            "node-document",
+            &{
+                let Value::Map(mut entries) = rotated.clone() else {
+                    unreachable!("a map")
+                };
+                entries.push((vtext("earlier_rotations"), Value::Array(vec![])));
+                Value::Map(entries)
+            },
+        ),
+        valid(
+            "signed node document after two key rotations",
+            "signed-node-document",
+            signed_twice_rotated.raw(),
+        )
+        .key(&third.verifying_key().to_bytes())
+        .note(
+            "Signed by the third key. The chain (federation.md §2.2 rule 5): the earlier \
+             rotation, signed by the test key, names test key → other key at TS0; `rotation`, \
+             signed by the other key, names other key → third key an hour later. A fetcher \
+             holding the test key or the other key accepts it; a replica verifies the node's \
+             events dated before TS0 under the test key, those before TS0 + 1 h under the \
+             other key, and any under the third key.",
         ),
         error(
             "signed node document under another key",

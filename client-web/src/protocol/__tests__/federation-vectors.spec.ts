@@ -179,7 +179,7 @@ const SHAPES: Record<string, Check> = {
   'fed-read-result': map({}),
   'node-document': map(
     { name: nodeName, key: bytes(32), quic: arrayOf(text, 1), versions, valid_until: uint() },
-    { rotation: bytes() },
+    { rotation: bytes(), earlier_rotations: arrayOf(bytes(), 1) },
   ),
   'key-rotation': map({ name: nodeName, old_key: bytes(32), new_key: bytes(32), ts: uint() }),
 };

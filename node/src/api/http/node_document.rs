@@ -51,7 +51,8 @@ pub struct DocumentSigner {
     name: NodeName,
     key: SigningKey,
     quic: Vec<String>,
-    rotation: Option<Vec<u8>>,
+    /// Signed key rotations, oldest first (spec/federation.md §2.5).
+    rotations: Vec<Vec<u8>>,
     signed: Mutex<Option<(Timestamp, Vec<u8>)>>,
 }
 
@@ -71,14 +72,15 @@ impl DocumentSigner {
             name,
             key,
             quic,
-            rotation: None,
+            rotations: Vec::new(),
             signed: Mutex::new(None),
         }
     }
 
-    /// Publishes a key rotation (a COSE_Sign1 of a `KeyRotation` by the previous key).
-    pub fn with_rotation(mut self, rotation: Vec<u8>) -> Self {
-        self.rotation = Some(rotation);
+    /// Publishes the node's key rotations (COSE_Sign1s of `KeyRotation`s, each by the key
+    /// before, oldest first): the last as `rotation`, the others as `earlier_rotations`.
+    pub fn with_rotations(mut self, rotations: Vec<Vec<u8>>) -> Self {
+        self.rotations = rotations;
         self
     }
 
@@ -96,7 +98,12 @@ impl DocumentSigner {
             quic: self.quic.clone(),
             versions: VERSIONS.to_vec(),
             valid_until: Timestamp(now.0.saturating_add(DOCUMENT_LIFETIME_MS)),
-            rotation: self.rotation.clone(),
+            rotation: self.rotations.last().cloned(),
+            earlier_rotations: self
+                .rotations
+                .split_last()
+                .map(|(_, earlier)| earlier.to_vec())
+                .unwrap_or_default(),
         };
         let bytes = doc.sign(&self.key)?.raw().to_vec();
         *slot = Some((now, bytes.clone()));

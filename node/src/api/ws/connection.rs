@@ -3,18 +3,27 @@
 //! [`run`] is generic over the socket's `Sink` and `Stream`, so the unit tests drive it with
 //! channels; the `/ws` handler passes the two halves of an axum `WebSocket`.
 //!
-//! One task per connection does everything: it reads requests and answers each exactly once,
+//! One task per connection owns the socket: it reads requests and answers each exactly once,
 //! forwards the hub's pushes from a bounded queue, pings, and watches the token's expiry and
 //! the hub's "close now" signal. Every write races that signal and a timeout, so a client that
 //! stops reading cannot hold the task (or the node's memory) forever.
+//!
+//! Requests and pushes are independent: a request runs on a task of its own while the
+//! connection keeps writing pushes. A request may wait long (a busy group, a remote home) and
+//! meanwhile others' pushes arrive for its sender; were they not written, the sender's queue
+//! would fill and the hub would close it as too slow although it reads fine. One request runs
+//! at a time per connection (the next is not read before the reply is sent), so replies keep
+//! the order of their requests.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use winichat_protocol::Timestamp;
 use winichat_protocol::client::{ClientFrame, Request, ServerFrame};
@@ -50,7 +59,7 @@ const STRIKES: u32 = 40;
 const STRIKES_PER_SEC: u32 = 4;
 
 /// The authenticated side of a connection, as methods see it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnState {
     /// Who is connected.
     pub user: UserId,
@@ -131,9 +140,11 @@ async fn serve<S, R, A>(
         kick: registration.kick,
         settings,
         state,
-        hub: hub.clone(),
-        accounts,
-        chats,
+        services: Services {
+            accounts: Arc::new(accounts),
+            chats,
+            hub: hub.clone(),
+        },
     };
     conn.serve(
         auth_id,
@@ -256,11 +267,47 @@ struct Conn<'s, S, A> {
     sink: &'s mut S,
     kick: watch::Receiver<Option<u16>>,
     settings: GatewaySettings,
+    /// The connection's state as of the last answered request (a request in flight works on
+    /// a copy and hands it back with its reply).
     state: ConnState,
-    hub: Hub,
-    accounts: A,
+    services: Services<A>,
+}
+
+/// What a request runs with, on its own task.
+struct Services<A> {
+    accounts: Arc<A>,
     /// The chat service; `None` only in unit tests of the connection loop.
     chats: Option<Chats>,
+    hub: Hub,
+}
+
+impl<A> Clone for Services<A> {
+    fn clone(&self) -> Self {
+        Services {
+            accounts: Arc::clone(&self.accounts),
+            chats: self.chats.clone(),
+            hub: self.hub.clone(),
+        }
+    }
+}
+
+/// The request a connection is answering: its id, for an answer should its task fail, and
+/// the task, which hands back the connection's state (`auth.refresh` changes the expiry) with
+/// the reply. Dropping it (the connection closing) leaves the task to finish on its own, so a
+/// write is never cut short halfway.
+struct InFlight {
+    id: u64,
+    task: JoinHandle<(ConnState, ServerFrame)>,
+}
+
+/// The end of the request in flight; never, when there is none.
+async fn answered(
+    in_flight: &mut Option<InFlight>,
+) -> (u64, Result<(ConnState, ServerFrame), JoinError>) {
+    match in_flight {
+        Some(request) => (request.id, (&mut request.task).await),
+        None => std::future::pending().await,
+    }
 }
 
 /// What ends a connection: a close code to send, or nothing (the peer is gone).
@@ -335,8 +382,10 @@ where
             self.settings.ping_interval,
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut in_flight: Option<InFlight> = None;
         loop {
             let expiry = sleep_until(instant_of(self.state.expires_at));
+            let busy = in_flight.is_some();
             tokio::select! {
                 biased;
                 changed = self.kick.changed() => {
@@ -345,7 +394,25 @@ where
                         _ => None,
                     });
                 }
-                message = stream.next() => {
+                (id, done) = answered(&mut in_flight) => {
+                    in_flight = None;
+                    // The client waited for this reply, so it was not idle meanwhile (its
+                    // pongs stay unread until the next request is read).
+                    last_heard = Instant::now();
+                    let reply = match done {
+                        Ok((state, reply)) => {
+                            self.state = state;
+                            reply
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, id, "gateway: a request's task failed");
+                            let error = ErrorBody::new(ErrorCode::Internal, "the request failed");
+                            ServerFrame::Err { id, error }
+                        }
+                    };
+                    self.send_frame(&reply).await?;
+                }
+                message = stream.next(), if !busy => {
                     let message = match message {
                         None | Some(Err(ReadError::Broken(_))) => return Err(None),
                         Some(Err(ReadError::TooBig)) => return Err(Some((close::TOO_BIG, "frame too large"))),
@@ -364,8 +431,10 @@ where
                                 self.send_frame(&ServerFrame::Err { id, error }).await?;
                                 continue;
                             }
-                            let reply = self.handle(&bytes).await;
-                            self.send_frame(&reply).await?;
+                            match self.start(&bytes) {
+                                Ok(request) => in_flight = Some(request),
+                                Err(refusal) => self.send_frame(&refusal).await?,
+                            }
                         }
                         Message::Text(_) => return Err(Some((close::UNSUPPORTED_DATA, "binary frames only"))),
                         Message::Close(_) => return Err(None),
@@ -379,7 +448,7 @@ where
                     }
                 }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() >= self.settings.idle_timeout {
+                    if !busy && last_heard.elapsed() >= self.settings.idle_timeout {
                         return Err(Some((close::IDLE_TIMEOUT, "idle timeout")));
                     }
                     self.send(Message::Ping(Bytes::new())).await?;
@@ -391,42 +460,44 @@ where
         }
     }
 
-    /// Decodes and answers one request.
-    async fn handle(&mut self, bytes: &[u8]) -> ServerFrame {
+    /// Decodes a request and starts answering it on a task of its own; a frame that is not a
+    /// request is answered at once (the `Err`).
+    fn start(&self, bytes: &[u8]) -> Result<InFlight, ServerFrame> {
         let request = match ClientFrame::decode(bytes) {
             Ok(ClientFrame::Request(request)) => request,
             Ok(_) => {
-                return ServerFrame::Err {
+                return Err(ServerFrame::Err {
                     id: request_id(bytes),
                     error: ErrorBody::new(ErrorCode::BadRequest, "expected a request"),
-                };
+                });
             }
             Err(e) => {
-                return ServerFrame::Err {
+                return Err(ServerFrame::Err {
                     id: request_id(bytes),
                     error: decode_error(&e),
-                };
+                });
             }
         };
-        let result = methods::call(
-            &mut self.state,
-            &self.accounts,
-            self.chats.as_ref(),
-            &self.hub,
-            &request.method,
-            &request.params,
-        )
-        .await;
-        match result {
-            Ok(result) => ServerFrame::Ok {
-                id: request.id,
-                result,
-            },
-            Err(error) => ServerFrame::Err {
-                id: request.id,
-                error,
-            },
-        }
+        let services = self.services.clone();
+        let mut state = self.state.clone();
+        let id = request.id;
+        let task = tokio::spawn(async move {
+            let result = methods::call(
+                &mut state,
+                &*services.accounts,
+                services.chats.as_ref(),
+                &services.hub,
+                &request.method,
+                &request.params,
+            )
+            .await;
+            let reply = match result {
+                Ok(result) => ServerFrame::Ok { id, result },
+                Err(error) => ServerFrame::Err { id, error },
+            };
+            (state, reply)
+        });
+        Ok(InFlight { id, task })
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), End> {

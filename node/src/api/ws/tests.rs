@@ -1,6 +1,6 @@
 //! The connection loop driven through channels, with fake accounts and short timeouts.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -8,6 +8,7 @@ use axum::extract::ws::Message;
 use ciborium::Value;
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
+use tokio::sync::{Semaphore, mpsc};
 use winichat_protocol::Timestamp;
 use winichat_protocol::client::{ClientFrame, Request, ServerFrame};
 use winichat_protocol::error_code::ErrorCode;
@@ -26,13 +27,37 @@ fn alice() -> UserId {
 /// (alice, session s2).
 struct Fake {
     bio: Mutex<String>,
+    /// When set, `search` says it started and then waits for a permit: a request that stays
+    /// in flight for as long as a test likes.
+    search_gate: Option<SearchGate>,
+}
+
+struct SearchGate {
+    started: mpsc::UnboundedSender<()>,
+    permits: Arc<Semaphore>,
 }
 
 impl Fake {
     fn new() -> Fake {
         Fake {
             bio: Mutex::new(String::new()),
+            search_gate: None,
         }
+    }
+
+    /// A fake whose searches wait for a permit of the returned semaphore; the receiver gets a
+    /// message as each search starts waiting.
+    fn gated() -> (Fake, mpsc::UnboundedReceiver<()>, Arc<Semaphore>) {
+        let (started, started_rx) = mpsc::unbounded_channel();
+        let permits = Arc::new(Semaphore::new(0));
+        let fake = Fake {
+            search_gate: Some(SearchGate {
+                started,
+                permits: Arc::clone(&permits),
+            }),
+            ..Fake::new()
+        };
+        (fake, started_rx, permits)
     }
 }
 
@@ -84,6 +109,10 @@ impl Accounts for Fake {
         _after: Option<&str>,
         _limit: u32,
     ) -> Result<Vec<Profile>, AuthError> {
+        if let Some(gate) = &self.search_gate {
+            let _ = gate.started.send(());
+            let _permit = gate.permits.acquire().await.expect("gate open");
+        }
         Ok(vec![self.profile(&alice()).await?])
     }
 }
@@ -94,6 +123,10 @@ struct Client {
 }
 
 fn connect(hub: &Hub, settings: &GatewaySettings) -> Client {
+    connect_to(hub, settings, Fake::new())
+}
+
+fn connect_to(hub: &Hub, settings: &GatewaySettings, accounts: Fake) -> Client {
     let (tx, stream) = unbounded();
     let (sink, rx) = unbounded();
     tokio::spawn(run(
@@ -101,7 +134,7 @@ fn connect(hub: &Hub, settings: &GatewaySettings) -> Client {
         stream,
         hub.clone(),
         settings.clone(),
-        Fake::new(),
+        accounts,
         None,
     ));
     Client { tx, rx }
@@ -420,6 +453,129 @@ async fn a_full_queue_kicks_with_4006() {
         hub.push_about(&alice(), "profile", &map(vec![]));
     }
     assert_eq!(*reg.kick.borrow(), Some(close::TOO_SLOW));
+}
+
+#[tokio::test]
+async fn pushes_keep_flowing_while_a_request_is_in_flight() {
+    let settings = GatewaySettings {
+        send_queue: 4,
+        ..GatewaySettings::default()
+    };
+    let hub = Hub::new(&settings);
+    let (accounts, mut started, permits) = Fake::gated();
+    let mut c = connect_to(&hub, &settings, accounts);
+    c.auth("good", None).await;
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    started.recv().await.expect("the search starts");
+    // Four times the queue, each push taken before the next: the queue never holds more than
+    // one, so only a connection that stopped writing while the search waits would be kicked.
+    for k in 0..16u64 {
+        hub.push_about(&alice(), "profile", &map(vec![("k", Value::from(k))]));
+        let push = loop {
+            match c.frame().await {
+                // The user's own "online", queued at registration.
+                ServerFrame::Push(push) if push.event == "presence" => {}
+                ServerFrame::Push(push) => break push,
+                other => panic!("expected push {k} while the search waits, got {other:?}"),
+            }
+        };
+        assert_eq!(push.data, map(vec![("k", Value::from(k))]));
+    }
+    permits.add_permits(1);
+    assert!(c.reply(2).await.is_ok(), "the search is answered");
+    c.request(3, "ping", map(vec![]));
+    assert_eq!(
+        c.reply(3).await,
+        Ok(map(vec![])),
+        "and the connection lives on"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_4006_though_its_request_waits() {
+    let settings = GatewaySettings {
+        send_queue: 4,
+        ..GatewaySettings::default()
+    };
+    let hub = Hub::new(&settings);
+    let (accounts, mut started, _permits) = Fake::gated();
+    let (tx, stream) = unbounded();
+    // A socket whose client stopped reading: a write waits until the test takes the one
+    // message the channel holds.
+    let (sink, mut rx) = futures_channel::mpsc::channel::<Message>(0);
+    tokio::spawn(run(sink, stream, hub.clone(), settings, accounts, None));
+    let c = Client {
+        tx,
+        rx: unbounded().1,
+    };
+    c.request(1, "auth", map(vec![("token", Value::from("good"))]));
+    let ready = tokio::time::timeout(Duration::from_secs(10), rx.next())
+        .await
+        .expect("ready in time");
+    assert!(matches!(ready, Some(Message::Binary(_))), "{ready:?}");
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    started.recv().await.expect("the search starts");
+    let pushed = 16;
+    for k in 0..pushed {
+        hub.push_about(&alice(), "profile", &map(vec![("k", Value::from(k))]));
+        // The connection writes what it can before the next push.
+        tokio::task::yield_now().await;
+    }
+    let mut pushes = 0;
+    let code = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), rx.next())
+            .await
+            .expect("a message in time");
+        match message {
+            Some(Message::Binary(b)) => match ServerFrame::decode(&b).expect("a server frame") {
+                ServerFrame::Push(_) => pushes += 1,
+                other => panic!("the search is still waiting, yet: {other:?}"),
+            },
+            Some(Message::Close(Some(frame))) => break frame.code,
+            other => panic!("expected pushes then a close, got {other:?}"),
+        }
+    };
+    assert_eq!(code, close::TOO_SLOW);
+    assert!(pushes < pushed, "the queue stayed bounded: {pushes} pushes");
+}
+
+#[tokio::test]
+async fn requests_are_answered_in_order_one_at_a_time() {
+    let (hub, settings) = setup();
+    let (accounts, mut started, permits) = Fake::gated();
+    let mut c = connect_to(&hub, &settings, accounts);
+    c.auth("good", None).await;
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    c.request(3, "ping", map(vec![]));
+    started.recv().await.expect("the search starts");
+    permits.add_permits(1);
+    // The ping, quick as it is, is read only once the search is answered.
+    let mut replies = Vec::new();
+    while replies.len() < 2 {
+        match c.frame().await {
+            ServerFrame::Ok { id, .. } => replies.push(id),
+            // The user's own "online", queued at registration.
+            ServerFrame::Push(_) => {}
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+    assert_eq!(replies, [2, 3]);
+}
+
+#[tokio::test]
+async fn a_kick_closes_a_connection_whose_request_waits() {
+    let (hub, settings) = setup();
+    let (accounts, mut started, _permits) = Fake::gated();
+    let mut c = connect_to(&hub, &settings, accounts);
+    c.auth("good", None).await;
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    started.recv().await.expect("the search starts");
+    hub.kick_session(
+        &alice(),
+        &SessionId::from("s1".to_owned()),
+        close::SESSION_REVOKED,
+    );
+    assert_eq!(c.closed_with().await, close::SESSION_REVOKED);
 }
 
 #[test]

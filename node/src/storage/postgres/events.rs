@@ -3,7 +3,7 @@
 use super::PgStorage;
 use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
-    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, to_i64,
+    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -144,6 +144,24 @@ impl EventLog for PgStorage {
             .collect()
     }
 
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError> {
+        let heads: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, last_seq FROM groups WHERE home_node = $1 ORDER BY id")
+                .bind(home.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        heads
+            .iter()
+            .map(|(group, seq)| {
+                Ok((
+                    parse_stored::<GroupId>(group, "groups.id")?,
+                    stored_u64(*seq, "groups.last_seq")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn range(
         &self,
         group: &GroupId,
@@ -198,5 +216,22 @@ impl EventLog for PgStorage {
         .map_err(db_error)?
         .map(StoredEvent::try_from)
         .transpose()
+    }
+
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(EventId::to_string).collect();
+        let rows = sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE event_id = ANY($1)"
+        ))
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows::events_in_order_of(ids, rows)
     }
 }

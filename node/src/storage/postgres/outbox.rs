@@ -101,7 +101,8 @@ impl Outbox for PgStorage {
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
         // 0 is "due at any time": no clock is needed to make a row due now.
         let updated = sqlx::query(
-            "UPDATE outbox SET next_attempt_at = 0 WHERE destination = $1 AND next_attempt_at > 0",
+            "UPDATE outbox SET next_attempt_at = 0, attempts = 0 WHERE destination = $1 \
+             AND (next_attempt_at > 0 OR attempts > 0)",
         )
         .bind(destination.as_str())
         .execute(&self.pool)

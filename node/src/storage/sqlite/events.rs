@@ -3,7 +3,7 @@
 use super::SqliteStorage;
 use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
-    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, to_i64,
+    EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -148,6 +148,24 @@ impl EventLog for SqliteStorage {
             .collect()
     }
 
+    async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError> {
+        let heads: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, last_seq FROM groups WHERE home_node = ? ORDER BY id")
+                .bind(home.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        heads
+            .iter()
+            .map(|(group, seq)| {
+                Ok((
+                    parse_stored::<GroupId>(group, "groups.id")?,
+                    stored_u64(*seq, "groups.last_seq")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn range(
         &self,
         group: &GroupId,
@@ -202,5 +220,25 @@ impl EventLog for SqliteStorage {
         .map_err(db_error)?
         .map(StoredEvent::try_from)
         .transpose()
+    }
+
+    async fn by_ids(&self, ids: &[EventId]) -> Result<Vec<StoredEvent>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // SQLite has no array parameters: the ids go as one JSON array, so the statement stays
+        // fixed (prepared once) whatever the batch size.
+        let list = serde_json::Value::from(ids.iter().map(EventId::to_string).collect::<Vec<_>>())
+            .to_string();
+        let rows = sqlx::query_as::<_, EventRow>(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE event_id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows::events_in_order_of(ids, rows)
     }
 }

@@ -30,4 +30,17 @@ impl NodeIdentityStore for SqliteStorage {
         .map_err(db_error)?;
         Ok(())
     }
+
+    async fn replace_key(&self, public_key: &[u8; 32]) -> Result<(), StorageError> {
+        let done = sqlx::query("UPDATE node_identity SET public_key = ? WHERE singleton = 1")
+            .bind(public_key.as_slice())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StorageError::NotFound("node identity".to_owned()))
+        }
+    }
 }

@@ -106,7 +106,8 @@ impl Outbox for SqliteStorage {
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
         // 0 is "due at any time": no clock is needed to make a row due now.
         let updated = sqlx::query(
-            "UPDATE outbox SET next_attempt_at = 0 WHERE destination = ? AND next_attempt_at > 0",
+            "UPDATE outbox SET next_attempt_at = 0, attempts = 0 WHERE destination = ? \
+             AND (next_attempt_at > 0 OR attempts > 0)",
         )
         .bind(destination.as_str())
         .execute(&self.pool)
