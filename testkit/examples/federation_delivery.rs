@@ -53,6 +53,8 @@ const DEFAULT_UNLOADED: usize = 500;
 const DEFAULT_RATES: [u32; 6] = [500, 1000, 2000, 3000, 5000, 7000];
 const DEFAULT_SECS: u64 = 5;
 const DEFAULT_POSTERS: usize = 32;
+/// Groups on A the posters spread over (bob of B is in all of them).
+const DEFAULT_GROUPS: usize = 16;
 /// Requests one posting connection keeps in flight at most.
 const WINDOW: usize = 64;
 /// How often A's outbox depth is sampled during a step.
@@ -128,6 +130,7 @@ struct Options {
     rates: Vec<u32>,
     secs: u64,
     posters: usize,
+    groups: usize,
 }
 
 fn parse_options() -> Result<Options, BoxError> {
@@ -136,6 +139,7 @@ fn parse_options() -> Result<Options, BoxError> {
         rates: DEFAULT_RATES.to_vec(),
         secs: DEFAULT_SECS,
         posters: DEFAULT_POSTERS,
+        groups: DEFAULT_GROUPS,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -150,11 +154,22 @@ fn parse_options() -> Result<Options, BoxError> {
             }
             "--secs" => options.secs = value()?.parse()?,
             "--posters" => options.posters = value()?.parse()?,
+            "--groups" => options.groups = value()?.parse()?,
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    if options.unloaded == 0 || options.posters == 0 || options.secs == 0 {
-        return Err("--unloaded, --posters and --secs must be positive".into());
+    if options.unloaded == 0 || options.posters == 0 || options.secs == 0 || options.groups == 0 {
+        return Err("--unloaded, --posters, --groups and --secs must be positive".into());
+    }
+    let per_group = options.posters.div_ceil(options.groups);
+    if per_group > winichat_protocol::gateway::MAX_CONNECTIONS_PER_USER {
+        return Err(format!(
+            "{} posters over {} groups is {per_group} connections per group's owner; at most {}",
+            options.posters,
+            options.groups,
+            winichat_protocol::gateway::MAX_CONNECTIONS_PER_USER
+        )
+        .into());
     }
     if options.secs > 60 || options.rates.iter().any(|&r| r == 0 || r > 50_000) {
         return Err("--secs at most 60; rates between 1 and 50,000".into());
@@ -191,20 +206,7 @@ async fn run() -> Result<(), BoxError> {
     let mut alice = users::register(a, "alice").await;
     let mut bob = users::register(b, "bob").await;
     let group = public_group(&mut alice, "bench").await;
-    let handle = format!("#bench:{}", a.name());
-    let joined: api::ChatSummary = bob
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(handle.parse()?),
-            },
-        )
-        .await;
-    if joined.group != group {
-        return Err(format!("bob joined {} instead of {group}", joined.group).into());
-    }
+    join_by_handle(&mut bob, &format!("#bench:{}", a.name()), &group).await?;
     bob.discard_pushes(event::CHAT_EVENT);
     alice.discard_pushes(event::CHAT_EVENT);
 
@@ -216,7 +218,25 @@ async fn run() -> Result<(), BoxError> {
     );
 
     let marks = Arc::new(Marks::new(capacity));
-    let receiver = tokio::spawn(receive(bob, group.clone(), marks.clone()));
+    // The other groups of the sustained step, each owned by a user of A; bob joins them all
+    // now, so that the receiver knows every group it counts.
+    let mut groups = vec![group.clone()];
+    let mut owners = Vec::new();
+    for g in 1..options.groups {
+        let mut owner = users::register(a, &format!("owner{g}")).await;
+        let handle = format!("bench{g}");
+        let owned = public_group(&mut owner, &handle).await;
+        join_by_handle(&mut bob, &format!("#{handle}:{}", a.name()), &owned).await?;
+        owner.discard_pushes(event::CHAT_EVENT);
+        groups.push(owned);
+        owners.push(owner);
+    }
+    bob.discard_pushes(event::CHAT_EVENT);
+    let receiver = tokio::spawn(receive(
+        bob,
+        groups.iter().cloned().collect(),
+        marks.clone(),
+    ));
 
     // 1. Unloaded latency.
     let mut local = Vec::with_capacity(options.unloaded);
@@ -272,33 +292,21 @@ async fn run() -> Result<(), BoxError> {
     }
 
     // 2. Sustained rate.
-    // Alice's connections first; beyond what one user may hold, other users of A who join.
-    let per_user = winichat_protocol::gateway::MAX_CONNECTIONS_PER_USER;
-    let mut posters = vec![alice];
-    for i in 1..options.posters {
-        let poster = if i < per_user {
-            posters[0].another(a).await
-        } else {
-            let mut poster = users::register(a, &format!("poster{i}")).await;
-            let _: api::ChatSummary = poster
-                .ok(
-                    method::GROUPS_JOIN,
-                    &api::JoinParams {
-                        txn: txn(),
-                        group: Some(group.clone()),
-                        handle: None,
-                    },
-                )
-                .await;
-            poster
-        };
-        posters.push(poster);
+    // Poster `p` posts to group `p % G` over a connection of that group's owner (alice owns
+    // the first), so a post is pushed to its owner's few connections on A and to bob on B.
+    let owners: Vec<Client> = std::iter::once(alice).chain(owners).collect();
+    let mut posters = Vec::with_capacity(options.posters);
+    for p in 0..options.posters {
+        let owner = &owners[p % options.groups];
+        posters.push(owner.another(a).await);
     }
+    // The owners' own connections are not needed any more (and would only buffer pushes).
+    drop(owners);
     println!();
     println!(
-        "2. sustained: open-loop posting on A for {} s per step, {} connections (≤ {WINDOW} in \
-         flight each)",
-        options.secs, options.posters
+        "2. sustained: open-loop posting on A for {} s per step, {} connections over {} groups \
+         (≤ {WINDOW} in flight each)",
+        options.secs, options.posters, options.groups
     );
     println!(
         "   {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}  verdict",
@@ -324,7 +332,7 @@ async fn run() -> Result<(), BoxError> {
     for &rate in &options.rates {
         let (step, back) = sustained_step(
             posters,
-            &group,
+            &groups,
             &marks,
             next,
             rate,
@@ -421,7 +429,7 @@ struct Posted {
 #[allow(clippy::too_many_arguments)]
 async fn sustained_step(
     posters: Vec<Client>,
-    group: &GroupId,
+    groups: &[GroupId],
     marks: &Arc<Marks>,
     first: usize,
     rate: u32,
@@ -452,7 +460,7 @@ async fn sustained_step(
         .into_iter()
         .enumerate()
         .map(|(p, client)| {
-            let group = group.clone();
+            let group = groups[p % groups.len()].clone();
             let marks = marks.clone();
             // Poster `p` sends messages first + p, first + p + count, …
             let mine = (0..total).filter(|k| k % count == p).count();
@@ -600,7 +608,7 @@ async fn note_reply(client: &mut Client, id: u64, posted: &mut Posted) {
 }
 
 /// Bob's side: stamps every benchmark message's first `chat.event` on B.
-async fn receive(mut bob: Client, group: GroupId, marks: Arc<Marks>) {
+async fn receive(mut bob: Client, groups: std::collections::HashSet<GroupId>, marks: Arc<Marks>) {
     while !marks.stop.load(Ordering::Relaxed) {
         let Some(data) = bob
             .try_next_push(event::CHAT_EVENT, Duration::from_millis(100))
@@ -615,7 +623,7 @@ async fn receive(mut bob: Client, group: GroupId, marks: Arc<Marks>) {
         let Ok(push) = gateway::decode_params::<ChatEventPush>(&data) else {
             continue;
         };
-        if push.group != group {
+        if !groups.contains(&push.group) {
             continue;
         }
         let Some(i) = index_of(&push) else { continue };
@@ -675,6 +683,24 @@ fn post_params(group: &GroupId, i: usize) -> api::PostParams {
         mention_everyone: false,
         attachments: Vec::new(),
     }
+}
+
+/// Bob (of B) joins the group `handle` of A, which must be `group`.
+async fn join_by_handle(bob: &mut Client, handle: &str, group: &GroupId) -> Result<(), BoxError> {
+    let joined: api::ChatSummary = bob
+        .ok(
+            method::GROUPS_JOIN,
+            &api::JoinParams {
+                txn: txn(),
+                group: None,
+                handle: Some(handle.parse()?),
+            },
+        )
+        .await;
+    if &joined.group != group {
+        return Err(format!("bob joined {} instead of {group}", joined.group).into());
+    }
+    Ok(())
 }
 
 async fn public_group(owner: &mut Client, handle: &str) -> GroupId {

@@ -381,6 +381,27 @@ impl ChatStore for PgStorage {
         &self,
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
+        // Every commit usually succeeds: try them all in one transaction first. Only when one
+        // fails is the batch written again with a savepoint per commit, to keep the others.
+        {
+            let mut tx = self.pool.begin().await.map_err(db_error)?;
+            let mut all_written = true;
+            for commit in commits {
+                let written = match check_commit(commit) {
+                    Ok(()) => commit_in(&mut tx, commit).await,
+                    Err(e) => Err(e),
+                };
+                if written.is_err() {
+                    all_written = false;
+                    break;
+                }
+            }
+            if all_written {
+                tx.commit().await.map_err(db_error)?;
+                return Ok(commits.iter().map(|_| Ok(())).collect());
+            }
+            tx.rollback().await.map_err(db_error)?;
+        }
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut outcomes = Vec::with_capacity(commits.len());
         for commit in commits {

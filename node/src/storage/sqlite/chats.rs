@@ -601,6 +601,11 @@ fn items_sql(page: Page, admin_only: bool) -> &'static str {
     }
 }
 
+/// A transaction that takes the write lock at once (see the module docs of `sqlite`).
+async fn begin_immediate(pool: &sqlx::SqlitePool) -> Result<Tx<'static>, StorageError> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
+}
+
 /// The writes of one [`Commit`] inside `tx` (see [`ChatStore::commit`]).
 async fn commit_in(tx: &mut Tx<'_>, commit: &Commit) -> Result<(), StorageError> {
     append_in(tx, &commit.event, &commit.outbox).await?;
@@ -640,11 +645,8 @@ impl ChatStore for SqliteStorage {
         check_commit(commit)?;
         // IMMEDIATE: see the module docs of `sqlite`. Every early return drops `tx`, which
         // rolls back: nothing is written unless everything is.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let _turn = self.write_turn().await;
+        let mut tx = begin_immediate(&self.pool).await?;
         commit_in(&mut tx, commit).await?;
         tx.commit().await.map_err(db_error)
     }
@@ -653,12 +655,29 @@ impl ChatStore for SqliteStorage {
         &self,
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
-        // IMMEDIATE, as in `commit`.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let _turn = self.write_turn().await;
+        // Every commit usually succeeds: try them all in one transaction first. Only when one
+        // fails is the batch written again with a savepoint per commit, to keep the others.
+        {
+            let mut tx = begin_immediate(&self.pool).await?;
+            let mut all_written = true;
+            for commit in commits {
+                let written = match check_commit(commit) {
+                    Ok(()) => commit_in(&mut tx, commit).await,
+                    Err(e) => Err(e),
+                };
+                if written.is_err() {
+                    all_written = false;
+                    break;
+                }
+            }
+            if all_written {
+                tx.commit().await.map_err(db_error)?;
+                return Ok(commits.iter().map(|_| Ok(())).collect());
+            }
+            tx.rollback().await.map_err(db_error)?;
+        }
+        let mut tx = begin_immediate(&self.pool).await?;
         let mut outcomes = Vec::with_capacity(commits.len());
         for commit in commits {
             // A savepoint per commit: a failed one is rolled back alone.
@@ -758,6 +777,7 @@ impl ChatStore for SqliteStorage {
         seq: u64,
     ) -> Result<Option<u64>, StorageError> {
         let to = to_i64(seq, "seq")?;
+        let turn = self.write_turn().await;
         let moved: Option<(i64,)> = sqlx::query_as(
             "UPDATE chat_members SET read_seq = ? \
              WHERE group_id = ? AND user_id = ? AND read_seq < ? RETURNING read_seq",
@@ -769,6 +789,7 @@ impl ChatStore for SqliteStorage {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
+        drop(turn);
         match moved {
             Some((s,)) => Ok(Some(stored_u64(s, "chat_members.read_seq")?)),
             // Already at or past `seq`, or not a member.

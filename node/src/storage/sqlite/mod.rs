@@ -33,6 +33,11 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// Turns at the one write lock SQLite has, for the frequent writers (event commits, read
+    /// positions, the outbox). Waiting here is first come, first served; waiting in SQLite's
+    /// busy handler is by sleeping and polling (1, 2, 5 … 100 ms), which starves a writer
+    /// whenever the commit pipeline writes back to back.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStorage {
@@ -59,7 +64,15 @@ impl SqliteStorage {
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Waits for this process's turn to write (see [`SqliteStorage::writer`]).
+    pub(super) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StorageError> {

@@ -42,6 +42,7 @@ impl Outbox for SqliteStorage {
     ) -> Result<u64, StorageError> {
         // SQLite has no array parameters; one statement per id inside one transaction is a
         // single fsync and needs no dynamic SQL.
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut deleted = 0;
         for id in event_ids {
@@ -63,6 +64,7 @@ impl Outbox for SqliteStorage {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let updated = sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? \
              WHERE id = ?",
@@ -105,6 +107,7 @@ impl Outbox for SqliteStorage {
 
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
         // 0 is "due at any time": no clock is needed to make a row due now.
+        let _turn = self.write_turn().await;
         let updated = sqlx::query(
             "UPDATE outbox SET next_attempt_at = 0, attempts = 0 WHERE destination = ? \
              AND (next_attempt_at > 0 OR attempts > 0)",
