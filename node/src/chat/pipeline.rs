@@ -114,13 +114,39 @@ impl Pipeline {
     }
 }
 
-/// Ends a drainer's turn if its task stops early (a panic, or the runtime shutting down), so
-/// the next write starts another.
-struct DrainTurn<'a>(&'a Pipeline);
+/// Ends a drainer's turn if its task stops early (a panic, or the runtime shutting down):
+/// the batch it was writing counts as settled (its writers were answered with an error when
+/// their senders dropped), and what is still queued gets a new drainer, so nothing waits for
+/// a turn that will not come.
+struct DrainTurn {
+    chats: Chats,
+    /// The last ticket of the batch being written.
+    writing: u64,
+    /// Set when the turn ended normally (the queue was found empty and `draining` cleared).
+    ended: bool,
+}
 
-impl Drop for DrainTurn<'_> {
+impl Drop for DrainTurn {
     fn drop(&mut self) {
-        self.0.queue().draining = false;
+        if self.ended {
+            return;
+        }
+        let pipeline = &self.chats.inner.pipeline;
+        pipeline.settled.send_if_modified(|settled| {
+            let moved = self.writing > *settled;
+            *settled = (*settled).max(self.writing);
+            moved
+        });
+        let restart = {
+            let mut queue = pipeline.queue();
+            queue.draining = !queue.jobs.is_empty();
+            queue.draining
+        };
+        if restart && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(self.chats.clone().drain());
+        } else if restart {
+            pipeline.queue().draining = false;
+        }
     }
 }
 
@@ -163,9 +189,14 @@ impl Chats {
     /// Writes batches until the queue is empty.
     async fn drain(self) {
         let pipeline = &self.inner.pipeline;
-        let turn = DrainTurn(pipeline);
+        let mut turn = DrainTurn {
+            chats: self.clone(),
+            writing: 0,
+            ended: false,
+        };
         while let Some(batch) = pipeline.next_batch() {
             let last = batch.last().map_or(0, |job| job.ticket);
+            turn.writing = last;
             let (commits, rest): (Vec<Commit>, Vec<_>) = batch
                 .into_iter()
                 .map(|job| (job.commit, (job.after, job.done)))
@@ -201,7 +232,7 @@ impl Chats {
                 self.replica_advanced();
             }
         }
-        std::mem::forget(turn);
+        turn.ended = true;
     }
 
     /// Waits for `pending` to be written. On failure, drops the group's cached state if it

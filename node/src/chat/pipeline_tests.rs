@@ -143,15 +143,29 @@ async fn a_failed_event_fails_those_queued_on_it_and_the_next_write_starts_from_
     until_unwritten(&f, 1).await;
     let p2 = spawn_post(&f, &g, "p2");
     until_unwritten(&f, 2).await;
-    let p3 = spawn_post(&f, &g, "p3");
+    // A change of the group (not a message: its writer waits under the lock) queued on top.
+    let rename = {
+        let chats = f.chats.clone();
+        let params = api::GroupUpdateParams {
+            txn: "rename".into(),
+            group: g.clone(),
+            name: Some("Renamed".into()),
+            description: None,
+            visibility: None,
+            handle: None,
+            photo: None,
+        };
+        tokio::spawn(async move { chats.update(&user("ana"), params).await })
+    };
     until_unwritten(&f, 3).await;
     exec(&mut side, "ROLLBACK").await;
 
-    for (name, p) in [("p1", p1), ("p2", p2), ("p3", p3)] {
+    for (name, p) in [("p1", p1), ("p2", p2), ("rename", rename)] {
         let outcome = p.await.expect("task");
         assert!(
             matches!(outcome, Err(ChatError::Unavailable(_))),
-            "{name}: sequenced on a refused event, so not stored: {outcome:?}"
+            "{name}: sequenced on a refused event, so not stored, and worth sending again: \
+             {outcome:?}"
         );
     }
     exec(&mut side, "DROP TRIGGER refuse_seq_3").await;

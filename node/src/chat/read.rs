@@ -424,7 +424,14 @@ impl Chats {
         let head = self
             .with_access(actor, &p.group, Action::View, |l| l.head.seq)
             .await?;
-        let seq = p.seq.min(head);
+        // Only up to what is written: a queued event may yet fail, and its seq go to another.
+        let written = self
+            .db()
+            .events()
+            .last(&p.group)
+            .await?
+            .map_or(0, |(last, _)| last);
+        let seq = p.seq.min(head).min(written);
         let before = self
             .db()
             .chats()

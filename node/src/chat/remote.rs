@@ -475,7 +475,10 @@ impl Chats {
             };
             if state.head > seq {
                 tracing::info!(%group, %home, behind = state.head - seq, "federation: replica behind its home; backfilling");
-                self.sync(&group, state.head).await?;
+                // One group that cannot catch up (marked faulty, say) does not stop the others.
+                if let Err(e) = self.sync(&group, state.head).await {
+                    tracing::warn!(%group, %home, error = %e, "federation: replica not caught up");
+                }
             }
         }
         Ok(())

@@ -236,6 +236,14 @@ impl Chats {
         };
         match written {
             Ok(()) => Ok(result),
+            // Sequenced on a queued event that was not written (its group's cached state is
+            // dropped now): nothing of this write stands, and sending it again works.
+            Err(e) if crate::storage::rows::is_not_next(&e) => {
+                tracing::warn!(%group, seq, error = %e, "chats: an event sequenced on an unwritten one");
+                Err(ChatError::Unavailable(
+                    "the change could not be stored; send it again with the same txn".into(),
+                ))
+            }
             Err(StorageError::Conflict(reason)) => {
                 Err(ChatError::Conflict(conflict_message(&reason)))
             }

@@ -255,7 +255,7 @@ async fn serve_stream(
     incoming: Arc<Incoming>,
 ) {
     let read = read_request(&mut recv, &incoming.request_memory);
-    // The permits live until the answer is written: the request's bytes are held until then.
+    // The permits live as long as the request's bytes: until it is answered.
     let (bytes, _held) = match tokio::time::timeout(FRAME_READ_TIMEOUT, read).await {
         Ok(Ok(read)) => read,
         Ok(Err(ReadFailure::TooLong)) => {
@@ -287,7 +287,15 @@ async fn serve_stream(
         }
     };
     let answer = answer(&bytes, &origin, key, &incoming).await;
-    write(&mut send, &answer).await;
+    // The request is handled: its bytes and permits go now, not when a slow reader of the
+    // answer lets go of it, so one peer cannot hold the node-wide budget by not reading.
+    drop((bytes, _held));
+    if tokio::time::timeout(FRAME_READ_TIMEOUT, write(&mut send, &answer))
+        .await
+        .is_err()
+    {
+        let _ = send.reset(VarInt::from_u32(0));
+    }
 }
 
 /// Why a request frame could not be read.

@@ -29,6 +29,13 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest frame in either direction.
 pub const MAX_FRAME: usize = Limits::FEDERATION_FRAME.max_frame;
 
+/// The flow-control window of one stream: a whole frame and its length prefix, with room.
+const STREAM_WINDOW: u32 = {
+    let frame = Limits::FEDERATION_FRAME.max_frame;
+    assert!(frame <= (u32::MAX as usize) / 8);
+    frame as u32 + 64 * 1024
+};
+
 /// QUIC transport settings of federation links. `incoming_streams` bounds the requests the
 /// other side may have open at once; 0 on our outgoing links, whose peer has its own link to
 /// send us requests.
@@ -37,7 +44,11 @@ pub fn transport_config(incoming_streams: u32) -> TransportConfig {
     transport
         .keep_alive_interval(Some(KEEP_ALIVE))
         .max_concurrent_bidi_streams(VarInt::from_u32(incoming_streams))
-        .max_concurrent_uni_streams(VarInt::from_u32(0));
+        .max_concurrent_uni_streams(VarInt::from_u32(0))
+        // What quinn itself buffers for a peer (data not yet read, or out of order) is bounded
+        // too: one frame per stream, four frames per connection, not quinn's defaults.
+        .stream_receive_window(VarInt::from_u32(STREAM_WINDOW))
+        .receive_window(VarInt::from_u32(STREAM_WINDOW.saturating_mul(4)));
     if let Ok(idle) = quinn::IdleTimeout::try_from(IDLE_TIMEOUT) {
         transport.max_idle_timeout(Some(idle));
     }

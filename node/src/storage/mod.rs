@@ -26,7 +26,7 @@ pub mod accounts;
 pub mod chats;
 pub mod media;
 pub mod postgres;
-mod rows;
+pub(crate) mod rows;
 pub mod sqlite;
 
 /// File name of the default SQLite database inside the data directory.

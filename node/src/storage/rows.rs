@@ -258,6 +258,14 @@ pub(crate) fn head(
     }
 }
 
+/// What the conflict of [`not_next`] says, for telling it from other conflicts.
+pub(crate) const NOT_NEXT: &str = "does not follow the head";
+
+/// Whether `e` is the conflict of an append that did not follow its group's head.
+pub(crate) fn is_not_next(e: &StorageError) -> bool {
+    matches!(e, StorageError::Conflict(reason) if reason.contains(NOT_NEXT))
+}
+
 /// The conflict reported when an append does not follow the head `head` of `group`.
 pub(crate) fn not_next(
     group: &GroupId,
@@ -270,6 +278,6 @@ pub(crate) fn not_next(
         None => "the group has no events".to_owned(),
     };
     StorageError::Conflict(format!(
-        "group {group}: seq {seq} (with its prev) does not follow the head: {head}"
+        "group {group}: seq {seq} (with its prev) {NOT_NEXT}: {head}"
     ))
 }

@@ -60,8 +60,33 @@ pub struct NodeDocument {
     /// The rotations before `rotation`, oldest first, each a COSE_Sign1 of a [`KeyRotation`]
     /// by the key it replaces: with `rotation` they chain the node's first published key to
     /// `key`. Empty (and not encoded) when the node rotated at most once.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "byte_strings")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "nonempty_byte_strings"
+    )]
     pub earlier_rotations: Vec<Vec<u8>>,
+}
+
+/// [`byte_strings`], refusing an empty array: `earlier_rotations` is absent, not empty, when
+/// there is nothing in it (the CDDL says `[+ bstr]`).
+mod nonempty_byte_strings {
+    use serde::de::Error as _;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(items: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        super::byte_strings::serialize(items, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let items = super::byte_strings::deserialize(d)?;
+        if items.is_empty() {
+            return Err(D::Error::custom(
+                "earlier_rotations is absent when empty, never an empty array",
+            ));
+        }
+        Ok(items)
+    }
 }
 
 /// The old key's statement that a node's key is now `new_key`.
@@ -399,6 +424,21 @@ mod tests {
 
     fn signed(doc: NodeDocument, signing: &SigningKey) -> Vec<u8> {
         doc.sign(signing).expect("signs").raw().to_vec()
+    }
+
+    #[test]
+    fn an_empty_earlier_rotations_array_is_refused() {
+        let mut value = crate::gateway::to_value(&document(&key(1))).expect("value");
+        if let ciborium::Value::Map(entries) = &mut value {
+            entries.push((
+                ciborium::Value::from("earlier_rotations"),
+                ciborium::Value::Array(Vec::new()),
+            ));
+        }
+        assert!(
+            crate::gateway::decode_params::<NodeDocument>(&value).is_err(),
+            "absent when empty, never []"
+        );
     }
 
     #[test]

@@ -453,7 +453,9 @@ where
                     }
                     self.send(Message::Ping(Bytes::new())).await?;
                 }
-                () = expiry => {
+                // Not while a request runs: an `auth.refresh` in flight may move the expiry,
+                // and the reply comes first (the next round sees the new expiry).
+                () = expiry, if !busy => {
                     return Err(Some((close::TOKEN_EXPIRED, "access token expired")));
                 }
             }

@@ -46,6 +46,7 @@ async fn session_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<SessionRecord>, 
 #[async_trait::async_trait]
 impl AccountStore for SqliteStorage {
     async fn create_user(&self, user: &NewUser) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         insert_user(&mut tx, user).await?;
         tx.commit().await.map_err(db_error)
@@ -56,6 +57,7 @@ impl AccountStore for SqliteStorage {
         user: &NewUser,
         token_hash: &[u8; 32],
     ) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -113,6 +115,7 @@ impl AccountStore for SqliteStorage {
     }
 
     async fn set_password(&self, id: &UserId, password_hash: &str) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(id.as_str())
@@ -133,6 +136,7 @@ impl AccountStore for SqliteStorage {
         display_name: Option<&str>,
         bio: Option<&str>,
     ) -> Result<UserRecord, StorageError> {
+        let _turn = self.write_turn().await;
         let row = sqlx::query_as::<_, UserRow>(concat!(
             "UPDATE users SET display_name = COALESCE(?, display_name), \
              display_name_lower = COALESCE(?, display_name_lower), bio = COALESCE(?, bio) \
@@ -157,6 +161,7 @@ impl AccountStore for SqliteStorage {
         id: &UserId,
         avatar: Option<&MediaId>,
     ) -> Result<UserRecord, StorageError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query_as::<_, UserRow>(concat!(
             "UPDATE users SET avatar = ? WHERE id = ? RETURNING ",
@@ -221,6 +226,7 @@ impl AccountStore for SqliteStorage {
         refresh_hash: &[u8; 32],
         refresh_expires_at: Timestamp,
     ) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, device, created_at, last_used_at, revoked_at) \
@@ -277,6 +283,7 @@ impl AccountStore for SqliteStorage {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = ? \
              WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
@@ -297,6 +304,7 @@ impl AccountStore for SqliteStorage {
         except: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<String>, StorageError> {
+        let _turn = self.write_turn().await;
         let rows: Vec<(String,)> = sqlx::query_as(
             "UPDATE sessions SET revoked_at = ? \
              WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id",
@@ -318,6 +326,7 @@ impl AccountStore for SqliteStorage {
         new_expires_at: Timestamp,
         grace_ms: u64,
     ) -> Result<RefreshOutcome, StorageError> {
+        let _turn = self.write_turn().await;
         let now_i = to_i64(now.0, "now")?;
         let mut tx = self
             .pool
@@ -402,6 +411,7 @@ impl AccountStore for SqliteStorage {
         expires_at: Option<Timestamp>,
         created_at: Timestamp,
     ) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO registration_tokens (token_hash, uses_left, expires_at, created_at) \
              VALUES (?, ?, ?, ?)",

@@ -1017,6 +1017,7 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn prune_txns(&self, before: Timestamp) -> Result<u64, StorageError> {
+        let _turn = self.write_turn().await;
         Ok(sqlx::query("DELETE FROM txns WHERE at < ?")
             .bind(seq_bound(before.0))
             .execute(&self.pool)
@@ -1040,6 +1041,7 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn create_link(&self, link: &LinkRow) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO invite_links (code, group_id, created_by, created_at, expires_at, \
              max_uses, uses, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1092,6 +1094,7 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn revoke_link(&self, group: &GroupId, code: &str) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let n =
             sqlx::query("UPDATE invite_links SET revoked = TRUE WHERE group_id = ? AND code = ?")
                 .bind(group.as_str())
@@ -1108,6 +1111,7 @@ impl ChatStore for SqliteStorage {
         code: &str,
         now: Timestamp,
     ) -> Result<Result<LinkRow, LinkRefusal>, StorageError> {
+        let _turn = self.write_turn().await;
         // The WHERE clause is the whole check, evaluated under the row's write lock: of
         // concurrent redemptions at most `max_uses - uses` match.
         let row = sqlx::query_as::<_, LinkDbRow>(concat!(
@@ -1128,6 +1132,7 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn unredeem_link(&self, code: &str) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         sqlx::query("UPDATE invite_links SET uses = uses - 1 WHERE code = ? AND uses > 0")
             .bind(code)
             .execute(&self.pool)

@@ -111,6 +111,7 @@ impl EventLog for SqliteStorage {
         event: &NewEvent,
         outbox_destinations: &[NodeName],
     ) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         // See the module docs of `sqlite` for why IMMEDIATE.
         let mut tx = self
             .pool

@@ -8,6 +8,7 @@ use winichat_protocol::ids::GroupId;
 #[async_trait::async_trait]
 impl FaultStore for SqliteStorage {
     async fn record_fault(&self, fault: &GroupFault) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let at = to_i64(fault.at.0, "at")?;
         let mut tx = self
             .pool

@@ -18,6 +18,7 @@ impl NodeIdentityStore for SqliteStorage {
     }
 
     async fn insert(&self, identity: &NodeIdentity) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO node_identity (singleton, name, public_key, created_at) \
              VALUES (1, ?, ?, ?)",
@@ -32,6 +33,7 @@ impl NodeIdentityStore for SqliteStorage {
     }
 
     async fn replace_key(&self, public_key: &[u8; 32]) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE node_identity SET public_key = ? WHERE singleton = 1")
             .bind(public_key.as_slice())
             .execute(&self.pool)

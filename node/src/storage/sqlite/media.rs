@@ -20,6 +20,7 @@ impl MediaStore for SqliteStorage {
         raw: Option<&[u8; 32]>,
         at: Timestamp,
     ) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let raw = raw.map(sha_text);
         let sha = sha_text(&media.sha256);
         let at = to_i64(at.0, "uploaded_at")?;
@@ -159,6 +160,7 @@ impl MediaStore for SqliteStorage {
     }
 
     async fn touch(&self, sha256: &[u8; 32], at: Timestamp) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let sha = sha_text(sha256);
         let at = to_i64(at.0, "touched_at")?;
         let changed =
@@ -197,6 +199,7 @@ impl MediaStore for SqliteStorage {
         sha256: &[u8; 32],
         before: Timestamp,
     ) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let deleted = sqlx::query(
             "DELETE FROM media WHERE sha256 = ? AND touched_at < ? \
              AND NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)",

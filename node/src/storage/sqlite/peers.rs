@@ -23,6 +23,7 @@ impl PeerStore for SqliteStorage {
     }
 
     async fn put(&self, peer: &Peer) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         let last_contact_at = peer
             .last_contact_at
             .map(|at| to_i64(at.0, "last_contact_at"))
@@ -52,6 +53,7 @@ impl PeerStore for SqliteStorage {
     }
 
     async fn record_contact(&self, node: &NodeName, at: Timestamp) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let updated = sqlx::query(
             "UPDATE peers SET last_contact_at = ?, failures = 0, retry_at = 0, last_error = NULL \
              WHERE node = ?",
@@ -71,6 +73,7 @@ impl PeerStore for SqliteStorage {
         error: &str,
         retry_at: Timestamp,
     ) -> Result<bool, StorageError> {
+        let _turn = self.write_turn().await;
         let updated = sqlx::query(
             "UPDATE peers SET failures = CASE WHEN failures < 2147483647 THEN failures + 1 \
              ELSE failures END, retry_at = ?, last_error = ? WHERE node = ?",
