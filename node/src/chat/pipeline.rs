@@ -208,6 +208,11 @@ impl Chats {
                     commits.iter().map(|_| Err(batch_failed(&e))).collect()
                 }
             };
+            // Counted before anyone is answered, so a writer that sees its answer sees its batch
+            // counted.
+            pipeline
+                .batches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut any = false;
             for ((commit, (after, done)), outcome) in commits.iter().zip(rest).zip(outcomes) {
                 if outcome.is_ok() {
@@ -224,9 +229,6 @@ impl Chats {
                 // The writer may have given up waiting; the event stands either way.
                 let _ = done.send(outcome);
             }
-            pipeline
-                .batches
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             pipeline.settled.send_replace(last);
             if any {
                 self.replica_advanced();

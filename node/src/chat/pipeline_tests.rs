@@ -185,3 +185,51 @@ async fn a_failed_event_fails_those_queued_on_it_and_the_next_write_starts_from_
     let head = f.chats.db().events().last(&g).await.expect("head");
     assert_eq!(head.map(|(seq, _)| seq), Some(4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refused_event_in_a_batch_leaves_the_others_written() {
+    let f = fixture(&["ana"]).await;
+    let refusing = group(&f, &user("ana"), Visibility::Public, Some("refusing")).await;
+    let fine = group(&f, &user("ana"), Visibility::Public, Some("fine")).await;
+
+    // The storage refuses any message whose text is "refuse-me".
+    let mut side = second_connection(&f).await;
+    exec(
+        &mut side,
+        "CREATE TRIGGER refuse_marked BEFORE INSERT ON timeline \
+         WHEN instr(NEW.body, CAST('refuse-me' AS BLOB)) > 0 \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .await;
+    exec(&mut side, "BEGIN IMMEDIATE").await;
+    let before = spawn_post(&f, &fine, "before");
+    until_unwritten(&f, 1).await;
+    let refused = spawn_post(&f, &refusing, "refuse-me");
+    until_unwritten(&f, 2).await;
+    let after = spawn_post(&f, &fine, "after");
+    until_unwritten(&f, 3).await;
+    let batches_before = f.chats.batches_written();
+    exec(&mut side, "ROLLBACK").await;
+
+    let before = before
+        .await
+        .expect("task")
+        .expect("the event before is written");
+    let refused = refused.await.expect("task");
+    let after = after
+        .await
+        .expect("task")
+        .expect("the event after is written");
+    assert!(
+        matches!(refused, Err(ChatError::Unavailable(_))),
+        "the refused event alone fails: {refused:?}"
+    );
+    assert_eq!((before.seq, after.seq), (2, 3));
+    // The refused event shared its batch with `after` (the first batch may have taken
+    // `before` alone): the batch was written again event by event, keeping the others.
+    assert!(f.chats.batches_written() - batches_before <= 2);
+    for (g, expected) in [(&fine, 3), (&refusing, 1)] {
+        let head = f.chats.db().events().last(g).await.expect("head");
+        assert_eq!(head.map(|(seq, _)| seq), Some(expected), "head of {g}");
+    }
+}
