@@ -687,16 +687,7 @@ fn post_params(group: &GroupId, i: usize) -> api::PostParams {
 
 /// Bob (of B) joins the group `handle` of A, which must be `group`.
 async fn join_by_handle(bob: &mut Client, handle: &str, group: &GroupId) -> Result<(), BoxError> {
-    let joined: api::ChatSummary = bob
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(handle.parse()?),
-            },
-        )
-        .await;
+    let joined = users::join_by_handle(bob, handle).await;
     if &joined.group != group {
         return Err(format!("bob joined {} instead of {group}", joined.group).into());
     }

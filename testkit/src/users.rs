@@ -45,6 +45,34 @@ pub async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
     summary.group
 }
 
+/// `user` joins the public group `handle` (`#name:node`) through their own node, as a
+/// client does (panics if refused); returns the node's answer.
+pub async fn join_by_handle(user: &mut Client, handle: &str) -> api::ChatSummary {
+    user.ok(
+        method::GROUPS_JOIN,
+        &api::JoinParams {
+            txn: txn(),
+            group: None,
+            handle: Some(handle.parse().expect("a group handle")),
+        },
+    )
+    .await
+}
+
+/// `user` joins `group` by its id (a public group, or one they are invited to); panics if
+/// refused.
+pub async fn join_group(user: &mut Client, group: &GroupId) -> api::ChatSummary {
+    user.ok(
+        method::GROUPS_JOIN,
+        &api::JoinParams {
+            txn: txn(),
+            group: Some(group.clone()),
+            handle: None,
+        },
+    )
+    .await
+}
+
 /// The params of a plain post of `text` to `group`, with a fresh txn id.
 pub fn post_params(group: &GroupId, text: &str) -> api::PostParams {
     api::PostParams {

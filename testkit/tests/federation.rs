@@ -50,16 +50,7 @@ async fn a_user_of_b_finds_joins_and_chats_in_a_group_of_a() {
     assert_eq!(found.groups.len(), 1, "B finds #rust on A: {found:?}");
     assert_eq!(found.groups[0].group, group);
 
-    let joined: api::ChatSummary = bob
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(handle.parse().expect("handle")),
-            },
-        )
-        .await;
+    let joined = users::join_by_handle(&mut bob, &handle).await;
     assert_eq!(joined.group, group);
     let history: api::HistoryResult = bob
         .ok(
@@ -106,16 +97,7 @@ async fn a_remote_group_stays_readable_while_its_home_is_down() {
     let mut alice = users::register(cluster.node(0), "alice").await;
     let mut bob = users::register(cluster.node(1), "bob").await;
     let group = public_group(&mut alice, "offgrid").await;
-    let joined: api::ChatSummary = bob
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: Some(group.clone()),
-                handle: None,
-            },
-        )
-        .await;
+    let joined = users::join_group(&mut bob, &group).await;
     assert_eq!(joined.group, group);
     let posted = post(&mut alice, &group, "read me later").await;
     users::chat_events_through(&mut bob, &group, posted.seq, WAIT).await;

@@ -13,7 +13,7 @@ use winichat_protocol::gateway::chat::{
     self as api, ChatEventPush, TimelineItem, WriteResult, method,
 };
 use winichat_protocol::ids::GroupId;
-use winichat_testkit::client::{Client, txn};
+use winichat_testkit::client::Client;
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
 use winichat_testkit::users::{self, post, post_params, public_group};
@@ -26,20 +26,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `user` joins the group `#handle:home` through their own node.
 async fn join(user: &mut Client, handle: &str, home: &TestNode, group: &GroupId) {
-    let joined: api::ChatSummary = user
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(
-                    format!("#{handle}:{}", home.name())
-                        .parse()
-                        .expect("handle"),
-                ),
-            },
-        )
-        .await;
+    let joined = users::join_by_handle(user, &format!("#{handle}:{}", home.name())).await;
     assert_eq!(&joined.group, group);
 }
 

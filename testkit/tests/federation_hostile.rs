@@ -34,7 +34,7 @@ use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, 
 use winichat_protocol::group::bodies::MsgPost;
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 use winichat_protocol::keys::PublicKey;
-use winichat_testkit::client::{Client, txn};
+use winichat_testkit::client::Client;
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
 use winichat_testkit::users::{self, post, public_group};
@@ -192,21 +192,9 @@ fn post_with_txn(group: &GroupId, txn: &str, text: &str) -> api::PostParams {
 
 /// `user` (of another node) joins the public group `handle` of `home` through their own node.
 async fn join(user: &mut Client, home: &TestNode, handle: &str) -> GroupId {
-    let joined: api::ChatSummary = user
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(
-                    format!("#{handle}:{}", home.name())
-                        .parse()
-                        .expect("handle"),
-                ),
-            },
-        )
-        .await;
-    joined.group
+    users::join_by_handle(user, &format!("#{handle}:{}", home.name()))
+        .await
+        .group
 }
 
 /// Every `chat.event` push up to the one of `group` at `seq`, of any chat, in arrival order.

@@ -21,7 +21,6 @@ use winichat_protocol::ed25519_dalek::SigningKey;
 use winichat_protocol::event::Event;
 use winichat_protocol::federation::document::{KeyRotation, NodeDocument};
 use winichat_protocol::gateway::chat::{self as api, ChatEventPush, WriteResult, method};
-use winichat_protocol::group::Visibility;
 use winichat_protocol::ids::{GroupId, NodeName};
 use winichat_protocol::keys::PublicKey;
 use winichat_testkit::client::{Client, txn};
@@ -63,53 +62,6 @@ async fn restart(mut home: NodeHome) -> TestNode {
         }
     }
     panic!("the node's ports stayed taken");
-}
-
-async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
-    let summary: api::ChatSummary = owner
-        .ok(
-            method::GROUPS_CREATE,
-            &api::GroupCreateParams {
-                txn: txn(),
-                name: "Rotation".into(),
-                description: "keys change, logs stay".into(),
-                visibility: Visibility::Public,
-                handle: Some(handle.into()),
-            },
-        )
-        .await;
-    summary.group
-}
-
-async fn join(client: &mut Client, handle: &str) -> GroupId {
-    let joined: api::ChatSummary = client
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(handle.parse().expect("handle")),
-            },
-        )
-        .await;
-    joined.group
-}
-
-async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResult {
-    client
-        .ok(
-            method::MSGS_POST,
-            &api::PostParams {
-                txn: txn(),
-                group: group.clone(),
-                text: text.into(),
-                reply_to: None,
-                mentions: Vec::new(),
-                mention_everyone: false,
-                attachments: Vec::new(),
-            },
-        )
-        .await
 }
 
 fn text_of(body: &ciborium::Value) -> Option<&str> {
@@ -155,8 +107,8 @@ async fn a_home_that_rotated_its_key_keeps_federating_and_later_members_backfill
     let mut alice = users::register(&a, "alice").await;
     let mut bob = users::register(&b, "bob").await;
     let handle = format!("#keys:{}", a.name());
-    let group = public_group(&mut alice, "keys").await;
-    let first = post(&mut alice, &group, "signed by the old key").await;
+    let group = users::public_group(&mut alice, "keys").await;
+    let first = users::post(&mut alice, &group, "signed by the old key").await;
     let edit: WriteResult = alice
         .ok(
             method::MSGS_EDIT,
@@ -168,7 +120,7 @@ async fn a_home_that_rotated_its_key_keeps_federating_and_later_members_backfill
             },
         )
         .await;
-    assert_eq!(join(&mut bob, &handle).await, group);
+    assert_eq!(users::join_by_handle(&mut bob, &handle).await.group, group);
     let old_key = a.public_key();
 
     // A stops, rotates its key (what `winichat keys rotate` does), and starts again.
@@ -187,7 +139,7 @@ async fn a_home_that_rotated_its_key_keeps_federating_and_later_members_backfill
     // New events, signed by the new key, reach B, which follows the rotation when A's
     // certificate shows the new key.
     let mut alice = users::log_in(&a, "alice").await;
-    let after = post(&mut alice, &group, "signed by the new key").await;
+    let after = users::post(&mut alice, &group, "signed by the new key").await;
     let seen = users::chat_events_through(&mut bob, &group, after.seq, WAIT).await;
     assert!(
         seen.iter()
@@ -228,14 +180,17 @@ async fn a_home_that_rotated_its_key_keeps_federating_and_later_members_backfill
             .expect("the old key signed the edit");
     }
     // And B's user still acts through A.
-    let reply = post(&mut bob, &group, "bob, after the rotation").await;
+    let reply = users::post(&mut bob, &group, "bob, after the rotation").await;
     users::chat_events_through(&mut alice, &group, reply.seq, WAIT).await;
 
     // A third node, which never knew the old key, joins afterwards and backfills the whole
     // log: the first events verify under the old key from A's published chain.
     let c = addressed_node(Backend::Sqlite).await;
     let mut carol = users::register(&c, "carol").await;
-    assert_eq!(join(&mut carol, &handle).await, group);
+    assert_eq!(
+        users::join_by_handle(&mut carol, &handle).await.group,
+        group
+    );
     let on_c = texts(&mut carol, &group).await;
     assert!(
         on_c.first()

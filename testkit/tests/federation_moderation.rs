@@ -33,20 +33,6 @@ async fn create_group(owner: &mut Client, visibility: Visibility, handle: Option
     summary.group
 }
 
-/// `bob` (a user of B) joins `#handle` of A through B.
-async fn join_by_handle(client: &mut Client, handle: &str) -> api::ChatSummary {
-    client
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(handle.parse().expect("handle")),
-            },
-        )
-        .await
-}
-
 async fn history(client: &mut Client, group: &GroupId) -> api::HistoryResult {
     client
         .ok(
@@ -288,7 +274,7 @@ async fn edits_deletions_reactions_pins_and_reads_cross_both_ways() {
         )
         .await;
     assert!(everyone_pins.seq > 1);
-    let joined = join_by_handle(&mut bob, &format!("#rust:{}", a.name())).await;
+    let joined = users::join_by_handle(&mut bob, &format!("#rust:{}", a.name())).await;
     assert_eq!(joined.group, group);
     assert!(
         joined.my_permissions.contains(Permissions::PIN_MESSAGES),
@@ -408,23 +394,14 @@ async fn a_moderator_of_a_gives_a_role_to_kicks_and_bans_a_user_of_b() {
     let mut bob = users::register(b, "bob").await;
     let group = create_group(&mut alice, Visibility::Public, Some("rust")).await;
     let handle = format!("#rust:{}", a.name());
-    join_by_handle(&mut bob, &handle).await;
+    users::join_by_handle(&mut bob, &handle).await;
     let bob_id = bob.user().clone();
 
     // Dave, a member on A, moderates: the owner gives him a role that may assign roles,
     // kick and ban (and holds what it grants), above a role for bob.
     let mut dave = users::register(a, "dave").await;
     let dave_id = dave.user().clone();
-    let _: api::ChatSummary = dave
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: Some(group.clone()),
-                handle: None,
-            },
-        )
-        .await;
+    users::join_group(&mut dave, &group).await;
     let mods = create_role(
         &mut alice,
         &group,
@@ -510,16 +487,7 @@ async fn a_moderator_of_a_gives_a_role_to_kicks_and_bans_a_user_of_b() {
     let while_out = post(&mut alice, &group, "while bob is out").await;
 
     // Back (public), then banned.
-    let rejoined: api::ChatSummary = bob
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: Some(group.clone()),
-                handle: None,
-            },
-        )
-        .await;
+    let rejoined = users::join_group(&mut bob, &group).await;
     assert_eq!(rejoined.group, group);
     assert!(chat_list(&mut bob).await.contains(&group), "bob is back");
     let missed = item(&mut bob, &group, while_out.seq).await;
@@ -701,8 +669,8 @@ async fn a_read_that_outruns_its_events_is_not_lost_on_a_lagging_replica() {
     let carol_id = carol.user().clone();
     let group = create_group(&mut alice, Visibility::Public, Some("rust")).await;
     let handle = format!("#rust:{}", a.name());
-    join_by_handle(&mut bob, &handle).await;
-    join_by_handle(&mut carol, &handle).await;
+    users::join_by_handle(&mut bob, &handle).await;
+    users::join_by_handle(&mut carol, &handle).await;
 
     // A's pushes to B fail while the link is cut, and its outbox backs off past the heal: B's
     // replica lags when carol's read of the message comes through A.

@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use winichat_protocol::error_code::ErrorCode;
-use winichat_protocol::gateway::chat::{self as api, ChatSummary, method};
+use winichat_protocol::gateway::chat::{self as api, method};
 use winichat_protocol::gateway::{self, close};
-use winichat_protocol::group::Visibility;
 use winichat_protocol::ids::GroupId;
-use winichat_testkit::client::{Client, txn};
+use winichat_testkit::client::Client;
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
 use winichat_testkit::users;
@@ -21,50 +20,9 @@ const SEND_QUEUE: usize = 32;
 /// More pushes than the send queue holds.
 const PUSHES: usize = 3 * SEND_QUEUE;
 
-async fn public_group(owner: &mut Client, handle: &str) -> GroupId {
-    let summary: ChatSummary = owner
-        .ok(
-            method::GROUPS_CREATE,
-            &api::GroupCreateParams {
-                txn: txn(),
-                name: handle.into(),
-                description: String::new(),
-                visibility: Visibility::Public,
-                handle: Some(handle.into()),
-            },
-        )
-        .await;
-    summary.group
-}
-
 async fn join(user: &mut Client, handle: &str, home: &TestNode, group: &GroupId) {
-    let joined: ChatSummary = user
-        .ok(
-            method::GROUPS_JOIN,
-            &api::JoinParams {
-                txn: txn(),
-                group: None,
-                handle: Some(
-                    format!("#{handle}:{}", home.name())
-                        .parse()
-                        .expect("handle"),
-                ),
-            },
-        )
-        .await;
+    let joined = users::join_by_handle(user, &format!("#{handle}:{}", home.name())).await;
     assert_eq!(&joined.group, group);
-}
-
-fn post_params(group: &GroupId, text: &str) -> api::PostParams {
-    api::PostParams {
-        txn: txn(),
-        group: group.clone(),
-        text: text.into(),
-        reply_to: None,
-        mentions: Vec::new(),
-        mention_everyone: false,
-        attachments: Vec::new(),
-    }
 }
 
 /// Bob posts to a group whose home is cut off, so his request waits on the node (for the
@@ -89,18 +47,22 @@ async fn a_sender_whose_request_waits_still_gets_every_push() {
     let (a, b) = (cluster.node(0), cluster.node(1));
     let mut alice = users::register(a, "alice").await;
     let [mut bob, mut carol] = users::register_all(b, ["bob", "carol"]).await;
-    let far = public_group(&mut alice, "far").await;
+    let far = users::public_group(&mut alice, "far").await;
     join(&mut bob, "far", a, &far).await;
-    let near = public_group(&mut carol, "near").await;
+    let near = users::public_group(&mut carol, "near").await;
     join(&mut bob, "near", b, &near).await;
 
     cluster.cut_link(0, 1);
-    let params = gateway::to_value(&post_params(&far, "towards a home cut off")).expect("params");
+    let params =
+        gateway::to_value(&users::post_params(&far, "towards a home cut off")).expect("params");
     let waiting = bob.send(method::MSGS_POST, params).await;
     let mut posted = Vec::with_capacity(PUSHES);
     for k in 0..PUSHES {
         let written: api::WriteResult = carol
-            .ok(method::MSGS_POST, &post_params(&near, &format!("{k}")))
+            .ok(
+                method::MSGS_POST,
+                &users::post_params(&near, &format!("{k}")),
+            )
             .await;
         posted.push(written.seq);
     }
