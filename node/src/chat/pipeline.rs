@@ -241,12 +241,7 @@ impl Chats {
     /// still is the one the event was sequenced on (later events sequenced on top of it fail
     /// too; the next write reloads the stored head).
     pub(crate) async fn settle(&self, pending: Pending) -> Result<(), StorageError> {
-        let outcome = match pending.done.await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StorageError::Other(
-                "the event was not written: the node is stopping".into(),
-            )),
-        };
+        let outcome = written(pending.done).await;
         if outcome.is_err() {
             self.forget_state(&pending.group, pending.epoch).await;
         }
@@ -259,12 +254,7 @@ impl Chats {
         guard: &mut Option<Loaded>,
         pending: Pending,
     ) -> Result<(), StorageError> {
-        let outcome = match pending.done.await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StorageError::Other(
-                "the event was not written: the node is stopping".into(),
-            )),
-        };
+        let outcome = written(pending.done).await;
         if outcome.is_err() && guard.as_ref().is_some_and(|l| l.epoch == pending.epoch) {
             *guard = None;
         }
@@ -306,6 +296,15 @@ impl Chats {
             .batches
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// What became of a queued event; a drainer that stopped without a word means not written.
+async fn written(done: oneshot::Receiver<Result<(), StorageError>>) -> Result<(), StorageError> {
+    done.await.unwrap_or_else(|_| {
+        Err(StorageError::Other(
+            "the event was not written: the node is stopping".into(),
+        ))
+    })
 }
 
 /// The error each event of a batch whose transaction failed is answered with.
