@@ -23,6 +23,7 @@
 //! a time (`&mut self`); concurrency comes from several clients, each in its own task.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use ciborium::Value;
@@ -33,12 +34,12 @@ use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use winichat_protocol::client::{ClientFrame, Push, Request, ServerFrame};
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::{self, Ready};
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{NodeName, UserId};
 
 use crate::node::TestNode;
 
@@ -48,6 +49,26 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The password every test account gets.
 pub const PASSWORD: &str = "correct horse battery";
+
+/// A node as a client reaches it: where its HTTP API and gateway listen, and its name. A
+/// [`TestNode`] has one ([`Endpoint::of`]); so has a node run as a separate process.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The HTTP address (API and `/ws`).
+    pub http: SocketAddr,
+    /// The node's name (the part after `:` in its users' ids).
+    pub name: NodeName,
+}
+
+impl Endpoint {
+    /// Where `node` listens.
+    pub fn of(node: &TestNode) -> Endpoint {
+        Endpoint {
+            http: node.http_addr(),
+            name: node.name().clone(),
+        }
+    }
+}
 
 /// A registered user: their id and an access token.
 #[derive(Debug, Clone)]
@@ -66,8 +87,16 @@ impl Account {
     /// # Panics
     /// If registration does not answer 201 with an access token.
     pub async fn register(node: &TestNode, username: &str) -> Account {
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/auth/register", node.http_url()))
+        Account::register_at(&Endpoint::of(node), username).await
+    }
+
+    /// Registers `username` on the node at `endpoint` (e.g. a `winichat serve` process).
+    ///
+    /// # Panics
+    /// If registration does not answer 201 with an access token.
+    pub async fn register_at(endpoint: &Endpoint, username: &str) -> Account {
+        let response = http_client()
+            .post(format!("http://{}/api/auth/register", endpoint.http))
             .json(&serde_json::json!({"username": username, "password": PASSWORD}))
             .send()
             .await
@@ -75,7 +104,7 @@ impl Account {
         let status = response.status();
         let body: serde_json::Value = response.json().await.expect("register: json body");
         assert_eq!(status, 201, "register {username}: {body}");
-        Account::from_body(node, username, &body)
+        Account::from_body(endpoint, username, &body)
     }
 
     /// Logs `username` in again (a new session) over `POST /api/auth/login`.
@@ -83,8 +112,16 @@ impl Account {
     /// # Panics
     /// If login does not answer 200 with an access token.
     pub async fn login(node: &TestNode, username: &str) -> Account {
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/auth/login", node.http_url()))
+        Account::login_at(&Endpoint::of(node), username).await
+    }
+
+    /// Logs `username` in again on the node at `endpoint`.
+    ///
+    /// # Panics
+    /// If login does not answer 200 with an access token.
+    pub async fn login_at(endpoint: &Endpoint, username: &str) -> Account {
+        let response = http_client()
+            .post(format!("http://{}/api/auth/login", endpoint.http))
             .json(&serde_json::json!({"username": username, "password": PASSWORD}))
             .send()
             .await
@@ -92,17 +129,17 @@ impl Account {
         let status = response.status();
         let body: serde_json::Value = response.json().await.expect("login: json body");
         assert_eq!(status, 200, "login {username}: {body}");
-        Account::from_body(node, username, &body)
+        Account::from_body(endpoint, username, &body)
     }
 
-    fn from_body(node: &TestNode, username: &str, body: &serde_json::Value) -> Account {
+    fn from_body(endpoint: &Endpoint, username: &str, body: &serde_json::Value) -> Account {
         let token = body["access_token"]
             .as_str()
             .expect("access_token")
             .to_owned();
         let user = match body["user_id"].as_str() {
             Some(id) => id.parse().expect("user_id parses"),
-            None => format!("@{username}:{}", node.name())
+            None => format!("@{username}:{}", endpoint.name)
                 .parse()
                 .expect("user id"),
         };
@@ -112,6 +149,13 @@ impl Account {
             token,
         }
     }
+}
+
+/// An HTTP client for the auth API. The crypto provider is installed first: reqwest is built
+/// without one, and the process may have started no in-process node (which installs it).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// What the reader task hands over.
@@ -179,7 +223,16 @@ impl Client {
         account: &Account,
         cursor: Option<String>,
     ) -> Client {
-        let url = format!("ws://{}/ws", node.http_addr());
+        Client::connect_at(node.http_addr(), account, cursor).await
+    }
+
+    /// Opens `/ws` at the HTTP address `http` (e.g. of a `winichat serve` process) and
+    /// authenticates as `account`, resuming from `cursor` when given.
+    ///
+    /// # Panics
+    /// If the upgrade or `auth` fails.
+    pub async fn connect_at(http: SocketAddr, account: &Account, cursor: Option<String>) -> Client {
+        let url = format!("ws://{http}/ws");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket upgrade");
@@ -251,6 +304,14 @@ impl Client {
 
     /// Sends a request without waiting; returns its id for [`Client::reply`].
     pub async fn send(&mut self, method: &str, params: Value) -> u64 {
+        self.try_send(method, params)
+            .await
+            .unwrap_or_else(|e| panic!("send {method}: {e}"))
+    }
+
+    /// [`Client::send`] that hands back a failure to send (the node gone) instead of
+    /// panicking.
+    pub async fn try_send(&mut self, method: &str, params: Value) -> Result<u64, WsError> {
         let id = self.next_id;
         self.next_id += 1;
         let frame = ClientFrame::Request(Request {
@@ -259,11 +320,8 @@ impl Client {
             params,
         });
         let bytes = frame.encode().expect("encode a request");
-        self.sink
-            .send(Message::Binary(bytes.into()))
-            .await
-            .unwrap_or_else(|e| panic!("send {method}: {e}"));
-        id
+        self.sink.send(Message::Binary(bytes.into())).await?;
+        Ok(id)
     }
 
     /// The reply to request `id` (pushes meanwhile are buffered).
@@ -281,6 +339,24 @@ impl Client {
                     "no reply to request {id} for {} within {REPLY_TIMEOUT:?} (closed: {:?})",
                     self.account.user, self.closed
                 );
+            }
+        }
+    }
+
+    /// The next reply to any request, with its id (the lowest id first among replies already
+    /// received), or `None` once the socket is closed and every received reply taken, or
+    /// after `timeout`: for a client keeping several requests in flight.
+    pub async fn next_reply(
+        &mut self,
+        timeout: Duration,
+    ) -> Option<(u64, Result<Value, ErrorBody>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(&id) = self.replies.keys().min() {
+                return self.replies.remove(&id).map(|reply| (id, reply));
+            }
+            if !self.receive_until(deadline).await {
+                return None;
             }
         }
     }
