@@ -63,6 +63,8 @@ async fn acknowledged_posts_survive_sigkill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_posts_survive_sigkill_on_postgres() {
     let data = tempfile::tempdir().expect("data dir");
+    // The throwaway database does not wait for WAL flushes (`synchronous_commit = off`); only
+    // the node is killed here, so what PostgreSQL committed stays committed either way.
     let database = TestDatabase::create().await;
     crash_and_check(data.path(), &["--database-url", database.url()]).await;
 }
