@@ -2,6 +2,7 @@
 //! [`both_backends!`](crate::both_backends) to run one test body on each.
 
 use sqlx::Connection as _;
+use sqlx::{Column as _, Row};
 use tempfile::TempDir;
 use winichat_node::storage::{self, Database};
 
@@ -57,6 +58,36 @@ impl StorageHarness {
             .expect("reopen")
     }
 
+    /// Another fresh database of the same backend.
+    pub async fn fresh_like(&self) -> StorageHarness {
+        if self._pg.is_some() {
+            StorageHarness::postgres().await
+        } else {
+            StorageHarness::sqlite().await
+        }
+    }
+
+    /// Every row of `table` as text (NULL as `NULL`, blobs in hex), sorted: for comparing two
+    /// databases' contents.
+    pub async fn dump(&self, table: &str) -> Vec<Vec<String>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT * FROM {table}"));
+        let mut rows: Vec<Vec<String>> = if let Some(path) = self.url.strip_prefix("sqlite://") {
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .expect("connect sqlite");
+            let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect("dump");
+            rows.iter().map(row_text).collect()
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("connect postgres");
+            let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect("dump");
+            rows.iter().map(row_text).collect()
+        };
+        rows.sort();
+        rows
+    }
+
     /// Runs one statement behind the storage layer's back (SQL common to both dialects).
     pub async fn tamper(&self, sql: &'static str) {
         if let Some(path) = self.url.strip_prefix("sqlite://") {
@@ -95,4 +126,39 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// A row's columns as text, whatever their types (the types the schema uses: integers,
+/// booleans, text, blobs).
+fn row_text<R>(row: &R) -> Vec<String>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    (0..row.columns().len())
+        .map(|i| {
+            let text = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                v.map(|v| v.to_string())
+            } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+                v.map(|v| v.to_string())
+            } else if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+                v.map(|v| i64::from(v).to_string())
+            } else if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                v
+            } else if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                v.map(|bytes| bytes.iter().map(|b| format!("{b:02x}")).collect())
+            } else {
+                panic!(
+                    "column {} of a dumped row has a type the dump does not read",
+                    row.columns()[i].name()
+                )
+            };
+            text.unwrap_or_else(|| "NULL".to_owned())
+        })
+        .collect()
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use winichat_node::storage::chats::{
     ChatRow, Commit, InviteRow, LinkRefusal, LinkRow, Page, ProjectionOp, TimelineRow, TxnRecord,
 };
+use winichat_node::storage::media::MediaRecord;
 use winichat_node::storage::{Database, NewEvent, StorageError};
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName, UserId};
+use winichat_protocol::media::MediaKind;
 
 use winichat_testkit::both_backends;
 use winichat_testkit::storage::StorageHarness as Harness;
@@ -29,6 +31,7 @@ both_backends!(
     links_create_list_revoke_and_redeem,
     concurrent_redemptions_never_exceed_max_uses,
     corrupt_rows_are_reported_not_panicked,
+    a_batch_writes_what_its_commits_write_one_by_one,
 );
 
 // ---- helpers ----
@@ -127,10 +130,27 @@ impl Chat {
     /// Commits `c`; on success the chat follows it.
     async fn apply(&mut self, db: &Database, c: Commit) -> Result<(), StorageError> {
         db.chats().commit(&c).await?;
-        self.head = Some(c.event.id);
-        self.row = c.chat;
-        self.now += 1_000;
+        self.advance(&c);
         Ok(())
+    }
+
+    /// The chat follows `c` without writing it (for batches written later).
+    fn advance(&mut self, c: &Commit) {
+        self.head = Some(c.event.id);
+        self.row = c.chat.clone();
+        self.now += 1_000;
+    }
+
+    /// The next commit, and the chat follows it: `state` is the new snapshot, `None` for an
+    /// event that leaves the state as it was.
+    fn queue(&mut self, kind: &str, state: Option<u8>, ops: Vec<ProjectionOp>) -> Commit {
+        if let Some(byte) = state {
+            self.row.state = vec![0xa1, 0x01, byte];
+        }
+        let mut c = self.commit(kind, ops);
+        c.state_changed = state.is_some();
+        self.advance(&c);
+        c
     }
 
     /// Commits `kind` with `ops`, expecting success.
@@ -1185,4 +1205,299 @@ async fn corrupt_rows_are_reported_not_panicked(h: Harness) {
         .await;
     let r = h.db.chats().reads(c.g()).await;
     assert!(matches!(r, Err(StorageError::Corrupt(_))), "{r:?}");
+}
+
+/// The tables a commit writes.
+const COMMIT_TABLES: [&str; 11] = [
+    "groups",
+    "events",
+    "outbox",
+    "chats",
+    "chat_members",
+    "direct_pairs",
+    "timeline",
+    "reactions",
+    "chat_invites",
+    "media_refs",
+    "txns",
+];
+
+async fn upload(db: &Database, n: u8) -> [u8; 32] {
+    let record = MediaRecord {
+        sha256: [n; 32],
+        kind: MediaKind::File,
+        mime: "application/pdf".into(),
+        size: 10,
+        width: None,
+        height: None,
+        duration_ms: None,
+        blurhash: None,
+        thumbs: Vec::new(),
+        created_at: Timestamp(1),
+        touched_at: Timestamp(1),
+    };
+    db.media()
+        .record_upload(&record, &user("alice"), Timestamp(1))
+        .await
+        .expect("upload");
+    record.sha256
+}
+
+/// `commit_all` writes a batch as a few multi-row statements: the rows must be exactly those
+/// of the same commits written one by one — for every kind of op, several groups interleaved,
+/// logs started and continued, reads merged around members leaving and coming back, state
+/// snapshots followed by messages — and a batch with a refused commit keeps the others.
+async fn a_batch_writes_what_its_commits_write_one_by_one(h: Harness) {
+    let one_by_one = h.fresh_like().await;
+    let mut media = Vec::new();
+    for db in [&h.db, &one_by_one.db] {
+        media = vec![upload(db, 1).await, upload(db, 2).await];
+    }
+    let txn = |name: &str, n: u32| TxnRecord {
+        user: user(name),
+        txn: format!("txn-{n}"),
+        result: vec![0x82, 0x01, 0x02],
+        at: Timestamp(u64::from(n)),
+    };
+    let joined = |name: &str, seq: u64| ProjectionOp::AddMember {
+        user: user(name),
+        read_seq: seq,
+    };
+    let read = |name: &str, seq: u64| ProjectionOp::Read {
+        user: user(name),
+        seq,
+    };
+
+    let mut a = Chat::public("batcha", "A", "batcha");
+    let mut b = Chat::new("batchb", "B");
+    let mut d = Chat::new("batchd", "D");
+    d.row.kind = "direct".into();
+    let mut first = Vec::new();
+    let mut create = a.queue(
+        "group.create",
+        Some(1),
+        vec![
+            joined("alice", 1),
+            joined("bob", 0),
+            joined("carol", 0),
+            ProjectionOp::InsertItem(line(1, "group.create", false)),
+        ],
+    );
+    create.outbox = vec![node("b.example"), node("c.example")];
+    create.txn = Some(txn("alice", 1));
+    first.push(create);
+    first.push(b.queue(
+        "group.create",
+        Some(1),
+        vec![
+            joined("alice", 1),
+            joined("dave", 0),
+            ProjectionOp::InsertItem(line(1, "group.create", false)),
+        ],
+    ));
+    let mut post = a.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(2, "bob", "hi", a.now)),
+            read("bob", 2),
+        ],
+    );
+    post.outbox = vec![node("b.example")];
+    post.txn = Some(txn("bob", 2));
+    first.push(post);
+    first.push(b.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(2, "alice", "file", b.now)),
+            ProjectionOp::MediaRefs {
+                seq: 2,
+                media: vec![media[0]],
+            },
+            read("alice", 2),
+        ],
+    ));
+    first.push(a.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(3, "carol", "yo", a.now)),
+            read("carol", 3),
+        ],
+    ));
+    first.push(d.queue(
+        "group.create",
+        Some(1),
+        vec![
+            ProjectionOp::DirectPair {
+                a: user("alice"),
+                b: user("erin"),
+            },
+            joined("alice", 1),
+            joined("erin", 0),
+            ProjectionOp::InsertItem(line(1, "group.create", false)),
+        ],
+    ));
+
+    let mut second = Vec::new();
+    for (n, (who, on)) in [("bob", true), ("carol", true), ("bob", false)]
+        .into_iter()
+        .enumerate()
+    {
+        second.push(a.queue(
+            "msg.react",
+            None,
+            vec![ProjectionOp::React {
+                seq: 2,
+                emoji: "👍".into(),
+                user: user(who),
+                ts: Timestamp(10 + n as u64),
+                on,
+            }],
+        ));
+    }
+    second.push(a.queue(
+        "msg.edit",
+        None,
+        vec![ProjectionOp::EditItem {
+            seq: 2,
+            body: b"hi!".to_vec(),
+            edited_at: Timestamp(20),
+        }],
+    ));
+    second.push(a.queue(
+        "msg.pin",
+        Some(2),
+        vec![ProjectionOp::Pin { seq: 2, on: true }],
+    ));
+    second.push(b.queue(
+        "msg.delete",
+        None,
+        vec![ProjectionOp::DeleteItem {
+            seq: 2,
+            body: vec![0xa0],
+        }],
+    ));
+    // carol reads, leaves, comes back with a position of her own, and reads again.
+    second.push(a.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(9, "carol", "bye", a.now)),
+            read("carol", 9),
+        ],
+    ));
+    second.push(a.queue(
+        "member.leave",
+        Some(3),
+        vec![
+            ProjectionOp::RemoveMember {
+                user: user("carol"),
+            },
+            ProjectionOp::InsertItem(line(10, "member.leave", false)),
+        ],
+    ));
+    second.push(a.queue(
+        "member.invite",
+        Some(4),
+        vec![ProjectionOp::Invite {
+            user: user("frank"),
+            by: user("alice"),
+            at: Timestamp(30),
+        }],
+    ));
+    second.push(a.queue(
+        "member.join",
+        Some(5),
+        vec![
+            ProjectionOp::ClearInvite {
+                user: user("frank"),
+            },
+            joined("frank", 12),
+            joined("carol", 11),
+            ProjectionOp::InsertItem(line(12, "member.join", false)),
+        ],
+    ));
+    second.push(a.queue(
+        "group.edit",
+        Some(6),
+        vec![ProjectionOp::GroupPhoto {
+            media: Some(media[1]),
+        }],
+    ));
+    let mut last = a.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(14, "carol", "back", a.now)),
+            read("carol", 14),
+            read("bob", 14),
+        ],
+    );
+    last.txn = Some(txn("carol", 3));
+    second.push(last);
+    second.push(d.queue(
+        "msg.post",
+        None,
+        vec![
+            ProjectionOp::InsertItem(message(2, "erin", "psst", d.now)),
+            read("erin", 2),
+        ],
+    ));
+
+    for batch in [&first, &second] {
+        let outcomes = h.db.chats().commit_all(batch).await.expect("batch");
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        for c in batch.iter() {
+            one_by_one.db.chats().commit(c).await.expect("commit");
+        }
+    }
+    for table in COMMIT_TABLES {
+        assert_eq!(
+            h.dump(table).await,
+            one_by_one.dump(table).await,
+            "table {table} differs"
+        );
+    }
+    let row = h.db.chats().chat(a.g()).await.expect("chat").expect("row");
+    assert_eq!(row.members, 4, "alice, bob, frank and carol again");
+    assert_eq!(
+        row.state,
+        vec![0xa1, 0x01, 6],
+        "the last snapshot, not the message's"
+    );
+
+    // A batch whose second commit repeats a remembered txn id: that commit alone is refused.
+    let ok = b.queue(
+        "msg.post",
+        None,
+        vec![ProjectionOp::InsertItem(message(4, "dave", "ok", b.now))],
+    );
+    let mut repeated = d.queue(
+        "msg.post",
+        None,
+        vec![ProjectionOp::InsertItem(message(3, "erin", "again", d.now))],
+    );
+    repeated.txn = Some(txn("alice", 1));
+    let batch = [ok, repeated];
+    let outcomes = h.db.chats().commit_all(&batch).await.expect("batch");
+    assert!(
+        outcomes[0].is_ok() && is_conflict(&outcomes[1]),
+        "{outcomes:?}"
+    );
+    one_by_one
+        .db
+        .chats()
+        .commit(&batch[0])
+        .await
+        .expect("commit");
+    assert!(is_conflict(&one_by_one.db.chats().commit(&batch[1]).await));
+    for table in COMMIT_TABLES {
+        assert_eq!(
+            h.dump(table).await,
+            one_by_one.dump(table).await,
+            "table {table} differs after a refused commit"
+        );
+    }
 }

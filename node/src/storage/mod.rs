@@ -23,6 +23,7 @@ use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
+pub(crate) mod batch;
 pub mod chats;
 pub mod media;
 pub mod postgres;

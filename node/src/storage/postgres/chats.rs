@@ -4,7 +4,9 @@
 //! of `postgres` (the head update's WHERE clause serialises appends to one group).
 
 use super::PgStorage;
+use super::batch;
 use super::events::append_in;
+use crate::storage::batch::BatchPlan;
 use crate::storage::chats::{
     ChatRow, ChatStore, Commit, InviteRow, LinkRefusal, LinkRow, MyChat, Page, ProjectionOp,
     ReactionRow, TimelineRow,
@@ -24,7 +26,7 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
 /// Writes the chat row: every column but `members` (kept from `chat_members`) and, unless
 /// `with_state`, `state`. Inserts the row if it is missing (the state is then always written).
-async fn upsert_chat(
+pub(super) async fn upsert_chat(
     tx: &mut Tx<'_>,
     chat: &ChatRow,
     with_state: bool,
@@ -93,7 +95,7 @@ async fn upsert_chat(
 }
 
 /// Applies one op; returns the change in the member count.
-async fn apply_op(
+pub(super) async fn apply_op(
     tx: &mut Tx<'_>,
     group: &GroupId,
     op: &ProjectionOp,
@@ -381,26 +383,21 @@ impl ChatStore for PgStorage {
         &self,
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
-        // Every commit usually succeeds: try them all in one transaction first. Only when one
-        // fails is the batch written again with a savepoint per commit, to keep the others.
-        {
+        // Every commit usually succeeds: write the batch as a plan of a few multi-row
+        // statements first. Only when that fails is it written again commit by commit, each in
+        // a savepoint of its own, to keep the others and say which one failed.
+        if let Ok(plan) = BatchPlan::of(commits) {
             let mut tx = self.pool.begin().await.map_err(db_error)?;
-            let mut all_written = true;
-            for commit in commits {
-                let written = match check_commit(commit) {
-                    Ok(()) => commit_in(&mut tx, commit).await,
-                    Err(e) => Err(e),
-                };
-                if written.is_err() {
-                    all_written = false;
-                    break;
+            match batch::write_plan(&mut tx, &plan).await {
+                Ok(()) => {
+                    tx.commit().await.map_err(db_error)?;
+                    return Ok(commits.iter().map(|_| Ok(())).collect());
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, commits = commits.len(), "batch written again commit by commit");
+                    tx.rollback().await.map_err(db_error)?;
                 }
             }
-            if all_written {
-                tx.commit().await.map_err(db_error)?;
-                return Ok(commits.iter().map(|_| Ok(())).collect());
-            }
-            tx.rollback().await.map_err(db_error)?;
         }
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut outcomes = Vec::with_capacity(commits.len());

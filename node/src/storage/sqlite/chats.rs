@@ -7,7 +7,9 @@
 //! `String`).
 
 use super::SqliteStorage;
+use super::batch;
 use super::events::append_in;
+use crate::storage::batch::BatchPlan;
 use crate::storage::chats::{
     ChatRow, ChatStore, Commit, InviteRow, LinkRefusal, LinkRow, MyChat, Page, ProjectionOp,
     ReactionRow, TimelineRow,
@@ -284,7 +286,7 @@ pub(in crate::storage) fn seq_bound(seq: u64) -> i64 {
 
 /// Writes the chat row: every column but `members` (kept from `chat_members`) and, unless
 /// `with_state`, `state`. Inserts the row if it is missing (the state is then always written).
-async fn upsert_chat(
+pub(super) async fn upsert_chat(
     tx: &mut Tx<'_>,
     chat: &ChatRow,
     with_state: bool,
@@ -353,7 +355,7 @@ async fn upsert_chat(
 }
 
 /// Applies one op; returns the change in the member count.
-async fn apply_op(
+pub(super) async fn apply_op(
     tx: &mut Tx<'_>,
     group: &GroupId,
     op: &ProjectionOp,
@@ -656,26 +658,21 @@ impl ChatStore for SqliteStorage {
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
         let _turn = self.write_turn().await;
-        // Every commit usually succeeds: try them all in one transaction first. Only when one
-        // fails is the batch written again with a savepoint per commit, to keep the others.
-        {
+        // Every commit usually succeeds: write the batch as a plan of a few multi-row
+        // statements first. Only when that fails is it written again commit by commit, each in
+        // a savepoint of its own, to keep the others and say which one failed.
+        if let Ok(plan) = BatchPlan::of(commits) {
             let mut tx = begin_immediate(&self.pool).await?;
-            let mut all_written = true;
-            for commit in commits {
-                let written = match check_commit(commit) {
-                    Ok(()) => commit_in(&mut tx, commit).await,
-                    Err(e) => Err(e),
-                };
-                if written.is_err() {
-                    all_written = false;
-                    break;
+            match batch::write_plan(&mut tx, &plan).await {
+                Ok(()) => {
+                    tx.commit().await.map_err(db_error)?;
+                    return Ok(commits.iter().map(|_| Ok(())).collect());
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, commits = commits.len(), "batch written again commit by commit");
+                    tx.rollback().await.map_err(db_error)?;
                 }
             }
-            if all_written {
-                tx.commit().await.map_err(db_error)?;
-                return Ok(commits.iter().map(|_| Ok(())).collect());
-            }
-            tx.rollback().await.map_err(db_error)?;
         }
         let mut tx = begin_immediate(&self.pool).await?;
         let mut outcomes = Vec::with_capacity(commits.len());
