@@ -21,6 +21,7 @@ use winichat_protocol::federation::document::{self, DocumentError, KeyHistory};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
+use super::recent::RecentNames;
 use super::settings::{Discovery, FederationSettings, PinnedPeer};
 use super::{FedError, clock};
 
@@ -49,7 +50,7 @@ struct Discovered {
     history: KeyHistory,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Lists {
     pinned: HashMap<NodeName, PinnedPeer>,
     allow: HashSet<NodeName>,
@@ -57,17 +58,18 @@ struct Lists {
     discovered: HashMap<NodeName, Discovered>,
     /// When a document fetch for a name last failed: no new fetch for it before
     /// [`FETCH_RETRY_MS`] (a connecting stranger's made-up name costs one fetch a minute).
-    failed: HashMap<NodeName, Timestamp>,
+    failed: RecentNames,
     /// When a name's document was last fetched again because its certificate key changed:
     /// such refetches happen at most once per [`FETCH_RETRY_MS`] (spec/federation.md §2.3).
-    refetched: HashMap<NodeName, Timestamp>,
+    refetched: RecentNames,
     /// Discovered names whose document the next resolve fetches again (a key mismatch).
     refetch_due: HashSet<NodeName>,
 }
 
 /// A name whose node document could not be fetched is not fetched again for this long.
 const FETCH_RETRY_MS: u64 = 60_000;
-/// The most names remembered as failed; beyond it the oldest half is forgotten.
+/// The most names remembered as failed (or refetched); beyond it the least recently recorded
+/// are forgotten, one for each new name.
 const MAX_FAILED_NAMES: usize = 4096;
 /// Document fetches running at once, for all names together.
 const CONCURRENT_FETCHES: usize = 8;
@@ -108,8 +110,8 @@ impl PeerDirectory {
             allow: settings.allow.iter().cloned().collect(),
             deny: settings.deny.iter().cloned().collect(),
             discovered: HashMap::new(),
-            failed: HashMap::new(),
-            refetched: HashMap::new(),
+            failed: RecentNames::new(MAX_FAILED_NAMES),
+            refetched: RecentNames::new(MAX_FAILED_NAMES),
             refetch_due: HashSet::new(),
         };
         Ok(PeerDirectory {
@@ -225,16 +227,7 @@ impl PeerDirectory {
                 Ok(_) => {
                     lists.failed.remove(name);
                 }
-                Err(_) => {
-                    if lists.failed.len() >= MAX_FAILED_NAMES {
-                        let mut times: Vec<u64> =
-                            lists.failed.values().map(|t| t.millis()).collect();
-                        times.sort_unstable();
-                        let cutoff = times[times.len() / 2];
-                        lists.failed.retain(|_, t| t.millis() > cutoff);
-                    }
-                    lists.failed.insert(name.clone(), now);
-                }
+                Err(_) => lists.failed.record(name, now),
             }
         }
         match (fetched, cached) {
@@ -305,10 +298,7 @@ impl PeerDirectory {
         {
             return false;
         }
-        if lists.refetched.len() >= MAX_FAILED_NAMES {
-            lists.refetched.clear();
-        }
-        lists.refetched.insert(name.clone(), now);
+        lists.refetched.record(name, now);
         // A refetch must not be held back by an earlier failed fetch of the name.
         lists.failed.remove(name);
         lists.refetch_due.insert(name.clone());
