@@ -56,6 +56,16 @@ pub enum NodeError {
         /// What the OS said.
         source: io::Error,
     },
+    /// Another process (a running node, or a key rotation) holds the data directory's lock.
+    #[error(
+        "data directory {} is in use by another winichat process (a running node or a key \
+         rotation): stop it first",
+        path.display()
+    )]
+    DataDirInUse {
+        /// The data directory.
+        path: PathBuf,
+    },
     /// The identity key is missing, unreadable or unsafe.
     #[error(transparent)]
     Identity(#[from] IdentityError),

@@ -30,8 +30,9 @@ use winichat_protocol::federation::document::{
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
+use crate::data_lock::DataDirLock;
 use crate::error::{NodeError, describe_io};
-use crate::storage::Database;
+use crate::storage::{self, Database};
 
 /// File name of the identity key inside the data directory.
 pub const KEY_FILE: &str = "node.key";
@@ -118,6 +119,8 @@ pub struct Rotated {
     pub new: NodeIdentity,
     /// Where the old key was kept.
     pub retired_path: PathBuf,
+    /// The rotation's date: from it on, only the new key signs.
+    pub ts: Timestamp,
 }
 
 // Hand-written so the secret key never reaches a log line.
@@ -267,7 +270,50 @@ pub fn rotate(data_dir: &Path, name: &NodeName, now: Timestamp) -> Result<Rotate
         old,
         new,
         retired_path,
+        ts: now,
     })
+}
+
+/// `winichat keys rotate`: [`rotate`] for the node of `data_dir` and `database_url`, holding
+/// the data directory's lock (so no node serves it meanwhile), and dated no earlier than the
+/// newest event the old key signed: the old key vouches only for what is dated before the
+/// rotation (spec/federation.md §2.5), so a clock behind the log must not orphan its end.
+pub async fn rotate_stopped_node(
+    data_dir: &Path,
+    database_url: &str,
+    name: &NodeName,
+    now: Timestamp,
+) -> Result<Rotated, NodeError> {
+    // Without a key there is nothing to rotate, and nothing (not even a lock file) is created.
+    let key_path = data_dir.join(KEY_FILE);
+    if !key_path.exists() {
+        return Err(IdentityError::Missing { path: key_path }.into());
+    }
+    let _lock = DataDirLock::acquire(data_dir)?;
+    let old = NodeIdentity::load(data_dir)?;
+    let db = storage::open(database_url, data_dir).await?;
+    let newest = newest_signed_ts(&old, &db, name).await;
+    db.close().await;
+    Ok(rotate(data_dir, name, rotation_ts(now, newest?))?)
+}
+
+/// The newest event `ts` signed by this node, after checking the database is this node's.
+async fn newest_signed_ts(
+    identity: &NodeIdentity,
+    db: &Database,
+    name: &NodeName,
+) -> Result<Option<Timestamp>, NodeError> {
+    identity.check_database(db, name).await?;
+    Ok(db.events().newest_ts_homed_at(name).await?)
+}
+
+/// The date of a rotation made at `now` when the old key's newest event is dated `newest`:
+/// strictly after that event, even if the clock says otherwise.
+pub fn rotation_ts(now: Timestamp, newest: Option<Timestamp>) -> Timestamp {
+    match newest {
+        Some(newest) => now.max(Timestamp(newest.0.saturating_add(1))),
+        None => now,
+    }
 }
 
 /// `yyyymmddThhmmssZ` of `ts`, for the retired key's file name.
@@ -602,6 +648,18 @@ mod tests {
         // A clock that went back is refused rather than dating a rotation before the last.
         let err = rotate(dir.path(), &node(), t1).expect_err("clock went back");
         assert!(err.to_string().contains("clock"), "{err}");
+    }
+
+    #[test]
+    fn a_rotation_is_dated_after_the_newest_signed_event() {
+        let now = Timestamp(1_700_000_000_000);
+        assert_eq!(rotation_ts(now, None), now);
+        assert_eq!(rotation_ts(now, Some(Timestamp(now.0 - 5))), now);
+        assert_eq!(rotation_ts(now, Some(now)), Timestamp(now.0 + 1));
+        assert_eq!(
+            rotation_ts(now, Some(Timestamp(now.0 + 60_000))),
+            Timestamp(now.0 + 60_001)
+        );
     }
 
     #[test]

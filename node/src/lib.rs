@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client_addr;
 pub mod config;
 pub mod connections;
+pub mod data_lock;
 pub mod error;
 pub mod federation;
 pub mod identity;

@@ -155,12 +155,29 @@ fn keys_show(config: &Config) -> Result<(), NodeError> {
 
 /// `winichat keys rotate`: replaces the key of a stopped node and says what peers must do.
 fn keys_rotate(config: &Config) -> Result<(), NodeError> {
-    let rotated = identity::rotate(&config.data_dir, &config.name, clock::now())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::Internal(format!("cannot start the async runtime: {e}")))?;
+    let now = clock::now();
+    let rotated = runtime.block_on(identity::rotate_stopped_node(
+        &config.data_dir,
+        &config.database_url,
+        &config.name,
+        now,
+    ))?;
     println!("node name:       {}", config.name);
     println!("old fingerprint: {}", rotated.old.fingerprint());
     println!("new fingerprint: {}", rotated.new.fingerprint());
     println!("new public key:  {}", rotated.new.public_key_base64url());
     println!("old key kept in: {}", rotated.retired_path.display());
+    if rotated.ts > now {
+        println!(
+            "The rotation is dated {} ms since the epoch, after the newest event the old key \
+             signed, which is later than this machine's clock: is the clock right?",
+            rotated.ts.0
+        );
+    }
     println!(
         "Start the node again: it signs with the new key from then on and its node document \
          carries the rotation, signed by the old key."

@@ -21,6 +21,7 @@ use crate::api::http::node_document::DocumentSigner;
 use crate::api::http::{self, AppState, NodeDocument};
 use crate::config::Config;
 use crate::connections::{self, ConnectionSettings};
+use crate::data_lock::DataDirLock;
 use crate::error::{Listener, NodeError};
 use crate::federation::{
     Discovery, FedHandler, Federation, Incoming, Links, PeerDirectory, endpoint, incoming,
@@ -103,6 +104,8 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         );
     }
     identity::prepare_data_dir(&config.data_dir)?;
+    // Held by the serving task until it ends: no second node, no key rotation meanwhile.
+    let data_lock = DataDirLock::acquire(&config.data_dir)?;
     let identity = NodeIdentity::load_or_create(&config.data_dir)?;
     if config.name_is_unspecified_address() {
         tracing::warn!(
@@ -249,7 +252,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         media: media.clone(),
     };
     let hub = gateway_hub(&state);
-    let task = tokio::spawn(serve(
+    let serving = serve(
         http_listener,
         limits,
         quic,
@@ -257,7 +260,12 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         db,
         state,
         shutdown_rx,
-    ));
+    );
+    let task = tokio::spawn(async move {
+        let result = serving.await;
+        drop(data_lock);
+        result
+    });
 
     tracing::info!(
         name = %config.name,

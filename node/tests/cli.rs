@@ -292,6 +292,55 @@ fn keys_rotate_keeps_the_old_key_and_the_node_starts_on_the_new_one() {
     assert!(String::from_utf8_lossy(&shown.stdout).contains(&new_fp));
 }
 
+/// A served data directory is locked: `keys rotate` and a second `serve` on it are refused
+/// with one line saying so (the key stays the one the node signs with), and once the node
+/// stops both work again.
+#[test]
+fn a_served_data_dir_refuses_keys_rotate_and_a_second_serve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("utf-8");
+    let rotate = || {
+        winichat(&[
+            "keys",
+            "rotate",
+            "--data-dir",
+            data_arg,
+            "--name",
+            "locked.test",
+        ])
+    };
+
+    let mut first = Server::start(&data, "locked.test", &[]);
+    let key = first.published_key();
+    let refused = run(rotate());
+    assert_one_line_error(&refused, 1, &["in use", data_arg, "stop it first"]);
+    assert!(!data.join("node.rotations").exists(), "nothing was rotated");
+
+    let (http, quic) = (free_tcp_addr().to_string(), free_udp_addr().to_string());
+    let second = run(winichat(&[
+        "serve",
+        "--data-dir",
+        data_arg,
+        "--http",
+        &http,
+        "--quic",
+        &quic,
+        "--name",
+        "locked.test",
+    ]));
+    assert_one_line_error(&second, 1, &["in use", data_arg]);
+    assert_eq!(first.published_key(), key, "the first node serves on");
+    assert_eq!(first.signal_and_wait("TERM").code(), Some(0));
+
+    let rotated = run(rotate());
+    assert!(
+        rotated.status.success(),
+        "a stopped node rotates: {}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+}
+
 #[test]
 fn http_port_in_use_is_one_line_naming_the_address() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -213,6 +213,71 @@ async fn a_home_that_rotated_its_key_keeps_federating_and_later_members_backfill
     c.shutdown().await;
 }
 
+/// `keys rotate` on a machine whose clock is behind the log (the node wrote events with a
+/// clock that was ahead, or the clock was set back): the rotation is still dated after the
+/// newest event the old key signed, so a node that joins later backfills the whole log.
+#[tokio::test]
+async fn a_rotation_with_a_clock_behind_the_log_is_dated_after_its_newest_event() {
+    let a = addressed_node(Backend::Sqlite).await;
+    let mut alice = users::register(&a, "alice").await;
+    let handle = format!("#behind:{}", a.name());
+    let group = users::public_group(&mut alice, "behind").await;
+    users::post(&mut alice, &group, "signed by the old key").await;
+    let history: api::HistoryResult = alice
+        .ok(
+            method::MSGS_HISTORY,
+            &api::HistoryParams {
+                group: group.clone(),
+                before: None,
+                after: None,
+                around: None,
+                limit: None,
+            },
+        )
+        .await;
+    let newest = history
+        .items
+        .iter()
+        .map(|item| item.ts)
+        .max()
+        .expect("the group has events");
+
+    drop(alice);
+    let home = a.stop().await;
+    // A clock far behind: the rotation must still come after every event the old key signed.
+    let behind = Timestamp(1);
+    let rotated = identity::rotate_stopped_node(
+        home.data_dir(),
+        home.database_url().unwrap_or("sqlite"),
+        home.name(),
+        behind,
+    )
+    .await
+    .expect("rotates");
+    assert!(
+        rotated.ts > newest,
+        "the rotation ({:?}) is dated after the newest event ({newest:?})",
+        rotated.ts
+    );
+    let a = restart(home).await;
+    assert_eq!(a.public_key(), rotated.new.public_key());
+
+    // C never knew the old key: it verifies the old events through A's chain, which vouches
+    // for what the old key signed before the rotation's date.
+    let c = addressed_node(Backend::Sqlite).await;
+    let mut carol = users::register(&c, "carol").await;
+    assert_eq!(
+        users::join_by_handle(&mut carol, &handle).await.group,
+        group
+    );
+    let on_c = texts(&mut carol, &group).await;
+    assert_eq!(on_c, ["signed by the old key"], "C holds the whole log");
+
+    drop(carol);
+    a.shutdown().await;
+    c.shutdown().await;
+}
+
 /// Serves whatever document bytes `document` holds at the moment, as a node's HTTP listener
 /// would, on a loopback port; the returned name is that address. At most `MAX_FETCHES`
 /// requests are answered.

@@ -29,6 +29,7 @@ both_backends!(
     outbox_ack_defer_and_reset_backoff,
     events_by_ids_come_in_the_order_asked_in_one_read,
     heads_homed_at_lists_one_homes_groups_with_their_heads,
+    newest_ts_homed_at_is_the_latest_of_one_homes_events,
     outbox_holds_one_row_per_destination_and_event,
     concurrent_appends_at_one_seq_have_exactly_one_winner,
     corrupt_stored_id_is_reported_not_panicked,
@@ -611,6 +612,48 @@ async fn heads_homed_at_lists_one_homes_groups_with_their_heads(h: Harness) {
             .await
             .expect("heads")
             .is_empty()
+    );
+}
+
+async fn newest_ts_homed_at_is_the_latest_of_one_homes_events(h: Harness) {
+    let home = node("home.example");
+    assert_eq!(
+        h.db.events()
+            .newest_ts_homed_at(&home)
+            .await
+            .expect("newest"),
+        None,
+        "no events yet"
+    );
+    // A clock that went back: the newest event is not the head of its log.
+    let g = group("newest1");
+    let mut prev = None;
+    for (seq, ts) in [(1, 5_000), (2, 9_000), (3, 7_000)] {
+        let e = NewEvent {
+            ts: Timestamp(ts),
+            ..event(&g, seq, prev)
+        };
+        h.db.events().append(&e, &[]).await.expect("append");
+        prev = Some(e.id);
+    }
+    // Another home's events, later still, are not this home's.
+    let elsewhere: GroupId = "!newest2:elsewhere.example".parse().expect("group id");
+    h.db.events()
+        .append(
+            &NewEvent {
+                ts: Timestamp(50_000),
+                ..event(&elsewhere, 1, None)
+            },
+            &[],
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        h.db.events()
+            .newest_ts_homed_at(&home)
+            .await
+            .expect("newest"),
+        Some(Timestamp(9_000))
     );
 }
 

@@ -28,6 +28,7 @@ pub mod ops;
 pub mod outbox;
 pub mod peers;
 pub mod rate;
+mod recent;
 pub mod settings;
 pub mod tls;
 

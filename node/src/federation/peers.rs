@@ -12,7 +12,7 @@
 //! signed with before ([`KeyHistory`]), with which a replica verifies a home's older events.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use winichat_protocol::federation::document::{self, DocumentError, KeyHistory};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
+use super::recent::RecentNames;
 use super::settings::{Discovery, FederationSettings, PinnedPeer};
 use super::{FedError, clock};
 
@@ -49,7 +50,7 @@ struct Discovered {
     history: KeyHistory,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Lists {
     pinned: HashMap<NodeName, PinnedPeer>,
     allow: HashSet<NodeName>,
@@ -57,17 +58,18 @@ struct Lists {
     discovered: HashMap<NodeName, Discovered>,
     /// When a document fetch for a name last failed: no new fetch for it before
     /// [`FETCH_RETRY_MS`] (a connecting stranger's made-up name costs one fetch a minute).
-    failed: HashMap<NodeName, Timestamp>,
+    failed: RecentNames,
     /// When a name's document was last fetched again because its certificate key changed:
     /// such refetches happen at most once per [`FETCH_RETRY_MS`] (spec/federation.md §2.3).
-    refetched: HashMap<NodeName, Timestamp>,
+    refetched: RecentNames,
     /// Discovered names whose document the next resolve fetches again (a key mismatch).
     refetch_due: HashSet<NodeName>,
 }
 
 /// A name whose node document could not be fetched is not fetched again for this long.
 const FETCH_RETRY_MS: u64 = 60_000;
-/// The most names remembered as failed; beyond it the oldest half is forgotten.
+/// The most names remembered as failed (or refetched); beyond it the least recently recorded
+/// are forgotten, one for each new name.
 const MAX_FAILED_NAMES: usize = 4096;
 /// Document fetches running at once, for all names together.
 const CONCURRENT_FETCHES: usize = 8;
@@ -108,8 +110,8 @@ impl PeerDirectory {
             allow: settings.allow.iter().cloned().collect(),
             deny: settings.deny.iter().cloned().collect(),
             discovered: HashMap::new(),
-            failed: HashMap::new(),
-            refetched: HashMap::new(),
+            failed: RecentNames::new(MAX_FAILED_NAMES),
+            refetched: RecentNames::new(MAX_FAILED_NAMES),
             refetch_due: HashSet::new(),
         };
         Ok(PeerDirectory {
@@ -225,16 +227,7 @@ impl PeerDirectory {
                 Ok(_) => {
                     lists.failed.remove(name);
                 }
-                Err(_) => {
-                    if lists.failed.len() >= MAX_FAILED_NAMES {
-                        let mut times: Vec<u64> =
-                            lists.failed.values().map(|t| t.millis()).collect();
-                        times.sort_unstable();
-                        let cutoff = times[times.len() / 2];
-                        lists.failed.retain(|_, t| t.millis() > cutoff);
-                    }
-                    lists.failed.insert(name.clone(), now);
-                }
+                Err(_) => lists.failed.record(name, now),
             }
         }
         match (fetched, cached) {
@@ -305,10 +298,7 @@ impl PeerDirectory {
         {
             return false;
         }
-        if lists.refetched.len() >= MAX_FAILED_NAMES {
-            lists.refetched.clear();
-        }
-        lists.refetched.insert(name.clone(), now);
+        lists.refetched.record(name, now);
         // A refetch must not be held back by an earlier failed fetch of the name.
         lists.failed.remove(name);
         lists.refetch_due.insert(name.clone());
@@ -480,10 +470,56 @@ pub async fn addresses_of(name: &NodeName) -> std::io::Result<Vec<IpAddr>> {
         .collect())
 }
 
-/// Whether `name`'s host is an IP address literal rather than a DNS name.
+/// Whether `name`'s host is an IP address literal rather than a DNS name, in any form a
+/// resolver or URL parser takes for an address (see [`host_is_ip_literal`]).
 pub fn is_ip_literal(name: &NodeName) -> bool {
-    let host = name.host().trim_start_matches('[').trim_end_matches(']');
-    host.parse::<IpAddr>().is_ok()
+    host_is_ip_literal(name.host())
+}
+
+/// Whether `host` (without a port) would be taken for an IP address by `inet_aton`
+/// (`getaddrinfo`) or by the WHATWG URL parser the document fetch uses: dotted decimal, the
+/// shortened (`127.1`), single-integer (`2130706433`), octal (`0177.0.0.1`) and hex
+/// (`0x7f.1`) IPv4 forms, IPv6 bare or bracketed (IPv4-mapped included, with or without a
+/// zone), and whatever the URL parser maps onto those (percent-encoding, full-width digits).
+pub fn host_is_ip_literal(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    // A zone (`fe80::1%eth0`, `%25` in URLs) names an interface, not another address.
+    let unzoned = bare.split('%').next().unwrap_or(bare);
+    if bare.parse::<IpAddr>().is_ok() || unzoned.parse::<Ipv6Addr>().is_ok() {
+        return true;
+    }
+    // The URL standard parses any host whose last label is a number as IPv4 (or fails); no
+    // DNS name has an all-numeric top-level label (RFC 3696 §2), so none is lost here.
+    if ends_in_a_number(host) {
+        return true;
+    }
+    // What the URL parser makes of the rest, after percent-decoding and IDNA mapping.
+    reqwest::Url::parse(&format!("https://{host}/"))
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .is_some_and(|parsed| {
+            let parsed = parsed
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .unwrap_or(&parsed);
+            parsed.parse::<IpAddr>().is_ok()
+        })
+}
+
+/// The URL standard's "ends in a number": the last label (a trailing dot aside) is decimal
+/// digits, or `0x`/`0X` followed by hex digits.
+fn ends_in_a_number(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let last = host.rsplit('.').next().unwrap_or(host);
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    last.strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// HTTPS discovery authenticates a name by its web certificate, issued for DNS names: a name
@@ -672,6 +708,66 @@ mod tests {
         }
         assert!(is_ip_literal(&name("[2001:db8::1]:443")));
         assert!(!is_ip_literal(&name("chat.example.org:8443")));
+        // A hex IPv4 is a valid node name (its labels are DNS-like) yet reaches 127.0.0.1.
+        let err = dir
+            .resolve(&name("0x7f.1:7800"))
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("needs a DNS name"), "{err}");
+    }
+
+    #[test]
+    fn ip_literals_are_recognised_in_every_form_resolvers_and_url_parsers_accept() {
+        let literals = [
+            // dotted decimal, with a trailing dot
+            "127.0.0.1",
+            "127.0.0.1.",
+            "203.0.113.7",
+            // shortened forms and a single integer
+            "127.1",
+            "127.0.1",
+            "2130706433",
+            // octal and hex, per part or whole
+            "0177.0.0.1",
+            "0177.1",
+            "017700000001",
+            "0x7f.1",
+            "0x7f.0.0.1",
+            "0X7F.0.0.1",
+            "0x7f000001",
+            "127.0.0.0x1",
+            // IPv6, bracketed or bare, IPv4-mapped, with a zone
+            "[::1]",
+            "::1",
+            "[2001:db8::1]",
+            "[::ffff:127.0.0.1]",
+            "::ffff:127.0.0.1",
+            "[::ffff:7f00:1]",
+            "fe80::1%eth0",
+            "[fe80::1%25eth0]",
+            // what the URL parser maps onto an address
+            "%31%32%37.0.0.1",
+            "\u{ff11}\u{ff12}\u{ff17}.\u{ff10}.\u{ff10}.\u{ff11}",
+            "127\u{3002}0\u{3002}0\u{3002}1",
+        ];
+        for host in literals {
+            assert!(host_is_ip_literal(host), "{host:?} is an IP literal");
+        }
+        for host in [
+            "chat.example.org",
+            "chat.example.org.",
+            "localhost",
+            "0x7f.example",
+            "127.0.0.1.example",
+            "1.2.3.4.nip.io",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(!host_is_ip_literal(host), "{host:?} is a DNS name");
+        }
+        // The same through node names, port and all.
+        for literal in ["0x7f.1:8443", "0x7f000001:443", "[::ffff:127.0.0.1]:443"] {
+            assert!(is_ip_literal(&name(literal)), "{literal}");
+        }
     }
 
     #[tokio::test]

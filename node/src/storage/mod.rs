@@ -363,6 +363,10 @@ pub trait EventLog: Send + Sync {
     /// The groups homed on `home` stored here, each with its head seq here, by group id.
     async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError>;
 
+    /// The latest `ts` of the events of the groups homed on `home` (the events `home` signed),
+    /// or `None` if there are none. Reads every such event: for `keys rotate`, not hot paths.
+    async fn newest_ts_homed_at(&self, home: &NodeName) -> Result<Option<Timestamp>, StorageError>;
+
     /// The head of the group's log, or `None` if no event of the group is stored.
     async fn last(&self, group: &GroupId) -> Result<Option<(u64, EventId)>, StorageError>;
 

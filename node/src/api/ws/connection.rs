@@ -12,8 +12,13 @@
 //! connection keeps writing pushes. A request may wait long (a busy group, a remote home) and
 //! meanwhile others' pushes arrive for its sender; were they not written, the sender's queue
 //! would fill and the hub would close it as too slow although it reads fine. One request runs
-//! at a time per connection (the next is not read before the reply is sent), so replies keep
-//! the order of their requests.
+//! at a time per connection (a frame read meanwhile waits until the reply is sent), so replies
+//! keep the order of their requests.
+//!
+//! The socket is read while a request runs, so a client that goes away is noticed at once:
+//! its request is then cut short when [`methods::cancellable`] says that leaves nothing half
+//! done (a read, or a write whose event the commit pipeline already owns); any other runs to
+//! its end on its own.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -293,11 +298,22 @@ impl<A> Clone for Services<A> {
 
 /// The request a connection is answering: its id, for an answer should its task fail, and
 /// the task, which hands back the connection's state (`auth.refresh` changes the expiry) with
-/// the reply. Dropping it (the connection closing) leaves the task to finish on its own, so a
-/// write is never cut short halfway.
+/// the reply. Dropping it (the connection closing) aborts the task when the method is
+/// cancellable, and otherwise leaves it to finish on its own, so a change that needs several
+/// steps is never cut short halfway.
 struct InFlight {
     id: u64,
     task: JoinHandle<(ConnState, ServerFrame)>,
+    cancellable: bool,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // A no-op for a task that already ended (the answered request).
+        if self.cancellable {
+            self.task.abort();
+        }
+    }
 }
 
 /// The end of the request in flight; never, when there is none.
@@ -383,6 +399,9 @@ where
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut in_flight: Option<InFlight> = None;
+        // A frame read while a request ran: handled once that request is answered (one request
+        // at a time), and meanwhile nothing more is read.
+        let mut held: Option<Bytes> = None;
         loop {
             let expiry = sleep_until(instant_of(self.state.expires_at));
             let busy = in_flight.is_some();
@@ -411,8 +430,11 @@ where
                         }
                     };
                     self.send_frame(&reply).await?;
+                    if let Some(bytes) = held.take() {
+                        in_flight = self.request(&bytes, &mut requests, &mut strikes).await?;
+                    }
                 }
-                message = stream.next(), if !busy => {
+                message = stream.next(), if held.is_none() => {
                     let message = match message {
                         None | Some(Err(ReadError::Broken(_))) => return Err(None),
                         Some(Err(ReadError::TooBig)) => return Err(Some((close::TOO_BIG, "frame too large"))),
@@ -420,21 +442,9 @@ where
                     };
                     last_heard = Instant::now();
                     match message {
+                        Message::Binary(bytes) if busy => held = Some(bytes),
                         Message::Binary(bytes) => {
-                            let now = Instant::now();
-                            if !requests.take(now) {
-                                if !strikes.take(now) {
-                                    return Err(Some((close::RATE_LIMITED, "rate limit exceeded")));
-                                }
-                                let id = request_id(&bytes);
-                                let error = ErrorBody::new(ErrorCode::RateLimited, "too many requests; slow down");
-                                self.send_frame(&ServerFrame::Err { id, error }).await?;
-                                continue;
-                            }
-                            match self.start(&bytes) {
-                                Ok(request) => in_flight = Some(request),
-                                Err(refusal) => self.send_frame(&refusal).await?,
-                            }
+                            in_flight = self.request(&bytes, &mut requests, &mut strikes).await?;
                         }
                         Message::Text(_) => return Err(Some((close::UNSUPPORTED_DATA, "binary frames only"))),
                         Message::Close(_) => return Err(None),
@@ -462,6 +472,34 @@ where
         }
     }
 
+    /// Takes one request frame: refused when over the rate limit (the connection closed when
+    /// the refusals pile up), else started on a task of its own (the `Some`), or answered at
+    /// once when it is not a request.
+    async fn request(
+        &mut self,
+        bytes: &[u8],
+        requests: &mut TokenBucket,
+        strikes: &mut TokenBucket,
+    ) -> Result<Option<InFlight>, End> {
+        let now = Instant::now();
+        if !requests.take(now) {
+            if !strikes.take(now) {
+                return Err(Some((close::RATE_LIMITED, "rate limit exceeded")));
+            }
+            let id = request_id(bytes);
+            let error = ErrorBody::new(ErrorCode::RateLimited, "too many requests; slow down");
+            self.send_frame(&ServerFrame::Err { id, error }).await?;
+            return Ok(None);
+        }
+        match self.start(bytes) {
+            Ok(request) => Ok(Some(request)),
+            Err(refusal) => {
+                self.send_frame(&refusal).await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Decodes a request and starts answering it on a task of its own; a frame that is not a
     /// request is answered at once (the `Err`).
     fn start(&self, bytes: &[u8]) -> Result<InFlight, ServerFrame> {
@@ -483,7 +521,11 @@ where
         let services = self.services.clone();
         let mut state = self.state.clone();
         let id = request.id;
+        let cancellable = methods::cancellable(&request.method);
+        let running = services.hub.request_started();
         let task = tokio::spawn(async move {
+            // Counted until the work ends or is cut short.
+            let _running = running;
             let result = methods::call(
                 &mut state,
                 &*services.accounts,
@@ -499,7 +541,11 @@ where
             };
             (state, reply)
         });
-        Ok(InFlight { id, task })
+        Ok(InFlight {
+            id,
+            task,
+            cancellable,
+        })
     }
 
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), End> {

@@ -63,6 +63,8 @@ struct Inner {
     closing: AtomicBool,
     // A std Mutex, not a Tokio one: nothing awaits while it is held.
     users: Mutex<HashMap<UserId, UserState>>,
+    /// Gateway requests whose work runs now (see [`Hub::requests_running`]).
+    requests: Arc<AtomicUsize>,
     /// When users without connections were last swept out (ms), so the sweep runs at most
     /// once per [`SWEEP_EVERY_MS`] however many connections come and go.
     last_sweep: AtomicU64,
@@ -156,6 +158,15 @@ pub enum RegisterError {
     Closing,
 }
 
+/// One request's work, counted by [`Hub::requests_running`] while it lives.
+pub(crate) struct RunningRequest(Arc<AtomicUsize>);
+
+impl Drop for RunningRequest {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Hub {
     /// An empty hub with a fresh boot id.
     pub fn new(settings: &GatewaySettings) -> Hub {
@@ -181,6 +192,7 @@ impl Hub {
                 relay: Mutex::new(None),
                 closing: AtomicBool::new(false),
                 users: Mutex::new(HashMap::new()),
+                requests: Arc::new(AtomicUsize::new(0)),
                 last_sweep: AtomicU64::new(0),
             }),
         }
@@ -348,6 +360,18 @@ impl Hub {
         }
         self.inner.held.fetch_sub(removed, Ordering::Relaxed);
         true
+    }
+
+    /// How many gateway requests are being worked on now, on any connection: a request counts
+    /// from its start until its work ends, or is cut short with its closed connection.
+    pub fn requests_running(&self) -> usize {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request's work as running until the returned guard drops.
+    pub(crate) fn request_started(&self) -> RunningRequest {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        RunningRequest(Arc::clone(&self.inner.requests))
     }
 
     /// How many users the hub holds state for (connected or recently seen).

@@ -4,6 +4,7 @@
 use ciborium::Value;
 use serde::Serialize;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
+use winichat_protocol::gateway::chat::method as chat;
 use winichat_protocol::gateway::{
     self, Empty, MAX_SEARCH_LIMIT, ProfileGetParams, ProfileInfo, ProfilePush, ProfileUpdateParams,
     RefreshParams, RefreshResult, SearchParams, SearchResult, fit, method,
@@ -142,6 +143,43 @@ async fn refresh<A: Accounts>(
     })
 }
 
+/// Whether a request of method `name` may be cut short when its connection closes: it reads,
+/// or its one change is an event of a group's log, which the commit pipeline finishes once it
+/// is queued whoever waits (a retry with the same `txn` gets its result), or it asks another
+/// node, where the same `txn` makes a retry safe. Any other method runs to its end, the safe
+/// default: it makes several changes that belong together (`links.redeem` spends a use, then
+/// joins), or a change then its push (`profile.update`, `msgs.read`), or holds state for the
+/// time it runs (`groups.join` of another node's group).
+pub fn cancellable(name: &str) -> bool {
+    CANCELLABLE.contains(&name) || crate::chat::remote::SUBMITTABLE.contains(&name)
+}
+
+/// The methods that may be cut short, beside the writes of a group's log
+/// ([`crate::chat::remote::SUBMITTABLE`]).
+const CANCELLABLE: [&str; 21] = [
+    method::PING,
+    method::AUTH_REFRESH,
+    method::PROFILE_GET,
+    method::USERS_SEARCH,
+    gateway::method::MEDIA_URLS,
+    gateway::method::PRESENCE_GET,
+    chat::CHATS_LIST,
+    chat::CHATS_GET,
+    chat::DM_OPEN,
+    chat::GROUPS_CREATE,
+    chat::GROUPS_DIRECTORY,
+    chat::INVITES_LIST,
+    chat::LINKS_LIST,
+    chat::LINKS_PREVIEW,
+    chat::BANS_LIST,
+    chat::MEMBERS_LIST,
+    chat::MSGS_HISTORY,
+    chat::MSGS_SEEN_BY,
+    chat::MSGS_EVENT,
+    chat::MSGS_TYPING,
+    chat::AUDIT_LIST,
+];
+
 pub(super) fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ErrorBody> {
     gateway::decode_params(params).map_err(|e| ErrorBody::new(ErrorCode::BadRequest, e.to_string()))
 }
@@ -183,6 +221,33 @@ fn info(p: Profile) -> ProfileInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_reads_and_log_writes_are_cut_short_with_their_connection() {
+        for name in [
+            method::PING,
+            method::USERS_SEARCH,
+            chat::MSGS_HISTORY,
+            chat::GROUPS_DIRECTORY,
+            chat::MSGS_POST,
+            chat::MEMBERS_KICK,
+            chat::GROUPS_CREATE,
+        ] {
+            assert!(cancellable(name), "{name}");
+        }
+        for name in [
+            method::PROFILE_UPDATE,
+            chat::LINKS_REDEEM,
+            chat::LINKS_CREATE,
+            chat::LINKS_REVOKE,
+            chat::MSGS_READ,
+            chat::GROUPS_JOIN,
+            chat::INVITES_ACCEPT,
+            "no.such.method",
+        ] {
+            assert!(!cancellable(name), "{name}");
+        }
+    }
 
     #[test]
     fn a_result_over_the_frame_budget_is_too_large_not_a_close() {

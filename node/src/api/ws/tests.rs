@@ -26,9 +26,9 @@ fn alice() -> UserId {
 /// Tokens: `good` (alice, session s1, 10 minutes), `short` (alice, s1, 1 s), `other`
 /// (alice, session s2).
 struct Fake {
-    bio: Mutex<String>,
-    /// When set, `search` says it started and then waits for a permit: a request that stays
-    /// in flight for as long as a test likes.
+    bio: Arc<Mutex<String>>,
+    /// When set, `search` and `update_profile` say they started and then wait for a permit: a
+    /// request that stays in flight for as long as a test likes.
     search_gate: Option<SearchGate>,
 }
 
@@ -40,7 +40,7 @@ struct SearchGate {
 impl Fake {
     fn new() -> Fake {
         Fake {
-            bio: Mutex::new(String::new()),
+            bio: Arc::new(Mutex::new(String::new())),
             search_gate: None,
         }
     }
@@ -91,6 +91,10 @@ impl Accounts for Fake {
         _display_name: Option<String>,
         bio: Option<String>,
     ) -> Result<Profile, AuthError> {
+        if let Some(gate) = &self.search_gate {
+            let _ = gate.started.send(());
+            let _permit = gate.permits.acquire().await.expect("gate open");
+        }
         if let Some(bio) = bio {
             *self.bio.lock().expect("lock") = bio;
         }
@@ -576,6 +580,64 @@ async fn a_kick_closes_a_connection_whose_request_waits() {
         close::SESSION_REVOKED,
     );
     assert_eq!(c.closed_with().await, close::SESSION_REVOKED);
+}
+
+/// Waits (bounded) until the hub counts no request at work.
+async fn no_request_runs(hub: &Hub) -> bool {
+    for _ in 0..200 {
+        if hub.requests_running() == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_closed_connection_cuts_its_waiting_read_short() {
+    let (hub, settings) = setup();
+    let (accounts, mut started, permits) = Fake::gated();
+    let mut c = connect_to(&hub, &settings, accounts);
+    c.auth("good", None).await;
+    c.request(2, "users.search", map(vec![("query", Value::from("al"))]));
+    started.recv().await.expect("the search starts");
+    assert_eq!(hub.requests_running(), 1);
+    // The client goes away while the search waits (and would wait forever).
+    c.send_raw(Message::Close(None));
+    assert!(
+        no_request_runs(&hub).await,
+        "the search was cut short with its connection"
+    );
+    assert_eq!(
+        permits.available_permits(),
+        0,
+        "without ever getting its permit"
+    );
+    assert_eq!(hub.connections(&alice()), 0);
+}
+
+#[tokio::test]
+async fn a_closed_connection_lets_a_change_of_several_steps_finish() {
+    let (hub, settings) = setup();
+    let (accounts, mut started, permits) = Fake::gated();
+    let bio = Arc::clone(&accounts.bio);
+    let (tx, stream) = unbounded();
+    let (sink, rx) = unbounded();
+    let connection = tokio::spawn(run(sink, stream, hub.clone(), settings, accounts, None));
+    let mut c = Client { tx, rx };
+    c.auth("good", None).await;
+    // profile.update writes, then pushes to every tab: it is not cut in between.
+    c.request(2, "profile.update", map(vec![("bio", Value::from("kept"))]));
+    started.recv().await.expect("the update starts");
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the connection ends at once")
+        .expect("cleanly");
+    assert_eq!(hub.requests_running(), 1, "the update still runs");
+    permits.add_permits(1);
+    assert!(no_request_runs(&hub).await, "and then ends");
+    assert_eq!(*bio.lock().expect("lock"), "kept", "having made its change");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
     EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
+use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
@@ -142,6 +143,20 @@ impl EventLog for PgStorage {
             .iter()
             .map(|h| parse_stored::<NodeName>(h, "groups.home_node"))
             .collect()
+    }
+
+    async fn newest_ts_homed_at(&self, home: &NodeName) -> Result<Option<Timestamp>, StorageError> {
+        let newest: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT MAX(e.ts) FROM events e JOIN groups g ON g.id = e.group_id ",
+            "WHERE g.home_node = $1"
+        ))
+        .bind(home.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        newest
+            .map(|ts| stored_u64(ts, "events.ts").map(Timestamp))
+            .transpose()
     }
 
     async fn heads_homed_at(&self, home: &NodeName) -> Result<Vec<(GroupId, u64)>, StorageError> {
