@@ -40,21 +40,21 @@ impl Outbox for SqliteStorage {
         destination: &NodeName,
         event_ids: &[EventId],
     ) -> Result<u64, StorageError> {
-        // SQLite has no array parameters; one statement per id inside one transaction is a
-        // single fsync and needs no dynamic SQL.
+        // One statement whatever the number of ids (SQLite has no array parameters and caps
+        // parameters per statement): the ids as a JSON array, unpacked by json_each.
+        let ids: Vec<String> = event_ids.iter().map(EventId::to_string).collect();
+        let json = serde_json::to_string(&ids).map_err(|e| StorageError::Other(e.to_string()))?;
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let mut deleted = 0;
-        for id in event_ids {
-            deleted += sqlx::query("DELETE FROM outbox WHERE destination = ? AND event_id = ?")
-                .bind(destination.as_str())
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?
-                .rows_affected();
-        }
-        tx.commit().await.map_err(db_error)?;
+        let deleted = sqlx::query(
+            "DELETE FROM outbox WHERE destination = ? \
+             AND event_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(destination.as_str())
+        .bind(json)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
         Ok(deleted)
     }
 
