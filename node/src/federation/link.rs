@@ -26,6 +26,17 @@ use super::{FedClient, FedError, clock, tls};
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long a link may stay silent before it is dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long dialling one address of a peer may take. A handshake takes one round trip (two
+/// when the first flight is lost), far less than this; a stopped peer never answers, and QUIC
+/// alone would wait for the whole idle timeout. Kept under two seconds so that a user's write
+/// to a group whose home is down is refused in that time (spec/federation.md §3.4).
+pub const DIAL_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long a request may go without the peer acknowledging anything on the link. A live peer
+/// acknowledges within a round trip (plus its ack delay), and QUIC resends lost packets well
+/// within this; a peer that stopped or a path that broke stays silent, and the link is given
+/// up then instead of after the idle timeout. The answer itself may take longer: only
+/// silence is cut short.
+pub const ACK_PATIENCE: Duration = Duration::from_millis(1500);
 /// The largest frame in either direction.
 pub const MAX_FRAME: usize = Limits::FEDERATION_FRAME.max_frame;
 
@@ -111,6 +122,8 @@ impl fmt::Debug for Links {
 enum Failure {
     /// The connection is gone before the request could have been read: worth one redial.
     Lost(ConnectionError),
+    /// The peer acknowledged nothing for [`ACK_PATIENCE`]: it or the path is gone.
+    Silent,
     /// Anything else.
     Fatal(FedError),
 }
@@ -191,6 +204,14 @@ impl Links {
         if let Some(old) = link.take() {
             old.connection.close(VarInt::from_u32(0), b"replaced");
         }
+        // Checked under the slot lock: requests that queued behind a dial that found the peer
+        // down are answered at once rather than each dialling again.
+        if self.peers.down().is_down(peer) {
+            return Err(FedError::Unreachable {
+                peer: peer.clone(),
+                reason: "it did not answer a moment ago".to_owned(),
+            });
+        }
         let connection = self.dial(peer, info).await?;
         *link = Some(Link {
             connection: connection.clone(),
@@ -208,22 +229,38 @@ impl Links {
             .map_err(|e| unreachable(e.to_string()))?;
         let host = server_name(peer);
         let mut last = "no address".to_owned();
+        // Whether every address stayed silent: only then is the peer known down (one that
+        // refused the handshake is up, and may have rotated its key).
+        let mut silent = true;
         for addr in &info.addrs {
             self.dials.fetch_add(1, Ordering::Relaxed);
             match self.endpoint.connect_with(config.clone(), *addr, &host) {
-                Ok(connecting) => match connecting.await {
-                    Ok(connection) => return Ok(connection),
-                    Err(e) => {
+                Ok(connecting) => match tokio::time::timeout(DIAL_TIMEOUT, connecting).await {
+                    Ok(Ok(connection)) => {
+                        self.peers.down().mark_reached(peer);
+                        return Ok(connection);
+                    }
+                    Ok(Err(e)) => {
                         // A refused handshake may be a peer that rotated its key: have its
                         // document fetched again before the next dial (at most once a minute).
                         if matches!(e, ConnectionError::TransportError(_)) {
                             self.peers.suspect_rotation(peer);
                         }
+                        silent &= matches!(e, ConnectionError::TimedOut);
                         last = format!("{addr}: {e}");
                     }
+                    // Dropping the handshake abandons it.
+                    Err(_) => last = format!("{addr}: no answer in {DIAL_TIMEOUT:?}"),
                 },
-                Err(e) => last = format!("{addr}: {e}"),
+                Err(e) => {
+                    silent = false;
+                    last = format!("{addr}: {e}");
+                }
             }
+        }
+        if silent && !info.addrs.is_empty() {
+            tracing::info!(%peer, reason = %last, "federation: peer does not answer; refusing requests to it for a moment");
+            self.peers.down().mark_down(peer);
         }
         Err(unreachable(last))
     }
@@ -244,6 +281,15 @@ impl Links {
                     lost_link = Some(connection.stable_id());
                 }
                 Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
+                Err(Failure::Silent) => {
+                    tracing::info!(%peer, "federation: peer went silent on its link; refusing requests to it for a moment");
+                    self.drop_link(peer, &connection).await;
+                    self.peers.down().mark_down(peer);
+                    return Err(FedError::Unreachable {
+                        peer: peer.clone(),
+                        reason: format!("acknowledged nothing in {ACK_PATIENCE:?}"),
+                    });
+                }
                 Err(Failure::Fatal(e)) => {
                     if let FedError::Unreachable { .. } = e {
                         self.drop_link(peer, &connection).await;
@@ -276,8 +322,33 @@ fn lost(peer: &NodeName, e: &ConnectionError) -> FedError {
     }
 }
 
-/// Writes `frame` on a new stream of `connection` and reads the answer.
+/// ACK frames received on `connection` so far.
+fn acks_received(connection: &Connection) -> u64 {
+    connection.stats().frame_rx.acks
+}
+
+/// Writes `frame` on a new stream of `connection` and reads the answer; gives up when the
+/// peer acknowledged nothing for [`ACK_PATIENCE`].
 async fn send(peer: &NodeName, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, Failure> {
+    let acks_before = acks_received(connection);
+    let exchange = send_on_stream(peer, connection, frame);
+    tokio::pin!(exchange);
+    tokio::select! {
+        result = &mut exchange => return result,
+        () = tokio::time::sleep(ACK_PATIENCE) => {}
+    }
+    if acks_received(connection) == acks_before {
+        // Dropping the exchange resets its stream.
+        return Err(Failure::Silent);
+    }
+    exchange.await
+}
+
+async fn send_on_stream(
+    peer: &NodeName,
+    connection: &Connection,
+    frame: &[u8],
+) -> Result<Vec<u8>, Failure> {
     let (tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
     let mut tx = AbandonOnDrop(Some(tx));
     let tx_stream = tx.0.as_mut().ok_or_else(|| {
