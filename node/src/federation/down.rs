@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use winichat_protocol::ids::NodeName;
 
-/// How long a peer that did not answer stays known down.
-pub const DOWN_FOR: Duration = Duration::from_secs(5);
+/// How long a peer that did not answer stays known down: long enough that a burst of writes
+/// is refused at once, short enough that a peer back after a brief outage is tried again soon
+/// (even one that has nothing to send us and so never reaches us first).
+pub const DOWN_FOR: Duration = Duration::from_secs(2);
 /// The most peers remembered as down; past it, expired entries are dropped and, if all are
 /// current, the new one is not recorded (it is then dialled again, as before).
 const MAX_DOWN_PEERS: usize = 4096;
