@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::timeout;
 use winichat_protocol::error_code::ErrorCode;
+use winichat_protocol::federation::methods::{HelloParams, VERSIONS, method as fed_method};
 use winichat_protocol::gateway::chat::{self as api, method};
 use winichat_protocol::ids::GroupId;
 use winichat_testkit::client::{Client, txn};
@@ -235,4 +236,53 @@ async fn a_stopped_home_refuses_writes_at_once_and_takes_the_retry_once_postgres
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_home_cut_off_refuses_writes_at_once_and_takes_the_retry_once() {
     home_down_then_back(Backend::Sqlite, Backend::Sqlite, Outage::Cut).await;
+}
+
+/// A dial that outlasts the wait of the request that started it goes on, and its link serves
+/// the next request: a peer slow to answer is not dialled over and over, each time given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dial_given_up_by_its_request_goes_on_and_serves_the_next() {
+    let cluster = Cluster::start(
+        ClusterSpec::new([Backend::Sqlite, Backend::Sqlite])
+            .relay(0, 1)
+            .configure(|c| c.federation.request_timeout = Duration::from_secs(10)),
+    )
+    .await;
+    let client = cluster.node(0).federation().client();
+    let links = cluster.node(0).federation().links().clone();
+    let to = cluster.name(1).clone();
+    let hello = || {
+        let params = ciborium::Value::serialized(&HelloParams {
+            versions: VERSIONS.to_vec(),
+        })
+        .expect("params");
+        let (client, to) = (client.clone(), to.clone());
+        async move { client.request(&to, fed_method::HELLO, params).await }
+    };
+    users::eventually("node 0 reaches node 1", WAIT, async || hello().await.ok()).await;
+
+    links.disconnect(&to).await;
+    cluster.cut_link(0, 1);
+    let dials_before = links.connections_opened();
+    let started = tokio::time::Instant::now();
+    let refused = timeout(QUICK, hello())
+        .await
+        .expect("the request gives up on the dial in time");
+    assert!(refused.is_err(), "nothing answers through a cut link");
+    // The handshake's first flight is lost; QUIC sends it again a second or two later, which
+    // now gets through.
+    tokio::time::sleep_until(started + Duration::from_millis(1700)).await;
+    cluster.heal_link(0, 1);
+    users::eventually(
+        "the dial under way connects after the heal",
+        WAIT,
+        async || hello().await.ok(),
+    )
+    .await;
+    assert_eq!(
+        links.connections_opened() - dials_before,
+        1,
+        "the first dial went on and its link was used, no second dial"
+    );
+    cluster.shutdown().await;
 }
