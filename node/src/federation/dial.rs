@@ -1,5 +1,5 @@
 //! Dialling peers. A dial runs in its own task for as long as a handshake may reasonably take
-//! (the request timeout), while the requests that need it wait for it only briefly
+//! ([`DIAL_LIMIT`]), while the requests that need it wait for it only briefly
 //! ([`DIAL_PATIENCE`]): a stopped peer is answered `unreachable` in a moment, and a slow but
 //! live one still gets its link, which the next request then uses.
 
@@ -22,7 +22,12 @@ use super::peers::{PeerDirectory, PeerInfo};
 /// alone would wait for the whole idle timeout. Kept under two seconds so that a user's write
 /// to a group whose home is down is refused in that time (spec/federation.md §3.4); the dial
 /// itself goes on.
-pub const DIAL_PATIENCE: Duration = Duration::from_millis(1500);
+pub const DIAL_PATIENCE: Duration = Duration::from_millis(1000);
+
+/// The longest a dial goes on in the background (or the request timeout, if shorter). QUIC
+/// resends a lost handshake at growing intervals; a dial that ran on for long would keep a
+/// peer that came back waiting for its next resend, so a fresh dial starts instead.
+pub const DIAL_LIMIT: Duration = Duration::from_secs(4);
 
 /// A dial under way: its result, once it is known.
 pub(super) type Pending = watch::Receiver<Option<Result<Connection, FedError>>>;

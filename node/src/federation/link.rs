@@ -28,11 +28,11 @@ use super::{FedClient, FedError, clock, tls};
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long a link may stay silent before it is dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a request may go without the peer acknowledging anything on the link. A live peer
-/// acknowledges within a round trip (plus its ack delay), and QUIC resends lost packets well
-/// within this; a peer that stopped or a path that broke stays silent, and the link is given
-/// up then instead of after the idle timeout. The answer itself may take longer: only
-/// silence is cut short.
+/// How long a request, once sent, may go without the peer sending anything at all on the link.
+/// A live peer acknowledges the request within a round trip (plus its ack delay), and QUIC
+/// resends lost packets well within this; a peer that stopped or a path that broke stays
+/// silent, and the link is given up then instead of after the idle timeout. The answer itself
+/// may take longer: only silence is cut short.
 pub const ACK_PATIENCE: Duration = Duration::from_millis(1500);
 /// The largest frame in either direction.
 pub const MAX_FRAME: usize = Limits::FEDERATION_FRAME.max_frame;
@@ -155,13 +155,12 @@ impl Links {
         // Ids only need to be unique per origin for a while; starting from the clock keeps
         // them from repeating after a restart.
         let first_id = clock::now().0.saturating_mul(1000);
-        // A dial may go on in the background as long as a request may wait for its answer.
         let dialer = Dialer::new(
             me.clone(),
             identity.clone(),
             endpoint,
             peers.clone(),
-            request_timeout,
+            request_timeout.min(dial::DIAL_LIMIT),
         );
         Links {
             me,
@@ -309,8 +308,9 @@ impl Links {
                 Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
                 Err(Failure::Silent) => {
                     tracing::info!(%peer, "federation: peer went silent on its link; refusing requests to it for a moment");
-                    self.drop_link(peer, &connection).await;
+                    // Known down first: a request retrying meanwhile must not dial again.
                     self.peers.down().mark_down(peer);
+                    self.drop_link(peer, &connection).await;
                     return Err(FedError::Unreachable {
                         peer: peer.clone(),
                         reason: format!("acknowledged nothing in {ACK_PATIENCE:?}"),
@@ -349,34 +349,42 @@ fn lost(peer: &NodeName, e: &ConnectionError) -> FedError {
     }
 }
 
-/// ACK frames received on `connection` so far.
-fn acks_received(connection: &Connection) -> u64 {
-    connection.stats().frame_rx.acks
+/// UDP datagrams received on `connection` so far: anything at all the peer sends — ACKs, other
+/// streams' data, its own requests — shows it is there.
+fn datagrams_received(connection: &Connection) -> u64 {
+    connection.stats().udp_rx.datagrams
 }
 
-/// Writes `frame` on a new stream of `connection` and reads the answer; gives up when the
-/// peer acknowledged nothing for [`ACK_PATIENCE`].
+/// Writes `frame` on a new stream of `connection` and reads the answer; gives up when the peer
+/// sent nothing at all for [`ACK_PATIENCE`] after the request went out (a live peer at least
+/// acknowledges it within a round trip).
 async fn send(peer: &NodeName, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, Failure> {
-    let acks_before = acks_received(connection);
-    let exchange = send_on_stream(peer, connection, frame);
+    // Waiting for a stream (the peer allows so many at once) is not silence: nothing of this
+    // request is out yet, so nothing is owed an acknowledgement.
+    let (tx, rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    let heard_before = datagrams_received(connection);
+    let exchange = exchange_on_stream(peer, tx, rx, frame);
     tokio::pin!(exchange);
     tokio::select! {
         result = &mut exchange => return result,
         () = tokio::time::sleep(ACK_PATIENCE) => {}
     }
-    if acks_received(connection) == acks_before {
+    // A starved runtime may wake this task before the endpoint read what already arrived: let
+    // it run once before judging.
+    tokio::task::yield_now().await;
+    if datagrams_received(connection) == heard_before {
         // Dropping the exchange resets its stream.
         return Err(Failure::Silent);
     }
     exchange.await
 }
 
-async fn send_on_stream(
+async fn exchange_on_stream(
     peer: &NodeName,
-    connection: &Connection,
+    tx: quinn::SendStream,
+    mut rx: quinn::RecvStream,
     frame: &[u8],
 ) -> Result<Vec<u8>, Failure> {
-    let (tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
     let mut tx = AbandonOnDrop(Some(tx));
     let tx_stream = tx.0.as_mut().ok_or_else(|| {
         Failure::Fatal(FedError::Protocol {
