@@ -210,6 +210,8 @@ async fn serve_connection(connection: Connection, incoming: Arc<Incoming>) {
         Err(_) => return refuse("resolving the node took too long"),
     }
     incoming.accepted.fetch_add(1, Ordering::Relaxed);
+    // It is up again: our requests to it need not wait for the down time to pass.
+    incoming.peers.down().mark_reached(&origin);
     tracing::debug!(%remote, peer = %origin, "federation peer connected");
     incoming.register(&origin, &connection);
     let origin = Arc::new(origin);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ciborium::Value;
 use quinn::crypto::rustls::QuicClientConfig;
 use quinn::{Connection, ConnectionError, Endpoint, TransportConfig, VarInt};
+use tokio::sync::watch;
 use winichat_protocol::codec::Limits;
 use winichat_protocol::cose::Signed;
 use winichat_protocol::federation::document::KeyHistory;
@@ -19,6 +20,7 @@ use winichat_protocol::keys::PublicKey;
 use crate::error::NodeError;
 use crate::identity::NodeIdentity;
 
+use super::dial::{self, Dialer, Pending};
 use super::peers::{PeerDirectory, PeerInfo};
 use super::{FedClient, FedError, clock, tls};
 
@@ -26,6 +28,12 @@ use super::{FedClient, FedError, clock, tls};
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// How long a link may stay silent before it is dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request, once sent, may go without the peer sending anything at all on the link.
+/// A live peer acknowledges the request within a round trip (plus its ack delay), and QUIC
+/// resends lost packets well within this; a peer that stopped or a path that broke stays
+/// silent, and the link is given up then instead of after the idle timeout. The answer itself
+/// may take longer: only silence is cut short.
+pub const ACK_PATIENCE: Duration = Duration::from_millis(1500);
 /// The largest frame in either direction.
 pub const MAX_FRAME: usize = Limits::FEDERATION_FRAME.max_frame;
 
@@ -84,25 +92,42 @@ struct Link {
     key: PublicKey,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Link>>>;
+/// A dial under way to a peer.
+#[derive(Debug)]
+struct Dialling {
+    /// Tells this dial from a later one (which replaces it when the peer's key changed).
+    generation: u64,
+    /// The key it expects.
+    key: PublicKey,
+    result: Pending,
+}
+
+/// A peer's link, and the dial under way to it.
+#[derive(Debug, Default)]
+struct SlotState {
+    link: Option<Link>,
+    dialling: Option<Dialling>,
+    next_generation: u64,
+}
+
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
 /// The outgoing links of this node: the [`FedClient`] the rest of the node uses.
 pub struct Links {
     me: NodeName,
     identity: NodeIdentity,
-    endpoint: Endpoint,
     peers: Arc<PeerDirectory>,
+    dialer: Dialer,
     request_timeout: Duration,
     slots: Mutex<HashMap<NodeName, Slot>>,
     next_id: AtomicU64,
-    dials: AtomicU64,
 }
 
 impl fmt::Debug for Links {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Links")
             .field("me", &self.me)
-            .field("dials", &self.dials.load(Ordering::Relaxed))
+            .field("dials", &self.dialer.attempts())
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +136,8 @@ impl fmt::Debug for Links {
 enum Failure {
     /// The connection is gone before the request could have been read: worth one redial.
     Lost(ConnectionError),
+    /// The peer acknowledged nothing for [`ACK_PATIENCE`]: it or the path is gone.
+    Silent,
     /// Anything else.
     Fatal(FedError),
 }
@@ -128,21 +155,27 @@ impl Links {
         // Ids only need to be unique per origin for a while; starting from the clock keeps
         // them from repeating after a restart.
         let first_id = clock::now().0.saturating_mul(1000);
+        let dialer = Dialer::new(
+            me.clone(),
+            identity.clone(),
+            endpoint,
+            peers.clone(),
+            request_timeout.min(dial::DIAL_LIMIT),
+        );
         Links {
             me,
             identity,
-            endpoint,
             peers,
+            dialer,
             request_timeout,
             slots: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(first_id),
-            dials: AtomicU64::new(0),
         }
     }
 
     /// How many connections these links have opened (a reused link opens none).
     pub fn connections_opened(&self) -> u64 {
-        self.dials.load(Ordering::Relaxed)
+        self.dialer.attempts()
     }
 
     /// Closes the link to `peer`, if any; the next request dials again.
@@ -153,7 +186,7 @@ impl Links {
             .unwrap_or_else(|e| e.into_inner())
             .remove(peer);
         if let Some(slot) = slot
-            && let Some(link) = slot.lock().await.take()
+            && let Some(link) = slot.lock().await.link.take()
         {
             link.connection.close(VarInt::from_u32(0), b"closed");
         }
@@ -179,53 +212,82 @@ impl Links {
         lost: Option<usize>,
     ) -> Result<Connection, FedError> {
         let slot = self.slot(peer);
-        // One dial at a time per peer: concurrent requests wait for it and share the link.
-        let mut link = slot.lock().await;
-        if let Some(current) = link.as_ref()
-            && lost != Some(current.connection.stable_id())
-            && current.connection.close_reason().is_none()
-            && current.key == info.key
-        {
-            return Ok(current.connection.clone());
-        }
-        if let Some(old) = link.take() {
-            old.connection.close(VarInt::from_u32(0), b"replaced");
-        }
-        let connection = self.dial(peer, info).await?;
-        *link = Some(Link {
-            connection: connection.clone(),
-            key: info.key,
-        });
-        Ok(connection)
+        let pending = {
+            let mut state = slot.lock().await;
+            if let Some(current) = state.link.as_ref()
+                && lost != Some(current.connection.stable_id())
+                && current.connection.close_reason().is_none()
+                && current.key == info.key
+            {
+                return Ok(current.connection.clone());
+            }
+            if let Some(old) = state.link.take() {
+                old.connection.close(VarInt::from_u32(0), b"replaced");
+            }
+            // Before joining a dial under way: requests that come while the peer is known
+            // down are answered at once rather than each waiting for the dial again.
+            if self.peers.down().is_down(peer) {
+                return Err(FedError::Unreachable {
+                    peer: peer.clone(),
+                    reason: "it did not answer a moment ago".to_owned(),
+                });
+            }
+            match &state.dialling {
+                // One dial at a time per peer: concurrent requests share it and its link.
+                Some(dialling) if dialling.key == info.key => dialling.result.clone(),
+                _ => self.start_dial(&slot, &mut state, peer, info),
+            }
+        };
+        dial::wait(&self.peers, peer, pending).await
     }
 
-    async fn dial(&self, peer: &NodeName, info: &PeerInfo) -> Result<Connection, FedError> {
-        let unreachable = |reason: String| FedError::Unreachable {
-            peer: peer.clone(),
-            reason,
-        };
-        let config = quic_client_config(&self.identity, &self.me, info.key)
-            .map_err(|e| unreachable(e.to_string()))?;
-        let host = server_name(peer);
-        let mut last = "no address".to_owned();
-        for addr in &info.addrs {
-            self.dials.fetch_add(1, Ordering::Relaxed);
-            match self.endpoint.connect_with(config.clone(), *addr, &host) {
-                Ok(connecting) => match connecting.await {
-                    Ok(connection) => return Ok(connection),
-                    Err(e) => {
-                        // A refused handshake may be a peer that rotated its key: have its
-                        // document fetched again before the next dial (at most once a minute).
-                        if matches!(e, ConnectionError::TransportError(_)) {
-                            self.peers.suspect_rotation(peer);
-                        }
-                        last = format!("{addr}: {e}");
+    /// Starts dialling `peer` in a task of its own, which keeps the new link in `slot` (unless
+    /// a later dial replaced this one meanwhile).
+    fn start_dial(
+        &self,
+        slot: &Slot,
+        state: &mut SlotState,
+        peer: &NodeName,
+        info: &PeerInfo,
+    ) -> Pending {
+        let (tx, rx) = watch::channel(None);
+        let generation = state.next_generation;
+        state.next_generation = generation.wrapping_add(1);
+        state.dialling = Some(Dialling {
+            generation,
+            key: info.key,
+            result: rx.clone(),
+        });
+        let (dialer, slot, peer, info) = (
+            self.dialer.clone(),
+            slot.clone(),
+            peer.clone(),
+            info.clone(),
+        );
+        tokio::spawn(async move {
+            let result = dialer.dial(&peer, &info).await;
+            {
+                let mut state = slot.lock().await;
+                if state
+                    .dialling
+                    .as_ref()
+                    .is_some_and(|d| d.generation == generation)
+                {
+                    state.dialling = None;
+                    if let Ok(connection) = &result
+                        && let Some(old) = state.link.replace(Link {
+                            connection: connection.clone(),
+                            key: info.key,
+                        })
+                    {
+                        old.connection.close(VarInt::from_u32(0), b"replaced");
                     }
-                },
-                Err(e) => last = format!("{addr}: {e}"),
+                }
             }
-        }
-        Err(unreachable(last))
+            // Nobody waiting any more is fine: the link is kept all the same.
+            let _ = tx.send(Some(result));
+        });
+        rx
     }
 
     async fn exchange(
@@ -244,6 +306,16 @@ impl Links {
                     lost_link = Some(connection.stable_id());
                 }
                 Err(Failure::Lost(e)) => return Err(lost(peer, &e)),
+                Err(Failure::Silent) => {
+                    tracing::info!(%peer, "federation: peer went silent on its link; refusing requests to it for a moment");
+                    // Known down first: a request retrying meanwhile must not dial again.
+                    self.peers.down().mark_down(peer);
+                    self.drop_link(peer, &connection).await;
+                    return Err(FedError::Unreachable {
+                        peer: peer.clone(),
+                        reason: format!("acknowledged nothing in {ACK_PATIENCE:?}"),
+                    });
+                }
                 Err(Failure::Fatal(e)) => {
                     if let FedError::Unreachable { .. } = e {
                         self.drop_link(peer, &connection).await;
@@ -258,12 +330,13 @@ impl Links {
     /// link another request dialled meanwhile stays.
     async fn drop_link(&self, peer: &NodeName, failed: &Connection) {
         let slot = self.slot(peer);
-        let mut link = slot.lock().await;
-        if link
+        let mut state = slot.lock().await;
+        if state
+            .link
             .as_ref()
             .is_some_and(|current| current.connection.stable_id() == failed.stable_id())
         {
-            *link = None;
+            state.link = None;
         }
         failed.close(VarInt::from_u32(0), b"failed");
     }
@@ -276,9 +349,42 @@ fn lost(peer: &NodeName, e: &ConnectionError) -> FedError {
     }
 }
 
-/// Writes `frame` on a new stream of `connection` and reads the answer.
+/// UDP datagrams received on `connection` so far: anything at all the peer sends — ACKs, other
+/// streams' data, its own requests — shows it is there.
+fn datagrams_received(connection: &Connection) -> u64 {
+    connection.stats().udp_rx.datagrams
+}
+
+/// Writes `frame` on a new stream of `connection` and reads the answer; gives up when the peer
+/// sent nothing at all for [`ACK_PATIENCE`] after the request went out (a live peer at least
+/// acknowledges it within a round trip).
 async fn send(peer: &NodeName, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, Failure> {
-    let (tx, mut rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    // Waiting for a stream (the peer allows so many at once) is not silence: nothing of this
+    // request is out yet, so nothing is owed an acknowledgement.
+    let (tx, rx) = connection.open_bi().await.map_err(Failure::Lost)?;
+    let heard_before = datagrams_received(connection);
+    let exchange = exchange_on_stream(peer, tx, rx, frame);
+    tokio::pin!(exchange);
+    tokio::select! {
+        result = &mut exchange => return result,
+        () = tokio::time::sleep(ACK_PATIENCE) => {}
+    }
+    // A starved runtime may wake this task before the endpoint read what already arrived: let
+    // it run once before judging.
+    tokio::task::yield_now().await;
+    if datagrams_received(connection) == heard_before {
+        // Dropping the exchange resets its stream.
+        return Err(Failure::Silent);
+    }
+    exchange.await
+}
+
+async fn exchange_on_stream(
+    peer: &NodeName,
+    tx: quinn::SendStream,
+    mut rx: quinn::RecvStream,
+    frame: &[u8],
+) -> Result<Vec<u8>, Failure> {
     let mut tx = AbandonOnDrop(Some(tx));
     let tx_stream = tx.0.as_mut().ok_or_else(|| {
         Failure::Fatal(FedError::Protocol {

@@ -3,6 +3,8 @@
 //! - [`endpoint`] and [`tls`]: the QUIC endpoint with mutually authenticated TLS.
 //! - [`settings`]: discovery mode, pinned peers, allow and deny lists.
 //! - [`peers`]: what a node name stands for (pinned, or its node document), allow and deny.
+//! - [`dial`]: dialling a peer in the background, waited for only briefly.
+//! - [`down`]: peers that did not answer a moment ago, refused at once for a while.
 //! - [`link`]: outgoing connections, the [`FedClient`] implementation ([`Links`]).
 //! - [`incoming`]: the accept loop handing verified requests to a [`FedHandler`].
 //! - [`handle`]: [`Federation`], the handle that bundles them.
@@ -19,6 +21,8 @@ use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
 pub mod clock;
+pub mod dial;
+pub mod down;
 pub mod endpoint;
 pub mod handle;
 pub mod hello;

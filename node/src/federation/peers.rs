@@ -21,6 +21,7 @@ use winichat_protocol::federation::document::{self, DocumentError, KeyHistory};
 use winichat_protocol::ids::NodeName;
 use winichat_protocol::keys::PublicKey;
 
+use super::down::DownPeers;
 use super::recent::RecentNames;
 use super::settings::{Discovery, FederationSettings, PinnedPeer};
 use super::{FedError, clock};
@@ -84,6 +85,9 @@ pub struct PeerDirectory {
     http: Option<reqwest::Client>,
     /// Bounds the document fetches in flight.
     fetches: tokio::sync::Semaphore,
+    /// Peers that did not answer a moment ago (shared by the links, which dial, and the
+    /// accept loop, which sees peers come back).
+    down: DownPeers,
 }
 
 /// Why the directory could not be set up.
@@ -120,6 +124,7 @@ impl PeerDirectory {
             lists: Mutex::new(lists),
             http,
             fetches: tokio::sync::Semaphore::new(CONCURRENT_FETCHES),
+            down: DownPeers::default(),
         })
     }
 
@@ -132,6 +137,11 @@ impl PeerDirectory {
     /// This node's own name.
     pub fn me(&self) -> &NodeName {
         &self.me
+    }
+
+    /// The peers known to be down right now.
+    pub fn down(&self) -> &DownPeers {
+        &self.down
     }
 
     /// How peers are discovered.
