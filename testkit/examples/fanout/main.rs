@@ -1,0 +1,557 @@
+//! Fan-out: how many deliveries a second the node's gateway makes to the members of one group,
+//! how late, and at what CPU cost — each figure beside the same workload on a bare broadcast
+//! WebSocket server (the ceiling, [`winichat_testkit::ceiling`]) measured in the same run.
+//!
+//! Prints figures (it is not a test).
+//!
+//! ```text
+//! cargo run --release -p winichat-testkit --example fanout -- \
+//!     [--members 10,100,1000] [--senders S] [--rates 10000,20000,…] [--secs T] \
+//!     [--unloaded N] [--spread A]
+//! cargo run --release -p winichat-testkit --example fanout -- --committed \
+//!     [--posters 1000] [--groups 100] [--post-rates 2000,5000,…] [--secs T]
+//! ```
+//!
+//! One real node in this process (testkit `TestNode`, SQLite with its default
+//! `synchronous=FULL`; the per-connection request rate limit raised so that it does not shape
+//! the figures, every other gateway setting at its default, the 256-frame send queue included),
+//! the ceiling server, and the load generator, all on loopback. Client sockets are bound to
+//! source addresses spread over 127.0.0.1 … 127.0.0.`A` (default 32) before they connect.
+//!
+//! Workloads:
+//!
+//! 1. **1→1 unloaded latency**: one sender posts `N` (default 100) messages at 20 a second to
+//!    a group of two; the other member's connection receives them. The ceiling: a room of two.
+//! 2. **One group of M members** for each `M` in `--members`: `M` users, one receiving gateway
+//!    connection each (the node pushes to every member's connection), and `S` (default 8) more
+//!    connections of members that post open-loop — message `k` of a step is scheduled at
+//!    `k / rate` from the step's start, sent then (or at once when late), and its latency at
+//!    each receiver is measured from that scheduled time. Rate steps of `T` (default 3) seconds
+//!    at rising target **deliveries** a second (msg/s = target / M); a step passes with ≥ 99 %
+//!    delivered, p99 ≤ 1 s, ≥ 90 % of the target sent and no connection closed; the steps stop
+//!    after the first that does not pass. The ceiling runs the same steps in a room of `M`
+//!    receivers and `S` senders that send real `chat.event` push frames (captured from the
+//!    node), so the receivers decode the same frames.
+//! 3. `--committed`: **committed posts/s**: `P` (default 1,000) users in `G` (default 100)
+//!    groups, each with one connection, all posting open-loop at rising total rates; reports
+//!    the posts the node acknowledged (committed) per second and how many posters it closed
+//!    with 4006.
+//!
+//! CPU is this process's (node, ceiling and generator together, from `/proc/self/stat`) per
+//! million deliveries during a step and its drain. Every wait is bounded; a step's senders
+//! give up 10 s after its scheduled end.
+
+mod committed;
+mod setup;
+mod traffic;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use winichat_testkit::ceiling::CeilingServer;
+use winichat_testkit::client::Account;
+use winichat_testkit::loadgen::{LoadError, SourceAddrs};
+use winichat_testkit::node::{Backend, TestNode};
+
+use crate::setup::Receivers;
+use crate::traffic::{Payload, Plan, StepFigures, Traffic, run_step};
+
+const DEFAULT_MEMBERS: [usize; 3] = [10, 100, 1000];
+const DEFAULT_SENDERS: usize = 8;
+/// Target deliveries a second of the rate steps.
+const DEFAULT_RATES: [u64; 8] = [
+    10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000,
+];
+const DEFAULT_SECS: u64 = 3;
+const DEFAULT_UNLOADED: u64 = 100;
+/// Messages a second of the 1→1 unloaded latency.
+const UNLOADED_RATE: f64 = 20.0;
+const DEFAULT_SPREAD: u8 = 32;
+/// The largest group and the longest step the options allow (bounds the run).
+const MAX_MEMBERS: usize = 5000;
+const MAX_SECS: u64 = 60;
+/// The first scheduled send of a step is this far after the step is set up.
+const STEP_LEAD: Duration = Duration::from_millis(50);
+
+/// The options of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    members: Vec<usize>,
+    senders: usize,
+    rates: Vec<u64>,
+    secs: u64,
+    unloaded: u64,
+    spread: u8,
+    committed: bool,
+    posters: usize,
+    groups: usize,
+    post_rates: Vec<u64>,
+}
+
+fn parse_options() -> Result<Options, LoadError> {
+    let mut options = Options {
+        members: DEFAULT_MEMBERS.to_vec(),
+        senders: DEFAULT_SENDERS,
+        rates: DEFAULT_RATES.to_vec(),
+        secs: DEFAULT_SECS,
+        unloaded: DEFAULT_UNLOADED,
+        spread: DEFAULT_SPREAD,
+        committed: false,
+        posters: committed::DEFAULT_POSTERS,
+        groups: committed::DEFAULT_GROUPS,
+        post_rates: committed::DEFAULT_RATES.to_vec(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--members" => options.members = list(&value()?)?,
+            "--senders" => options.senders = value()?.parse()?,
+            "--rates" => options.rates = list(&value()?)?,
+            "--secs" => options.secs = value()?.parse()?,
+            "--unloaded" => options.unloaded = value()?.parse()?,
+            "--spread" => options.spread = value()?.parse()?,
+            "--committed" => options.committed = true,
+            "--posters" => options.posters = value()?.parse()?,
+            "--groups" => options.groups = value()?.parse()?,
+            "--post-rates" => options.post_rates = list(&value()?)?,
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    if options
+        .members
+        .iter()
+        .any(|m| !(2..=MAX_MEMBERS).contains(m))
+    {
+        return Err(format!("--members: each between 2 and {MAX_MEMBERS}").into());
+    }
+    let smallest = options.members.iter().copied().min().unwrap_or(2);
+    // Each sender is another connection of a member; a user may hold 10 (one receives).
+    if options.senders == 0 || options.senders > 9 * smallest {
+        return Err(format!("--senders: between 1 and {} (9 per member)", 9 * smallest).into());
+    }
+    if options.secs == 0 || options.secs > MAX_SECS || options.unloaded == 0 {
+        return Err(format!("--secs between 1 and {MAX_SECS}; --unloaded positive").into());
+    }
+    if options.rates.contains(&0) || options.post_rates.contains(&0) {
+        return Err("rates must be positive".into());
+    }
+    if options.posters == 0
+        || options.groups == 0
+        || !options.posters.is_multiple_of(options.groups)
+        || options.posters > MAX_MEMBERS
+    {
+        return Err(format!(
+            "--posters (at most {MAX_MEMBERS}) must be a positive multiple of --groups"
+        )
+        .into());
+    }
+    Ok(options)
+}
+
+fn list<T: std::str::FromStr>(text: &str) -> Result<Vec<T>, LoadError>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    Ok(text
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<T>, _>>()?)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("fanout: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if options.committed {
+        committed::run(&options).await
+    } else {
+        run(&options).await
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fanout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The node of the benchmark: SQLite, defaults but the request rate limit.
+pub async fn start_node() -> TestNode {
+    TestNode::start_with(Backend::Sqlite, |config| {
+        config.gateway.rate_burst = 1_000_000;
+        config.gateway.rate_per_sec = 1_000_000;
+    })
+    .await
+}
+
+/// What one workload measured on both servers.
+struct Ladder {
+    members: usize,
+    ceiling: Vec<(u64, StepFigures)>,
+    node: Vec<(u64, StepFigures)>,
+}
+
+async fn run(options: &Options) -> Result<(), LoadError> {
+    let sources = SourceAddrs::probe(options.spread);
+    let traffic = Traffic::new();
+    let ceiling = CeilingServer::start().await;
+    let node = start_node().await;
+    let most = options.members.iter().copied().max().unwrap_or(2);
+    println!(
+        "fanout: node {} (SQLite) and ceiling server {} in this process; {} cores; client \
+         sockets from {} source address(es) 127.0.0.1…",
+        node.http_addr(),
+        ceiling.addr(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        sources.len(),
+    );
+
+    let began = Instant::now();
+    let accounts = setup::register_users(&node, most).await;
+    println!(
+        "set-up: {most} users registered in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    let began = Instant::now();
+    // Group 0: the pair of the 1→1 workload; group 1 + j: the group of members[j].
+    let mut owner = setup::gateway_connection(&node, &accounts[0], &sources).await?;
+    let mut groups = vec![setup::create_group(&mut owner, 2, "pair").await?];
+    for (j, &m) in options.members.iter().enumerate() {
+        groups.push(setup::create_group(&mut owner, 3 + j as u64, &format!("m{m}_{j}")).await?);
+    }
+    let members = options.members.clone();
+    setup::join_all(&node, &accounts, &groups, &sources, |user, g| {
+        user > 0
+            && if g == 0 {
+                user < 2
+            } else {
+                user < members[g - 1]
+            }
+    })
+    .await?;
+    let template = setup::template_push(&mut owner, 100, &groups[0]).await?;
+    let template = Payload::from_push(template)?;
+    drop(owner);
+    let mut node_receivers = Receivers::default();
+    let connections = setup::connect_all(&node, &accounts, &sources).await?;
+    for ws in connections {
+        node_receivers.add(ws, &traffic);
+    }
+    println!(
+        "set-up: {} groups joined and {most} receiving connections opened in {:.1} s",
+        groups.len(),
+        began.elapsed().as_secs_f64()
+    );
+
+    let mut step = 0;
+    // 1. 1→1 unloaded.
+    println!();
+    println!(
+        "1. 1→1 unloaded: {} messages at {UNLOADED_RATE} msg/s, latency from the scheduled send",
+        options.unloaded
+    );
+    let unloaded = |step| Plan {
+        step,
+        count: options.unloaded,
+        rate: UNLOADED_RATE,
+        start: Instant::now() + STEP_LEAD,
+        precise: true,
+    };
+    step += 1;
+    let ceiling_pair = {
+        let mut ws = setup::ceiling_connections(ceiling.addr(), "pair", 2, &sources).await?;
+        let sender = setup::sender(ws.pop().ok_or("a ceiling connection")?, &traffic, 1);
+        let mut receivers = Receivers::default();
+        receivers.add(ws.pop().ok_or("a ceiling connection")?, &traffic);
+        let (figures, senders) = run_step(
+            &traffic,
+            vec![sender],
+            std::slice::from_ref(&template),
+            &receivers.tallies,
+            unloaded(step),
+            false,
+        )
+        .await;
+        setup::close_senders(senders).await;
+        receivers.close().await;
+        figures
+    };
+    step += 1;
+    let node_pair = {
+        let ws = setup::gateway_connection(&node, &accounts[0], &sources).await?;
+        let sender = setup::sender(ws, &traffic, 2);
+        let (figures, senders) = run_step(
+            &traffic,
+            vec![sender],
+            &[Payload::Post(groups[0].clone())],
+            &node_receivers.tallies[1..2],
+            unloaded(step),
+            true,
+        )
+        .await;
+        setup::close_senders(senders).await;
+        figures
+    };
+    println!(
+        "   {:<8} {:>9} {:>9} {:>9} {:>10}",
+        "", "p50 ms", "p99 ms", "max ms", "delivered"
+    );
+    for (name, f) in [("ceiling", &ceiling_pair), ("node", &node_pair)] {
+        println!(
+            "   {name:<8} {:>9} {:>9} {:>9} {:>9.1}%",
+            ms(f.p50),
+            ms(f.p99),
+            ms(f.max),
+            f.delivered_fraction() * 100.0
+        );
+    }
+
+    // 2. One group of M.
+    let mut ladders = Vec::new();
+    for (j, &m) in options.members.iter().enumerate() {
+        println!();
+        println!(
+            "2. one group of {m}: {} senders, {} s steps at rising target deliveries/s \
+             (msg/s = target / {m})",
+            options.senders, options.secs
+        );
+        print_header();
+        let mut ladder = Ladder {
+            members: m,
+            ceiling: Vec::new(),
+            node: Vec::new(),
+        };
+        // The ceiling: a room of M receivers and S senders.
+        {
+            let room = format!("m{m}");
+            let mut receivers = Receivers::default();
+            for ws in setup::ceiling_connections(ceiling.addr(), &room, m, &sources).await? {
+                receivers.add(ws, &traffic);
+            }
+            let mut senders: Vec<_> =
+                setup::ceiling_connections(ceiling.addr(), &room, options.senders, &sources)
+                    .await?
+                    .into_iter()
+                    .map(|ws| setup::sender(ws, &traffic, 1))
+                    .collect();
+            for &rate in &options.rates {
+                step += 1;
+                let plan = ladder_plan(step, rate, m, options.secs);
+                let (figures, back) = run_step(
+                    &traffic,
+                    senders,
+                    std::slice::from_ref(&template),
+                    &receivers.tallies,
+                    plan,
+                    false,
+                )
+                .await;
+                senders = back;
+                let passed = figures.passed(plan.rate);
+                print_step("ceiling", rate, &figures, passed);
+                ladder.ceiling.push((rate, figures));
+                if !passed {
+                    break;
+                }
+            }
+            setup::close_senders(senders).await;
+            receivers.close().await;
+        }
+        // The node: the group's M members' connections, S more connections of members.
+        {
+            let mut senders = Vec::with_capacity(options.senders);
+            for s in 0..options.senders {
+                let ws = setup::gateway_connection(&node, &accounts[s % m], &sources).await?;
+                senders.push(setup::sender(ws, &traffic, 2));
+            }
+            let payload = [Payload::Post(groups[1 + j].clone())];
+            for &rate in &options.rates {
+                step += 1;
+                let plan = ladder_plan(step, rate, m, options.secs);
+                let (figures, back) = run_step(
+                    &traffic,
+                    senders,
+                    &payload,
+                    &node_receivers.tallies[..m],
+                    plan,
+                    true,
+                )
+                .await;
+                senders = back;
+                let passed = figures.passed(plan.rate);
+                print_step("node", rate, &figures, passed);
+                ladder.node.push((rate, figures));
+                if !passed {
+                    break;
+                }
+            }
+            setup::close_senders(senders).await;
+        }
+        ladders.push(ladder);
+    }
+
+    print_summary(&ceiling_pair, &node_pair, &ladders);
+    if ceiling.dropped_clients() > 0 {
+        println!(
+            "the ceiling dropped {} slow clients",
+            ceiling.dropped_clients()
+        );
+    }
+    traffic.stop();
+    node_receivers.close().await;
+    ceiling.shutdown().await;
+    node.shutdown().await;
+    let _: Vec<Account> = accounts;
+    Ok(())
+}
+
+fn ladder_plan(step: u32, deliveries_per_sec: u64, members: usize, secs: u64) -> Plan {
+    let rate = deliveries_per_sec as f64 / members as f64;
+    Plan {
+        step,
+        count: ((rate * secs as f64).round() as u64).max(1),
+        rate,
+        start: Instant::now() + STEP_LEAD,
+        precise: false,
+    }
+}
+
+fn print_header() {
+    println!(
+        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7}  verdict",
+        "", "target", "msg/s", "deliv'd", "deliv/s", "p50", "p99", "max", "CPU-s", "closed"
+    );
+    println!(
+        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "", "deliv/s", "sent", "%", "", "ms", "ms", "ms", "per 1M", "(4006)"
+    );
+}
+
+fn print_step(name: &str, target: u64, f: &StepFigures, passed: bool) {
+    let mut verdict = if passed { "pass" } else { "behind" }.to_owned();
+    if f.refused > 0 {
+        verdict.push_str(&format!(
+            "; {} refused: {}",
+            f.refused,
+            f.first_refusal.as_deref().unwrap_or("")
+        ));
+    }
+    if f.failed_senders > 0 {
+        verdict.push_str(&format!("; {} senders gave up", f.failed_senders));
+    }
+    println!(
+        "   {name:<8} {target:>9} {:>8.0} {:>8.2}% {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>7}  {verdict}",
+        f.send_rate,
+        f.delivered_fraction() * 100.0,
+        f.deliveries_per_sec,
+        ms(f.p50),
+        ms(f.p99),
+        ms(f.max),
+        f.cpu_per_million.map_or("-".into(), |c| format!("{c:.2}")),
+        format!("{}({})", f.closed, f.closed_too_slow),
+    );
+}
+
+/// The best passing step of a ladder: (target, figures) with the most deliveries/s.
+fn best(
+    steps: &[(u64, StepFigures)],
+    msg_rate: impl Fn(u64) -> f64,
+) -> Option<&(u64, StepFigures)> {
+    steps
+        .iter()
+        .filter(|(rate, f)| f.passed(msg_rate(*rate)))
+        .max_by(|a, b| a.1.deliveries_per_sec.total_cmp(&b.1.deliveries_per_sec))
+}
+
+fn print_summary(ceiling_pair: &StepFigures, node_pair: &StepFigures, ladders: &[Ladder]) {
+    println!();
+    println!("summary (node / ceiling, same run):");
+    println!(
+        "   1→1 unloaded p50: {} / {} ms ({}); p99: {} / {} ms ({})",
+        ms(node_pair.p50),
+        ms(ceiling_pair.p50),
+        ratio(node_pair.p50.as_secs_f64(), ceiling_pair.p50.as_secs_f64()),
+        ms(node_pair.p99),
+        ms(ceiling_pair.p99),
+        ratio(node_pair.p99.as_secs_f64(), ceiling_pair.p99.as_secs_f64()),
+    );
+    for ladder in ladders {
+        let m = ladder.members;
+        let msg_rate = |rate: u64| rate as f64 / m as f64;
+        let node_best = best(&ladder.node, msg_rate);
+        let ceiling_best = best(&ladder.ceiling, msg_rate);
+        let figure = |b: Option<&(u64, StepFigures)>| b.map_or(0.0, |(_, f)| f.deliveries_per_sec);
+        let (node_rate, ceiling_rate) = (figure(node_best), figure(ceiling_best));
+        let ceiling_capped = ladder
+            .ceiling
+            .last()
+            .is_some_and(|(r, f)| f.passed(msg_rate(*r)));
+        println!(
+            "   group of {m}: best passing {node_rate:.0} / {ceiling_rate:.0}{} deliveries/s \
+             ({}); node p99 there {} ms",
+            if ceiling_capped {
+                "+ (every step passed)"
+            } else {
+                ""
+            },
+            ratio(node_rate, ceiling_rate),
+            node_best.map_or("-".into(), |(_, f)| ms(f.p99)),
+        );
+        // CPU per delivery at the highest target both passed (the same workload).
+        let shared = ladder
+            .node
+            .iter()
+            .filter(|(r, f)| f.passed(msg_rate(*r)))
+            .filter_map(|(r, nf)| {
+                ladder
+                    .ceiling
+                    .iter()
+                    .find(|(cr, cf)| cr == r && cf.passed(msg_rate(*cr)))
+                    .map(|(_, cf)| (*r, nf, cf))
+            })
+            .next_back();
+        if let Some((rate, nf, cf)) = shared {
+            let (n, c) = (
+                nf.cpu_per_million.unwrap_or(0.0),
+                cf.cpu_per_million.unwrap_or(0.0),
+            );
+            println!(
+                "      CPU-s per 1M deliveries at {rate} deliveries/s: {n:.2} / {c:.2} ({})",
+                ratio(n, c)
+            );
+        }
+        // The node's p99 at half the ceiling's best, or the nearest passing step below it.
+        let half = ceiling_rate / 2.0;
+        if let Some((rate, f)) = ladder
+            .node
+            .iter()
+            .rfind(|(r, f)| (*r as f64) <= half && f.passed(msg_rate(*r)))
+        {
+            println!(
+                "      node p99 at {rate} deliveries/s (≤ half the ceiling's best): {} ms",
+                ms(f.p99)
+            );
+        }
+        let kicked: usize = ladder.node.iter().map(|(_, f)| f.closed_too_slow).sum();
+        println!("      node connections closed with 4006: {kicked}");
+    }
+}
+
+fn ratio(node: f64, ceiling: f64) -> String {
+    if ceiling <= 0.0 {
+        return "-".into();
+    }
+    format!("{:.2} × the ceiling", node / ceiling)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
