@@ -37,7 +37,7 @@ pub async fn run(options: &Options) -> Result<(), LoadError> {
     let mut groups = Vec::with_capacity(options.groups);
     for g in 0..options.groups {
         let mut ws = setup::gateway_connection(&node, &accounts[g * per_group], &sources).await?;
-        groups.push(setup::create_group(&mut ws, 2, &format!("c{g}")).await?);
+        groups.push(setup::create_group(&mut ws, 2, &format!("posts{g}")).await?);
         let _ = ws.close(None).await;
     }
     setup::join_all(&node, &accounts, &groups, &sources, |user, g| {
@@ -115,7 +115,6 @@ pub async fn run(options: &Options) -> Result<(), LoadError> {
              {kicked}"
         ),
     }
-    traffic.stop();
     setup::close_senders(senders).await;
     node.shutdown().await;
     Ok(())

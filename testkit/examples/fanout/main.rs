@@ -23,7 +23,7 @@
 //! 1. **1→1 unloaded latency**: one sender posts `N` (default 100) messages at 20 a second to
 //!    a group of two; the other member's connection receives them. The ceiling: a room of two.
 //! 2. **One group of M members** for each `M` in `--members`: `M` users, one receiving gateway
-//!    connection each (the node pushes to every member's connection), and `S` (default 8) more
+//!    connection each (the node pushes to every member's connection), and `S` (default 16) more
 //!    connections of members that post open-loop — message `k` of a step is scheduled at
 //!    `k / rate` from the step's start, sent then (or at once when late), and its latency at
 //!    each receiver is measured from that scheduled time. Rate steps of `T` (default 3) seconds
@@ -58,7 +58,7 @@ use crate::setup::Receivers;
 use crate::traffic::{Payload, Plan, StepFigures, Traffic, run_step};
 
 const DEFAULT_MEMBERS: [usize; 3] = [10, 100, 1000];
-const DEFAULT_SENDERS: usize = 8;
+const DEFAULT_SENDERS: usize = 16;
 /// Target deliveries a second of the rate steps.
 const DEFAULT_RATES: [u64; 8] = [
     10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000,
@@ -405,7 +405,6 @@ async fn run(options: &Options) -> Result<(), LoadError> {
             ceiling.dropped_clients()
         );
     }
-    traffic.stop();
     node_receivers.close().await;
     ceiling.shutdown().await;
     node.shutdown().await;

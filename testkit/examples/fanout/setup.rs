@@ -154,21 +154,29 @@ pub async fn template_push(ws: &mut Ws, id: u64, group: &GroupId) -> Result<Push
 pub struct Receivers {
     pub tallies: Vec<Arc<Tally>>,
     sinks: Vec<SplitSink<Ws, Message>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Receivers {
     pub fn add(&mut self, ws: Ws, traffic: &Arc<Traffic>) {
         let (sink, stream) = ws.split();
         let tally = Arc::new(Tally::default());
-        tokio::spawn(receive(stream, traffic.clone(), tally.clone()));
+        self.readers.push(tokio::spawn(receive(
+            stream,
+            traffic.clone(),
+            tally.clone(),
+        )));
         self.tallies.push(tally);
         self.sinks.push(sink);
     }
 
-    /// Closes every connection.
+    /// Closes every connection and ends its reader.
     pub async fn close(self) {
         for mut sink in self.sinks {
             let _ = futures_util::SinkExt::close(&mut sink).await;
+        }
+        for reader in self.readers {
+            reader.abort();
         }
     }
 }
@@ -177,18 +185,20 @@ impl Receivers {
 pub fn sender(ws: Ws, traffic: &Arc<Traffic>, first_id: u64) -> Sender {
     let (sink, stream) = ws.split();
     let tally = Arc::new(SenderTally::default());
-    tokio::spawn(sender_replies(stream, traffic.clone(), tally.clone()));
+    let reader = tokio::spawn(sender_replies(stream, traffic.clone(), tally.clone()));
     Sender {
         sink,
+        reader,
         next_id: first_id,
         tally,
     }
 }
 
-/// Closes the senders' connections.
+/// Closes the senders' connections and ends their readers.
 pub async fn close_senders(senders: Vec<Sender>) {
     for mut sender in senders {
         let _ = futures_util::SinkExt::close(&mut sender.sink).await;
+        sender.reader.abort();
     }
 }
 

@@ -5,7 +5,7 @@
 //! shared table to time it, and a late arrival from an earlier step is recognised and left
 //! out.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,15 +30,12 @@ const DRAIN_WAIT: Duration = Duration::from_secs(10);
 const DRAIN_QUIET: Duration = Duration::from_millis(1000);
 /// How often the drain looks at the counts.
 const DRAIN_POLL: Duration = Duration::from_millis(20);
-/// How often a receiver with nothing to read looks at its stop flag.
-const RECEIVE_POLL: Duration = Duration::from_millis(200);
 
 /// The run's clock and the step being measured (0: none; arrivals are not counted).
 #[derive(Debug)]
 pub struct Traffic {
     base: Instant,
     step: AtomicU32,
-    stop: AtomicBool,
 }
 
 impl Traffic {
@@ -46,7 +43,6 @@ impl Traffic {
         Arc::new(Traffic {
             base: Instant::now(),
             step: AtomicU32::new(0),
-            stop: AtomicBool::new(false),
         })
     }
 
@@ -56,11 +52,6 @@ impl Traffic {
 
     fn ns_at(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Tells every receiver to end.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -94,15 +85,13 @@ impl Tally {
     }
 }
 
-/// Reads `stream` until it closes or the run stops, timing every benchmark message of the
-/// current step. Everything else (replies, other pushes) is read and dropped, so the server
-/// never sees a slow reader.
+/// Reads `stream` until it closes (its task is aborted when its connection is closed),
+/// timing every benchmark message of the current step. Everything else (replies, other
+/// pushes) is read and dropped, so the server never sees a slow reader. No timer per frame:
+/// a read waits for the socket alone.
 pub async fn receive(mut stream: SplitStream<Ws>, traffic: Arc<Traffic>, tally: Arc<Tally>) {
-    while !traffic.stop.load(Ordering::Relaxed) {
-        let Ok(message) = tokio::time::timeout(RECEIVE_POLL, stream.next()).await else {
-            continue;
-        };
-        let bytes = match message {
+    loop {
+        let bytes = match stream.next().await {
             Some(Ok(Message::Binary(bytes))) => bytes,
             Some(Ok(Message::Close(close))) => {
                 tally.close(close.map(|c| u16::from(c.code)));
@@ -228,17 +217,15 @@ pub struct SenderTally {
     pub closed: Tally,
 }
 
-/// Reads a sender's connection: counts its replies, drops pushes, notes a close.
+/// Reads a sender's connection until it closes (its task is aborted when its connection is
+/// closed): counts its replies, drops pushes, notes a close.
 pub async fn sender_replies(
     mut stream: SplitStream<Ws>,
     traffic: Arc<Traffic>,
     tally: Arc<SenderTally>,
 ) {
-    while !traffic.stop.load(Ordering::Relaxed) {
-        let Ok(message) = tokio::time::timeout(RECEIVE_POLL, stream.next()).await else {
-            continue;
-        };
-        match message {
+    loop {
+        match stream.next().await {
             Some(Ok(Message::Binary(bytes))) => match ServerFrame::decode(&bytes) {
                 Ok(ServerFrame::Ok { .. }) => {
                     tally.ok.fetch_add(1, Ordering::Relaxed);
@@ -276,6 +263,8 @@ pub async fn sender_replies(
 #[derive(Debug)]
 pub struct Sender {
     pub sink: SplitSink<Ws, Message>,
+    /// The task reading the connection.
+    pub reader: tokio::task::JoinHandle<()>,
     pub next_id: u64,
     pub tally: Arc<SenderTally>,
 }
