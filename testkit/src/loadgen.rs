@@ -143,13 +143,45 @@ pub async fn authenticate(ws: &mut Ws, token: &str) -> Result<(), LoadError> {
 /// clock ticks of 10 ms, the `USER_HZ` of every mainstream Linux); `None` elsewhere.
 pub fn process_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    Some(stat_cpu(&stat)?.1)
+}
+
+/// The CPU time this process has used so far, split between its threads whose name starts
+/// with `prefix` (with the main thread, which drives the generator's top-level future) and
+/// all the others: `(generator, rest)`. From `/proc/self/task/*/stat`; `None` where that is
+/// missing. Threads that ended are not counted, so name the generator's threads (a tokio
+/// runtime's `thread_name`) and keep them alive across a measurement.
+pub fn cpu_split(prefix: &str) -> Option<(Duration, Duration)> {
+    let main_tid = std::process::id().to_string();
+    let mut generator = Duration::ZERO;
+    let mut rest = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        let Some((name, cpu)) = stat_cpu(&stat) else {
+            continue;
+        };
+        if name.starts_with(prefix) || entry.file_name().to_str() == Some(main_tid.as_str()) {
+            generator += cpu;
+        } else {
+            rest += cpu;
+        }
+    }
+    Some((generator, rest))
+}
+
+/// The name and utime + stime of a `stat` line of `/proc`.
+fn stat_cpu(stat: &str) -> Option<(&str, Duration)> {
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?;
+    let mut fields = stat.get(close + 1..)?.split_whitespace();
     // After the name: state is field 3, utime field 14, stime field 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
+    Some((name, Duration::from_millis((utime + stime) * 10)))
 }
 
 /// The `q`-quantile (0..=1) of `sorted`, by nearest rank; 0 when empty.

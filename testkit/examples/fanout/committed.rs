@@ -2,20 +2,21 @@
 //! it is durable (SQLite, `synchronous=FULL`); and whether the node closes any poster with
 //! 4006 while they all keep reading.
 
+use tokio::runtime::Handle;
 use winichat_testkit::loadgen::{LoadError, SourceAddrs};
 
 use crate::traffic::{Payload, Plan, Traffic, run_step};
-use crate::{Options, STEP_LEAD, setup, start_node};
+use crate::{Options, STEP_LEAD, setup, start_node, stop_node};
 
 pub const DEFAULT_POSTERS: usize = 1000;
 pub const DEFAULT_GROUPS: usize = 100;
 /// Target posts a second (all posters together) of the rate steps.
 pub const DEFAULT_RATES: [u64; 6] = [2_000, 5_000, 10_000, 20_000, 30_000, 40_000];
 
-pub async fn run(options: &Options) -> Result<(), LoadError> {
+pub async fn run(options: &Options, servers: &Handle) -> Result<(), LoadError> {
     let sources = SourceAddrs::probe(options.spread);
     let traffic = Traffic::new();
-    let node = start_node().await;
+    let node = start_node(servers).await?;
     let per_group = options.posters / options.groups;
     println!(
         "committed posts/s: node {} (SQLite, synchronous=FULL) in this process; {} cores; {} \
@@ -116,6 +117,6 @@ pub async fn run(options: &Options) -> Result<(), LoadError> {
         ),
     }
     setup::close_senders(senders).await;
-    node.shutdown().await;
+    stop_node(servers, node).await?;
     Ok(())
 }

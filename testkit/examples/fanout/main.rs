@@ -37,9 +37,13 @@
 //!    the posts the node acknowledged (committed) per second and how many posters it closed
 //!    with 4006.
 //!
-//! CPU is this process's (node, ceiling and generator together, from `/proc/self/stat`) per
-//! million deliveries during a step and its drain. Every wait is bounded; a step's senders
-//! give up 10 s after its scheduled end.
+//! The servers (node and ceiling) run on one tokio runtime, the generator on another, each
+//! with one worker thread by default (`--server-threads`, `--generator-threads`): on a 2-core
+//! machine, the node has about one core and the generator the other. CPU seconds per million
+//! deliveries during a step and its drain are given for both, from `/proc/self/task/*/stat`:
+//! the server's are every thread's but the generator runtime's and the main thread's (so the
+//! node's SQLite and hashing threads count as the node's). Every wait is bounded; a step's
+//! senders give up 10 s after its scheduled end.
 
 mod committed;
 mod setup;
@@ -48,6 +52,7 @@ mod traffic;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::time::Instant;
 use winichat_testkit::ceiling::CeilingServer;
 use winichat_testkit::client::Account;
@@ -60,8 +65,8 @@ use crate::traffic::{Payload, Plan, StepFigures, Traffic, run_step};
 const DEFAULT_MEMBERS: [usize; 3] = [10, 100, 1000];
 const DEFAULT_SENDERS: usize = 16;
 /// Target deliveries a second of the rate steps.
-const DEFAULT_RATES: [u64; 8] = [
-    10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000, 1_280_000,
+const DEFAULT_RATES: [u64; 11] = [
+    10_000, 20_000, 40_000, 80_000, 120_000, 160_000, 240_000, 320_000, 480_000, 640_000, 960_000,
 ];
 const DEFAULT_SECS: u64 = 3;
 const DEFAULT_UNLOADED: u64 = 100;
@@ -73,6 +78,13 @@ const MAX_MEMBERS: usize = 5000;
 const MAX_SECS: u64 = 60;
 /// The first scheduled send of a step is this far after the step is set up.
 const STEP_LEAD: Duration = Duration::from_millis(50);
+/// The name of the servers' runtime threads.
+const SERVER_THREADS: &str = "server";
+/// Worker threads of each runtime by default: the node on one core, the generator on the
+/// other, as on a 2-core machine.
+const DEFAULT_THREADS: usize = 1;
+/// The longest wait for a runtime's tasks at the end.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
 /// The options of a run.
 #[derive(Debug, Clone)]
@@ -87,6 +99,8 @@ pub struct Options {
     posters: usize,
     groups: usize,
     post_rates: Vec<u64>,
+    server_threads: usize,
+    generator_threads: usize,
 }
 
 fn parse_options() -> Result<Options, LoadError> {
@@ -101,6 +115,8 @@ fn parse_options() -> Result<Options, LoadError> {
         posters: committed::DEFAULT_POSTERS,
         groups: committed::DEFAULT_GROUPS,
         post_rates: committed::DEFAULT_RATES.to_vec(),
+        server_threads: DEFAULT_THREADS,
+        generator_threads: DEFAULT_THREADS,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -116,6 +132,8 @@ fn parse_options() -> Result<Options, LoadError> {
             "--posters" => options.posters = value()?.parse()?,
             "--groups" => options.groups = value()?.parse()?,
             "--post-rates" => options.post_rates = list(&value()?)?,
+            "--server-threads" => options.server_threads = value()?.parse()?,
+            "--generator-threads" => options.generator_threads = value()?.parse()?,
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
@@ -133,6 +151,10 @@ fn parse_options() -> Result<Options, LoadError> {
     }
     if options.secs == 0 || options.secs > MAX_SECS || options.unloaded == 0 {
         return Err(format!("--secs between 1 and {MAX_SECS}; --unloaded positive").into());
+    }
+    if !(1..=64).contains(&options.server_threads) || !(1..=64).contains(&options.generator_threads)
+    {
+        return Err("--server-threads and --generator-threads between 1 and 64".into());
     }
     if options.rates.contains(&0) || options.post_rates.contains(&0) {
         return Err("rates must be positive".into());
@@ -160,8 +182,7 @@ where
         .collect::<Result<Vec<T>, _>>()?)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let options = match parse_options() {
         Ok(options) => options,
         Err(e) => {
@@ -169,11 +190,35 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = if options.committed {
-        committed::run(&options).await
-    } else {
-        run(&options).await
+    // Two runtimes: the servers' (node and ceiling) and the generator's, so that each one's
+    // CPU time is told apart by its threads' names and neither can starve the other's tasks.
+    let runtime = |name: &str, threads: usize| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name(name)
+            .enable_all()
+            .build()
     };
+    let (server, generator) = match (
+        runtime(SERVER_THREADS, options.server_threads),
+        runtime(traffic::GENERATOR_THREADS, options.generator_threads),
+    ) {
+        (Ok(server), Ok(generator)) => (server, generator),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("fanout: no runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let servers = server.handle().clone();
+    let result = generator.block_on(async {
+        if options.committed {
+            committed::run(&options, &servers).await
+        } else {
+            run(&options, &servers).await
+        }
+    });
+    generator.shutdown_timeout(RUNTIME_SHUTDOWN);
+    server.shutdown_timeout(RUNTIME_SHUTDOWN);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -183,13 +228,19 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The node of the benchmark: SQLite, defaults but the request rate limit.
-pub async fn start_node() -> TestNode {
-    TestNode::start_with(Backend::Sqlite, |config| {
+/// The node of the benchmark, on the servers' runtime: SQLite, defaults but the request rate
+/// limit.
+pub async fn start_node(servers: &Handle) -> Result<TestNode, LoadError> {
+    let start = TestNode::start_with(Backend::Sqlite, |config| {
         config.gateway.rate_burst = 1_000_000;
         config.gateway.rate_per_sec = 1_000_000;
-    })
-    .await
+    });
+    Ok(servers.spawn(start).await?)
+}
+
+/// Stops the node on the servers' runtime.
+pub async fn stop_node(servers: &Handle, node: TestNode) -> Result<(), LoadError> {
+    Ok(servers.spawn(node.shutdown()).await?)
 }
 
 /// What one workload measured on both servers.
@@ -199,11 +250,11 @@ struct Ladder {
     node: Vec<(u64, StepFigures)>,
 }
 
-async fn run(options: &Options) -> Result<(), LoadError> {
+async fn run(options: &Options, servers: &Handle) -> Result<(), LoadError> {
     let sources = SourceAddrs::probe(options.spread);
     let traffic = Traffic::new();
-    let ceiling = CeilingServer::start().await;
-    let node = start_node().await;
+    let ceiling = servers.spawn(CeilingServer::start()).await?;
+    let node = start_node(servers).await?;
     let most = options.members.iter().copied().max().unwrap_or(2);
     println!(
         "fanout: node {} (SQLite) and ceiling server {} in this process; {} cores; client \
@@ -406,8 +457,8 @@ async fn run(options: &Options) -> Result<(), LoadError> {
         );
     }
     node_receivers.close().await;
-    ceiling.shutdown().await;
-    node.shutdown().await;
+    servers.spawn(ceiling.shutdown()).await?;
+    stop_node(servers, node).await?;
     let _: Vec<Account> = accounts;
     Ok(())
 }
@@ -425,12 +476,22 @@ fn ladder_plan(step: u32, deliveries_per_sec: u64, members: usize, secs: u64) ->
 
 fn print_header() {
     println!(
-        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7}  verdict",
-        "", "target", "msg/s", "deliv'd", "deliv/s", "p50", "p99", "max", "CPU-s", "closed"
+        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}  verdict",
+        "",
+        "target",
+        "msg/s",
+        "deliv'd",
+        "deliv/s",
+        "p50",
+        "p99",
+        "max",
+        "server",
+        "gen.",
+        "closed"
     );
     println!(
-        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7}",
-        "", "deliv/s", "sent", "%", "", "ms", "ms", "ms", "per 1M", "(4006)"
+        "   {:<8} {:>9} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "", "deliv/s", "sent", "%", "", "ms", "ms", "ms", "CPU-s/1M", "CPU-s/1M", "(4006)"
     );
 }
 
@@ -447,7 +508,7 @@ fn print_step(name: &str, target: u64, f: &StepFigures, passed: bool) {
         verdict.push_str(&format!("; {} senders gave up", f.failed_senders));
     }
     println!(
-        "   {name:<8} {target:>9} {:>8.0} {:>8.2}% {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>7}  {verdict}",
+        "   {name:<8} {target:>9} {:>8.0} {:>8.2}% {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}  {verdict}",
         f.send_rate,
         f.delivered_fraction() * 100.0,
         f.deliveries_per_sec,
@@ -455,6 +516,8 @@ fn print_step(name: &str, target: u64, f: &StepFigures, passed: bool) {
         ms(f.p99),
         ms(f.max),
         f.cpu_per_million.map_or("-".into(), |c| format!("{c:.2}")),
+        f.generator_cpu_per_million
+            .map_or("-".into(), |c| format!("{c:.2}")),
         format!("{}({})", f.closed, f.closed_too_slow),
     );
 }

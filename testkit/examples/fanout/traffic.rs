@@ -18,9 +18,12 @@ use winichat_protocol::client::{ClientFrame, Push, Request, ServerFrame};
 use winichat_protocol::gateway::chat::{event, method};
 use winichat_protocol::gateway::{self};
 use winichat_protocol::ids::GroupId;
-use winichat_testkit::loadgen::{Ws, percentile, process_cpu};
+use winichat_testkit::loadgen::{Ws, cpu_split, percentile};
 use winichat_testkit::users;
 
+/// The name of the generator runtime's threads (the servers run on another runtime), so that
+/// their CPU time is told apart.
+pub const GENERATOR_THREADS: &str = "loadgen";
 /// How long a step may run past its scheduled end before its senders give up (the figures then
 /// show the step fell behind).
 const SEND_GRACE: Duration = Duration::from_secs(10);
@@ -374,8 +377,10 @@ pub struct StepFigures {
     pub p50: Duration,
     pub p99: Duration,
     pub max: Duration,
-    /// CPU seconds of this process per million deliveries, during the step and its drain.
+    /// CPU seconds per million deliveries during the step and its drain: of the server (every
+    /// thread but the generator's), and of the generator.
     pub cpu_per_million: Option<f64>,
+    pub generator_cpu_per_million: Option<f64>,
     /// Connections (receivers and senders) the server closed during the step.
     pub closed: usize,
     /// Of which with 4006 (too slow).
@@ -434,7 +439,7 @@ pub async fn run_step(
             .clear();
     }
     traffic.step.store(plan.step, Ordering::Relaxed);
-    let cpu_before = process_cpu();
+    let cpu_before = cpu_split(GENERATOR_THREADS);
 
     let of = senders.len() as u64;
     let tasks: Vec<_> = senders
@@ -496,7 +501,7 @@ pub async fn run_step(
         tokio::time::sleep(DRAIN_POLL).await;
     }
     traffic.step.store(0, Ordering::Relaxed);
-    let cpu_after = process_cpu();
+    let cpu_after = cpu_split(GENERATOR_THREADS);
 
     let mut latencies = Vec::new();
     let mut last_arrival = 0;
@@ -518,8 +523,9 @@ pub async fn run_step(
     if let (Some(before), Some(after)) = (cpu_before, cpu_after)
         && figures.delivered > 0
     {
-        figures.cpu_per_million =
-            Some((after - before).as_secs_f64() / figures.delivered as f64 * 1e6);
+        let per_million = |spent: Duration| spent.as_secs_f64() / figures.delivered as f64 * 1e6;
+        figures.generator_cpu_per_million = Some(per_million(after.0.saturating_sub(before.0)));
+        figures.cpu_per_million = Some(per_million(after.1.saturating_sub(before.1)));
     }
     let closed_after = closed_count(receivers, &senders);
     figures.closed = closed_after.0 - closed_before.0;
