@@ -16,12 +16,13 @@ pub const DEFAULT_RATES: [u64; 6] = [2_000, 5_000, 10_000, 20_000, 30_000, 40_00
 pub async fn run(options: &Options, servers: &Handle) -> Result<(), LoadError> {
     let sources = SourceAddrs::probe(options.spread);
     let traffic = Traffic::new();
-    let node = start_node(servers).await?;
+    let node = start_node(servers, options).await?;
     let per_group = options.posters / options.groups;
     println!(
-        "committed posts/s: node {} (SQLite, synchronous=FULL) in this process; {} cores; {} \
+        "committed posts/s: node {} ({}) in this process; {} cores; {} \
          posters in {} groups of {per_group}, one connection each, from {} source address(es)",
         node.http_addr(),
+        options.backend_name(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         options.posters,
         options.groups,

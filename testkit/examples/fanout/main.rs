@@ -10,12 +10,14 @@
 //!     [--unloaded N] [--spread A]
 //! cargo run --release -p winichat-testkit --example fanout -- --committed \
 //!     [--posters 1000] [--groups 100] [--post-rates 2000,5000,…] [--secs T]
+//! # either: [--postgres] [--server-threads 1] [--generator-threads 1]
 //! ```
 //!
 //! One real node in this process (testkit `TestNode`, SQLite with its default
 //! `synchronous=FULL`; the per-connection request rate limit raised so that it does not shape
 //! the figures, every other gateway setting at its default, the 256-frame send queue included),
-//! the ceiling server, and the load generator, all on loopback. Client sockets are bound to
+//! the ceiling server, and the load generator, all on loopback. With `--postgres` the node runs
+//! on a fresh PostgreSQL database instead (`WINICHAT_TEST_DATABASE_URL`, as for the tests). Client sockets are bound to
 //! source addresses spread over 127.0.0.1 … 127.0.0.`A` (default 32) before they connect.
 //!
 //! Workloads:
@@ -101,6 +103,25 @@ pub struct Options {
     post_rates: Vec<u64>,
     server_threads: usize,
     generator_threads: usize,
+    postgres: bool,
+}
+
+impl Options {
+    fn backend(&self) -> Backend {
+        if self.postgres {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        if self.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite, synchronous=FULL"
+        }
+    }
 }
 
 fn parse_options() -> Result<Options, LoadError> {
@@ -117,6 +138,7 @@ fn parse_options() -> Result<Options, LoadError> {
         post_rates: committed::DEFAULT_RATES.to_vec(),
         server_threads: DEFAULT_THREADS,
         generator_threads: DEFAULT_THREADS,
+        postgres: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -129,6 +151,7 @@ fn parse_options() -> Result<Options, LoadError> {
             "--unloaded" => options.unloaded = value()?.parse()?,
             "--spread" => options.spread = value()?.parse()?,
             "--committed" => options.committed = true,
+            "--postgres" => options.postgres = true,
             "--posters" => options.posters = value()?.parse()?,
             "--groups" => options.groups = value()?.parse()?,
             "--post-rates" => options.post_rates = list(&value()?)?,
@@ -228,10 +251,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// The node of the benchmark, on the servers' runtime: SQLite, defaults but the request rate
-/// limit.
-pub async fn start_node(servers: &Handle) -> Result<TestNode, LoadError> {
-    let start = TestNode::start_with(Backend::Sqlite, |config| {
+/// The node of the benchmark, on the servers' runtime: SQLite (or PostgreSQL with
+/// `--postgres`), defaults but the request rate limit.
+pub async fn start_node(servers: &Handle, options: &Options) -> Result<TestNode, LoadError> {
+    let start = TestNode::start_with(options.backend(), |config| {
         config.gateway.rate_burst = 1_000_000;
         config.gateway.rate_per_sec = 1_000_000;
     });
@@ -254,12 +277,13 @@ async fn run(options: &Options, servers: &Handle) -> Result<(), LoadError> {
     let sources = SourceAddrs::probe(options.spread);
     let traffic = Traffic::new();
     let ceiling = servers.spawn(CeilingServer::start()).await?;
-    let node = start_node(servers).await?;
+    let node = start_node(servers, options).await?;
     let most = options.members.iter().copied().max().unwrap_or(2);
     println!(
-        "fanout: node {} (SQLite) and ceiling server {} in this process; {} cores; client \
+        "fanout: node {} ({}) and ceiling server {} in this process; {} cores; client \
          sockets from {} source address(es) 127.0.0.1…",
         node.http_addr(),
+        options.backend_name(),
         ceiling.addr(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         sources.len(),
