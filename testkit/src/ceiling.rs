@@ -33,13 +33,15 @@ use tokio::sync::{mpsc, oneshot};
 /// Frames queued for one client before it is dropped as too slow (the node's default send
 /// queue is 256 frames; the ceiling is kinder, so that it never loses a reader the node keeps).
 pub const CLIENT_QUEUE: usize = 4096;
+/// The longest [`CeilingServer::shutdown`] waits for connected clients.
+pub const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Frames a writer writes before it flushes, at most.
 const WRITE_BATCH: usize = 64;
 
 /// A room's clients: id and queue.
 type Room = Arc<Mutex<Vec<(u64, mpsc::Sender<Message>)>>>;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Rooms {
     rooms: Mutex<HashMap<String, Room>>,
     next_id: AtomicU64,
@@ -59,16 +61,7 @@ pub struct CeilingServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    rooms: Arc<RoomsHandle>,
-}
-
-/// The rooms, behind a `Debug` face.
-struct RoomsHandle(Arc<Rooms>);
-
-impl std::fmt::Debug for RoomsHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rooms").finish_non_exhaustive()
-    }
+    rooms: Arc<Rooms>,
 }
 
 impl CeilingServer {
@@ -101,7 +94,7 @@ impl CeilingServer {
             addr,
             stop: Some(stop),
             task: Some(task),
-            rooms: Arc::new(RoomsHandle(rooms)),
+            rooms,
         }
     }
 
@@ -112,19 +105,20 @@ impl CeilingServer {
 
     /// Clients dropped so far because their queue filled.
     pub fn dropped_clients(&self) -> u64 {
-        self.rooms.0.dropped.load(Ordering::Relaxed)
+        self.rooms.dropped.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting, closes the clients' sockets as their tasks end, and waits.
+    /// Stops accepting and waits (at most [`SHUTDOWN_WAIT`]) for the clients to leave.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        // Clients still connected keep graceful shutdown waiting; their sockets are the
-        // caller's, so the wait is short or the task is aborted on drop.
-        if let Some(task) = self.task.take() {
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_WAIT, &mut task)
+                .await
+                .is_err()
+        {
             task.abort();
-            let _ = task.await;
         }
     }
 }

@@ -192,9 +192,3 @@ pub fn percentile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }
-
-/// The median of `values` (the lower one of an even count); 0 when empty.
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    percentile(values, 0.5)
-}

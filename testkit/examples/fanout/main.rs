@@ -57,7 +57,6 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::time::Instant;
 use winichat_testkit::ceiling::CeilingServer;
-use winichat_testkit::client::Account;
 use winichat_testkit::loadgen::{LoadError, SourceAddrs};
 use winichat_testkit::node::{Backend, TestNode};
 
@@ -483,7 +482,6 @@ async fn run(options: &Options, servers: &Handle) -> Result<(), LoadError> {
     node_receivers.close().await;
     servers.spawn(ceiling.shutdown()).await?;
     stop_node(servers, node).await?;
-    let _: Vec<Account> = accounts;
     Ok(())
 }
 
