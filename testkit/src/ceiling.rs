@@ -131,21 +131,37 @@ impl Drop for CeilingServer {
     }
 }
 
+/// Joins the client to its room before answering the upgrade, so that a client is in its room
+/// by the time it may send.
 async fn upgrade(
     ws: WebSocketUpgrade,
-    Path(room): Path<String>,
+    Path(room_name): Path<String>,
     State(rooms): State<Arc<Rooms>>,
 ) -> Response {
-    ws.on_upgrade(move |socket| serve_client(socket, rooms, room))
-}
-
-async fn serve_client(socket: WebSocket, rooms: Arc<Rooms>, room_name: String) {
     let id = rooms.next_id.fetch_add(1, Ordering::Relaxed);
     let room = rooms.room(&room_name);
-    let (queue, mut queued) = mpsc::channel::<Message>(CLIENT_QUEUE);
+    let (queue, queued) = mpsc::channel::<Message>(CLIENT_QUEUE);
     room.lock()
         .unwrap_or_else(|e| e.into_inner())
         .push((id, queue));
+    let left = room.clone();
+    ws.on_failed_upgrade(move |_| leave(&left, id))
+        .on_upgrade(move |socket| serve_client(socket, rooms, room, id, queued))
+}
+
+fn leave(room: &Room, id: u64) {
+    room.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(other, _)| *other != id);
+}
+
+async fn serve_client(
+    socket: WebSocket,
+    rooms: Arc<Rooms>,
+    room: Room,
+    id: u64,
+    mut queued: mpsc::Receiver<Message>,
+) {
     let (mut sink, mut stream) = socket.split();
 
     let writer = tokio::spawn(async move {
@@ -191,9 +207,7 @@ async fn serve_client(socket: WebSocket, rooms: Arc<Rooms>, room_name: String) {
             }
         });
     }
-    room.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(other, _)| *other != id);
+    leave(&room, id);
     // Our queue is gone from the room: the writer ends once it has written what is left.
     let _ = writer.await;
 }
