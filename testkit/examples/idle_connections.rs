@@ -247,6 +247,14 @@ impl NodeProcess {
             .arg(quic.to_string())
             .arg("--name")
             .arg(quic.to_string())
+            // Every account of the benchmark registers from 127.0.0.1; the default allowance
+            // (20 an hour per address) would refuse the 21st.
+            .env("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "1000000")
+            // The default cap (10,000 connections) would answer 503 past it; N goes to MAX_N.
+            .env(
+                "WINICHAT_MAX_CONNECTIONS",
+                (MAX_N as u64 + FD_MARGIN).to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
