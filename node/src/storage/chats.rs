@@ -255,6 +255,10 @@ pub trait ChatStore: Send + Sync {
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError>;
 
+    /// How many batches [`ChatStore::commit_all`] had to write again commit by commit (one of
+    /// their commits failed, or they could not be planned as a whole): for operators and tests.
+    fn batches_rewritten(&self) -> u64;
+
     /// The chat row.
     async fn chat(&self, group: &GroupId) -> Result<Option<ChatRow>, StorageError>;
 

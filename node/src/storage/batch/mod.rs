@@ -40,26 +40,6 @@ impl HeadMove<'_> {
     }
 }
 
-/// A chat row to write once for the batch.
-#[derive(Debug)]
-pub(crate) struct ChatWrite<'c> {
-    /// The row after the group's last commit in the batch, with the last state snapshot the
-    /// batch wrote when `with_state`.
-    pub row: Cow<'c, ChatRow>,
-    /// Write `state` too (some commit of the group changed it, or the row is new).
-    pub with_state: bool,
-    /// The row may not exist yet (the batch starts the group's log): insert it if missing.
-    pub may_be_new: bool,
-}
-
-impl ChatWrite<'_> {
-    /// True when the whole row is written, state included, inserted if missing — by the
-    /// backend, one row at a time; the others only move columns of a row that exists.
-    pub fn whole(&self) -> bool {
-        self.with_state || self.may_be_new
-    }
-}
-
 /// A projection op kept in commit order.
 #[derive(Debug)]
 pub(crate) struct OrderedOp<'c> {
@@ -99,9 +79,15 @@ pub(crate) struct BatchPlan<'c> {
     pub events: Vec<&'c NewEvent>,
     /// Every outbox row.
     pub outbox: Vec<OutboxRow<'c>>,
-    /// One chat row per group, in the order of each group's last commit (a handle released by
-    /// one group and taken by another is then written in that order).
-    pub chats: Vec<ChatWrite<'c>>,
+    /// The whole chat row (state included, inserted if missing) of every commit that changed
+    /// its group's state, in commit order: handles — part of the state — are taken and released
+    /// in the order the commits make those changes, so the unique handle is checked as one by
+    /// one.
+    pub whole_chats: Vec<&'c ChatRow>,
+    /// For each group whose last commit left the state as it was (messages): that commit's row,
+    /// of which every column but `state` and `members` is written (the row exists: a log starts
+    /// with a state change). In the order of those last commits.
+    pub chat_settings: Vec<&'c ChatRow>,
     /// Every new timeline row with its group. They only add rows no other op of the batch can
     /// precede: an op refers to an item of an earlier or the same event.
     pub items: Vec<(&'c GroupId, &'c TimelineRow)>,
@@ -121,20 +107,21 @@ pub(crate) struct Unplannable;
 impl<'c> BatchPlan<'c> {
     /// Plans `commits`, or [`Unplannable`] when they do not form clean runs of each group's log
     /// (a commit whose chat row is of another group, a seq or prev that does not continue the
-    /// group's previous commit in the batch, a log that does not start at seq 1 without prev).
+    /// group's previous commit in the batch, a log that does not start at seq 1 without prev,
+    /// or with an event that leaves no state to store).
     pub fn of(commits: &'c [Commit]) -> Result<Self, Unplannable> {
         let mut plan = BatchPlan {
             heads: Vec::new(),
             events: Vec::with_capacity(commits.len()),
             outbox: Vec::new(),
-            chats: Vec::new(),
+            whole_chats: Vec::new(),
+            chat_settings: Vec::new(),
             items: Vec::with_capacity(commits.len()),
             ordered: Vec::new(),
             reads: Vec::new(),
             txns: Vec::with_capacity(commits.len()),
         };
-        // Per group: its head move's index, and the indexes of its last commit and of its last
-        // commit that wrote a state snapshot.
+        // Per group: its head move's index and its last commit's index.
         let mut groups: HashMap<&GroupId, GroupInBatch> = HashMap::new();
         // Reads not yet placed, by (group, user): (order of first appearance, highest seq).
         let mut pending_reads: BTreeMap<(&GroupId, &UserId), (usize, u64)> = BTreeMap::new();
@@ -144,6 +131,7 @@ impl<'c> BatchPlan<'c> {
             if commit.chat.group != event.group
                 || event.seq == 0
                 || (event.seq == 1) != event.prev.is_none()
+                || (event.seq == 1 && !commit.state_changed)
             {
                 return Err(Unplannable);
             }
@@ -162,7 +150,6 @@ impl<'c> BatchPlan<'c> {
                         GroupInBatch {
                             head: plan.heads.len(),
                             last_commit: index,
-                            last_snapshot: None,
                         },
                     );
                     plan.heads.push(HeadMove {
@@ -171,10 +158,8 @@ impl<'c> BatchPlan<'c> {
                     });
                 }
             }
-            if commit.state_changed
-                && let Some(seen) = groups.get_mut(&event.group)
-            {
-                seen.last_snapshot = Some(index);
+            if commit.state_changed {
+                plan.whole_chats.push(&commit.chat);
             }
             plan.events.push(event);
             plan.outbox.extend(
@@ -239,28 +224,14 @@ impl<'c> BatchPlan<'c> {
             .map(|((group, user), (_, seq))| ReadMove { group, user, seq })
             .collect();
 
-        let mut last_commits: Vec<(&GroupId, &GroupInBatch)> =
-            groups.iter().map(|(g, s)| (*g, s)).collect();
-        last_commits.sort_by_key(|(_, seen)| seen.last_commit);
-        for (_, seen) in last_commits {
-            let last = &commits[seen.last_commit].chat;
-            let may_be_new = plan.heads[seen.head].starts_log();
-            let row = match seen.last_snapshot {
-                // The last commit wrote the snapshot itself, or none did.
-                Some(i) if i == seen.last_commit => Cow::Borrowed(last),
-                None => Cow::Borrowed(last),
-                // Commits after the last snapshot left the state as it was.
-                Some(i) => Cow::Owned(ChatRow {
-                    state: commits[i].chat.state.clone(),
-                    ..last.clone()
-                }),
-            };
-            plan.chats.push(ChatWrite {
-                row,
-                with_state: seen.last_snapshot.is_some() || may_be_new,
-                may_be_new,
-            });
-        }
+        let mut last_commits: Vec<usize> = groups.values().map(|seen| seen.last_commit).collect();
+        last_commits.sort_unstable();
+        plan.chat_settings = last_commits
+            .into_iter()
+            .map(|i| &commits[i])
+            .filter(|last| !last.state_changed)
+            .map(|last| &last.chat)
+            .collect();
         Ok(plan)
     }
 }
@@ -271,8 +242,6 @@ struct GroupInBatch {
     head: usize,
     /// Its last commit's index.
     last_commit: usize,
-    /// Its last commit with a state snapshot, if any.
-    last_snapshot: Option<usize>,
 }
 
 mod steps;

@@ -1,6 +1,6 @@
 //! The multi-row statements of a [`BatchPlan`], bound and ready for either backend.
 //!
-//! A backend writes a plan as: [`log_steps`], its own chat rows with a new state (one by one),
+//! A backend writes a plan as: [`log_steps`], its own whole chat rows (one by one, in order),
 //! [`row_steps`], its own ordered ops (one by one), then [`closing_steps`] — running each
 //! [`Step`] and checking it with [`outcome`]. The statements vary with the row count:
 //! they are prepared per use rather than kept in the connection's statement cache, where they
@@ -249,11 +249,9 @@ pub(crate) fn log_steps<DB: PlanDb>(plan: &BatchPlan<'_>) -> Result<Vec<Step<DB>
 /// `last_seq`/`last_ts`, so every row must be found — and the new timeline rows.
 pub(crate) fn row_steps<DB: PlanDb>(plan: &BatchPlan<'_>) -> Result<Vec<Step<DB>>, StorageError> {
     let mut steps = Vec::new();
-    let settings: Vec<_> = plan.chats.iter().filter(|c| !c.whole()).collect();
-    for chunk in settings.chunks(MAX_ROWS_PER_STATEMENT) {
+    for chunk in plan.chat_settings.chunks(MAX_ROWS_PER_STATEMENT) {
         let mut rows = Rows::<DB>::new(statements::chat_settings, chunk.len());
-        for chat in chunk {
-            let row = &chat.row;
+        for row in chunk {
             rows = rows
                 .text(row.group.as_str())
                 .text(&row.kind)

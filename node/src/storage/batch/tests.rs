@@ -1,5 +1,3 @@
-use std::borrow::Cow;
-
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName, UserId};
 
@@ -170,52 +168,60 @@ fn heads_span_each_groups_run_and_rows_keep_batch_order() {
     assert_eq!(plan.txns.len(), 1);
     assert!(plan.ordered.is_empty());
 
-    // One chat row per group, in the order of each group's last commit: a's (6), then b's (2).
-    let chats: Vec<_> = plan
-        .chats
+    // b's log starts with a state change: its whole row; then each group's last row, in the
+    // order of those last commits — a's (6), then b's (2).
+    let whole: Vec<_> = plan
+        .whole_chats
         .iter()
-        .map(|c| {
-            (
-                c.row.group.clone(),
-                c.row.last_seq,
-                c.with_state,
-                c.may_be_new,
-            )
-        })
+        .map(|c| (c.group.clone(), c.last_seq))
         .collect();
-    assert_eq!(chats, vec![(a, 6, false, false), (b, 2, true, true)]);
+    assert_eq!(whole, vec![(b.clone(), 1)]);
+    let settings: Vec<_> = plan
+        .chat_settings
+        .iter()
+        .map(|c| (c.group.clone(), c.last_seq))
+        .collect();
+    assert_eq!(settings, vec![(a, 6), (b, 2)]);
 }
 
 #[test]
-fn the_chat_row_carries_the_last_snapshot_of_the_batch() {
-    let g = group("gggggg");
+fn state_changes_are_written_in_commit_order_and_messages_after_them_as_settings() {
+    let (g, h) = (group("gggggg"), group("hhhhhh"));
     let mut logs = Logs::default();
+    // g releases its handle, h takes it, g posts: the whole rows go in that order, so the
+    // unique handle is checked as when the commits are written one by one.
     let commits = vec![
         logs.next(&g, 3, Some(&[1]), vec![]),
-        logs.next(&g, 0, Some(&[2]), vec![]),
-        logs.next(&g, 0, None, vec![item(6)]),
+        logs.next(&h, 7, Some(&[2]), vec![]),
+        logs.next(&g, 0, None, vec![item(5)]),
     ];
     let plan = BatchPlan::of(&commits).expect("plannable");
-    let [chat] = plan.chats.as_slice() else {
-        panic!("one chat row expected, got {:?}", plan.chats);
-    };
-    assert!(chat.with_state && !chat.may_be_new);
+    let whole: Vec<_> = plan
+        .whole_chats
+        .iter()
+        .map(|c| (c.group.clone(), c.state.clone()))
+        .collect();
+    assert_eq!(whole, vec![(g.clone(), vec![1]), (h.clone(), vec![2])]);
+    let settings: Vec<_> = plan
+        .chat_settings
+        .iter()
+        .map(|c| (c.group.clone(), c.last_seq))
+        .collect();
     assert_eq!(
-        chat.row.state,
-        vec![2],
-        "the second snapshot, kept by the message after it"
+        settings,
+        vec![(g.clone(), 5)],
+        "h's last commit wrote its whole row"
     );
-    assert_eq!(
-        chat.row.last_seq, 6,
-        "every other column from the last commit"
-    );
-    assert!(matches!(chat.row, Cow::Owned(_)));
 
-    // Without a message after it, the last snapshot's row is used as it is.
-    let commits = &commits[..2];
-    let plan = BatchPlan::of(commits).expect("plannable");
-    assert_eq!(plan.chats[0].row.state, vec![2]);
-    assert!(matches!(plan.chats[0].row, Cow::Borrowed(_)));
+    // Two state changes of one group: both whole rows, the later one last.
+    let commits = vec![
+        logs.next(&g, 0, Some(&[3]), vec![]),
+        logs.next(&g, 0, Some(&[4]), vec![]),
+    ];
+    let plan = BatchPlan::of(&commits).expect("plannable");
+    let states: Vec<_> = plan.whole_chats.iter().map(|c| c.state.clone()).collect();
+    assert_eq!(states, vec![vec![3], vec![4]]);
+    assert!(plan.chat_settings.is_empty());
 }
 
 #[test]
@@ -335,9 +341,14 @@ fn batches_that_do_not_continue_their_logs_are_not_planned() {
     no_prev.event.prev = None;
     assert_eq!(BatchPlan::of(&[no_prev]).err(), Some(Unplannable));
 
-    let mut zero = first;
+    let mut zero = first.clone();
     zero.event.seq = 0;
     assert_eq!(BatchPlan::of(&[zero]).err(), Some(Unplannable));
+
+    // A log starts with a state to store.
+    let mut stateless_start = first;
+    stateless_start.state_changed = false;
+    assert_eq!(BatchPlan::of(&[stateless_start]).err(), Some(Unplannable));
 }
 
 #[test]

@@ -15,8 +15,8 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 /// the batch commit by commit to find the commit at fault.
 pub(super) async fn write_plan(tx: &mut Tx<'_>, plan: &BatchPlan<'_>) -> Result<(), StorageError> {
     run(tx, batch::log_steps(plan)?).await?;
-    for chat in plan.chats.iter().filter(|c| c.whole()) {
-        upsert_chat(tx, &chat.row, true).await?;
+    for chat in &plan.whole_chats {
+        upsert_chat(tx, chat, true).await?;
     }
     run(tx, batch::row_steps(plan)?).await?;
     let mut member_deltas: HashMap<&GroupId, i64> = HashMap::new();

@@ -32,6 +32,8 @@ const MAX_CONNECTIONS: u32 = 10;
 #[derive(Debug)]
 pub struct PgStorage {
     pool: PgPool,
+    /// Commit batches written again commit by commit after their plan failed.
+    batches_rewritten: std::sync::atomic::AtomicU64,
 }
 
 impl PgStorage {
@@ -73,7 +75,10 @@ impl PgStorage {
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            batches_rewritten: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StorageError> {

@@ -669,12 +669,14 @@ impl ChatStore for SqliteStorage {
                     return Ok(commits.iter().map(|_| Ok(())).collect());
                 }
                 Err(e) => {
-                    tracing::debug!(error = %e, commits = commits.len(), "batch written again commit by commit");
+                    tracing::info!(error = %e, commits = commits.len(), "batch written again commit by commit");
                     tx.rollback().await.map_err(db_error)?;
                 }
             }
         }
         let mut tx = begin_immediate(&self.pool).await?;
+        self.batches_rewritten
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut outcomes = Vec::with_capacity(commits.len());
         for commit in commits {
             // A savepoint per commit: a failed one is rolled back alone.
@@ -691,6 +693,11 @@ impl ChatStore for SqliteStorage {
         }
         tx.commit().await.map_err(db_error)?;
         Ok(outcomes)
+    }
+
+    fn batches_rewritten(&self) -> u64 {
+        self.batches_rewritten
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn chat(&self, group: &GroupId) -> Result<Option<ChatRow>, StorageError> {

@@ -30,8 +30,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 /// only has to cover bursts.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How much of the database file is mapped into memory for reads (SQLite's `mmap_size`).
-const MMAP_SIZE: u64 = 1 << 30;
+/// How much of the database file is mapped into memory for reads (SQLite's `mmap_size`), per
+/// connection: address space, and page cache the kernel may reclaim, not memory of its own.
+const MMAP_SIZE: u64 = 256 << 20;
 
 /// SQLite implementation of every storage trait.
 #[derive(Debug)]
@@ -42,6 +43,8 @@ pub struct SqliteStorage {
     /// busy handler is by sleeping and polling (1, 2, 5 … 100 ms), which starves a writer
     /// whenever the commit pipeline writes back to back.
     writer: tokio::sync::Mutex<()>,
+    /// Commit batches written again commit by commit after their plan failed.
+    batches_rewritten: std::sync::atomic::AtomicU64,
 }
 
 impl SqliteStorage {
@@ -58,10 +61,8 @@ impl SqliteStorage {
             .busy_timeout(BUSY_TIMEOUT)
             // Every commit makes the other connections drop their page caches; with the file
             // mapped, they read pages in place instead of copying them in with a syscall each.
-            .pragma("mmap_size", MMAP_SIZE.to_string())
-            // Multi-row statements keep a statement journal (to undo one that fails halfway);
-            // in memory it costs no file writes.
-            .pragma("temp_store", "memory");
+            // Reads only: writes still go through the WAL and its fsync.
+            .pragma("mmap_size", MMAP_SIZE.to_string());
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
@@ -77,6 +78,7 @@ impl SqliteStorage {
         Ok(Self {
             pool,
             writer: tokio::sync::Mutex::new(()),
+            batches_rewritten: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
