@@ -395,7 +395,10 @@ impl ChatStore for PgStorage {
                 }
                 Err(e) => {
                     tracing::info!(error = %e, commits = commits.len(), "batch written again commit by commit");
-                    tx.rollback().await.map_err(db_error)?;
+                    // A rollback that fails (the database may have rolled back by itself after
+                    // the error) leaves nothing to keep: the rewrite starts a new transaction,
+                    // which reports a connection that is really gone.
+                    let _ = tx.rollback().await;
                 }
             }
         }
