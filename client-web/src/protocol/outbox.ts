@@ -43,6 +43,11 @@ export interface Outgoing {
   readonly echoSeq?: number;
   /** Why it failed (state `failed`). */
   readonly error?: ChatError;
+  /**
+   * The refusal a message still being sent is waiting out (`unavailable`, `timeout`,
+   * `rate_limited`): the app says what it waits for instead of an endless "sending".
+   */
+  readonly waitingOn?: ChatError;
 }
 
 /** Sends one message; `ChatClient.post` fits. */
@@ -195,6 +200,7 @@ export class Outbox {
       const r = await this.#o.post(group, entry.text, entry.options, txn);
       if (generation !== this.#generation || this.#find(txn) === null) return;
       if (r.ok) {
+        this.#update(group, txn, { waitingOn: undefined });
         this.#acknowledged(group, txn, r.value.seq);
         return;
       }
@@ -206,9 +212,10 @@ export class Outbox {
             ? Math.min(this.#o.maxLostDelayMs, 500 * 2 ** Math.min(lost++, 20))
             : undefined;
       if (pause === undefined) {
-        this.#update(group, txn, { state: 'failed', error: r.error, echoSeq: undefined });
+        this.#update(group, txn, { state: 'failed', error: r.error, echoSeq: undefined, waitingOn: undefined });
         return;
       }
+      this.#update(group, txn, { waitingOn: r.error });
       await this.#o.sleep(pause);
       if (generation !== this.#generation || this.#find(txn) === null) return;
     }

@@ -139,12 +139,16 @@ describe('outbox', () => {
     await flush();
     fake.refuse(0, 'unavailable');
     await flush();
+    // While it is tried again, the entry says what it waits out.
+    expect(outbox.list(G)[0]).toMatchObject({ state: 'sending', waitingOn: { code: 'unavailable' } });
     fake.refuse(1, 'timeout');
     await flush();
+    expect(outbox.list(G)[0]?.waitingOn?.code).toBe('timeout');
     fake.commit(2, 9);
     await flush();
     expect(fake.calls.map((x) => x.txn)).toEqual(['txn-1', 'txn-1', 'txn-1']);
     expect(outbox.list(G)[0]?.state).toBe('sent');
+    expect(outbox.list(G)[0]?.waitingOn).toBeUndefined();
   });
 
   it('fails a lost send once the connection was given up', async () => {

@@ -31,6 +31,14 @@ describe('PendingMessage', () => {
     expect(w.find('[data-testid=pending-delete]').exists()).toBe(false);
   });
 
+  it('says which node a send waits for while it is retried', () => {
+    const unreachable = render({ state: 'sending', attempts: 3, waitingOn: { code: 'unavailable', message: 'node.test cannot be reached' } });
+    expect(unreachable.get('[data-testid=pending-status]').text()).toBe('Waiting for node.test: it will be sent once that node answers');
+    expect(unreachable.find('[data-testid=pending-retry]').exists()).toBe(false);
+    const slowed = render({ state: 'sending', waitingOn: { code: 'rate_limited', message: 'slow down' } });
+    expect(slowed.get('[data-testid=pending-status]').text()).toBe('Sending more slowly: too many messages at once');
+  });
+
   it('shows an answered message waiting for its event as sent', () => {
     const w = render({ state: 'sent', seq: 9 });
     expect(w.get('[data-testid=pending-status]').text()).toBe('Sent');
