@@ -34,6 +34,12 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// connection: address space, and page cache the kernel may reclaim, not memory of its own.
 const MMAP_SIZE: u64 = 256 << 20;
 
+/// WAL pages (4 KiB each) after which a commit checkpoints (SQLite's default is 1,000).
+const WAL_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// The size the WAL file is truncated back to after a checkpoint (bytes).
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
 /// SQLite implementation of every storage trait.
 #[derive(Debug)]
 pub struct SqliteStorage {
@@ -62,7 +68,13 @@ impl SqliteStorage {
             // Every commit makes the other connections drop their page caches; with the file
             // mapped, they read pages in place instead of copying them in with a syscall each.
             // Reads only: writes still go through the WAL and its fsync.
-            .pragma("mmap_size", MMAP_SIZE.to_string());
+            .pragma("mmap_size", MMAP_SIZE.to_string())
+            // A checkpoint runs inside the commit that crosses the threshold and holds up the
+            // write lock meanwhile: fewer, larger ones move each hot page (a group's head, its
+            // chat row) once instead of again and again. The WAL file is cut back to
+            // `WAL_SIZE_LIMIT` after one that reset it.
+            .pragma("wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
