@@ -21,7 +21,7 @@ use ciborium::Value;
 use common::Server;
 use winichat_protocol::error_code::ErrorBody;
 use winichat_protocol::event::EventKind;
-use winichat_protocol::gateway::chat::{self as api, WriteResult, event, method};
+use winichat_protocol::gateway::chat::{WriteResult, event, method};
 use winichat_protocol::gateway::{self};
 use winichat_protocol::ids::{EventId, GroupId};
 use winichat_testkit::client::{Account, Client, Endpoint};
@@ -296,18 +296,7 @@ async fn read_log(
     // Every post sent plus the group's own events, a page of at most 100 at a time.
     let max_pages = posts_sent / 100 + 10;
     for _ in 0..max_pages {
-        let page: api::HistoryResult = client
-            .ok(
-                method::MSGS_HISTORY,
-                &api::HistoryParams {
-                    group: group.clone(),
-                    before: None,
-                    after: Some(head),
-                    around: None,
-                    limit: Some(api::MAX_HISTORY_LIMIT),
-                },
-            )
-            .await;
+        let page = users::history_after(client, group, head).await;
         for item in &page.items {
             assert_eq!(
                 item.seq,

@@ -93,6 +93,32 @@ pub async fn post(client: &mut Client, group: &GroupId, text: &str) -> WriteResu
         .await
 }
 
+/// `group`'s newest page of history as `client` reads it (the node's default page size).
+pub async fn latest_history(client: &mut Client, group: &GroupId) -> api::HistoryResult {
+    client
+        .ok(method::MSGS_HISTORY, &history_params(group, None))
+        .await
+}
+
+/// The page of `group`'s history just after `seq`, as long as a page may be: for walking a
+/// whole log from `seq` 0.
+pub async fn history_after(client: &mut Client, group: &GroupId, seq: u64) -> api::HistoryResult {
+    client
+        .ok(method::MSGS_HISTORY, &history_params(group, Some(seq)))
+        .await
+}
+
+/// `msgs.history` params: the newest page, or the longest page after `after`.
+pub fn history_params(group: &GroupId, after: Option<u64>) -> api::HistoryParams {
+    api::HistoryParams {
+        group: group.clone(),
+        before: None,
+        after,
+        around: None,
+        limit: after.map(|_| api::MAX_HISTORY_LIMIT),
+    }
+}
+
 /// How often [`eventually`] looks again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 

@@ -39,14 +39,7 @@ enum Outage {
 }
 
 async fn history(client: &mut Client, group: &GroupId) -> Vec<api::TimelineItem> {
-    let params = api::HistoryParams {
-        group: group.clone(),
-        before: None,
-        after: None,
-        around: None,
-        limit: None,
-    };
-    let result: api::HistoryResult = timeout(QUICK, client.ok(method::MSGS_HISTORY, &params))
+    let result = timeout(QUICK, users::latest_history(client, group))
         .await
         .expect("the history is read from the replica without waiting for the home");
     result.items

@@ -80,18 +80,7 @@ fn pushed_text(push: &ChatEventPush) -> Option<&str> {
 
 /// The texts of `group`'s messages as `client`'s node holds them, oldest first.
 async fn texts(client: &mut Client, group: &GroupId) -> Vec<String> {
-    let history: api::HistoryResult = client
-        .ok(
-            method::MSGS_HISTORY,
-            &api::HistoryParams {
-                group: group.clone(),
-                before: None,
-                after: None,
-                around: None,
-                limit: None,
-            },
-        )
-        .await;
+    let history = users::latest_history(client, group).await;
     let mut items: Vec<_> = history.items.iter().collect();
     items.sort_by_key(|item| item.seq);
     items
@@ -223,18 +212,7 @@ async fn a_rotation_with_a_clock_behind_the_log_is_dated_after_its_newest_event(
     let handle = format!("#behind:{}", a.name());
     let group = users::public_group(&mut alice, "behind").await;
     users::post(&mut alice, &group, "signed by the old key").await;
-    let history: api::HistoryResult = alice
-        .ok(
-            method::MSGS_HISTORY,
-            &api::HistoryParams {
-                group: group.clone(),
-                before: None,
-                after: None,
-                around: None,
-                limit: None,
-            },
-        )
-        .await;
+    let history = users::latest_history(&mut alice, &group).await;
     let newest = history
         .items
         .iter()

@@ -177,18 +177,7 @@ async fn read_log(client: &mut Client, group: &GroupId) -> HashMap<String, Store
     let mut stored = HashMap::new();
     let mut head = 0;
     for _ in 0..MAX_PAGES {
-        let page: api::HistoryResult = client
-            .ok(
-                method::MSGS_HISTORY,
-                &api::HistoryParams {
-                    group: group.clone(),
-                    before: None,
-                    after: Some(head),
-                    around: None,
-                    limit: Some(api::MAX_HISTORY_LIMIT),
-                },
-            )
-            .await;
+        let page = users::history_after(client, group, head).await;
         for item in &page.items {
             assert_eq!(item.seq, head + 1, "a gap in the log after seq {head}");
             head = item.seq;
