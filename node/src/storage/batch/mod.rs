@@ -4,8 +4,9 @@
 //! pipeline queued in one transaction. Written commit by commit that is about eight statements
 //! per event, each a round trip to the database; planned here, a batch of any size is a handful:
 //! one head move per group, the events, outbox rows, timeline rows, read positions and
-//! transaction ids each as multi-row inserts or updates, the chat rows once per group — and only
-//! the rarer projection ops (members, edits, reactions, pins, invites…) one by one, in order.
+//! transaction ids each as multi-row inserts or updates, a message-only group's chat row once —
+//! and only the rarer writes one by one, in order: the whole chat row of each state change and
+//! the projection ops of members, edits, reactions, pins, invites…
 //!
 //! The plan gives the same rows as writing the commits one by one, or cannot be written: every
 //! check a single commit makes (the head it extends, unique handles, pairs and txn ids) is still
