@@ -22,6 +22,7 @@ both_backends!(
     chats_of_lists_live_chats_by_last_ts,
     mark_read_moves_only_forward_and_seen_by,
     direct_pair_is_unique_and_a_conflict_writes_nothing,
+    a_replica_direct_pair_keeps_the_smaller_group_id,
     handle_is_unique_and_directory_searches_public_chats,
     txn_is_remembered_and_a_duplicate_writes_nothing,
     items_page_latest_before_after_ascending,
@@ -485,6 +486,7 @@ async fn direct_pair_is_unique_and_a_conflict_writes_nothing(h: Harness) {
             ProjectionOp::DirectPair {
                 a: a.clone(),
                 b: b.clone(),
+                smaller_wins: false,
             },
         ],
     );
@@ -523,6 +525,7 @@ async fn direct_pair_is_unique_and_a_conflict_writes_nothing(h: Harness) {
             ProjectionOp::DirectPair {
                 a: b.clone(),
                 b: a.clone(),
+                smaller_wins: false,
             },
         ],
     );
@@ -560,6 +563,7 @@ async fn direct_pair_is_unique_and_a_conflict_writes_nothing(h: Harness) {
             vec![ProjectionOp::DirectPair {
                 a: a.clone(),
                 b: b.clone(),
+                smaller_wins: false,
             }],
         ))
         .await;
@@ -574,6 +578,66 @@ async fn direct_pair_is_unique_and_a_conflict_writes_nothing(h: Harness) {
             .last_seq,
         1
     );
+}
+
+/// A direct chat of a pair created on two nodes at once: each node holds both, and the pair's
+/// chat is the smaller group id on both (spec/federation.md §5.11).
+async fn a_replica_direct_pair_keeps_the_smaller_group_id(h: Harness) {
+    let (a, b) = (user("alice"), user("bob"));
+    let direct = |local: &str, smaller_wins: bool| {
+        let mut chat = Chat::new(local, "");
+        chat.row.kind = "direct".into();
+        let commit = chat.commit(
+            "group.create",
+            vec![
+                ProjectionOp::AddMember {
+                    user: a.clone(),
+                    read_seq: 1,
+                },
+                ProjectionOp::DirectPair {
+                    a: a.clone(),
+                    b: b.clone(),
+                    smaller_wins,
+                },
+            ],
+        );
+        (chat, commit)
+    };
+    let chats = h.db.chats();
+    let (middle, create) = direct("mm0000", false);
+    chats
+        .commit(&create)
+        .await
+        .expect("the first chat of the pair");
+
+    // A larger id arriving as a replica is kept, but is not the pair's chat.
+    let (larger, create) = direct("zz0000", true);
+    chats
+        .commit(&create)
+        .await
+        .expect("a replica is never refused");
+    assert!(chats.chat(larger.g()).await.expect("chat").is_some());
+    assert_eq!(
+        chats.direct_between(&a, &b).await.expect("pair"),
+        Some(middle.g().clone())
+    );
+
+    // A smaller one becomes the pair's chat.
+    let (smaller, create) = direct("aa0000", true);
+    chats
+        .commit(&create)
+        .await
+        .expect("a replica is never refused");
+    assert_eq!(
+        chats.direct_between(&b, &a).await.expect("pair"),
+        Some(smaller.g().clone())
+    );
+    assert_eq!(chats.chats_of(&a).await.expect("chats").len(), 3);
+
+    // The home's own creation still refuses a taken pair.
+    let (_, create) = direct("bb0000", false);
+    let r = chats.commit(&create).await;
+    assert!(is_conflict(&r), "{r:?}");
 }
 
 async fn handle_is_unique_and_directory_searches_public_chats(h: Harness) {
@@ -1337,6 +1401,7 @@ async fn a_batch_writes_what_its_commits_write_one_by_one(h: Harness) {
             ProjectionOp::DirectPair {
                 a: user("alice"),
                 b: user("erin"),
+                smaller_wins: false,
             },
             joined("alice", 1),
             joined("erin", 0),

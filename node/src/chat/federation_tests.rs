@@ -685,3 +685,144 @@ async fn a_prev_mismatch_that_proves_another_event_at_the_seq_before_is_a_fork()
     );
     assert_eq!(b.head(&group).await, 3, "nothing after the fork is applied");
 }
+
+/// The pushes of `name` a node's recorder holds for `user`.
+fn pushes_named(node: &Node, user: &UserId, name: &str) -> Vec<Value> {
+    node.pushes
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(u, n, _)| u == user && n == name)
+        .map(|(_, _, data)| data.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_direct_chat_across_nodes_is_one_chat_found_from_either_side() {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    // A's outbox stands still: B learns of the chat only by asking (`direct`).
+    a._stop.send(true).expect("stop A's senders");
+    let group = a
+        .chats
+        .open_direct(&alice, &bob)
+        .await
+        .expect("alice opens");
+    assert_eq!(group.home(), &a.name, "the opener's node is the home");
+    assert_eq!(b.head(&group).await, 0, "nothing pushed to B yet");
+
+    let found = b.chats.open_direct(&bob, &alice).await.expect("bob opens");
+    assert_eq!(found, group, "bob's side finds alice's chat, not a twin");
+    assert_eq!(
+        b.head(&group).await,
+        1,
+        "B started its replica from the home"
+    );
+    assert_eq!(
+        b.chats.open_direct(&bob, &alice).await.expect("again"),
+        group
+    );
+    assert_eq!(
+        a.chats.open_direct(&alice, &bob).await.expect("again"),
+        group
+    );
+    assert_eq!(b.db.chats().chats_of(&bob).await.expect("chats").len(), 1);
+
+    // Both write through the one log.
+    let from_bob = b.post(&bob, &group, "d1", "hi alice").await;
+    assert_eq!(from_bob.seq, 2);
+    assert_eq!(a.head(&group).await, 2);
+
+    // Typing crosses, batched, in both directions; never back to the typist's own node.
+    b.chats.typing(&bob, &group).await.expect("bob types");
+    eventually("alice sees bob typing", async || {
+        !pushes_named(&a, &alice, api::event::CHAT_TYPING).is_empty()
+    })
+    .await;
+    a.chats.typing(&alice, &group).await.expect("alice types");
+    eventually("bob sees alice typing", async || {
+        !pushes_named(&b, &bob, api::event::CHAT_TYPING).is_empty()
+    })
+    .await;
+    assert!(
+        pushes_named(&b, &alice, api::event::CHAT_TYPING).is_empty()
+            && pushes_named(&a, &bob, api::event::CHAT_TYPING).is_empty(),
+        "a typist never gets their own signal"
+    );
+}
+
+#[tokio::test]
+async fn dm_open_with_an_unknown_or_unreachable_user_creates_nothing() {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let alice = a.user("alice");
+    let nobody = b.user("nobody");
+    let r = a.chats.open_direct(&alice, &nobody).await;
+    assert!(matches!(r, Err(super::ChatError::NotFound(_))), "{r:?}");
+    mesh.down.write().expect("lock").push(b.name.clone());
+    let r = a.chats.open_direct(&alice, &b.user("bob")).await;
+    assert!(matches!(r, Err(super::ChatError::Unavailable(_))), "{r:?}");
+    assert!(
+        a.db.chats()
+            .chats_of(&alice)
+            .await
+            .expect("chats")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_pushed_direct_chat_starts_a_replica_only_for_a_user_of_the_receiver() {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let group = a
+        .chats
+        .open_direct(&a.user("alice"), &b.user("bob"))
+        .await
+        .expect("open");
+    eventually("the push starts bob's replica", async || {
+        b.head(&group).await == 1
+    })
+    .await;
+    assert_eq!(
+        b.db.chats()
+            .direct_between(&b.user("bob"), &a.user("alice"))
+            .await
+            .expect("pair"),
+        Some(group.clone())
+    );
+
+    // A forged direct chat naming a user B does not have is refused.
+    let forged = a.sign(Event {
+        group: GroupId::parse("!forged1:a.example").expect("group"),
+        seq: 1,
+        prev: None,
+        ts: super::now(),
+        sender: a.user("alice"),
+        kind: EventKind::GroupCreate,
+        body: direct_create_body(&b.user("ghost")),
+    });
+    assert_eq!(
+        push(&b, &a, vec![forged]).await,
+        vec![PushOutcome::Rejected]
+    );
+}
+
+/// The CBOR body of a direct chat's `group.create` with `peer`.
+fn direct_create_body(peer: &UserId) -> Value {
+    Value::Map(vec![
+        (Value::from("kind"), Value::from("direct")),
+        (Value::from("name"), Value::from("")),
+        (Value::from("description"), Value::from("")),
+        (Value::from("visibility"), Value::from("private")),
+        (
+            Value::from("members"),
+            Value::Array(vec![Value::from(peer.as_str())]),
+        ),
+    ])
+}

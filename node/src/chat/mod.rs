@@ -41,6 +41,7 @@ mod projection;
 pub mod read;
 pub mod remote;
 pub mod replica;
+mod signals;
 #[cfg(test)]
 mod tests;
 mod txn;
@@ -110,6 +111,8 @@ struct Inner {
     groups: StdMutex<HashMap<GroupId, Arc<Mutex<Option<Loaded>>>>>,
     /// When each member last had a typing signal pushed, per chat (see [`TYPING_EVERY_MS`]).
     typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
+    /// Typing signals waiting to be sent to other nodes.
+    typing_out: signals::TypingOut,
     /// The link to other nodes, once federation is set up ([`Chats::attach_federation`]).
     federation: std::sync::OnceLock<remote::Federation>,
     /// Groups whose replica stopped taking events from their home.
@@ -176,6 +179,7 @@ impl Chats {
                 media,
                 groups: StdMutex::new(HashMap::new()),
                 typing: StdMutex::new(HashMap::new()),
+                typing_out: signals::TypingOut::default(),
                 federation: std::sync::OnceLock::new(),
                 faults: StdMutex::new(HashMap::new()),
                 joining: StdMutex::new(HashMap::new()),

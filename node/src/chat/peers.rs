@@ -5,9 +5,10 @@
 use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
-    self, BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult,
-    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushOutcome, PushParams, PushResult,
-    ReadParams, StateParams, StateResult, SubmitParams, method,
+    self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
+    HelloParams, HelloResult, InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushOutcome,
+    PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams, TypingParams,
+    method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -208,6 +209,29 @@ impl PeerService {
                 }
                 encode(&gateway::Empty {})
             }
+            method::DIRECT => {
+                let p: DirectParams = decode(params)?;
+                speaks_for(origin, &p.user)?;
+                if p.peer.node() != chats.node() {
+                    return Err(ChatError::BadRequest(
+                        "the peer is not a user of this node".into(),
+                    ));
+                }
+                chats.require_user(&p.peer).await?;
+                // Only a chat this node homes: the origin knows its own.
+                let group = chats
+                    .db()
+                    .chats()
+                    .direct_between(&p.user, &p.peer)
+                    .await?
+                    .filter(|g| !chats.is_remote(g));
+                encode(&DirectResult { group })
+            }
+            method::TYPING => {
+                let p: TypingParams = decode(params)?;
+                chats.typing_received(origin, p).await?;
+                encode(&gateway::Empty {})
+            }
             _ => Err(ChatError::Remote(ErrorBody::new(
                 ErrorCode::UnknownMethod,
                 format!("unknown method {name:?}"),
@@ -331,7 +355,7 @@ impl Chats {
 }
 
 /// A node speaks only for its own users.
-fn speaks_for(origin: &NodeName, user: &UserId) -> Result<(), ChatError> {
+pub(crate) fn speaks_for(origin: &NodeName, user: &UserId) -> Result<(), ChatError> {
     if user.node() == origin {
         Ok(())
     } else {

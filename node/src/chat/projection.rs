@@ -76,6 +76,7 @@ pub(crate) fn ops(
                 ops.push(ProjectionOp::DirectPair {
                     a: sender.clone(),
                     b: peer.clone(),
+                    smaller_wins: false,
                 });
             }
         }

@@ -568,33 +568,9 @@ impl Chats {
         }
     }
 
-    /// `msgs.typing`: tells the other members; nothing is stored.
+    /// `msgs.typing`: tells the other members, here and on other nodes; nothing is stored.
     pub async fn typing(&self, actor: &UserId, group: &GroupId) -> Result<(), ChatError> {
-        let post = Action::Post {
-            media: false,
-            mention_everyone: false,
-        };
-        let others: Vec<UserId> = self
-            .with_access(actor, group, post, |l| {
-                l.state
-                    .members
-                    .keys()
-                    .filter(|u| *u != actor)
-                    .cloned()
-                    .collect()
-            })
-            .await?;
-        if !self.typing_due(group, actor, super::now()) {
-            return Ok(());
-        }
-        let push = api::TypingPush {
-            group: group.clone(),
-            user: actor.clone(),
-        };
-        if let Ok(data) = gateway::to_value(&push) {
-            self.push(&others, api::event::CHAT_TYPING, &data);
-        }
-        Ok(())
+        self.typing_from(None, actor, group).await
     }
 
     /// `bans.list`.

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::federation::methods::{
-    self, BackfillParams, BackfillResult, DirectoryLookupParams, JoinParams, JoinRoute,
-    StateParams, StateResult, SubmitParams, method,
+    self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
+    JoinParams, JoinRoute, StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::GroupState;
@@ -323,7 +323,7 @@ impl Chats {
         })
     }
 
-    async fn ask_value(
+    pub(crate) async fn ask_value(
         &self,
         peer: &NodeName,
         name: &str,
@@ -413,6 +413,56 @@ impl Chats {
             self.joining(group, false);
         }
         outcome
+    }
+
+    /// `dm.open` with a user of another node, when this node holds no chat of the pair: asks
+    /// the peer's node for one it homes (spec/federation.md §5.11) and, if it names one,
+    /// starts the replica. `None`: the peer exists and no chat does; create it here.
+    pub(crate) async fn direct_at_peer(
+        &self,
+        actor: &UserId,
+        peer: &UserId,
+    ) -> Result<Option<GroupId>, ChatError> {
+        let asked: Result<DirectResult, ChatError> = self
+            .ask(
+                peer.node(),
+                method::DIRECT,
+                &DirectParams {
+                    user: actor.clone(),
+                    peer: peer.clone(),
+                },
+            )
+            .await;
+        let found = match asked {
+            Ok(found) => found,
+            Err(ChatError::Remote(body)) if body.code == ErrorCode::NotFound => {
+                return Err(ChatError::NotFound("no such user"));
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(group) = found.group else {
+            return Ok(None);
+        };
+        if group.home() != peer.node() {
+            return Err(ChatError::Unavailable(format!(
+                "node {} answered with a chat of another node",
+                peer.node()
+            )));
+        }
+        // Its `group.create` may be on its way here as a push too: expect it.
+        self.joining(&group, true);
+        let synced = self.sync(&group, 1).await;
+        self.joining(&group, false);
+        synced?;
+        // The replica holds the pair now (or a smaller twin of this node's own does); a chat
+        // that is not the pair's never becomes the answer.
+        match self.db().chats().direct_between(actor, peer).await? {
+            Some(pair) => Ok(Some(pair)),
+            None => Err(ChatError::Unavailable(format!(
+                "node {} named a chat that is not a direct chat of the two",
+                peer.node()
+            ))),
+        }
     }
 
     /// `#handle:node` of another node, as its directory shows it.

@@ -12,8 +12,8 @@ use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::federation::methods::{BackfillParams, BackfillResult, PushOutcome, method};
 use winichat_protocol::federation::replica::{self, Held, Place};
 use winichat_protocol::gateway;
-use winichat_protocol::group::Body;
-use winichat_protocol::ids::{GroupId, NodeName};
+use winichat_protocol::group::{Body, GroupKind};
+use winichat_protocol::ids::{GroupId, NodeName, UserId};
 
 use super::{ChatError, Chats};
 
@@ -204,22 +204,35 @@ impl Chats {
     }
 
     /// Whether a home may start a replica of an event's group here: only for a local user —
-    /// one with an account here invited by that very event, or one whose join this node is
-    /// making.
+    /// one with an account here invited by that very event or named the peer of a direct chat
+    /// it creates, or one whose join (or direct chat) this node is starting.
     async fn wants(&self, signed: &Signed<Event>) -> bool {
         let event = signed.value();
         if self.joining_contains(&event.group) {
             return true;
         }
         match Body::decode_signed(&event.kind, &event.body) {
-            Ok(Body::MemberInvite(invite)) if invite.user.node() == self.node() => self
-                .db()
-                .accounts()
-                .user(&invite.user)
-                .await
-                .is_ok_and(|user| user.is_some()),
+            Ok(Body::MemberInvite(invite)) => self.has_account(&invite.user).await,
+            // A direct chat opened with one of this node's users (spec/federation.md §5.11).
+            Ok(Body::GroupCreate(create)) if create.kind == GroupKind::Direct => {
+                match create.members.first() {
+                    Some(peer) => self.has_account(peer).await,
+                    None => false,
+                }
+            }
             _ => false,
         }
+    }
+
+    /// True when `user` is a user of this node with an account.
+    async fn has_account(&self, user: &UserId) -> bool {
+        user.node() == self.node()
+            && self
+                .db()
+                .accounts()
+                .user(user)
+                .await
+                .is_ok_and(|record| record.is_some())
     }
 
     /// A received event at a seq the replica holds: the same event (ignore) or a fork.

@@ -21,7 +21,7 @@ use super::pipeline::{AfterCommit, Pending, PushTo};
 use super::projection::{self, Committed};
 use super::txn::Claim;
 use super::{ChatError, Chats, Loaded, now, random_text};
-use crate::storage::chats::{Commit, TimelineRow, TxnRecord};
+use crate::storage::chats::{Commit, ProjectionOp, TimelineRow, TxnRecord};
 use crate::storage::{NewEvent, StorageError};
 
 /// What a write decided to append.
@@ -300,7 +300,7 @@ impl Chats {
             body,
             body_bytes: &body_bytes,
         };
-        let ops = projection::ops(
+        let mut ops = projection::ops(
             &committed,
             before.map(|l| &l.state),
             &after,
@@ -308,6 +308,15 @@ impl Chats {
             &empty,
             moderated,
         );
+        if self.is_remote(group) {
+            // A replica's direct chat may meet one this node homes for the same pair (both
+            // created at once): the smaller id is the pair's on both nodes.
+            for op in &mut ops {
+                if let ProjectionOp::DirectPair { smaller_wins, .. } = op {
+                    *smaller_wins = true;
+                }
+            }
+        }
         let is_message = matches!(
             body,
             Body::MsgPost(_) | Body::MsgEdit(_) | Body::MsgReact(_) | Body::MsgDelete(_)
@@ -461,7 +470,11 @@ impl Chats {
         if let Some(group) = self.db().chats().direct_between(actor, peer).await? {
             return Ok(group);
         }
-        self.require_user(peer).await?;
+        if peer.node() == self.node() {
+            self.require_user(peer).await?;
+        } else if let Some(group) = self.direct_at_peer(actor, peer).await? {
+            return Ok(group);
+        }
         let create = GroupCreate {
             kind: GroupKind::Direct,
             name: String::new(),

@@ -153,8 +153,15 @@ pub enum ProjectionOp {
     /// `user` is no longer a member.
     RemoveMember { user: UserId },
     /// The direct chat of `a` and `b` (in either order) is this group.
-    /// [`StorageError::Conflict`] if the pair already has one.
-    DirectPair { a: UserId, b: UserId },
+    /// [`StorageError::Conflict`] if the pair already has one — unless `smaller_wins` (a
+    /// replica of a chat homed elsewhere): then the pair keeps whichever of the two group ids
+    /// is smaller, bytewise, so that both nodes of a simultaneous creation agree on one
+    /// (spec/federation.md §5.11).
+    DirectPair {
+        a: UserId,
+        b: UserId,
+        smaller_wins: bool,
+    },
     /// A new timeline row.
     InsertItem(TimelineRow),
     /// Message `seq` has new text.

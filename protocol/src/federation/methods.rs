@@ -35,9 +35,14 @@ pub mod method {
     pub const STATE: &str = "state";
     /// A member's read position, between the home and the member nodes.
     pub const READ: &str = "read";
+    /// The direct chat of a user of the origin and a user of the destination, if the
+    /// destination homes one.
+    pub const DIRECT: &str = "direct";
+    /// Who is typing in which chat, between the home and the member nodes.
+    pub const TYPING: &str = "typing";
 
     /// Every method, in the spec's order.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 12] = [
         HELLO,
         PROFILE_GET,
         DIRECTORY_LOOKUP,
@@ -48,6 +53,8 @@ pub mod method {
         BACKFILL,
         STATE,
         READ,
+        DIRECT,
+        TYPING,
     ];
 }
 
@@ -242,6 +249,44 @@ pub struct ReadParams {
     pub user: UserId,
     /// The highest seq read.
     pub seq: u64,
+}
+
+/// `direct` params: the direct chat of `user` (of the origin) and `peer` (of the destination).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectParams {
+    /// The user of the origin who opens the chat.
+    pub user: UserId,
+    /// The user of the destination they open it with.
+    pub peer: UserId,
+}
+
+/// `direct` result: the pair's direct chat homed on the destination, absent when it homes
+/// none (the origin then creates it). An unknown `peer` is `not_found` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectResult {
+    /// The direct chat, a group of the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupId>,
+}
+
+/// The most typing signals one `typing` request carries.
+pub const MAX_TYPING_SIGNALS: usize = 64;
+
+/// One typing signal: `user` is typing in `group`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TypingSignal {
+    /// The chat.
+    pub group: GroupId,
+    /// Who is typing.
+    pub user: UserId,
+}
+
+/// `typing` params: signals batched per peer, at most [`MAX_TYPING_SIGNALS`]. Never stored;
+/// the result is an empty map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingParams {
+    /// The signals, in no particular order.
+    pub signals: Vec<TypingSignal>,
 }
 
 /// Serde for an array of CBOR byte strings.

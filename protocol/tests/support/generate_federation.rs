@@ -12,9 +12,10 @@ use winichat_protocol::cose::Signed;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::federation::methods::{
-    BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult, InviteParams,
-    JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, ProfileGetParams, PushOutcome, PushParams,
-    PushResult, ReadParams, StateParams, StateResult, SubmitParams, VERSIONS, method,
+    BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams, HelloParams,
+    HelloResult, InviteParams, JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, ProfileGetParams,
+    PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams,
+    TypingParams, TypingSignal, VERSIONS, method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, WriteResult};
@@ -48,6 +49,10 @@ pub const RULES: &[&str] = &[
     "fed-state-result",
     "fed-read-params",
     "fed-read-result",
+    "fed-direct-params",
+    "fed-direct-result",
+    "fed-typing-params",
+    "fed-typing-result",
     "node-document",
     "key-rotation",
 ];
@@ -84,7 +89,10 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         "fed-state-params" => dec::<StateParams>(b),
         "fed-state-result" => dec::<StateResult>(b),
         "fed-read-params" => dec::<ReadParams>(b),
-        "fed-read-result" => dec::<Empty>(b),
+        "fed-read-result" | "fed-typing-result" => dec::<Empty>(b),
+        "fed-direct-params" => dec::<DirectParams>(b),
+        "fed-direct-result" => dec::<DirectResult>(b),
+        "fed-typing-params" => dec::<TypingParams>(b),
         "node-document" => map_checked(b, check_node_document),
         "key-rotation" => map_checked(b, check_key_rotation),
         _ => return None,
@@ -884,6 +892,46 @@ fn methods() -> Vec<Case> {
             }),
         ),
         valid("read result", "fed-read-result", &enc(&Empty {})),
+        // direct
+        valid(
+            "direct params",
+            "fed-direct-params",
+            &enc(&DirectParams {
+                user: carol(),
+                peer: alice(),
+            }),
+        )
+        .note("carol (of the origin) opens a direct chat with alice (of the destination)."),
+        valid(
+            "direct result with the chat",
+            "fed-direct-result",
+            &enc(&DirectResult {
+                group: Some(fed_group()),
+            }),
+        ),
+        valid(
+            "direct result without a chat",
+            "fed-direct-result",
+            &enc(&DirectResult { group: None }),
+        )
+        .note("The destination homes no direct chat of the pair: the origin creates one."),
+        schema_case(
+            "direct params with a malformed peer",
+            "fed-direct-params",
+            &vmap(&[("user", vtext(carol().as_str())), ("peer", vtext("bob"))]),
+        ),
+        // typing
+        valid(
+            "typing params",
+            "fed-typing-params",
+            &enc(&TypingParams {
+                signals: vec![TypingSignal {
+                    group: fed_group(),
+                    user: carol(),
+                }],
+            }),
+        ),
+        valid("typing result", "fed-typing-result", &enc(&Empty {})),
     ]
 }
 

@@ -386,9 +386,16 @@ pub(super) async fn apply_op(
                 .rows_affected();
             return Ok(-i64::from(n == 1));
         }
-        ProjectionOp::DirectPair { a, b } => {
+        ProjectionOp::DirectPair { a, b, smaller_wins } => {
             let (low, high) = ordered_pair(a, b)?;
-            sqlx::query("INSERT INTO direct_pairs (user_a, user_b, group_id) VALUES (?, ?, ?)")
+            let sql = if *smaller_wins {
+                "INSERT INTO direct_pairs (user_a, user_b, group_id) VALUES (?, ?, ?) \
+                     ON CONFLICT (user_a, user_b) DO UPDATE SET group_id = excluded.group_id \
+                     WHERE excluded.group_id < direct_pairs.group_id"
+            } else {
+                "INSERT INTO direct_pairs (user_a, user_b, group_id) VALUES (?, ?, ?)"
+            };
+            sqlx::query(sql)
                 .bind(low)
                 .bind(high)
                 .bind(g)

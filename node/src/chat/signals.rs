@@ -1,0 +1,172 @@
+//! Typing signals across nodes (spec/federation.md §5.12): never stored, never retried,
+//! at most one per user and chat every 2 s on each node, batched per peer.
+
+use std::collections::HashMap;
+use std::sync::Mutex as StdMutex;
+use std::time::Duration;
+
+use ciborium::Value;
+use winichat_protocol::federation::methods::{
+    MAX_TYPING_SIGNALS, TypingParams, TypingSignal, method,
+};
+use winichat_protocol::gateway::{self, chat as api};
+use winichat_protocol::group::Action;
+use winichat_protocol::ids::{GroupId, NodeName, UserId};
+
+use super::{ChatError, Chats};
+
+/// How long the first signal for a peer waits for others to share its request.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+
+/// Signals queued per peer beyond which new ones are dropped (a peer that cannot keep up
+/// loses typing indicators, nothing else).
+const MAX_QUEUED_PER_PEER: usize = 4 * MAX_TYPING_SIGNALS;
+
+/// Typing signals waiting for their peer's next request.
+#[derive(Debug, Default)]
+pub(crate) struct TypingOut {
+    queued: StdMutex<HashMap<NodeName, Vec<TypingSignal>>>,
+}
+
+impl TypingOut {
+    /// Queues `signal` for `peer`; true when it is the first of a new batch (the caller then
+    /// sends the batch after [`BATCH_WINDOW`]).
+    fn queue(&self, peer: &NodeName, signal: TypingSignal) -> bool {
+        let mut queued = self
+            .queued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let batch = queued.entry(peer.clone()).or_default();
+        let first = batch.is_empty();
+        if batch.len() < MAX_QUEUED_PER_PEER && !batch.contains(&signal) {
+            batch.push(signal);
+        }
+        first
+    }
+
+    /// Everything queued for `peer`.
+    fn take(&self, peer: &NodeName) -> Vec<TypingSignal> {
+        self.queued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(peer)
+            .unwrap_or_default()
+    }
+}
+
+impl Chats {
+    /// A typing signal of `user` in `group`, from the gateway (`from` = `None`) or from the
+    /// node `from`: checked against the group's state, pushed to the local members but the
+    /// typist, and passed on — a local user's to the home of a remote group, any signal the
+    /// home takes to its member nodes but `from`. Dropped (`Ok`) when it comes too soon.
+    pub(crate) async fn typing_from(
+        &self,
+        from: Option<&NodeName>,
+        user: &UserId,
+        group: &GroupId,
+    ) -> Result<(), ChatError> {
+        let post = Action::Post {
+            media: false,
+            mention_everyone: false,
+        };
+        let me = self.node().clone();
+        let (locals, member_nodes) = self
+            .with_access(user, group, post, |l| {
+                let locals: Vec<UserId> = l
+                    .state
+                    .members
+                    .keys()
+                    .filter(|u| *u != user && u.node() == &me)
+                    .cloned()
+                    .collect();
+                (locals, super::remote::destinations(&me, None, &l.state))
+            })
+            .await?;
+        if !self.typing_due(group, user, super::now()) {
+            return Ok(());
+        }
+        let push = api::TypingPush {
+            group: group.clone(),
+            user: user.clone(),
+        };
+        if let Ok(data) = gateway::to_value(&push) {
+            self.push(&locals, api::event::CHAT_TYPING, &data);
+        }
+        let targets: Vec<NodeName> = if self.is_remote(group) {
+            // A replica passes on only its own users' signals, to the home.
+            if from.is_some() {
+                return Ok(());
+            }
+            vec![group.home().clone()]
+        } else {
+            member_nodes
+                .into_iter()
+                .filter(|n| Some(n) != from)
+                .collect()
+        };
+        let signal = TypingSignal {
+            group: group.clone(),
+            user: user.clone(),
+        };
+        for target in targets {
+            self.send_typing(target, signal.clone());
+        }
+        Ok(())
+    }
+
+    /// The signals of a `typing` request from `origin` (spec/federation.md §5.12). A signal
+    /// that does not hold (not a member, a replica not kept, too soon) is dropped alone.
+    pub(crate) async fn typing_received(
+        &self,
+        origin: &NodeName,
+        p: TypingParams,
+    ) -> Result<(), ChatError> {
+        if p.signals.is_empty() || p.signals.len() > MAX_TYPING_SIGNALS {
+            return Err(ChatError::BadRequest(format!(
+                "1 to {MAX_TYPING_SIGNALS} typing signals"
+            )));
+        }
+        for signal in p.signals {
+            let allowed = if self.is_remote(&signal.group) {
+                // About a group homed elsewhere: only its home says who types there.
+                signal.group.home() == origin
+            } else {
+                super::peers::speaks_for(origin, &signal.user)?;
+                true
+            };
+            if !allowed {
+                continue;
+            }
+            if let Err(e) = self
+                .typing_from(Some(origin), &signal.user, &signal.group)
+                .await
+            {
+                tracing::debug!(group = %signal.group, %origin, error = %e, "federation: typing signal dropped");
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues `signal` for `peer`; the first of a batch sends it after the window.
+    fn send_typing(&self, peer: NodeName, signal: TypingSignal) {
+        if self.inner.federation.get().is_none() || !self.inner.typing_out.queue(&peer, signal) {
+            return;
+        }
+        let chats = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(BATCH_WINDOW).await;
+            let signals = chats.inner.typing_out.take(&peer);
+            for chunk in signals.chunks(MAX_TYPING_SIGNALS) {
+                let params = TypingParams {
+                    signals: chunk.to_vec(),
+                };
+                let sent: Result<Value, ChatError> =
+                    chats.ask_value(&peer, method::TYPING, &params).await;
+                if let Err(e) = sent {
+                    tracing::debug!(node = %peer, error = %e, "federation: typing signals not sent");
+                    break;
+                }
+            }
+        });
+    }
+}
