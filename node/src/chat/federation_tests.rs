@@ -826,3 +826,61 @@ fn direct_create_body(peer: &UserId) -> Value {
         ),
     ])
 }
+
+#[tokio::test]
+async fn a_node_tells_only_of_its_own_users_and_only_those_sharing_a_chat_hear_it() {
+    let (_mesh, a, b, _group) = joined_pair().await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    let service = PeerService::new(b.chats.clone());
+    let profile = |user: &UserId, name: &str| {
+        gateway::to_value(&gateway::ProfilePush {
+            user: user.clone(),
+            display_name: name.into(),
+            bio: String::new(),
+            avatar: None,
+        })
+        .expect("params")
+    };
+    // A speaks for alice only.
+    let c_user = uid("carol", &"c.example".parse().expect("node"));
+    let refused = service
+        .handle(
+            &a.name,
+            method::PROFILE_CHANGED,
+            profile(&c_user, "Mallory"),
+        )
+        .await
+        .expect_err("A cannot speak for a user of C");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::Forbidden
+    );
+
+    // Alice shares the group with bob: he is told, and B's copy changes.
+    service
+        .handle(
+            &a.name,
+            method::PROFILE_CHANGED,
+            profile(&alice, "Alice Two"),
+        )
+        .await
+        .expect("taken");
+    let told = pushes_named(&b, &bob, gateway::event::PROFILE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        b.chats
+            .remote_profile(&alice)
+            .await
+            .expect("cached")
+            .display_name,
+        "Alice Two"
+    );
+
+    // Someone of A whom nobody on B shares a chat with: ignored, nobody told.
+    let stranger = a.user("stranger");
+    service
+        .handle(&a.name, method::PROFILE_CHANGED, profile(&stranger, "Who"))
+        .await
+        .expect("answered");
+    assert_eq!(pushes_named(&b, &bob, gateway::event::PROFILE).len(), 1);
+}

@@ -34,6 +34,7 @@ mod federation_tests;
 mod links;
 mod pages;
 pub mod peers;
+mod people;
 mod pipeline;
 #[cfg(test)]
 mod pipeline_tests;
@@ -113,6 +114,8 @@ struct Inner {
     typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
     /// Typing signals waiting to be sent to other nodes.
     typing_out: signals::TypingOut,
+    /// Profiles and presence of users of other nodes.
+    people: people::RemotePeople,
     /// The link to other nodes, once federation is set up ([`Chats::attach_federation`]).
     federation: std::sync::OnceLock<remote::Federation>,
     /// Groups whose replica stopped taking events from their home.
@@ -180,6 +183,7 @@ impl Chats {
                 groups: StdMutex::new(HashMap::new()),
                 typing: StdMutex::new(HashMap::new()),
                 typing_out: signals::TypingOut::default(),
+                people: people::RemotePeople::default(),
                 federation: std::sync::OnceLock::new(),
                 faults: StdMutex::new(HashMap::new()),
                 joining: StdMutex::new(HashMap::new()),
@@ -416,6 +420,7 @@ impl Chats {
             {
                 Ok(contacts) if !contacts.is_empty() => {
                     self.push(&contacts, notice.event, &notice.data);
+                    self.share_notice(&notice, &contacts);
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "chats: cannot relay a presence change"),
@@ -448,7 +453,11 @@ impl Chats {
             .iter()
             .filter(|u| (*u == actor || contacts.contains(*u)) && seen.insert(*u))
             .map(|user| {
-                let (status, last_seen) = self.inner.pusher.presence_of(user);
+                let (status, last_seen) = if user.node() == self.node() {
+                    self.inner.pusher.presence_of(user)
+                } else {
+                    self.remote_presence(user)
+                };
                 PresencePush {
                     user: user.clone(),
                     status,

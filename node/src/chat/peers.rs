@@ -227,6 +227,10 @@ impl PeerService {
                     .filter(|g| !chats.is_remote(g));
                 encode(&DirectResult { group })
             }
+            method::PROFILE_CHANGED | method::PRESENCE => {
+                chats.notice_received(origin, name, params).await?;
+                encode(&gateway::Empty {})
+            }
             method::TYPING => {
                 let p: TypingParams = decode(params)?;
                 chats.typing_received(origin, p).await?;

@@ -104,12 +104,7 @@ impl Chats {
         };
         // A direct chat shows the peer: its photo is the peer's avatar (gateway.md §8.4).
         let photo = match &peer {
-            Some(peer) => self
-                .db()
-                .accounts()
-                .user(peer)
-                .await?
-                .and_then(|record| record.avatar),
+            Some(peer) => self.avatar_now(peer).await?,
             None => state.photo.clone(),
         };
         Ok(api::ChatSummary {
@@ -244,12 +239,11 @@ impl Chats {
         order.truncate(limit);
         let reads: std::collections::HashMap<UserId, u64> =
             self.db().chats().reads(group).await?.into_iter().collect();
+        let page_users: Vec<&UserId> = order.iter().map(|(_, _, user)| *user).collect();
+        self.prefetch_profiles(&page_users).await;
         let mut members = Vec::with_capacity(order.len());
         for (rank, joined_at, user) in order {
-            let (display_name, avatar) = match self.db().accounts().user(user).await? {
-                Some(record) => (record.display_name, record.avatar),
-                None => (String::new(), None),
-            };
+            let (display_name, avatar) = self.shown_as(user).await?;
             members.push(api::MemberInfo {
                 user: user.clone(),
                 display_name,

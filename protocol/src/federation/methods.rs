@@ -40,9 +40,13 @@ pub mod method {
     pub const DIRECT: &str = "direct";
     /// Who is typing in which chat, between the home and the member nodes.
     pub const TYPING: &str = "typing";
+    /// A user's node tells the nodes sharing a chat with them that their profile changed.
+    pub const PROFILE_CHANGED: &str = "profile.changed";
+    /// A user's node tells the nodes sharing a chat with them that they came online or left.
+    pub const PRESENCE: &str = "presence";
 
     /// Every method, in the spec's order.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         HELLO,
         PROFILE_GET,
         DIRECTORY_LOOKUP,
@@ -55,6 +59,8 @@ pub mod method {
         READ,
         DIRECT,
         TYPING,
+        PROFILE_CHANGED,
+        PRESENCE,
     ];
 }
 
@@ -288,6 +294,14 @@ pub struct TypingParams {
     /// The signals, in no particular order.
     pub signals: Vec<TypingSignal>,
 }
+
+/// `profile.changed` params: the user's profile now, as the gateway's `profile` push carries
+/// it (the user of the origin). The result is an empty map.
+pub type ProfileChangedParams = crate::gateway::ProfilePush;
+
+/// `presence` params: the user's presence now, as the gateway's `presence` push carries it
+/// (the user of the origin). The result is an empty map.
+pub type PresenceParams = crate::gateway::PresencePush;
 
 /// Serde for an array of CBOR byte strings.
 pub(crate) mod byte_strings {

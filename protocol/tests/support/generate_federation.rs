@@ -13,13 +13,13 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::federation::methods::{
     BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams, HelloParams,
-    HelloResult, InviteParams, JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, ProfileGetParams,
-    PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams,
-    TypingParams, TypingSignal, VERSIONS, method,
+    HelloResult, InviteParams, JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, PresenceParams,
+    ProfileChangedParams, ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams,
+    StateParams, StateResult, SubmitParams, TypingParams, TypingSignal, VERSIONS, method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, WriteResult};
-use winichat_protocol::gateway::{Empty, ProfileInfo};
+use winichat_protocol::gateway::{Empty, ProfileInfo, Status};
 use winichat_protocol::ids::{GroupId, Handle, NodeName, UserId};
 
 use super::generate::{TS0, alice, bob, c, home, other_key, remote, test_key, vmap, vtext};
@@ -53,6 +53,10 @@ pub const RULES: &[&str] = &[
     "fed-direct-result",
     "fed-typing-params",
     "fed-typing-result",
+    "fed-profile-changed-params",
+    "fed-profile-changed-result",
+    "fed-presence-params",
+    "fed-presence-result",
     "node-document",
     "key-rotation",
 ];
@@ -89,7 +93,12 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         "fed-state-params" => dec::<StateParams>(b),
         "fed-state-result" => dec::<StateResult>(b),
         "fed-read-params" => dec::<ReadParams>(b),
-        "fed-read-result" | "fed-typing-result" => dec::<Empty>(b),
+        "fed-read-result"
+        | "fed-typing-result"
+        | "fed-profile-changed-result"
+        | "fed-presence-result" => dec::<Empty>(b),
+        "fed-profile-changed-params" => dec::<ProfileChangedParams>(b),
+        "fed-presence-params" => dec::<PresenceParams>(b),
         "fed-direct-params" => dec::<DirectParams>(b),
         "fed-direct-result" => dec::<DirectResult>(b),
         "fed-typing-params" => dec::<TypingParams>(b),
@@ -932,6 +941,32 @@ fn methods() -> Vec<Case> {
             }),
         ),
         valid("typing result", "fed-typing-result", &enc(&Empty {})),
+        // profile.changed and presence
+        valid(
+            "profile changed params",
+            "fed-profile-changed-params",
+            &enc(&ProfileChangedParams {
+                user: carol(),
+                display_name: "Carol".into(),
+                bio: "On the other node".into(),
+                avatar: None,
+            }),
+        ),
+        valid(
+            "profile changed result",
+            "fed-profile-changed-result",
+            &enc(&Empty {}),
+        ),
+        valid(
+            "presence params",
+            "fed-presence-params",
+            &enc(&PresenceParams {
+                user: carol(),
+                status: Status::Offline,
+                last_seen: Some(Timestamp(TS0)),
+            }),
+        ),
+        valid("presence result", "fed-presence-result", &enc(&Empty {})),
     ]
 }
 

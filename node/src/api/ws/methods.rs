@@ -16,6 +16,7 @@ use super::connection::ConnState;
 use super::hub::Hub;
 use crate::auth::{AuthError, Profile};
 use crate::chat::Chats;
+use winichat_protocol::ids::UserId;
 
 /// Calls `method` for the connection `conn`.
 pub async fn call<A: Accounts>(
@@ -38,6 +39,13 @@ pub async fn call<A: Accounts>(
         method::PROFILE_GET => {
             let p: ProfileGetParams = decode(params)?;
             let user = p.user.unwrap_or_else(|| conn.user.clone());
+            if user.node() != conn.user.node() {
+                // A user of another node: their node says (spec/federation.md §5.2).
+                let Some(chats) = chats else {
+                    return Err(ErrorBody::new(ErrorCode::NotFound, "no such user"));
+                };
+                return encode(&chats.remote_profile(&user).await.map_err(|e| e.body())?);
+            }
             let profile = accounts.profile(&user).await.map_err(auth_error)?;
             encode(&info(profile))
         }
@@ -84,6 +92,18 @@ pub async fn call<A: Accounts>(
         }
         method::USERS_SEARCH => {
             let p: SearchParams = decode(params)?;
+            // A whole `@name:node` of another node: that node says whether the user exists.
+            if let Ok(user) = UserId::parse(p.query.trim())
+                && user.node() != conn.user.node()
+                && let Some(chats) = chats
+            {
+                let users = match chats.remote_profile(&user).await {
+                    Ok(profile) => vec![profile],
+                    Err(crate::chat::ChatError::NotFound(_)) => Vec::new(),
+                    Err(e) => return Err(e.body()),
+                };
+                return encode(&SearchResult { users, next: None });
+            }
             let limit = p
                 .limit
                 .unwrap_or(MAX_SEARCH_LIMIT)

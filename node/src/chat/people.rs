@@ -1,0 +1,275 @@
+//! People of other nodes (spec/federation.md §5.2, §5.13, §5.14): their profiles, fetched from
+//! their own node and cached for a bounded time, and their presence, as their node tells the
+//! nodes that share a chat with them. Neither is ever asked of, or told to, a node that shares
+//! no chat with the user.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex as StdMutex;
+use std::time::{Duration, Instant};
+
+use ciborium::Value;
+use winichat_protocol::Timestamp;
+use winichat_protocol::error_code::ErrorCode;
+use winichat_protocol::federation::methods::{ProfileGetParams, method};
+use winichat_protocol::gateway::{self, PresencePush, ProfileInfo, ProfilePush, Status};
+use winichat_protocol::ids::{NodeName, UserId};
+
+use super::{ChatError, Chats, Notice, PRESENCE_MAX_CONTACTS, PRESENCE_MAX_GROUP};
+
+/// How long a fetched profile is used before it is fetched again (a change their node tells
+/// us replaces it at once).
+const PROFILE_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// Remote profiles and presences kept at most; past it, the oldest go first.
+const MAX_CACHED: usize = 10_000;
+
+/// A presence as the user's node told it, and when it was told.
+type Told = (Status, Option<Timestamp>, Instant);
+
+/// What this node knows of users of other nodes.
+#[derive(Debug, Default)]
+pub(crate) struct RemotePeople {
+    profiles: StdMutex<HashMap<UserId, (ProfileInfo, Instant)>>,
+    presence: StdMutex<HashMap<UserId, Told>>,
+}
+
+impl RemotePeople {
+    fn profile(&self, user: &UserId) -> Option<(ProfileInfo, Instant)> {
+        lock(&self.profiles).get(user).cloned()
+    }
+
+    fn keep_profile(&self, profile: ProfileInfo) {
+        let mut profiles = lock(&self.profiles);
+        evict_oldest(&mut profiles, |(_, at)| *at);
+        profiles.insert(profile.id.clone(), (profile, Instant::now()));
+    }
+
+    fn keep_presence(&self, push: &PresencePush) {
+        let mut presence = lock(&self.presence);
+        evict_oldest(&mut presence, |(_, _, at)| *at);
+        presence.insert(
+            push.user.clone(),
+            (push.status, push.last_seen, Instant::now()),
+        );
+    }
+
+    /// The presence the user's node last told; offline (since unknown) when it told none.
+    pub(crate) fn presence_of(&self, user: &UserId) -> (Status, Option<Timestamp>) {
+        lock(&self.presence)
+            .get(user)
+            .map_or((Status::Offline, None), |(status, last_seen, _)| {
+                (*status, *last_seen)
+            })
+    }
+}
+
+fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes room for one more entry: drops the oldest tenth when the map is full.
+fn evict_oldest<V>(map: &mut HashMap<UserId, V>, at: impl Fn(&V) -> Instant) {
+    if map.len() < MAX_CACHED {
+        return;
+    }
+    let mut ages: Vec<(Instant, UserId)> = map.iter().map(|(u, v)| (at(v), u.clone())).collect();
+    ages.sort();
+    for (_, user) in ages.into_iter().take(MAX_CACHED / 10) {
+        map.remove(&user);
+    }
+}
+
+impl Chats {
+    /// The profile of a user of another node: cached while fresh, else asked of their node
+    /// (`profile.get`); a stale copy is kept when their node cannot be reached.
+    pub async fn remote_profile(&self, user: &UserId) -> Result<ProfileInfo, ChatError> {
+        let cached = self.inner.people.profile(user);
+        if let Some((profile, at)) = &cached
+            && at.elapsed() < PROFILE_TTL
+        {
+            return Ok(profile.clone());
+        }
+        let asked: Result<ProfileInfo, ChatError> = self
+            .ask(
+                user.node(),
+                method::PROFILE_GET,
+                &ProfileGetParams { user: user.clone() },
+            )
+            .await;
+        match asked {
+            Ok(profile) if &profile.id == user => {
+                self.inner.people.keep_profile(profile.clone());
+                Ok(profile)
+            }
+            Ok(_) => Err(ChatError::Unavailable(format!(
+                "node {} answered with another user's profile",
+                user.node()
+            ))),
+            Err(ChatError::Remote(body)) if body.code == ErrorCode::NotFound => {
+                Err(ChatError::NotFound("no such user"))
+            }
+            Err(e) => cached.map(|(profile, _)| profile).ok_or(e),
+        }
+    }
+
+    /// The display name and avatar to show for `user`: their account here, or their cached
+    /// (else fetched) profile; empty when their node cannot say.
+    pub(crate) async fn shown_as(
+        &self,
+        user: &UserId,
+    ) -> Result<(String, Option<winichat_protocol::ids::MediaId>), ChatError> {
+        if user.node() == self.node() {
+            return Ok(match self.db().accounts().user(user).await? {
+                Some(record) => (record.display_name, record.avatar),
+                None => (String::new(), None),
+            });
+        }
+        Ok(match self.remote_profile(user).await {
+            Ok(profile) => (profile.display_name, profile.avatar),
+            Err(_) => (String::new(), None),
+        })
+    }
+
+    /// The avatar to show for `user` without waiting on another node: their account here, or
+    /// their cached profile (fetched in the background when none is, for the next time).
+    pub(crate) async fn avatar_now(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<winichat_protocol::ids::MediaId>, ChatError> {
+        if user.node() == self.node() {
+            return Ok(self
+                .db()
+                .accounts()
+                .user(user)
+                .await?
+                .and_then(|record| record.avatar));
+        }
+        match self.inner.people.profile(user) {
+            Some((profile, at)) => {
+                if at.elapsed() >= PROFILE_TTL {
+                    self.refresh_in_background(user);
+                }
+                Ok(profile.avatar)
+            }
+            None => {
+                self.refresh_in_background(user);
+                Ok(None)
+            }
+        }
+    }
+
+    fn refresh_in_background(&self, user: &UserId) {
+        if self.inner.federation.get().is_none() {
+            return;
+        }
+        let (chats, user) = (self.clone(), user.clone());
+        tokio::spawn(async move {
+            if let Err(e) = chats.remote_profile(&user).await {
+                tracing::debug!(%user, error = %e, "federation: profile not fetched");
+            }
+        });
+    }
+
+    /// Fetches, all at once, the profiles of `users` of other nodes that are not freshly
+    /// cached, so that showing them one by one then waits on no one.
+    pub(crate) async fn prefetch_profiles(&self, users: &[&UserId]) {
+        let missing: Vec<&UserId> = users
+            .iter()
+            .copied()
+            .filter(|u| {
+                u.node() != self.node()
+                    && self
+                        .inner
+                        .people
+                        .profile(u)
+                        .is_none_or(|(_, at)| at.elapsed() >= PROFILE_TTL)
+            })
+            .collect();
+        futures_util::future::join_all(missing.into_iter().map(|u| self.remote_profile(u))).await;
+    }
+
+    /// The presence of a user of another node, as their node last told it.
+    pub(crate) fn remote_presence(&self, user: &UserId) -> (Status, Option<Timestamp>) {
+        self.inner.people.presence_of(user)
+    }
+
+    /// Tells the other nodes that share a chat with a local user of a change of their profile
+    /// or presence (best effort, in the background).
+    pub(crate) fn share_notice(&self, notice: &Notice, contacts: &[UserId]) {
+        if self.inner.federation.get().is_none() || notice.user.node() != self.node() {
+            return;
+        }
+        let name = match notice.event {
+            gateway::event::PROFILE => method::PROFILE_CHANGED,
+            gateway::event::PRESENCE => method::PRESENCE,
+            _ => return,
+        };
+        let nodes: HashSet<NodeName> = contacts
+            .iter()
+            .map(|u| u.node().clone())
+            .filter(|n| n != self.node())
+            .collect();
+        for node in nodes {
+            let chats = self.clone();
+            let data = notice.data.clone();
+            tokio::spawn(async move {
+                let sent: Result<Value, ChatError> = chats.ask_value(&node, name, &data).await;
+                if let Err(e) = sent {
+                    tracing::debug!(%node, error = %e, "federation: {name} not sent");
+                }
+            });
+        }
+    }
+
+    /// A `profile.changed` or `presence` from `origin` about one of its users: kept, and
+    /// pushed to the local users who share a chat with them. About a user no one here shares
+    /// a chat with, it is ignored.
+    pub(crate) async fn notice_received(
+        &self,
+        origin: &NodeName,
+        name: &str,
+        params: &Value,
+    ) -> Result<(), ChatError> {
+        let (user, event) = match name {
+            method::PROFILE_CHANGED => {
+                let profile: ProfilePush = decode(params)?;
+                super::peers::speaks_for(origin, &profile.user)?;
+                (profile.user, gateway::event::PROFILE)
+            }
+            _ => {
+                let presence: PresencePush = decode(params)?;
+                super::peers::speaks_for(origin, &presence.user)?;
+                (presence.user.clone(), gateway::event::PRESENCE)
+            }
+        };
+        let locals: Vec<UserId> = self
+            .db()
+            .chats()
+            .contacts(&user, PRESENCE_MAX_GROUP, PRESENCE_MAX_CONTACTS)
+            .await?
+            .into_iter()
+            .filter(|u| u.node() == self.node())
+            .collect();
+        if locals.is_empty() {
+            return Ok(());
+        }
+        if name == method::PROFILE_CHANGED {
+            let changed: ProfilePush = decode(params)?;
+            self.inner.people.keep_profile(ProfileInfo {
+                id: changed.user,
+                display_name: changed.display_name,
+                bio: changed.bio,
+                avatar: changed.avatar,
+            });
+        } else {
+            self.inner.people.keep_presence(&decode(params)?);
+        }
+        // The push carries what the gateway's own would: the same shape for either.
+        self.push(&locals, event, params);
+        Ok(())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ChatError> {
+    gateway::decode_params(params).map_err(|e| ChatError::BadRequest(e.to_string()))
+}
