@@ -6,9 +6,9 @@ use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
-    HelloParams, HelloResult, InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushOutcome,
-    PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams, TypingParams,
-    method,
+    HelloParams, HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams,
+    ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult,
+    SubmitParams, TypingParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -124,7 +124,14 @@ impl PeerService {
                             ChatError::BadRequest("a link join needs the code".into())
                         })?;
                         chats
-                            .redeem_link(&p.user, api::RedeemParams { txn: p.txn, code })
+                            .redeem_link(
+                                &p.user,
+                                api::RedeemParams {
+                                    txn: p.txn,
+                                    code,
+                                    node: None,
+                                },
+                            )
                             .await?
                     }
                 };
@@ -226,6 +233,10 @@ impl PeerService {
                     .await?
                     .filter(|g| !chats.is_remote(g));
                 encode(&DirectResult { group })
+            }
+            method::LINK_PREVIEW => {
+                let p: LinkPreviewParams = decode(params)?;
+                encode(&chats.preview_link(&p.code).await?)
             }
             method::PROFILE_CHANGED | method::PRESENCE => {
                 chats.notice_received(origin, name, params).await?;

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
-    JoinParams, JoinRoute, StateParams, StateResult, SubmitParams, method,
+    JoinParams, JoinRoute, LinkPreviewParams, StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::GroupState;
@@ -462,6 +462,46 @@ impl Chats {
                 "node {} named a chat that is not a direct chat of the two",
                 peer.node()
             ))),
+        }
+    }
+
+    /// `links.preview`: a link of this node, or of the node it names (`link.preview`).
+    pub async fn preview_any_link(
+        &self,
+        p: api::CodeParams,
+    ) -> Result<api::LinkPreview, ChatError> {
+        match p.node.filter(|n| n != self.node()) {
+            Some(node) => {
+                let preview: api::LinkPreview = self
+                    .ask(
+                        &node,
+                        method::LINK_PREVIEW,
+                        &LinkPreviewParams { code: p.code },
+                    )
+                    .await?;
+                if preview.group.home() != &node {
+                    return Err(ChatError::Unavailable(format!(
+                        "node {node} answered with a group of another node"
+                    )));
+                }
+                Ok(preview)
+            }
+            None => self.preview_link(&p.code).await,
+        }
+    }
+
+    /// `links.redeem`: a link of this node, or of the node it names (`join` by link there).
+    pub async fn redeem_any_link(
+        &self,
+        actor: &UserId,
+        p: api::RedeemParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        match p.node.clone().filter(|n| n != self.node()) {
+            Some(node) => {
+                self.join_remote(actor, &node, None, JoinRoute::Link, Some(p.code), &p.txn)
+                    .await
+            }
+            None => self.redeem_link(actor, p).await,
         }
     }
 

@@ -44,9 +44,11 @@ pub mod method {
     pub const PROFILE_CHANGED: &str = "profile.changed";
     /// A user's node tells the nodes sharing a chat with them that they came online or left.
     pub const PRESENCE: &str = "presence";
+    /// What an invite link of the destination leads to.
+    pub const LINK_PREVIEW: &str = "link.preview";
 
     /// Every method, in the spec's order.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         HELLO,
         PROFILE_GET,
         DIRECTORY_LOOKUP,
@@ -61,6 +63,7 @@ pub mod method {
         TYPING,
         PROFILE_CHANGED,
         PRESENCE,
+        LINK_PREVIEW,
     ];
 }
 
@@ -302,6 +305,17 @@ pub type ProfileChangedParams = crate::gateway::ProfilePush;
 /// `presence` params: the user's presence now, as the gateway's `presence` push carries it
 /// (the user of the origin). The result is an empty map.
 pub type PresenceParams = crate::gateway::PresencePush;
+
+/// `link.preview` params: an invite link's code, of the destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPreviewParams {
+    /// The link's code.
+    #[serde(deserialize_with = "codec::text")]
+    pub code: String,
+}
+
+/// `link.preview` result: the group as the link's preview shows it.
+pub type LinkPreviewResult = crate::gateway::chat::LinkPreview;
 
 /// Serde for an array of CBOR byte strings.
 pub(crate) mod byte_strings {

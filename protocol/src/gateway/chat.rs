@@ -13,7 +13,7 @@ use crate::Timestamp;
 use crate::codec;
 use crate::event::EventKind;
 use crate::group::{GroupKind, Permissions, Role, RoleId, Visibility};
-use crate::ids::{EventId, GroupId, Handle, MediaId, UserId};
+use crate::ids::{EventId, GroupId, Handle, MediaId, NodeName, UserId};
 use crate::media::AttachmentInput;
 
 /// The longest `txn`, in bytes.
@@ -390,6 +390,9 @@ pub struct CodeParams {
     /// The link's code.
     #[serde(deserialize_with = "codec::text")]
     pub code: String,
+    /// The node whose link it is (the host of the link's address); absent: this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeName>,
 }
 
 /// `links.redeem` params.
@@ -401,6 +404,9 @@ pub struct RedeemParams {
     /// The link's code.
     #[serde(deserialize_with = "codec::text")]
     pub code: String,
+    /// The node whose link it is (the host of the link's address); absent: this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeName>,
 }
 
 /// `links.preview` result: what a link leads to, before joining.

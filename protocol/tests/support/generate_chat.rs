@@ -16,7 +16,7 @@ use winichat_protocol::group::{
     MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_ROLE_NAME_CHARS, MAX_TEXT_CHARS, Permissions, Role,
     RoleId, Visibility,
 };
-use winichat_protocol::ids::{EventId, GroupId, Handle, UserId};
+use winichat_protocol::ids::{EventId, GroupId, Handle, NodeName, UserId};
 
 use super::generate::{
     TS0, alice, bob, create_event, group, home, post_event, signed, test_key, vmap, vtext,
@@ -753,7 +753,10 @@ pub fn chat() -> VectorFile {
         valid(
             "links.preview",
             "code-params",
-            &enc(&CodeParams { code: link().code }),
+            &enc(&CodeParams {
+                code: link().code,
+                node: None,
+            }),
         ),
         schema(
             "links.preview with a numeric code",
@@ -766,6 +769,16 @@ pub fn chat() -> VectorFile {
             &enc(&RedeemParams {
                 txn: TXN.to_owned(),
                 code: link().code,
+                node: None,
+            }),
+        ),
+        valid(
+            "links.redeem of another node's link",
+            "redeem-params",
+            &enc(&RedeemParams {
+                txn: TXN.to_owned(),
+                code: link().code,
+                node: Some(NodeName::parse("remote.example.net").expect("node")),
             }),
         ),
         valid(

@@ -13,12 +13,13 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::federation::methods::{
     BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams, HelloParams,
-    HelloResult, InviteParams, JoinParams, JoinRoute, MAX_BACKFILL_EVENTS, PresenceParams,
-    ProfileChangedParams, ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams,
-    StateParams, StateResult, SubmitParams, TypingParams, TypingSignal, VERSIONS, method,
+    HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams, MAX_BACKFILL_EVENTS,
+    PresenceParams, ProfileChangedParams, ProfileGetParams, PushOutcome, PushParams, PushResult,
+    ReadParams, StateParams, StateResult, SubmitParams, TypingParams, TypingSignal, VERSIONS,
+    method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
-use winichat_protocol::gateway::chat::{DirectoryEntry, WriteResult};
+use winichat_protocol::gateway::chat::{DirectoryEntry, LinkPreview, WriteResult};
 use winichat_protocol::gateway::{Empty, ProfileInfo, Status};
 use winichat_protocol::ids::{GroupId, Handle, NodeName, UserId};
 
@@ -57,6 +58,8 @@ pub const RULES: &[&str] = &[
     "fed-profile-changed-result",
     "fed-presence-params",
     "fed-presence-result",
+    "fed-link-preview-params",
+    "fed-link-preview-result",
     "node-document",
     "key-rotation",
 ];
@@ -99,6 +102,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         | "fed-presence-result" => dec::<Empty>(b),
         "fed-profile-changed-params" => dec::<ProfileChangedParams>(b),
         "fed-presence-params" => dec::<PresenceParams>(b),
+        "fed-link-preview-params" => dec::<LinkPreviewParams>(b),
+        "fed-link-preview-result" => dec::<LinkPreview>(b),
         "fed-direct-params" => dec::<DirectParams>(b),
         "fed-direct-result" => dec::<DirectResult>(b),
         "fed-typing-params" => dec::<TypingParams>(b),
@@ -967,6 +972,25 @@ fn methods() -> Vec<Case> {
             }),
         ),
         valid("presence result", "fed-presence-result", &enc(&Empty {})),
+        // link.preview
+        valid(
+            "link preview params",
+            "fed-link-preview-params",
+            &enc(&LinkPreviewParams {
+                code: "k7Qm2xVb9LpR4tZa".into(),
+            }),
+        ),
+        valid(
+            "link preview result",
+            "fed-link-preview-result",
+            &enc(&LinkPreview {
+                group: fed_group(),
+                name: "Rustaceans".into(),
+                description: String::new(),
+                members: 3,
+                photo: None,
+            }),
+        ),
     ]
 }
 

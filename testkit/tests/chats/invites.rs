@@ -31,6 +31,7 @@ fn redeem(code: &str) -> api::RedeemParams {
     api::RedeemParams {
         txn: txn(),
         code: code.to_owned(),
+        node: None,
     }
 }
 
@@ -234,6 +235,7 @@ async fn invite_links_expire_run_out_and_are_revoked(backend: Backend) {
             method::LINKS_PREVIEW,
             &api::CodeParams {
                 code: two.code.clone(),
+                node: None,
             },
         )
         .await;
@@ -264,6 +266,7 @@ async fn invite_links_expire_run_out_and_are_revoked(backend: Backend) {
         method::LINKS_PREVIEW,
         &api::CodeParams {
             code: two.code.clone(),
+            node: None,
         },
         ErrorCode::NotFound,
     )

@@ -349,6 +349,7 @@ async fn ban_and_unban_follow_rank_and_permission(backend: Backend) {
             &api::RedeemParams {
                 txn: txn(),
                 code: link.code.clone(),
+                node: None,
             },
         )
         .await;

@@ -103,10 +103,13 @@ async fn dispatch(
         }
         method::LINKS_PREVIEW => {
             let p: api::CodeParams = decode(params)?;
-            encode(&chats.preview_link(&p.code).await.map_err(err)?)
+            encode(&chats.preview_any_link(p).await.map_err(err)?)
         }
         method::LINKS_REDEEM => {
-            let written = chats.redeem_link(me, decode(params)?).await.map_err(err)?;
+            let written = chats
+                .redeem_any_link(me, decode(params)?)
+                .await
+                .map_err(err)?;
             summary(chats, conn, &written.group).await
         }
         method::BANS_LIST => encode(&chats.bans(me, decode(params)?).await.map_err(err)?),
