@@ -6,8 +6,8 @@ use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectoryLookupParams, HelloParams, HelloResult,
-    InviteParams, JoinParams, JoinRoute, ProfileGetParams, PushOutcome, PushParams, PushResult,
-    ReadParams, StateParams, StateResult, SubmitParams, method,
+    InviteParams, JoinParams, JoinRoute, MediaFetchParams, ProfileGetParams, PushOutcome,
+    PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -59,6 +59,10 @@ impl PeerService {
     ) -> Result<Value, ChatError> {
         let chats = &self.chats;
         match name {
+            method::MEDIA_FETCH => {
+                let p: MediaFetchParams = decode(params)?;
+                encode(&chats.media()?.serve_peer(origin, &p).await?)
+            }
             method::HELLO => {
                 let _: HelloParams = decode(params)?;
                 encode(&HelloResult {
