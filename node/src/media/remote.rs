@@ -176,16 +176,17 @@ impl Media {
                 .get(&sha256)
                 .is_some_and(|at| at.elapsed() < RETRY_AFTER);
             let stored = matches!(self.db().media().get(&sha256).await, Ok(Some(_)));
-            if !failed_recently && !stored {
-                if let Err(e) = self.fetch(media, visible).await {
-                    tracing::warn!(media = %media, reason = %e, "remote media refused");
-                    let mut failed = remote
-                        .failed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    failed.retain(|_, at| at.elapsed() < RETRY_AFTER);
-                    failed.insert(sha256, Instant::now());
-                }
+            if !failed_recently
+                && !stored
+                && let Err(e) = self.fetch(media, visible).await
+            {
+                tracing::warn!(media = %media, reason = %e, "remote media refused");
+                let mut failed = remote
+                    .failed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                failed.retain(|_, at| at.elapsed() < RETRY_AFTER);
+                failed.insert(sha256, Instant::now());
             }
         }
         let mut fetching = remote
