@@ -65,6 +65,7 @@ on_both!(
     a_remote_avatar_gets_a_url_on_b,
     a_node_without_a_member_gets_not_found,
     b_refuses_wrong_bytes_and_over_size_media_from_a_hostile_peer,
+    bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant,
 );
 
 // ---- helpers ----
@@ -525,4 +526,60 @@ async fn b_refuses_wrong_bytes_and_over_size_media_from_a_hostile_peer(backend: 
     assert_eq!(hostile.asked.load(Ordering::SeqCst), 1);
     endpoint.close(0u32.into(), b"done");
     b.shutdown().await;
+}
+
+async fn bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant(backend: Backend) {
+    let cluster = two_nodes(backend).await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    let group = public_group(&mut alice, "pics").await;
+    users::join_by_handle(&mut bob, &format!("#pics:{}", a.name())).await;
+    let photo = upload(b, &bob.account().token.clone(), fx::jpeg(320, 240)).await;
+    assert_eq!(&photo.node, b.name());
+
+    // Before bob posts it, A may not fetch it.
+    let ask = || {
+        let client = a.federation().client();
+        let params = gateway::to_value(&MediaFetchParams {
+            media: photo.clone(),
+            offset: 0,
+        })
+        .expect("params");
+        let to = b.name().clone();
+        async move { client.request(&to, fed::MEDIA_FETCH, params).await }
+    };
+    let refused = ask().await;
+    assert!(
+        matches!(&refused, Err(FedError::Refused { error, .. }) if error.code == ErrorCode::NotFound),
+        "{refused:?}"
+    );
+
+    let mut params = users::post_params(&group, "from B");
+    params.attachments = vec![attachment(&photo)];
+    let written: api::WriteResult = bob.ok(method::MSGS_POST, &params).await;
+    users::chat_events_through(&mut alice, &group, written.seq, WAIT).await;
+    assert_eq!(a.media().remote_fetches(), 1, "A fetched it to attach it");
+
+    // Bob's bytes as B serves them; alice gets A's URL for A's copy of the same bytes.
+    let on_b = urls(&mut bob, &[(&photo, None)]).await;
+    let bytes = get(b, on_b[0].as_deref().expect("bob's URL"), None)
+        .await
+        .bytes()
+        .await
+        .expect("body")
+        .to_vec();
+    let on_a = urls(&mut alice, &[(&photo, None), (&photo, Some(96))]).await;
+    let url = on_a[0].as_deref().expect("a URL on A");
+    let r = get(a, url, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.expect("body").to_vec(), bytes);
+    let thumb = get(a, on_a[1].as_deref().expect("thumb"), None).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+    assert_eq!(a.media().remote_fetches(), 1, "fetched once");
+    // The message in A's log names B's media and the attachment A described from its copy.
+    let history = users::latest_history(&mut alice, &group).await;
+    let body = format!("{:?}", history.items.last().expect("the post").body);
+    assert!(body.contains("image/jpeg"), "{body}");
+    cluster.shutdown().await;
 }

@@ -36,6 +36,8 @@ use crate::storage::media::MediaRecord;
 
 /// How long a refused or failed fetch of one piece of media is not tried again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// How long the home of a group may fetch media a user of this node attached to a post there.
+pub const GRANT_LIFETIME: Duration = Duration::from_secs(300);
 
 /// The fetching side's state.
 #[derive(Default)]
@@ -48,6 +50,9 @@ pub(super) struct Remote {
     failed: std::sync::Mutex<HashMap<[u8; 32], Instant>>,
     /// Fetches started (first pieces asked for), for monitoring and tests.
     started: AtomicU64,
+    /// Media of this node that another node (the home of a group) may fetch until a time:
+    /// a user of this node attached it to a post submitted there.
+    grants: std::sync::Mutex<HashMap<(NodeName, [u8; 32]), Instant>>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -107,8 +112,10 @@ impl Media {
         }
         let sha256 = &params.media.sha256;
         let media = self.db().media();
-        let Some(public) = media.peer_access(peer, sha256).await? else {
-            return Err(MediaError::NotFound);
+        let public = match media.peer_access(peer, sha256).await? {
+            Some(public) => public,
+            None if self.granted(peer, sha256) => false,
+            None => return Err(MediaError::NotFound),
         };
         if media.is_remote_copy(sha256).await? {
             return Err(MediaError::NotFound);
@@ -133,6 +140,95 @@ impl Media {
             public,
             data,
         })
+    }
+
+    /// Lets `home` fetch the media of this node among `attachments` (and their posters) that
+    /// `user` uploaded, for [`GRANT_LIFETIME`]: `user` is submitting a post with them to a
+    /// group homed there, whose home must fetch them to attach them. Other media is ignored
+    /// (the home refuses it).
+    pub async fn grant(
+        &self,
+        home: &NodeName,
+        user: &UserId,
+        attachments: &[winichat_protocol::media::AttachmentInput],
+    ) -> Result<(), MediaError> {
+        let mut ids: Vec<[u8; 32]> = Vec::new();
+        for attachment in attachments {
+            for id in std::iter::once(&attachment.media).chain(attachment.poster.as_ref()) {
+                if id.node == *self.node() {
+                    ids.push(id.sha256);
+                }
+            }
+        }
+        let mut granted = Vec::new();
+        for sha256 in ids {
+            if self.db().media().uploaded_by(user, &sha256).await? {
+                granted.push(sha256);
+            }
+        }
+        let until = Instant::now() + GRANT_LIFETIME;
+        let mut grants = self
+            .inner
+            .remote
+            .grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        grants.retain(|_, at| *at > Instant::now());
+        for sha256 in granted {
+            grants.insert((home.clone(), sha256), until);
+        }
+        Ok(())
+    }
+
+    fn granted(&self, peer: &NodeName, sha256: &[u8; 32]) -> bool {
+        self.inner
+            .remote
+            .grants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(peer.clone(), *sha256))
+            .is_some_and(|until| *until > Instant::now())
+    }
+
+    /// The record of `media`, of a user's own node, that a post of theirs attaches: a copy
+    /// fetched from that node now (which answers only under a grant for this node, or when
+    /// this node may see it anyway). A copy already here is checked with the origin by asking
+    /// for its last byte's piece; [`MediaError::NotFound`] when the origin refuses or fails.
+    pub(crate) async fn granted_copy(&self, media: &MediaId) -> Result<MediaRecord, MediaError> {
+        let Some(client) = self.inner.remote.client.get() else {
+            return Err(MediaError::NotFound);
+        };
+        if let Some(row) = self.db().media().get(&media.sha256).await? {
+            let params = gateway::to_value(&MediaFetchParams {
+                media: media.clone(),
+                offset: row.size,
+            })
+            .map_err(|e| MediaError::Io(std::io::Error::other(e.to_string())))?;
+            let answer = client
+                .request(&media.node, method::MEDIA_FETCH, params)
+                .await
+                .map_err(|_| MediaError::NotFound)?;
+            let piece: MediaFetchResult =
+                gateway::decode_params(&answer).map_err(|_| MediaError::NotFound)?;
+            return if piece.size == row.size {
+                Ok(row)
+            } else {
+                Err(MediaError::NotFound)
+            };
+        }
+        // Not a remembered failure: the user may retry at once after their node answers.
+        self.inner
+            .remote
+            .failed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&media.sha256);
+        self.fetch_once(media, true).await;
+        self.db()
+            .media()
+            .get(&media.sha256)
+            .await?
+            .ok_or(MediaError::NotFound)
     }
 
     /// The stored record of `media` (of another node) if `user` may see it, fetching a copy
