@@ -66,6 +66,7 @@ on_both!(
     a_node_without_a_member_gets_not_found,
     b_refuses_wrong_bytes_and_over_size_media_from_a_hostile_peer,
     bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant,
+    a_file_of_several_pieces_arrives_whole,
 );
 
 // ---- helpers ----
@@ -312,6 +313,14 @@ async fn a_remote_avatar_gets_a_url_on_b(backend: Backend) {
     assert_eq!(
         got[1], None,
         "an upload nothing refers to is not given to B"
+    );
+    assert_eq!(b.media().remote_fetches(), 2);
+    let again = urls(&mut bob, &[(&unused, None)]).await;
+    assert_eq!(again, vec![None]);
+    assert_eq!(
+        b.media().remote_fetches(),
+        2,
+        "not asked again at once for a user who may not see it"
     );
     assert_eq!(
         b.media()
@@ -581,5 +590,35 @@ async fn bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant(b
     let history = users::latest_history(&mut alice, &group).await;
     let body = format!("{:?}", history.items.last().expect("the post").body);
     assert!(body.contains("image/jpeg"), "{body}");
+    cluster.shutdown().await;
+}
+
+async fn a_file_of_several_pieces_arrives_whole(backend: Backend) {
+    let cluster =
+        Cluster::start(ClusterSpec::new([backend, backend]).configure(users::unthrottled_gateway))
+            .await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    // Two whole pieces and a part of a third.
+    let len = 2 * MEDIA_FETCH_CHUNK as usize + 12_345;
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+    let file = upload(a, &alice.account().token.clone(), bytes.clone()).await;
+    posted_in_a_group(&mut alice, &mut bob, a, vec![attachment(&file)]).await;
+
+    let got = urls(&mut bob, &[(&file, None)]).await;
+    let url = got[0].as_deref().expect("a URL on B");
+    let whole = get(b, url, None).await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.bytes().await.expect("body").to_vec(), bytes);
+    // A range across the first piece's end.
+    let from = MEDIA_FETCH_CHUNK as usize - 10;
+    let part = get(b, url, Some(&format!("bytes={from}-{}", from + 19))).await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.bytes().await.expect("body").to_vec(),
+        &bytes[from..from + 20]
+    );
+    assert_eq!(b.media().remote_fetches(), 1);
     cluster.shutdown().await;
 }

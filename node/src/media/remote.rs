@@ -48,6 +48,9 @@ pub(super) struct Remote {
     fetching: std::sync::Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     /// Media whose fetch was refused or failed, and when.
     failed: std::sync::Mutex<HashMap<[u8; 32], Instant>>,
+    /// Media its origin did not call public, asked for by a user who may not see it here, and
+    /// when: not asked again for such users for a while (users who may see it still fetch it).
+    hidden: std::sync::Mutex<HashMap<[u8; 32], Instant>>,
     /// Fetches started (first pieces asked for), for monitoring and tests.
     started: AtomicU64,
     /// Media of this node that another node (the home of a group) may fetch until a time:
@@ -75,6 +78,8 @@ enum Refusal {
     TooLarge { size: u64, limit: u64 },
     #[error("the bytes do not match the media id's SHA-256")]
     WrongHash,
+    #[error("not public, and the user who asked may not see it here")]
+    NotVisible,
     #[error(transparent)]
     Media(#[from] MediaError),
 }
@@ -265,24 +270,30 @@ impl Media {
         };
         {
             let _turn = lock.lock().await;
-            let failed_recently = remote
-                .failed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&sha256)
-                .is_some_and(|at| at.elapsed() < RETRY_AFTER);
+            let recent = |map: &std::sync::Mutex<HashMap<[u8; 32], Instant>>| {
+                map.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&sha256)
+                    .is_some_and(|at| at.elapsed() < RETRY_AFTER)
+            };
+            let skip = recent(&remote.failed) || (!visible && recent(&remote.hidden));
             let stored = matches!(self.db().media().get(&sha256).await, Ok(Some(_)));
-            if !failed_recently
+            if !skip
                 && !stored
                 && let Err(e) = self.fetch(media, visible).await
             {
-                tracing::warn!(media = %media, reason = %e, "remote media refused");
-                let mut failed = remote
-                    .failed
+                let map = if matches!(e, Refusal::NotVisible) {
+                    tracing::debug!(media = %media, "remote media not visible to the asking user");
+                    &remote.hidden
+                } else {
+                    tracing::warn!(media = %media, reason = %e, "remote media refused");
+                    &remote.failed
+                };
+                let mut map = map
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                failed.retain(|_, at| at.elapsed() < RETRY_AFTER);
-                failed.insert(sha256, Instant::now());
+                map.retain(|_, at| at.elapsed() < RETRY_AFTER);
+                map.insert(sha256, Instant::now());
             }
         }
         let mut fetching = remote
@@ -335,8 +346,8 @@ impl Media {
                         return Err(Refusal::Malformed("empty media".into()));
                     }
                     if !visible && !piece.public {
-                        // Nobody here may see it: nothing is kept.
-                        return Ok(());
+                        // The user who asked may not see it: nothing is kept.
+                        return Err(Refusal::NotVisible);
                     }
                     known = Some((piece.size, piece.public));
                     (piece.size, piece.public)
