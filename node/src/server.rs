@@ -207,6 +207,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         crate::federation::clock::now,
     );
     let (wake, contacted) = (senders.clone(), senders);
+    media.attach_client(links.clone());
     chats.attach_federation(crate::chat::remote::Federation {
         client: links.clone(),
         wake: Arc::new(move |node| wake.wake(node)),

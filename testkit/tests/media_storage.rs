@@ -5,7 +5,7 @@
 use winichat_node::storage::StorageError;
 use winichat_node::storage::media::MediaRecord;
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{NodeName, UserId};
 use winichat_protocol::media::MediaKind;
 
 use winichat_testkit::both_backends;
@@ -20,6 +20,8 @@ both_backends!(
     unreferenced_lists_old_rows_nothing_refers_to,
     delete_unreferenced_is_conditional_and_cascades,
     corrupt_rows_are_reported_not_panicked,
+    peer_access_follows_public_refs_members_and_invitees_of_that_node,
+    a_remote_copy_counts_for_no_quota_and_becomes_own_when_uploaded,
 );
 
 const NODE: &str = "home.example";
@@ -466,4 +468,134 @@ async fn corrupt_rows_are_reported_not_panicked(h: Harness) {
         store.unreferenced(Timestamp(T0 + 1), 10).await,
         Err(StorageError::Corrupt(_))
     ));
+}
+
+async fn peer_access_follows_public_refs_members_and_invitees_of_that_node(h: Harness) {
+    let store = h.db.media();
+    let alice = user("alice");
+    let node = |n: &str| -> NodeName { n.parse().expect("node") };
+    let remote = |name: &str, n: &str| -> UserId { format!("@{name}:{n}").parse().expect("user") };
+    let (b, ab, c) = (
+        node("b.example"),
+        node("ab.example"),
+        node("c.example:7801"),
+    );
+    let posted = record(1, MediaKind::Image, 10, T0);
+    let avatar = record(2, MediaKind::Image, 10, T0);
+    let invited = record(3, MediaKind::File, 10, T0);
+    for r in [&posted, &avatar, &invited] {
+        store
+            .record_upload(r, &alice, Timestamp(T0))
+            .await
+            .expect("upload");
+    }
+    let group = "!peergroup:home.example";
+    group_with(&h, group, &[&alice, &remote("bob", "b.example")]).await;
+    reference(&h, &posted.sha256, Some(group), None, false).await;
+    assert_eq!(
+        store.peer_access(&b, &posted.sha256).await.expect("access"),
+        Some(false),
+        "b has a member in the chat"
+    );
+    for other in [&ab, &c] {
+        assert_eq!(
+            store
+                .peer_access(other, &posted.sha256)
+                .await
+                .expect("access"),
+            None,
+            "{other} has none (ab.example is not b.example)"
+        );
+    }
+    // A pending invitee of c.example:7801 in another group that attaches `invited`.
+    let other = "!invitegroup:home.example";
+    group_with(&h, other, &[&alice]).await;
+    sql(
+        &h,
+        format!(
+            "INSERT INTO chat_invites (group_id, user_id, by_user, at) \
+             VALUES ('{other}', '{}', '{alice}', 0)",
+            remote("carol", "c.example:7801")
+        ),
+    )
+    .await;
+    reference(&h, &invited.sha256, Some(other), None, false).await;
+    assert_eq!(
+        store
+            .peer_access(&c, &invited.sha256)
+            .await
+            .expect("access"),
+        Some(false)
+    );
+    assert_eq!(
+        store
+            .peer_access(&b, &invited.sha256)
+            .await
+            .expect("access"),
+        None
+    );
+    // An avatar: any node, and it is public.
+    reference(&h, &avatar.sha256, None, Some(&alice), true).await;
+    for n in [&b, &ab, &c] {
+        assert_eq!(
+            store.peer_access(n, &avatar.sha256).await.expect("access"),
+            Some(true)
+        );
+    }
+    assert_eq!(store.peer_access(&b, &[9; 32]).await.expect("access"), None);
+}
+
+async fn a_remote_copy_counts_for_no_quota_and_becomes_own_when_uploaded(h: Harness) {
+    let store = h.db.media();
+    let (alice, bob) = (user("alice"), user("bob"));
+    let origin: NodeName = "a.example".parse().expect("node");
+    let copy = record(4, MediaKind::Image, 1000, T0);
+    let public = record(5, MediaKind::Image, 10, T0);
+    store
+        .record_remote(&copy, &origin, false)
+        .await
+        .expect("copy");
+    store
+        .record_remote(&public, &origin, true)
+        .await
+        .expect("copy");
+    assert_eq!(
+        store.get(&copy.sha256).await.expect("get"),
+        Some(copy.clone())
+    );
+    assert!(store.is_remote_copy(&copy.sha256).await.expect("copy?"));
+    assert_eq!(store.usage(&alice).await.expect("usage"), 0, "no quota");
+    assert!(!store.uploaded_by(&alice, &copy.sha256).await.expect("by"));
+    assert!(
+        !store.may_view(&bob, &copy.sha256).await.expect("view"),
+        "a copy alone gives no access"
+    );
+    assert!(
+        store.may_view(&bob, &public.sha256).await.expect("view"),
+        "its origin called it public"
+    );
+    assert_eq!(
+        store
+            .peer_access(&"c.example".parse().expect("node"), &public.sha256)
+            .await
+            .expect("access"),
+        None,
+        "a copy is never public here: no reference"
+    );
+    // Unreferenced, it is collected like an upload.
+    let old = store
+        .unreferenced(Timestamp(T0 + 1), 10)
+        .await
+        .expect("unreferenced");
+    assert!(old.iter().any(|r| r.sha256 == copy.sha256));
+
+    // Alice uploads the same bytes: the media is this node's own from now on.
+    assert!(
+        store
+            .record_upload(&copy, &alice, Timestamp(T0 + 5))
+            .await
+            .expect("upload")
+    );
+    assert!(!store.is_remote_copy(&copy.sha256).await.expect("copy?"));
+    assert_eq!(store.usage(&alice).await.expect("usage"), 1000);
 }

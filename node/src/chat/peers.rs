@@ -7,8 +7,8 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
     HelloParams, HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams,
-    ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult,
-    SubmitParams, TypingParams, method,
+    MediaFetchParams, ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams,
+    StateParams, StateResult, SubmitParams, TypingParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -60,6 +60,10 @@ impl PeerService {
     ) -> Result<Value, ChatError> {
         let chats = &self.chats;
         match name {
+            method::MEDIA_FETCH => {
+                let p: MediaFetchParams = decode(params)?;
+                encode(&chats.media()?.serve_peer(origin, &p).await?)
+            }
             method::HELLO => {
                 let _: HelloParams = decode(params)?;
                 encode(&HelloResult {

@@ -356,6 +356,16 @@ impl Chats {
                 "{name} is not available for groups of other nodes yet"
             )));
         }
+        if name == gateway::chat::method::MSGS_POST
+            && let Ok(media) = self.media()
+            && let Ok(post) = gateway::decode_params::<gateway::chat::PostParams>(params)
+        {
+            // The home fetches the attached media from this node (media.fetch): let it.
+            media
+                .grant(group.home(), actor, &post.attachments)
+                .await
+                .map_err(ChatError::from)?;
+        }
         let submit = SubmitParams {
             user: actor.clone(),
             method: name.to_owned(),

@@ -30,10 +30,17 @@ fn invalid(e: AttachmentError) -> MediaError {
 }
 
 impl Media {
-    /// The stored row of `id` if it is on this node and `user` uploaded it; otherwise
-    /// [`MediaError::NotFound`] (another user's upload is not told apart from none), or
-    /// [`MediaError::Invalid`] for another node's media.
+    /// The stored row of `id` if it is on this node and `user` uploaded it, or it is on
+    /// `user`'s own node (another node), which lets this node fetch it (a grant for this
+    /// node, recorded when `user` submitted the post); otherwise [`MediaError::NotFound`]
+    /// (another user's upload is not told apart from none), or [`MediaError::Invalid`] for
+    /// media of any other node.
     async fn own_upload(&self, user: &UserId, id: &MediaId) -> Result<MediaRecord, MediaError> {
+        if id.node != *self.node() && id.node == *user.node() {
+            // A user of another node attaching their own node's media to a group homed here:
+            // fetched from that node, which allows it only for its user's own upload.
+            return self.granted_copy(id).await;
+        }
         if id.node != *self.node() {
             return Err(MediaError::invalid(format!(
                 "media {id} is not stored on this node"

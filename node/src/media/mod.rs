@@ -30,6 +30,7 @@ pub mod error;
 pub mod gc;
 pub mod process;
 mod quota;
+pub mod remote;
 pub mod sign;
 pub mod store;
 
@@ -107,6 +108,8 @@ struct Inner {
     gc_lock: RwLock<()>,
     /// Uploads decoded as images so far (see [`Media::images_processed`]).
     images_processed: AtomicU64,
+    /// Fetching media of other nodes.
+    remote: remote::Remote,
 }
 
 /// An accepted upload.
@@ -171,6 +174,7 @@ impl Media {
                 uploads,
                 gc_lock: RwLock::new(()),
                 images_processed: AtomicU64::new(0),
+                remote: remote::Remote::default(),
             }),
         }
     }
@@ -237,8 +241,9 @@ impl Media {
         Ok(self.db().media().may_view(user, sha256).await?)
     }
 
-    /// Signed URLs for the items `user` may see, in order; `None` for media on another node,
-    /// unknown or not visible media, and thumbnails that do not exist.
+    /// Signed URLs for the items `user` may see, in order; `None` for unknown or not visible
+    /// media and thumbnails that do not exist. Media of another node is served from this
+    /// node's copy, fetched first if need be ([`Media::remote_for`]); `None` when that fails.
     pub async fn urls(
         &self,
         user: &UserId,
@@ -252,13 +257,20 @@ impl Media {
         let mut visible: HashMap<[u8; 32], Option<MediaRecord>> = HashMap::new();
         let mut urls = Vec::with_capacity(items.len());
         for item in items {
-            if item.media.node != *self.node() {
-                urls.push(None);
-                continue;
-            }
             let sha = item.media.sha256;
             let row = match visible.get(&sha) {
                 Some(row) => row.clone(),
+                None if item.media.node != *self.node() => {
+                    let row = match self.remote_for(user, &item.media).await {
+                        Ok(row) => row,
+                        Err(e) => {
+                            tracing::warn!(media = %item.media, error = %e, "remote media unavailable");
+                            None
+                        }
+                    };
+                    visible.insert(sha, row.clone());
+                    row
+                }
                 None => {
                     let row = if self.may_view(user, &sha).await? {
                         self.db().media().get(&sha).await?

@@ -8,7 +8,7 @@
 //! ([`MediaStore::delete_unreferenced`]), so a reference written meanwhile always wins.
 
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{NodeName, UserId};
 use winichat_protocol::media::MediaKind;
 
 use super::{StorageError, parse_stored, stored_u32, stored_u64};
@@ -85,8 +85,33 @@ pub trait MediaStore: Send + Sync {
 
     /// True when `user` may see this media: they uploaded it, or a public reference (avatar,
     /// group photo) exists, or a message or group-photo reference exists in a group they are
-    /// a member of.
+    /// a member of, or it is a remote copy its origin called public.
     async fn may_view(&self, user: &UserId, sha256: &[u8; 32]) -> Result<bool, StorageError>;
+
+    /// Records a remote copy of `media` (spec/media.md §7), fetched from `origin` and checked:
+    /// a media row with `origin` set and no upload row (so it counts against no quota), and
+    /// `public` as the origin answered. A row already there (the same bytes) is kept, its
+    /// `touched_at` moved to the record's.
+    async fn record_remote(
+        &self,
+        media: &MediaRecord,
+        origin: &NodeName,
+        public: bool,
+    ) -> Result<(), StorageError>;
+
+    /// True when this media is stored here as a remote copy (fetched from another node), not
+    /// uploaded here.
+    async fn is_remote_copy(&self, sha256: &[u8; 32]) -> Result<bool, StorageError>;
+
+    /// What node `peer` may fetch of this media (spec/federation.md §5.16): `Some(public)` when
+    /// a public reference exists (`public` true) or a message or group photo of a group where
+    /// `peer` has a member or a pending invitee refers to it (`public` false); `None` when
+    /// neither.
+    async fn peer_access(
+        &self,
+        peer: &NodeName,
+        sha256: &[u8; 32],
+    ) -> Result<Option<bool>, StorageError>;
 
     /// Moves `touched_at` to `at` if it is earlier (a use restarts the clean-up's grace).
     /// Returns false when no such media is stored.
@@ -168,6 +193,13 @@ impl TryFrom<MediaDbRow> for MediaRecord {
             touched_at: Timestamp(stored_u64(r.touched_at, "media.touched_at")?),
         })
     }
+}
+
+/// The suffix of the user ids of `node`'s users: `:<node>`, and its length in characters.
+pub(in crate::storage) fn node_suffix(node: &NodeName) -> (String, i32) {
+    let suffix = format!(":{node}");
+    let len = i32::try_from(suffix.chars().count()).unwrap_or(i32::MAX);
+    (suffix, len)
 }
 
 /// Converts a batch of rows, failing on the first corrupt one.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 use crate::gateway::ProfileInfo;
 use crate::gateway::chat::{DirectoryEntry, WriteResult};
-use crate::ids::{EventId, GroupId, Handle, UserId};
+use crate::ids::{EventId, GroupId, Handle, MediaId, UserId};
 use crate::time::Timestamp;
 
 /// Method names.
@@ -46,9 +46,11 @@ pub mod method {
     pub const PRESENCE: &str = "presence";
     /// What an invite link of the destination leads to.
     pub const LINK_PREVIEW: &str = "link.preview";
+    /// A piece of the bytes of a media of the destination, for a node that may see it.
+    pub const MEDIA_FETCH: &str = "media.fetch";
 
     /// Every method, in the spec's order.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         HELLO,
         PROFILE_GET,
         DIRECTORY_LOOKUP,
@@ -64,6 +66,7 @@ pub mod method {
         PROFILE_CHANGED,
         PRESENCE,
         LINK_PREVIEW,
+        MEDIA_FETCH,
     ];
 }
 
@@ -316,6 +319,42 @@ pub struct LinkPreviewParams {
 
 /// `link.preview` result: the group as the link's preview shows it.
 pub type LinkPreviewResult = crate::gateway::chat::LinkPreview;
+
+/// The most bytes one `media.fetch` answer carries (1 MiB): a piece of media is fetched in
+/// consecutive pieces of this size (the last one shorter), each well within the frame.
+pub const MEDIA_FETCH_CHUNK: u64 = 1024 * 1024;
+
+/// `media.fetch` params: the bytes of `media` (of the destination) from `offset` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFetchParams {
+    /// The media; its node is the destination.
+    pub media: MediaId,
+    /// The first byte wanted (0 for the start; at most the size).
+    pub offset: u64,
+}
+
+/// `media.fetch` result: the media's size, whether the destination holds a public reference to
+/// it (an avatar, a group photo), and its bytes from `offset`: exactly
+/// `min(MEDIA_FETCH_CHUNK, size - offset)` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFetchResult {
+    /// The size of the whole media, in bytes.
+    pub size: u64,
+    /// True when a public reference to it exists at the destination.
+    pub public: bool,
+    /// The bytes from `offset` on.
+    #[serde(with = "codec::byte_string")]
+    pub data: Vec<u8>,
+}
+
+impl MediaFetchResult {
+    /// How many bytes an answer for `offset` must carry for media of `size` bytes, or `None`
+    /// when `offset` is past the end.
+    pub fn expected_len(size: u64, offset: u64) -> Option<u64> {
+        size.checked_sub(offset)
+            .map(|left| left.min(MEDIA_FETCH_CHUNK))
+    }
+}
 
 /// Serde for an array of CBOR byte strings.
 pub(crate) mod byte_strings {

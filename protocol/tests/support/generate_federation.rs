@@ -14,9 +14,9 @@ use winichat_protocol::event::{Event, EventKind};
 use winichat_protocol::federation::methods::{
     BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams, HelloParams,
     HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams, MAX_BACKFILL_EVENTS,
-    PresenceParams, ProfileChangedParams, ProfileGetParams, PushOutcome, PushParams, PushResult,
-    ReadParams, StateParams, StateResult, SubmitParams, TypingParams, TypingSignal, VERSIONS,
-    method,
+    MediaFetchParams, MediaFetchResult, PresenceParams, ProfileChangedParams, ProfileGetParams,
+    PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams,
+    TypingParams, TypingSignal, VERSIONS, method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, LinkPreview, WriteResult};
@@ -24,6 +24,7 @@ use winichat_protocol::gateway::{Empty, ProfileInfo, Status};
 use winichat_protocol::ids::{GroupId, Handle, NodeName, UserId};
 
 use super::generate::{TS0, alice, bob, c, home, other_key, remote, test_key, vmap, vtext};
+use super::generate_media::media_id;
 use super::model::{Addressed, Case, CddlExpect, Expect, VectorFile};
 
 // ------------------------------------------------------------------------------ rules
@@ -60,6 +61,8 @@ pub const RULES: &[&str] = &[
     "fed-presence-result",
     "fed-link-preview-params",
     "fed-link-preview-result",
+    "fed-media-fetch-params",
+    "fed-media-fetch-result",
     "node-document",
     "key-rotation",
 ];
@@ -107,6 +110,8 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, DecodeError>> {
         "fed-direct-params" => dec::<DirectParams>(b),
         "fed-direct-result" => dec::<DirectResult>(b),
         "fed-typing-params" => dec::<TypingParams>(b),
+        "fed-media-fetch-params" => dec::<MediaFetchParams>(b),
+        "fed-media-fetch-result" => dec::<MediaFetchResult>(b),
         "node-document" => map_checked(b, check_node_document),
         "key-rotation" => map_checked(b, check_key_rotation),
         _ => return None,
@@ -990,6 +995,74 @@ fn methods() -> Vec<Case> {
                 members: 3,
                 photo: None,
             }),
+        ),
+        // media.fetch
+        valid(
+            "media fetch params",
+            "fed-media-fetch-params",
+            &enc(&MediaFetchParams {
+                media: media_id("beach.jpg"),
+                offset: 0,
+            }),
+        )
+        .note("The first piece of a photo of chat.example.org."),
+        valid(
+            "media fetch result",
+            "fed-media-fetch-result",
+            &enc(&MediaFetchResult {
+                size: 9,
+                public: false,
+                data: b"beach.jpg".to_vec(),
+            }),
+        )
+        .note(
+            "The whole of a 9-byte media (as in the vectors, its bytes are the SHA-256 input \
+             of its id) in one piece: size - offset is under 1 MiB. Not public: the asking \
+             node may see it through a chat it has a member in.",
+        ),
+        valid(
+            "media fetch result past the end",
+            "fed-media-fetch-result",
+            &enc(&MediaFetchResult {
+                size: 9,
+                public: true,
+                data: vec![],
+            }),
+        )
+        .note("Asked from offset 9 (the size): no bytes. An avatar, so public."),
+        schema_case(
+            "media fetch params without an offset",
+            "fed-media-fetch-params",
+            &vmap(&[(
+                "media",
+                vmap(&[
+                    ("node", vtext("chat.example.org")),
+                    ("sha256", Value::Bytes(vec![7; 32])),
+                ]),
+            )]),
+        ),
+        schema_case(
+            "media fetch params with a 31-byte hash",
+            "fed-media-fetch-params",
+            &vmap(&[
+                (
+                    "media",
+                    vmap(&[
+                        ("node", vtext("chat.example.org")),
+                        ("sha256", Value::Bytes(vec![7; 31])),
+                    ]),
+                ),
+                ("offset", Value::from(0)),
+            ]),
+        ),
+        schema_case(
+            "media fetch result with text data",
+            "fed-media-fetch-result",
+            &vmap(&[
+                ("size", Value::from(9)),
+                ("public", Value::Bool(false)),
+                ("data", vtext("beach.jpg")),
+            ]),
         ),
     ]
 }

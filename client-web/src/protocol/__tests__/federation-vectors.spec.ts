@@ -177,6 +177,8 @@ const SHAPES: Record<string, Check> = {
   'fed-state-result': map({ head: uint(), id: eventId, event: bytes() }),
   'fed-read-params': map({ group: groupId, user: userId, seq: uint() }),
   'fed-read-result': map({}),
+  'fed-media-fetch-params': map({ media: mediaId, offset: uint() }),
+  'fed-media-fetch-result': map({ size: uint(), public: bool, data: bytes() }),
   'node-document': map(
     { name: nodeName, key: bytes(32), quic: arrayOf(text, 1), versions, valid_until: uint() },
     { rotation: bytes(), earlier_rotations: arrayOf(bytes(), 1) },

@@ -97,6 +97,21 @@ pub enum ProcessError {
 /// place. An image that sniffs as one but does not decode, or an MP3 without audio frames, is
 /// a file. A duration over 24 hours is not believed (`None`).
 pub fn process(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessError> {
+    process_with(path, limits, true)
+}
+
+/// [`process`] without changing the file: what the node learns from bytes it must serve as
+/// they are (a remote copy, whose hash is fixed by its media id): the kind, type, dimensions,
+/// duration, thumbnails and blurhash. `rewritten` is always false.
+pub fn inspect(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessError> {
+    process_with(path, limits, false)
+}
+
+fn process_with(
+    path: &Path,
+    limits: &ImageLimits,
+    rewrite: bool,
+) -> Result<Processed, ProcessError> {
     let mut file = File::open(path)?;
     let mut prefix = Vec::with_capacity(SNIFF_LEN);
     (&mut file)
@@ -111,11 +126,11 @@ pub fn process(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessEr
                 return Ok(Processed::plain(winichat_media_parse::sniff::FILE, None));
             };
             let rewritten = match &picture.served {
-                Some(served) => {
+                Some(served) if rewrite => {
                     replace(path, served)?;
                     true
                 }
-                None => false,
+                _ => false,
             };
             Ok(Processed {
                 kind: MediaKind::Image,
@@ -131,7 +146,7 @@ pub fn process(path: &Path, limits: &ImageLimits) -> Result<Processed, ProcessEr
         MediaKind::Audio | MediaKind::Video => {
             let (sniffed, duration_ms) = probe::probe(&mut file, sniffed)?;
             let mut processed = Processed::plain(sniffed, duration_ms);
-            if matches!(sniffed.mime, "video/mp4" | "audio/mp4") {
+            if rewrite && matches!(sniffed.mime, "video/mp4" | "audio/mp4") {
                 let len = file.seek(SeekFrom::End(0))?;
                 let blanks = probe::mp4::metadata_boxes(&mut file, len)?;
                 drop(file);

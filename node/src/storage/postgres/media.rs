@@ -3,12 +3,12 @@
 
 use super::PgStorage;
 use crate::storage::media::{
-    MediaDbRow, MediaRecord, MediaStore, kind_text, media_columns, records, sha_from_text,
-    sha_text, thumbs_text, to_i32,
+    MediaDbRow, MediaRecord, MediaStore, kind_text, media_columns, node_suffix, records,
+    sha_from_text, sha_text, thumbs_text, to_i32,
 };
 use crate::storage::{StorageError, db_error, stored_u64, to_i64};
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{NodeName, UserId};
 
 #[async_trait::async_trait]
 impl MediaStore for PgStorage {
@@ -26,7 +26,8 @@ impl MediaStore for PgStorage {
         sqlx::query(
             "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
              thumbs, created_at, touched_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (sha256) DO UPDATE SET touched_at = GREATEST(media.touched_at, EXCLUDED.touched_at)",
+             ON CONFLICT (sha256) DO UPDATE SET touched_at = GREATEST(media.touched_at, EXCLUDED.touched_at), \
+             origin = NULL, origin_public = FALSE",
         )
         .bind(&sha)
         .bind(kind_text(media.kind))
@@ -138,6 +139,8 @@ impl MediaStore for PgStorage {
         sqlx::query_scalar::<_, bool>(
             "SELECT EXISTS (SELECT 1 FROM media_uploads WHERE user_id = $1 AND sha256 = $2) \
              OR EXISTS (SELECT 1 FROM media_refs WHERE sha256 = $2 AND public) \
+             OR EXISTS (SELECT 1 FROM media WHERE sha256 = $2 AND origin IS NOT NULL \
+                        AND origin_public) \
              OR EXISTS (SELECT 1 FROM media_refs r \
                         JOIN chat_members m ON m.group_id = r.group_id \
                         WHERE r.sha256 = $2 AND m.user_id = $1)",
@@ -147,6 +150,77 @@ impl MediaStore for PgStorage {
         .fetch_one(&self.pool)
         .await
         .map_err(db_error)
+    }
+
+    async fn record_remote(
+        &self,
+        media: &MediaRecord,
+        origin: &NodeName,
+        public: bool,
+    ) -> Result<(), StorageError> {
+        let at = to_i64(media.touched_at.0, "touched_at")?;
+        sqlx::query(
+            "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
+             thumbs, created_at, touched_at, origin, origin_public) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (sha256) DO UPDATE SET \
+             touched_at = GREATEST(media.touched_at, EXCLUDED.touched_at)",
+        )
+        .bind(sha_text(&media.sha256))
+        .bind(kind_text(media.kind))
+        .bind(&media.mime)
+        .bind(to_i64(media.size, "size")?)
+        .bind(media.width.map(|v| to_i32(v, "width")).transpose()?)
+        .bind(media.height.map(|v| to_i32(v, "height")).transpose()?)
+        .bind(
+            media
+                .duration_ms
+                .map(|v| to_i64(v, "duration_ms"))
+                .transpose()?,
+        )
+        .bind(media.blurhash.as_deref())
+        .bind(thumbs_text(&media.thumbs))
+        .bind(to_i64(media.created_at.0, "created_at")?)
+        .bind(at)
+        .bind(origin.as_str())
+        .bind(public)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn is_remote_copy(&self, sha256: &[u8; 32]) -> Result<bool, StorageError> {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM media WHERE sha256 = $1 AND origin IS NOT NULL)",
+        )
+        .bind(sha_text(sha256))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn peer_access(
+        &self,
+        peer: &NodeName,
+        sha256: &[u8; 32],
+    ) -> Result<Option<bool>, StorageError> {
+        let sha = sha_text(sha256);
+        let (suffix, len) = node_suffix(peer);
+        let (public, member) = sqlx::query_as::<_, (bool, bool)>(
+            "SELECT EXISTS (SELECT 1 FROM media_refs WHERE sha256 = $1 AND public), \
+             EXISTS (SELECT 1 FROM media_refs r JOIN chat_members m ON m.group_id = r.group_id \
+                     WHERE r.sha256 = $1 AND right(m.user_id, $2) = $3) \
+             OR EXISTS (SELECT 1 FROM media_refs r JOIN chat_invites i ON i.group_id = r.group_id \
+                        WHERE r.sha256 = $1 AND right(i.user_id, $2) = $3)",
+        )
+        .bind(&sha)
+        .bind(len)
+        .bind(&suffix)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok((public || member).then_some(public))
     }
 
     async fn touch(&self, sha256: &[u8; 32], at: Timestamp) -> Result<bool, StorageError> {
