@@ -1,6 +1,8 @@
 // Helpers for the two-node browser tests (not a test: it exports no `run`).
 import assert from 'node:assert/strict';
 
+import { waitUntil } from './chat-support.mjs';
+
 /**
  * Creates a public group with `handle` from the chat list and waits for its chat view.
  * @param {import('playwright-core').Page} page
@@ -15,7 +17,8 @@ export async function createPublicGroup(page, groupName, handle) {
   await page.getByTestId('group-handle').fill(handle);
   await page.getByTestId('group-create').click();
   await page.getByTestId('chat-view').waitFor();
-  assert.equal((await page.getByTestId('chat-header-title').textContent())?.trim(), groupName);
+  // Another chat may be open already: wait for this one's header.
+  await waitUntil(page, (/** @type {string} */ n) => document.querySelector('[data-testid=chat-header-title]')?.textContent?.trim() === n, `the chat view of ${groupName}`, groupName);
 }
 
 /**
