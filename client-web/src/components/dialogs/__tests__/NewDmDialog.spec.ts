@@ -119,3 +119,22 @@ describe('new direct message dialog', () => {
     expect(w.find('[data-testid=node-badge]').exists()).toBe(false);
   });
 });
+
+describe('new direct message dialog, typing again', () => {
+  afterEach(() => {
+    provideSdk(null);
+    document.body.innerHTML = '';
+  });
+
+  it('forgets the last failure once another id is typed', async () => {
+    const { w, chats } = await setup();
+    vi.spyOn(chats.client, 'openDm').mockResolvedValue(err({ code: 'not_found', message: 'no such user' }));
+    await type(w, '@nobody:b.test');
+    await w.get('[data-testid=user-remote]').trigger('click');
+    await flushPromises();
+    expect(w.find('[data-testid=new-dm-error]').exists()).toBe(true);
+    await type(w, '@bob:b.test');
+    expect(w.find('[data-testid=new-dm-error]').exists()).toBe(false);
+    expect(w.get('[data-testid=user-remote]').attributes('data-user')).toBe(BOB);
+  });
+});
