@@ -2,7 +2,7 @@
 // another one. With A stopped he still reads the group; his post waits ("Waiting for A…",
 // not an endless "Sending…"); joining A's other group, from the directory or from its join
 // page, says that A cannot be reached instead of spinning. Once A is back, the waiting post is
-// committed exactly once and alice sees it.
+// committed exactly once and alice sees it, and the join page joins the other group.
 import assert from 'node:assert/strict';
 
 import { message, send, waitUntil } from './chat-support.mjs';
@@ -109,6 +109,17 @@ export async function run({ page, nodes, newPage }) {
   await message(pa, 'Sent while A was down').waitFor({ timeout: 30_000 });
   assert.equal(await message(pa, 'Sent while A was down').count(), 1, 'alice sees the post once');
   assert.equal(await message(pb, 'Sent while A was down').count(), 1, 'bob sees the post once');
+
+  // With A back, the join page of the other group works: preview from A, join by handle.
+  await pb.goto(`${nodes.b.baseUrl}/join/${encodeURIComponent(otherFull)}`);
+  await pb.getByTestId('join-name').waitFor({ timeout: 30_000 });
+  assert.equal((await pb.getByTestId('join-name').textContent())?.trim(), other.name);
+  const shownHandle = (await pb.getByTestId('join-handle').textContent()) ?? '';
+  assert.ok(shownHandle.includes(otherFull), `the join page shows ${JSON.stringify(shownHandle)}`);
+  assert.equal(await badgeText(pb.getByTestId('join-handle')), nodes.a.name);
+  await pb.getByTestId('join-submit').click();
+  await pb.getByTestId('chat-view').waitFor();
+  await waitUntil(pb, (/** @type {string} */ n) => document.querySelector('[data-testid=chat-header-title]')?.textContent?.trim() === n, `the chat view of ${other.name}`, other.name);
 
   assert.deepEqual(errors, []);
 }
