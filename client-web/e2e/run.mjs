@@ -16,8 +16,7 @@
 // need): `run({ page, baseUrl, nodes: { a, b }, newPage })`, where `page` and `baseUrl` are on A,
 // and `newPage(label)` opens a page in a fresh browser context (its own cookies) that the
 // harness closes, and screenshots as `<test>-<label>.png` when the test fails. Without what it
-// needs, a test is reported as skipped — never counted as passed; so is a test that throws
-// `skip(reason)` (tests/support.mjs) on finding that the node lacks the feature it checks. The last line is
+// needs, a test is reported as skipped — never counted as passed. The last line is
 // "N passed, N failed, N skipped"; a failing test leaves a screenshot in e2e/artifacts/.
 //
 // The two nodes: each its own temporary data dir, HTTP and QUIC on free 127.0.0.1 ports, named
@@ -336,12 +335,6 @@ try {
       passed += 1;
       console.log(`ok   ${test.name} (${Date.now() - started} ms)`);
     } catch (error) {
-      if (error instanceof Error && error.name === 'E2ESkip') {
-        // The test found that the nodes lack what it checks (see `skip` in tests/support.mjs).
-        skipped += 1;
-        console.log(`skip ${test.name} (${error.message})`);
-        continue;
-      }
       failed += 1;
       console.log(`FAIL ${test.name} (${Date.now() - started} ms)\n     ${String(error).replace(/\n/g, '\n     ')}`);
       await mkdir(artifacts, { recursive: true });

@@ -1,14 +1,13 @@
 // A direct chat across nodes, in the browser: alice on A opens it by typing `@bob:B` in the new
-// message dialog; bob sees it appear on B; they talk both ways, and alice's message turns ✓✓
-// once bob has read it. Reported as skipped (never passed) while the node answers `dm.open`
-// with a user of another node by `bad_request` (direct chats across nodes not there yet).
+// message dialog; bob sees it appear on B; they talk both ways (typing shows across), alice's
+// message turns ✓✓ once bob has read it, and bob opening it by `@alice:A` finds the same chat.
 import assert from 'node:assert/strict';
 
 import { message, send, waitUntil } from './chat-support.mjs';
 import { badgeText } from './federation-support.mjs';
-import { register, skip, waitForConnection } from './support.mjs';
+import { register, waitForConnection } from './support.mjs';
 
-export const name = 'federation: alice on A opens a direct chat with @bob:B; both talk, ✓✓ when read';
+export const name = 'federation: alice on A opens a direct chat with @bob:B; both talk, typing and ✓✓ across, one chat from either side';
 export const needs = 'nodes';
 
 /** Every wait of this test is bounded by this. */
@@ -50,11 +49,7 @@ export async function run({ page, nodes, newPage }) {
     pa.getByTestId('chat-view').waitFor().then(() => 'opened'),
     pa.getByTestId('new-dm-error').waitFor().then(() => 'error'),
   ]);
-  if (outcome === 'error') {
-    const text = (await pa.getByTestId('new-dm-error').textContent())?.trim() ?? '';
-    if (text.startsWith('This node cannot open a direct chat')) throw skip(`the node does not open direct chats across nodes yet: ${text}`);
-    assert.fail(`opening the direct chat failed: ${text}`);
-  }
+  if (outcome === 'error') assert.fail(`opening the direct chat failed: ${(await pa.getByTestId('new-dm-error').textContent())?.trim()}`);
   await pa.getByTestId('composer').waitFor();
   assert.equal(await badgeText(pa.locator('[data-testid=chat-view] header')), nodes.b.name);
 
@@ -71,9 +66,26 @@ export async function run({ page, nodes, newPage }) {
   // Bob has read it: ✓✓ on A.
   await waitUntil(pa, () => document.querySelector('[data-testid=message][data-mine=true] [data-testid=ticks]')?.getAttribute('data-state') === 'seen', 'alice sees ✓✓', undefined, TIMEOUT);
 
-  // And back.
+  // Bob types: alice sees it, across the nodes. Then he answers.
+  await pb.getByTestId('composer').click();
+  await pb.getByTestId('composer').pressSequentially('Hi ali', { delay: 20 });
+  await pa.getByTestId('typing').waitFor({ timeout: 10_000 });
+  assert.match((await pa.getByTestId('typing').textContent()) ?? '', /typing/);
+  await pb.getByTestId('composer').fill('');
   await send(pb, 'Hi alice, from B');
   await message(pa, 'Hi alice, from B').waitFor();
+
+  // Bob opening a direct chat with alice's whole id from his side finds the same chat.
+  const group = new URL(pa.url()).pathname;
+  const aliceId = `@${alice.username}:${nodes.a.name}`;
+  await pb.getByTestId('nav-directory').click();
+  await pb.getByTestId('directory').waitFor();
+  await pb.getByTestId('new-dm').click();
+  await pb.getByTestId('user-search').fill(aliceId);
+  await pb.getByTestId('user-remote').click();
+  await waitUntil(pb, (/** @type {string} */ path) => location.pathname === path, `bob is in the same chat ${group}`, group);
+  await message(pb, 'Hello bob, from A').waitFor();
+  assert.equal(await pb.getByTestId('chat-item').filter({ hasText: 'Hi alice, from B' }).count(), 1, 'one direct chat on B');
   // On B the chat is titled with alice (her display name once B has her profile) and badged A.
   const title = (await pb.getByTestId('chat-header-title').textContent())?.trim();
   assert.ok(title === alice.displayName || title === alice.username, `B's header shows ${JSON.stringify(title)}`);

@@ -60,14 +60,3 @@ export async function waitForName(page, name, timeout = 15_000) {
     throw new Error(`navbar shows ${JSON.stringify(await page.getByTestId('user-name').textContent().catch(() => null))}, expected ${JSON.stringify(name)}`);
   }
 }
-
-/**
- * Ends the running test as skipped, never passed: for a test that finds the node lacks the
- * feature it checks (run.mjs reports `skip <name> (<reason>)`). Throw what it returns.
- * @param {string} reason
- */
-export function skip(reason) {
-  const error = new Error(reason);
-  error.name = 'E2ESkip';
-  return error;
-}
