@@ -177,6 +177,11 @@ const SHAPES: Record<string, Check> = {
   'fed-state-result': map({ head: uint(), id: eventId, event: bytes() }),
   'fed-read-params': map({ group: groupId, user: userId, seq: uint() }),
   'fed-read-result': map({}),
+  'fed-direct-params': map({ user: userId, peer: userId }),
+  'fed-direct-result': map({}, { group: groupId }),
+  // The count (1..64, MAX_TYPING_SIGNALS) is prose, not CDDL.
+  'fed-typing-params': map({ signals: arrayOf(map({ group: groupId, user: userId })) }),
+  'fed-typing-result': map({}),
   'node-document': map(
     { name: nodeName, key: bytes(32), quic: arrayOf(text, 1), versions, valid_until: uint() },
     { rotation: bytes(), earlier_rotations: arrayOf(bytes(), 1) },
