@@ -1,6 +1,7 @@
 // A direct chat across nodes, in the browser: alice on A opens it by typing `@bob:B` in the new
-// message dialog; bob sees it appear on B; they talk both ways (typing shows across), alice's
-// message turns ✓✓ once bob has read it, and bob opening it by `@alice:A` finds the same chat.
+// message dialog (which shows bob's display name, asked of B); bob sees it appear on B; they
+// talk both ways (typing shows across), alice's message turns ✓✓ once bob has read it, and bob
+// opening it by `@alice:A` finds the same chat.
 import assert from 'node:assert/strict';
 
 import { message, send, waitUntil } from './chat-support.mjs';
@@ -44,6 +45,8 @@ export async function run({ page, nodes, newPage }) {
   await offer.waitFor();
   assert.equal(await offer.getAttribute('data-user'), bobId);
   assert.equal(await badgeText(offer), nodes.b.name);
+  // B answers the lookup: bob's display name shows.
+  await waitUntil(pa, (/** @type {string} */ n) => document.querySelector('[data-testid=user-remote-name]')?.textContent?.trim() === n, `the offer names ${bob.displayName}`, bob.displayName);
   await offer.click();
   const outcome = await Promise.race([
     pa.getByTestId('chat-view').waitFor().then(() => 'opened'),

@@ -26,7 +26,12 @@ async function setup() {
     on: () => () => {},
     request(method: string, params: CborMap) {
       sent.push({ method, params });
-      return Promise.resolve(method === 'users.search' ? ok({ users: [{ id: '@bob:a.test', display_name: 'Local Bob', bio: '' }] }) : err({ code: 'not_found', message: 'no' }));
+      if (method !== 'users.search') return Promise.resolve(err({ code: 'not_found', message: 'no' }));
+      const query = String(params.query);
+      if (query === '@down:c.test') return Promise.resolve(err({ code: 'unavailable', message: 'node c.test cannot be reached right now' }));
+      // Another node's user is asked of their node by the whole id; others by name here.
+      if (query.includes(':')) return Promise.resolve(ok({ users: query === BOB ? [{ id: BOB, display_name: 'Far Bob', bio: '' }] : [] }));
+      return Promise.resolve(ok({ users: [{ id: '@bob:a.test', display_name: 'Local Bob', bio: '' }] }));
     },
   };
   provideSdk({ auth: new AuthClient({ fetch: vi.fn() as unknown as typeof fetch }), gateway: gw as unknown as Gateway });
@@ -58,19 +63,35 @@ describe('new direct message dialog', () => {
     document.body.innerHTML = '';
   });
 
-  it('opens a direct chat with a whole @name:node of another node, without a name search', async () => {
+  it('opens a direct chat with a whole @name:node of another node, looked up on that node', async () => {
     const { w, chats, router, sent } = await setup();
     const open = vi.spyOn(chats.client, 'openDm').mockResolvedValue(ok(summary));
     await type(w, '@bob:b.test');
-    expect(sent.filter((s) => s.method === 'users.search')).toEqual([]);
+    expect(sent.filter((s) => s.method === 'users.search').map((s) => s.params)).toEqual([{ query: BOB, limit: 1 }]);
     const button = w.get('[data-testid=user-remote]');
     expect(button.attributes('data-user')).toBe(BOB);
+    expect(button.get('[data-testid=user-remote-name]').text()).toBe('Far Bob');
+    expect(button.text()).toContain(BOB);
     expect(button.get('[data-testid=node-badge]').text()).toBe('b.test');
+    expect(w.findAll('[data-testid=user-result]')).toHaveLength(0);
     await button.trigger('click');
     await flushPromises();
     expect(open).toHaveBeenCalledWith(BOB);
     expect(chats.entry(G)?.summary.peer).toBe(BOB);
+    expect(chats.names[BOB]).toBe('Far Bob');
     expect(router.currentRoute.value.params.group).toBe(G);
+  });
+
+  it('says at once when the lookup cannot reach the node, and still offers the chat', async () => {
+    const { w, chats } = await setup();
+    const open = vi.spyOn(chats.client, 'openDm').mockResolvedValue(ok(summary));
+    await type(w, '@down:c.test');
+    expect(w.get('[data-testid=new-dm-error]').text()).toBe('c.test cannot be reached right now. Try again later.');
+    expect(w.find('[aria-label=Searching]').exists()).toBe(false);
+    expect(w.get('[data-testid=user-remote-name]').text()).toBe('Message @down:c.test');
+    await w.get('[data-testid=user-remote]').trigger('click');
+    await flushPromises();
+    expect(open).toHaveBeenCalledWith('@down:c.test');
   });
 
   it('says the node cannot be reached, and stops waiting', async () => {
@@ -88,6 +109,8 @@ describe('new direct message dialog', () => {
     const { w, chats } = await setup();
     vi.spyOn(chats.client, 'openDm').mockResolvedValue(err({ code: 'not_found', message: 'no such user' }));
     await type(w, '@nobody:b.test');
+    // The lookup found nobody: said before any click.
+    expect(w.get('[data-testid=new-dm-error]').text()).toBe('@nobody:b.test does not exist on b.test.');
     await w.get('[data-testid=user-remote]').trigger('click');
     await flushPromises();
     expect(w.get('[data-testid=new-dm-error]').text()).toBe('@nobody:b.test does not exist on b.test.');
