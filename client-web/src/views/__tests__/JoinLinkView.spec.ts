@@ -3,9 +3,10 @@ import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory, createRouter } from 'vue-router';
 
-import { AuthClient, Gateway, Permissions, type ChatSummary, type GroupId, type UserId } from '@/protocol';
+import { AuthClient, err, Gateway, ok, Permissions, type ChatSummary, type GroupId, type Handle, type UserId } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 import { useChatsStore } from '@/stores/chats';
+import { useSessionStore } from '@/stores/session';
 
 import JoinLinkView from '../JoinLinkView.vue';
 
@@ -60,5 +61,81 @@ describe('join link view', () => {
     await flushPromises();
     expect(w.get('[data-testid=join-error]').text()).toContain('invalid, expired');
     expect(w.find('[data-testid=join-submit]').exists()).toBe(false);
+  });
+});
+
+describe('join by handle', () => {
+  afterEach(() => provideSdk(null));
+
+  async function at(path: string) {
+    const auth = new AuthClient({ fetch: vi.fn() as unknown as typeof fetch });
+    provideSdk({ auth, gateway: new Gateway({ tokens: auth, url: 'ws://node.test/ws' }) });
+    setActivePinia(createPinia());
+    useSessionStore().userId = '@ana:node.test';
+    const chats = useChatsStore();
+    const router = createRouter({
+      history: createMemoryHistory(),
+      routes: [
+        { path: '/', component: { template: '<div />' } },
+        { path: '/join/:code', name: 'join', component: JoinLinkView },
+        { path: '/chat/:group', name: 'chat', component: { template: '<div data-testid="chat" />' } },
+      ],
+    });
+    await router.push(path);
+    await router.isReady();
+    return { chats, router };
+  }
+
+  const R = '!zyxwvu9:b.test' as GroupId;
+  const entry = { group: R, handle: '#crabs:b.test' as Handle, name: 'Crabs', description: 'Far away', members: 2, joined: false };
+
+  it('shows a group of another node by its #handle:node and joins it by handle', async () => {
+    const { chats, router } = await at('/join/%23crabs:b.test');
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([entry]));
+    const join = vi.spyOn(chats.client, 'join').mockResolvedValue(ok({ ...summary, group: R }));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(directory).toHaveBeenCalledWith('#crabs:b.test', 20);
+    expect(w.get('[data-testid=join-name]').text()).toBe('Crabs');
+    expect(w.get('[data-testid=join-handle]').text()).toContain('#crabs:b.test');
+    expect(w.get('[data-testid=node-badge]').text()).toBe('b.test');
+    await w.get('[data-testid=join-submit]').trigger('click');
+    await flushPromises();
+    expect(join).toHaveBeenCalledWith({ handle: '#crabs:b.test' });
+    expect(router.currentRoute.value.params.group).toBe(R);
+  });
+
+  it('says the node cannot be reached or refused, instead of spinning', async () => {
+    const { chats, router } = await at('/join/%23crabs:b.test');
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(err({ code: 'unavailable', message: 'node b.test cannot be reached right now' }));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(w.find('[aria-label=Loading]').exists()).toBe(false);
+    expect(w.get('[data-testid=join-error]').text()).toBe('b.test cannot be reached right now. Try again later.');
+
+    directory.mockResolvedValue(ok([entry]));
+    const join = vi.spyOn(chats.client, 'join').mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
+    const again = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    await again.get('[data-testid=join-submit]').trigger('click');
+    await flushPromises();
+    expect(join).toHaveBeenCalled();
+    expect(again.get('[data-testid=join-error]').text()).toBe('b.test refused: you are banned from this group.');
+    expect(again.get('[data-testid=join-submit]').attributes('disabled')).toBeUndefined();
+  });
+
+  it('looks up a handle of this node by its name part', async () => {
+    const { chats, router } = await at('/join/%23home:node.test');
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([{ ...entry, group: G, handle: '#home:node.test' as Handle, name: 'Home' }]));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(directory).toHaveBeenCalledWith('home', 20);
+    expect(w.get('[data-testid=join-name]').text()).toBe('Home');
+    expect(w.find('[data-testid=node-badge]').exists()).toBe(false);
+
+    directory.mockResolvedValue(ok([]));
+    const none = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(none.get('[data-testid=join-error]').text()).toBe('There is no public group #home:node.test.');
   });
 });

@@ -67,6 +67,18 @@ describe('MessageItem', () => {
     expect(has('action-delete')).toBe(false);
   });
 
+  it('badges a sender of another node with their node, and no local one', async () => {
+    const { wrapper, chats } = setup();
+    expect(wrapper.get('[data-testid=message-sender]').attributes('title')).toBe(ANA);
+    expect(wrapper.find('[data-testid=node-badge]').exists()).toBe(false);
+    const far = '@zed:far.test';
+    chats.names[far] = 'Zed';
+    await wrapper.setProps({ item: decodeTimelineItem({ seq: 4, id: '$' + 'C'.repeat(42) + 'A', ts: 1_700_000_000_001, sender: far, kind: 'msg.post', body: { text: 'from afar' } }) });
+    expect(wrapper.get('[data-testid=message-sender]').text()).toBe('Zed');
+    expect(wrapper.get('[data-testid=message-sender]').attributes('title')).toBe(far);
+    expect(wrapper.get('[data-testid=node-badge]').text()).toBe('far.test');
+  });
+
   it('shows reaction chips with counts and who, and toggles mine off', async () => {
     const { wrapper, gw } = setup();
     const chip = wrapper.find('[data-testid=reaction]');

@@ -245,3 +245,50 @@ describe('invites tab', () => {
     expect(w.get('[data-testid=more-pending-invites]').text()).toContain('only the first 1 are shown');
   });
 });
+
+describe('nodes in the panel', () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => provideSdk(null));
+
+  it('says where a local group is hosted, without a node badge', async () => {
+    setup(OWNER, 0, Permissions.ALL);
+    const w = mount(GroupPanel, { props: { group: G, tab: 'info' }, global: { plugins: [router()] } });
+    await flushPromises();
+    expect(w.get('[data-testid=group-home-node]').text()).toBe('Hosted on node.test');
+    expect(w.find('[data-testid=node-badge]').exists()).toBe(false);
+  });
+
+  it('badges a member of another node and shows their whole @name:node', async () => {
+    const { chats } = setup(OWNER, 0, Permissions.ALL);
+    const far = '@far:other.test' as UserId;
+    const e = chats.entries[G] as ChatEntry;
+    const d = e.detail as ChatDetail;
+    e.detail = { ...d, members: [...d.members, { user: far, displayName: 'Faraway', roles: [], rank: EVERYONE_RANK, joinedAt: 2, readSeq: 0 }] };
+    const w = mount(GroupMembersTab, { props: { group: G }, global: { plugins: [router()] } });
+    await flushPromises();
+    const row = rowOf(w, far);
+    expect(row.get('[data-testid=member-name]').text()).toBe('Faraway');
+    expect(row.get('[data-testid=member-id]').text()).toBe(far);
+    expect(row.get('[data-testid=node-badge]').text()).toBe('other.test');
+    expect(rowOf(w, PLAIN).find('[data-testid=node-badge]').exists()).toBe(false);
+    expect(rowOf(w, PLAIN).get('[data-testid=member-id]').text()).toBe(PLAIN);
+  });
+});
+
+describe('nodes in the panel of a remote group', () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => provideSdk(null));
+
+  it('says which node hosts it and badges it', async () => {
+    const { chats } = setup(OWNER, 0, Permissions.ALL);
+    const remote = '!zyxwvu9:home.test' as GroupId;
+    const e = chats.entries[G] as ChatEntry;
+    const s = { ...e.summary, group: remote };
+    chats.entries[remote] = { ...e, summary: s, detail: { ...(e.detail as ChatDetail), chat: s } };
+    vi.spyOn(chats, 'refreshDetail').mockImplementation(() => Promise.resolve({ ok: true as const, value: chats.entries[remote]?.detail as ChatDetail }));
+    const w = mount(GroupPanel, { props: { group: remote, tab: 'info' }, global: { plugins: [router()] } });
+    await flushPromises();
+    expect(w.get('[data-testid=group-home-node]').text()).toBe('Hosted on home.test');
+    expect(w.get('header [data-testid=node-badge]').text()).toBe('home.test');
+  });
+});

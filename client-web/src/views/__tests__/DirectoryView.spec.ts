@@ -1,0 +1,86 @@
+import { flushPromises, mount } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryHistory, createRouter } from 'vue-router';
+
+import { AuthClient, err, Gateway, ok, type DirectoryEntry, type GroupId, type Handle } from '@/protocol';
+import { provideSdk } from '@/services/sdk';
+import { useChatsStore } from '@/stores/chats';
+import { useSessionStore } from '@/stores/session';
+
+import DirectoryView from '../DirectoryView.vue';
+
+const REMOTE: DirectoryEntry = { group: '!abcdef1:b.test' as GroupId, handle: '#crabs:b.test' as Handle, name: 'Crabs', description: '', members: 1, joined: false };
+const LOCAL: DirectoryEntry = { group: '!abcdef2:a.test' as GroupId, handle: '#home:a.test' as Handle, name: 'Home', description: '', members: 3, joined: false };
+
+async function setup() {
+  const auth = new AuthClient({ fetch: vi.fn() as unknown as typeof fetch });
+  provideSdk({ auth, gateway: new Gateway({ tokens: auth, url: 'ws://a.test/ws' }) });
+  setActivePinia(createPinia());
+  useSessionStore().userId = '@ana:a.test';
+  const chats = useChatsStore();
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/', component: { template: '<div />' } },
+      { path: '/chat/:group', name: 'chat', component: { template: '<div />' } },
+    ],
+  });
+  await router.push('/');
+  await router.isReady();
+  return { chats, router };
+}
+
+async function search(w: ReturnType<typeof mount>, text: string): Promise<void> {
+  await w.get('[data-testid=directory-search]').setValue(text);
+  await new Promise((r) => setTimeout(r, 300));
+  await flushPromises();
+}
+
+describe('directory', () => {
+  afterEach(() => provideSdk(null));
+
+  it('says which node cannot be reached when a #handle:node lookup fails, not "no group"', async () => {
+    const { chats, router } = await setup();
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([]));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    directory.mockResolvedValue(err({ code: 'unavailable', message: 'node b.test cannot be reached right now' }));
+    await search(w, '#crabs:b.test');
+    expect(directory).toHaveBeenLastCalledWith('#crabs:b.test');
+    expect(w.get('[data-testid=directory-error]').text()).toBe('b.test cannot be reached right now. Try again later.');
+    expect(w.text()).not.toContain('No public group found');
+    expect(w.find('[aria-label=Searching]').exists()).toBe(false);
+
+    directory.mockResolvedValue(err({ code: 'not_found', message: 'no such handle' }));
+    await search(w, '#crabz:b.test');
+    expect(w.get('[data-testid=directory-error]').text()).toBe('#crabz:b.test does not exist on b.test.');
+  });
+
+  it('badges a group of another node and says why joining it failed', async () => {
+    const { chats, router } = await setup();
+    vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([REMOTE, LOCAL]));
+    const join = vi.spyOn(chats.client, 'join').mockResolvedValue(err({ code: 'unavailable', message: 'node b.test cannot be reached right now' }));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    const [remote, local] = w.findAll('[data-testid=directory-entry]');
+    expect(remote?.get('[data-testid=node-badge]').text()).toBe('b.test');
+    expect(local?.find('[data-testid=node-badge]').exists()).toBe(false);
+
+    await remote?.get('[data-testid=directory-join]').trigger('click');
+    await flushPromises();
+    expect(join).toHaveBeenCalledWith({ group: REMOTE.group });
+    expect(w.get('[data-testid=directory-error]').text()).toBe('b.test cannot be reached right now. Try again later.');
+    expect(remote?.get('[data-testid=directory-join]').attributes('disabled')).toBeUndefined();
+
+    join.mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
+    await remote?.get('[data-testid=directory-join]').trigger('click');
+    await flushPromises();
+    expect(w.get('[data-testid=directory-error]').text()).toBe('b.test refused: you are banned from this group.');
+
+    join.mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
+    await local?.get('[data-testid=directory-join]').trigger('click');
+    await flushPromises();
+    expect(w.get('[data-testid=directory-error]').text()).toBe('You cannot join this group (you may be banned).');
+  });
+});
