@@ -876,8 +876,46 @@ async fn a_node_tells_only_of_its_own_users_and_only_those_sharing_a_chat_hear_i
         "Alice Two"
     );
 
-    // Someone of A whom nobody on B shares a chat with: ignored, nobody told.
+    // Presence comes in batches, all of the origin's own users, and only sharers hear it.
+    let presence = |users: &[&UserId]| {
+        gateway::to_value(&winichat_protocol::federation::methods::PresenceParams {
+            presence: users
+                .iter()
+                .map(|u| gateway::PresencePush {
+                    user: (*u).clone(),
+                    status: gateway::Status::Online,
+                    last_seen: None,
+                })
+                .collect(),
+        })
+        .expect("params")
+    };
+    let refused = service
+        .handle(&a.name, method::PRESENCE, presence(&[&alice, &c_user]))
+        .await
+        .expect_err("one user of C spoils the batch");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::Forbidden
+    );
+    let empty = service
+        .handle(&a.name, method::PRESENCE, presence(&[]))
+        .await
+        .expect_err("an empty batch");
+    assert_eq!(
+        empty.code,
+        winichat_protocol::error_code::ErrorCode::BadRequest
+    );
     let stranger = a.user("stranger");
+    service
+        .handle(&a.name, method::PRESENCE, presence(&[&alice, &stranger]))
+        .await
+        .expect("taken");
+    let told = pushes_named(&b, &bob, gateway::event::PRESENCE);
+    assert_eq!(told.len(), 1, "only alice's presence reaches bob: {told:?}");
+    assert_eq!(b.chats.remote_presence(&alice).0, gateway::Status::Online);
+
+    // Someone of A whom nobody on B shares a chat with: ignored, nobody told.
     service
         .handle(&a.name, method::PROFILE_CHANGED, profile(&stranger, "Who"))
         .await

@@ -113,7 +113,9 @@ struct Inner {
     /// When each member last had a typing signal pushed, per chat (see [`TYPING_EVERY_MS`]).
     typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
     /// Typing signals waiting to be sent to other nodes.
-    typing_out: signals::TypingOut,
+    typing_out: signals::PeerQueue<winichat_protocol::federation::methods::TypingSignal>,
+    /// Presence changes of local users waiting to be sent to other nodes.
+    presence_out: signals::PeerQueue<gateway::PresencePush>,
     /// Profiles and presence of users of other nodes.
     people: people::RemotePeople,
     /// The link to other nodes, once federation is set up ([`Chats::attach_federation`]).
@@ -182,7 +184,8 @@ impl Chats {
                 media,
                 groups: StdMutex::new(HashMap::new()),
                 typing: StdMutex::new(HashMap::new()),
-                typing_out: signals::TypingOut::default(),
+                typing_out: signals::PeerQueue::default(),
+                presence_out: signals::PeerQueue::default(),
                 people: people::RemotePeople::default(),
                 federation: std::sync::OnceLock::new(),
                 faults: StdMutex::new(HashMap::new()),

@@ -242,8 +242,12 @@ impl PeerService {
                 let p: LinkPreviewParams = decode(params)?;
                 encode(&chats.preview_link(&p.code).await?)
             }
-            method::PROFILE_CHANGED | method::PRESENCE => {
-                chats.notice_received(origin, name, params).await?;
+            method::PROFILE_CHANGED => {
+                chats.profile_changed(origin, decode(params)?).await?;
+                encode(&gateway::Empty {})
+            }
+            method::PRESENCE => {
+                chats.presence_received(origin, decode(params)?).await?;
                 encode(&gateway::Empty {})
             }
             method::TYPING => {

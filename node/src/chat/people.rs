@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use ciborium::Value;
 use winichat_protocol::Timestamp;
 use winichat_protocol::error_code::ErrorCode;
-use winichat_protocol::federation::methods::{ProfileGetParams, method};
+use winichat_protocol::federation::methods::{
+    MAX_SIGNALS, PresenceParams, ProfileGetParams, method,
+};
 use winichat_protocol::gateway::{self, PresencePush, ProfileInfo, ProfilePush, Status};
 use winichat_protocol::ids::{NodeName, UserId};
 
@@ -194,79 +196,105 @@ impl Chats {
     }
 
     /// Tells the other nodes that share a chat with a local user of a change of their profile
-    /// or presence (best effort, in the background).
+    /// (at once) or presence (batched per peer): best effort, in the background.
     pub(crate) fn share_notice(&self, notice: &Notice, contacts: &[UserId]) {
         if self.inner.federation.get().is_none() || notice.user.node() != self.node() {
             return;
         }
-        let name = match notice.event {
-            gateway::event::PROFILE => method::PROFILE_CHANGED,
-            gateway::event::PRESENCE => method::PRESENCE,
-            _ => return,
-        };
         let nodes: HashSet<NodeName> = contacts
             .iter()
             .map(|u| u.node().clone())
             .filter(|n| n != self.node())
             .collect();
-        for node in nodes {
-            let chats = self.clone();
-            let data = notice.data.clone();
-            tokio::spawn(async move {
-                let sent: Result<Value, ChatError> = chats.ask_value(&node, name, &data).await;
-                if let Err(e) = sent {
-                    tracing::debug!(%node, error = %e, "federation: {name} not sent");
+        match notice.event {
+            gateway::event::PROFILE => {
+                for node in nodes {
+                    let chats = self.clone();
+                    let data = notice.data.clone();
+                    tokio::spawn(async move {
+                        let sent: Result<Value, ChatError> =
+                            chats.ask_value(&node, method::PROFILE_CHANGED, &data).await;
+                        if let Err(e) = sent {
+                            tracing::debug!(%node, error = %e, "federation: profile change not sent");
+                        }
+                    });
                 }
-            });
+            }
+            gateway::event::PRESENCE => {
+                let Ok(presence) = decode::<PresencePush>(&notice.data) else {
+                    return;
+                };
+                for node in nodes {
+                    self.send_presence(node, presence.clone());
+                }
+            }
+            _ => {}
         }
     }
 
-    /// A `profile.changed` or `presence` from `origin` about one of its users: kept, and
-    /// pushed to the local users who share a chat with them. About a user no one here shares
-    /// a chat with, it is ignored.
-    pub(crate) async fn notice_received(
+    /// A `profile.changed` from `origin` about one of its users: kept, and pushed to the local
+    /// users who share a chat with them. About a user no one here shares a chat with, it is
+    /// ignored.
+    pub(crate) async fn profile_changed(
         &self,
         origin: &NodeName,
-        name: &str,
-        params: &Value,
+        changed: ProfilePush,
     ) -> Result<(), ChatError> {
-        let (user, event) = match name {
-            method::PROFILE_CHANGED => {
-                let profile: ProfilePush = decode(params)?;
-                super::peers::speaks_for(origin, &profile.user)?;
-                (profile.user, gateway::event::PROFILE)
-            }
-            _ => {
-                let presence: PresencePush = decode(params)?;
-                super::peers::speaks_for(origin, &presence.user)?;
-                (presence.user.clone(), gateway::event::PRESENCE)
-            }
-        };
-        let locals: Vec<UserId> = self
-            .db()
-            .chats()
-            .contacts(&user, PRESENCE_MAX_GROUP, PRESENCE_MAX_CONTACTS)
-            .await?
-            .into_iter()
-            .filter(|u| u.node() == self.node())
-            .collect();
+        super::peers::speaks_for(origin, &changed.user)?;
+        let locals = self.local_contacts(&changed.user).await?;
         if locals.is_empty() {
             return Ok(());
         }
-        if name == method::PROFILE_CHANGED {
-            let changed: ProfilePush = decode(params)?;
-            self.inner.people.keep_profile(ProfileInfo {
-                id: changed.user,
-                display_name: changed.display_name,
-                bio: changed.bio,
-                avatar: changed.avatar,
-            });
-        } else {
-            self.inner.people.keep_presence(&decode(params)?);
-        }
-        // The push carries what the gateway's own would: the same shape for either.
-        self.push(&locals, event, params);
+        let data = gateway::to_value(&changed).map_err(ChatError::internal)?;
+        self.inner.people.keep_profile(ProfileInfo {
+            id: changed.user,
+            display_name: changed.display_name,
+            bio: changed.bio,
+            avatar: changed.avatar,
+        });
+        self.push(&locals, gateway::event::PROFILE, &data);
         Ok(())
+    }
+
+    /// A `presence` batch from `origin` about its users: each kept and pushed to the local
+    /// users who share a chat with that user; one about a user no one here shares a chat with
+    /// is ignored.
+    pub(crate) async fn presence_received(
+        &self,
+        origin: &NodeName,
+        p: PresenceParams,
+    ) -> Result<(), ChatError> {
+        if p.presence.is_empty() || p.presence.len() > MAX_SIGNALS {
+            return Err(ChatError::BadRequest(format!(
+                "1 to {MAX_SIGNALS} presences"
+            )));
+        }
+        for presence in &p.presence {
+            super::peers::speaks_for(origin, &presence.user)?;
+        }
+        for presence in p.presence {
+            let locals = self.local_contacts(&presence.user).await?;
+            if locals.is_empty() {
+                continue;
+            }
+            self.inner.people.keep_presence(&presence);
+            if let Ok(data) = gateway::to_value(&presence) {
+                self.push(&locals, gateway::event::PRESENCE, &data);
+            }
+        }
+        Ok(())
+    }
+
+    /// The users of this node who share a chat with `user`.
+    async fn local_contacts(&self, user: &UserId) -> Result<Vec<UserId>, ChatError> {
+        Ok(self
+            .db()
+            .chats()
+            .contacts(user, PRESENCE_MAX_GROUP, PRESENCE_MAX_CONTACTS)
+            .await?
+            .into_iter()
+            .filter(|u| u.node() == self.node())
+            .collect())
     }
 }
 

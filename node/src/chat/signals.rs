@@ -1,5 +1,6 @@
-//! Typing signals across nodes (spec/federation.md §5.12): never stored, never retried,
-//! at most one per user and chat every 2 s on each node, batched per peer.
+//! Signals across nodes: typing (spec/federation.md §5.12) and presence (§5.14). Never
+//! stored, never retried, batched per peer; typing at most once per user and chat every 2 s
+//! on each node, presence the latest per user in each batch.
 
 use std::collections::HashMap;
 use std::sync::Mutex as StdMutex;
@@ -7,9 +8,9 @@ use std::time::Duration;
 
 use ciborium::Value;
 use winichat_protocol::federation::methods::{
-    MAX_TYPING_SIGNALS, TypingParams, TypingSignal, method,
+    MAX_SIGNALS, PresenceParams, TypingParams, TypingSignal, method,
 };
-use winichat_protocol::gateway::{self, chat as api};
+use winichat_protocol::gateway::{self, PresencePush, chat as api};
 use winichat_protocol::group::Action;
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 
@@ -19,33 +20,44 @@ use super::{ChatError, Chats};
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
 
 /// Signals queued per peer beyond which new ones are dropped (a peer that cannot keep up
-/// loses typing indicators, nothing else).
-const MAX_QUEUED_PER_PEER: usize = 4 * MAX_TYPING_SIGNALS;
+/// loses typing indicators and presence changes, nothing else).
+const MAX_QUEUED_PER_PEER: usize = 4 * MAX_SIGNALS;
 
-/// Typing signals waiting for their peer's next request.
-#[derive(Debug, Default)]
-pub(crate) struct TypingOut {
-    queued: StdMutex<HashMap<NodeName, Vec<TypingSignal>>>,
+/// Signals waiting for their peer's next request, per peer: typing signals and presences.
+#[derive(Debug)]
+pub(crate) struct PeerQueue<T> {
+    queued: StdMutex<HashMap<NodeName, Vec<T>>>,
 }
 
-impl TypingOut {
-    /// Queues `signal` for `peer`; true when it is the first of a new batch (the caller then
-    /// sends the batch after [`BATCH_WINDOW`]).
-    fn queue(&self, peer: &NodeName, signal: TypingSignal) -> bool {
+impl<T> Default for PeerQueue<T> {
+    fn default() -> Self {
+        PeerQueue {
+            queued: StdMutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> PeerQueue<T> {
+    /// Queues `item` for `peer`, in place of a queued one that is `same` (the later wins);
+    /// true when it is the first of a new batch (the caller then sends the batch after
+    /// [`BATCH_WINDOW`]).
+    fn queue(&self, peer: &NodeName, item: T, same: impl Fn(&T, &T) -> bool) -> bool {
         let mut queued = self
             .queued
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let batch = queued.entry(peer.clone()).or_default();
         let first = batch.is_empty();
-        if batch.len() < MAX_QUEUED_PER_PEER && !batch.contains(&signal) {
-            batch.push(signal);
+        if let Some(held) = batch.iter_mut().find(|held| same(held, &item)) {
+            *held = item;
+        } else if batch.len() < MAX_QUEUED_PER_PEER {
+            batch.push(item);
         }
         first
     }
 
     /// Everything queued for `peer`.
-    fn take(&self, peer: &NodeName) -> Vec<TypingSignal> {
+    fn take(&self, peer: &NodeName) -> Vec<T> {
         self.queued
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -121,9 +133,9 @@ impl Chats {
         origin: &NodeName,
         p: TypingParams,
     ) -> Result<(), ChatError> {
-        if p.signals.is_empty() || p.signals.len() > MAX_TYPING_SIGNALS {
+        if p.signals.is_empty() || p.signals.len() > MAX_SIGNALS {
             return Err(ChatError::BadRequest(format!(
-                "1 to {MAX_TYPING_SIGNALS} typing signals"
+                "1 to {MAX_SIGNALS} typing signals"
             )));
         }
         for signal in p.signals {
@@ -149,24 +161,61 @@ impl Chats {
 
     /// Queues `signal` for `peer`; the first of a batch sends it after the window.
     fn send_typing(&self, peer: NodeName, signal: TypingSignal) {
-        if self.inner.federation.get().is_none() || !self.inner.typing_out.queue(&peer, signal) {
+        if self.inner.federation.get().is_none()
+            || !self.inner.typing_out.queue(&peer, signal, PartialEq::eq)
+        {
             return;
         }
         let chats = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(BATCH_WINDOW).await;
             let signals = chats.inner.typing_out.take(&peer);
-            for chunk in signals.chunks(MAX_TYPING_SIGNALS) {
-                let params = TypingParams {
+            chats
+                .send_batches(&peer, method::TYPING, &signals, |chunk| TypingParams {
                     signals: chunk.to_vec(),
-                };
-                let sent: Result<Value, ChatError> =
-                    chats.ask_value(&peer, method::TYPING, &params).await;
-                if let Err(e) = sent {
-                    tracing::debug!(node = %peer, error = %e, "federation: typing signals not sent");
-                    break;
-                }
-            }
+                })
+                .await;
         });
+    }
+
+    /// Queues `presence` (of a local user) for `peer`, replacing one of the same user still
+    /// queued; the first of a batch sends it after the window.
+    pub(crate) fn send_presence(&self, peer: NodeName, presence: PresencePush) {
+        if self.inner.federation.get().is_none()
+            || !self
+                .inner
+                .presence_out
+                .queue(&peer, presence, |a, b| a.user == b.user)
+        {
+            return;
+        }
+        let chats = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(BATCH_WINDOW).await;
+            let presence = chats.inner.presence_out.take(&peer);
+            chats
+                .send_batches(&peer, method::PRESENCE, &presence, |chunk| PresenceParams {
+                    presence: chunk.to_vec(),
+                })
+                .await;
+        });
+    }
+
+    /// Sends `items` to `peer` in requests of at most [`MAX_SIGNALS`]; stops at the first
+    /// that fails (signals are never retried).
+    async fn send_batches<T, P: serde::Serialize>(
+        &self,
+        peer: &NodeName,
+        name: &str,
+        items: &[T],
+        params: impl Fn(&[T]) -> P,
+    ) {
+        for chunk in items.chunks(MAX_SIGNALS) {
+            let sent: Result<Value, ChatError> = self.ask_value(peer, name, &params(chunk)).await;
+            if let Err(e) = sent {
+                tracing::debug!(node = %peer, error = %e, "federation: {name} not sent");
+                break;
+            }
+        }
     }
 }

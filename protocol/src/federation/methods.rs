@@ -281,8 +281,8 @@ pub struct DirectResult {
     pub group: Option<GroupId>,
 }
 
-/// The most typing signals one `typing` request carries.
-pub const MAX_TYPING_SIGNALS: usize = 64;
+/// The most signals one `typing` or `presence` request carries.
+pub const MAX_SIGNALS: usize = 64;
 
 /// One typing signal: `user` is typing in `group`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -293,7 +293,7 @@ pub struct TypingSignal {
     pub user: UserId,
 }
 
-/// `typing` params: signals batched per peer, at most [`MAX_TYPING_SIGNALS`]. Never stored;
+/// `typing` params: signals batched per peer, at most [`MAX_SIGNALS`]. Never stored;
 /// the result is an empty map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingParams {
@@ -305,9 +305,14 @@ pub struct TypingParams {
 /// it (the user of the origin). The result is an empty map.
 pub type ProfileChangedParams = crate::gateway::ProfilePush;
 
-/// `presence` params: the user's presence now, as the gateway's `presence` push carries it
-/// (the user of the origin). The result is an empty map.
-pub type PresenceParams = crate::gateway::PresencePush;
+/// `presence` params: users of the origin came online or went offline, each as the gateway's
+/// `presence` push carries it; batched per peer, at most [`MAX_SIGNALS`]. The result is an
+/// empty map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceParams {
+    /// One presence per user, in no particular order.
+    pub presence: Vec<crate::gateway::PresencePush>,
+}
 
 /// `link.preview` params: an invite link's code, of the destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

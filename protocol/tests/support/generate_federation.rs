@@ -20,7 +20,7 @@ use winichat_protocol::federation::methods::{
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, LinkPreview, WriteResult};
-use winichat_protocol::gateway::{Empty, ProfileInfo, Status};
+use winichat_protocol::gateway::{Empty, PresencePush, ProfileInfo, Status};
 use winichat_protocol::ids::{GroupId, Handle, NodeName, UserId};
 
 use super::generate::{TS0, alice, bob, c, home, other_key, remote, test_key, vmap, vtext};
@@ -971,11 +971,21 @@ fn methods() -> Vec<Case> {
             "presence params",
             "fed-presence-params",
             &enc(&PresenceParams {
-                user: carol(),
-                status: Status::Offline,
-                last_seen: Some(Timestamp(TS0)),
+                presence: vec![
+                    PresencePush {
+                        user: carol(),
+                        status: Status::Offline,
+                        last_seen: Some(Timestamp(TS0)),
+                    },
+                    PresencePush {
+                        user: UserId::parse("@dave:remote.example.net").expect("user"),
+                        status: Status::Online,
+                        last_seen: None,
+                    },
+                ],
             }),
-        ),
+        )
+        .note("Two users of the origin, batched: carol went offline, dave came online."),
         valid("presence result", "fed-presence-result", &enc(&Empty {})),
         // link.preview
         valid(

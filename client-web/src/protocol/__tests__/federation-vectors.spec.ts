@@ -181,13 +181,15 @@ const SHAPES: Record<string, Check> = {
   'fed-media-fetch-result': map({ size: uint(), public: bool, data: bytes() }),
   'fed-direct-params': map({ user: userId, peer: userId }),
   'fed-direct-result': map({}, { group: groupId }),
-  // The count (1..64, MAX_TYPING_SIGNALS) is prose, not CDDL.
+  // The count (1..64, MAX_SIGNALS) is prose, not CDDL.
   'fed-typing-params': map({ signals: arrayOf(map({ group: groupId, user: userId })) }),
   'fed-typing-result': map({}),
   // The `profile` and `presence` push data (gateway.md), carried between nodes.
   'fed-profile-changed-params': map({ user: userId, display_name: text, bio: text }, { avatar: mediaId }),
   'fed-profile-changed-result': map({}),
-  'fed-presence-params': map({ user: userId, status: oneOf('online', 'offline') }, { last_seen: uint() }),
+  'fed-presence-params': map({
+    presence: arrayOf(map({ user: userId, status: oneOf('online', 'offline') }, { last_seen: uint() })),
+  }),
   'fed-presence-result': map({}),
   'fed-link-preview-params': map({ code: text }),
   'fed-link-preview-result': map({ group: groupId, name: text, description: text, members: uint() }, { photo: mediaId }),
