@@ -130,4 +130,21 @@ describe('join with a link or #handle:node', () => {
     expect(router.currentRoute.value.path).toBe('/');
     expect(w.get('[data-testid=join-with-link-error]').text()).toContain('Paste an invite link');
   });
+
+  it('offers to open an invite link pasted into the search box, without searching for it', async () => {
+    const { chats, router } = await setup();
+    router.addRoute({ path: '/join/:code', name: 'join', component: { template: '<div />' } });
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([]));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    const before = directory.mock.calls.length;
+    await search(w, 'https://b.test/join/abc');
+    expect(directory.mock.calls.length).toBe(before);
+    expect(w.get('[data-testid=directory-pasted-link]').text()).toContain('of b.test');
+    expect(w.text()).not.toContain('No public group found');
+    await w.get('[data-testid=directory-open-link]').trigger('click');
+    await flushPromises();
+    expect(router.currentRoute.value.params.code).toBe('abc');
+    expect(router.currentRoute.value.query.node).toBe('b.test');
+  });
 });

@@ -11,6 +11,7 @@ import Avatar from '@/components/common/Avatar.vue';
 import { formatMediaId, ok, type Attachment, type CborMap, type CborValue, type Result } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 
+import AttachmentGrid from '../AttachmentGrid.vue';
 import AudioPlayer from '../AudioPlayer.vue';
 import MediaThumb from '../MediaThumb.vue';
 import VideoPlayer from '../VideoPlayer.vue';
@@ -142,5 +143,17 @@ describe('media of another node', () => {
     expect(shown.get('[data-testid=avatar-img]').attributes('src')).toMatch(/^\/api\/media\/0+6\/thumb\/96\?/);
     expect(refused.find('img').exists()).toBe(false);
     expect(refused.text()).toBe('NH');
+  });
+
+  it('the lightbox says a picture the node gives no URL for is unavailable', async () => {
+    gw.refused.add(remote(1));
+    const w = mount(AttachmentGrid, { props: { items: [photo(1)] }, global: { plugins: [pinia] }, attachTo: document.body });
+    await settle();
+    await w.get('[data-testid=attachment-image]').trigger('click');
+    await settle();
+    const box = document.body.querySelector('[data-testid=lightbox]');
+    expect(box).not.toBeNull();
+    expect(box?.querySelector('[data-testid=lightbox-image]')).toBeNull();
+    expect(box?.querySelector('[data-testid=media-unavailable]')?.textContent).toBe('This picture is unavailable.');
   });
 });
