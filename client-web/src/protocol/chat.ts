@@ -18,7 +18,7 @@ import { field, isTextMap, type CborMap, type CborValue } from './codec';
 import type { ErrorBody } from './error-codes';
 import type { PushFrame } from './frames';
 import { getMediaUrls, updateProfile, type ConnectionState, type GatewayError, type MediaUrlRequest, type MediaUrls, type Profile, type ProfileChanges, type Ready } from './gateway';
-import { formatMediaId, parseEventId, parseGroupId, parseHandle, parseMediaId, parseNodeName, parseUserId, type EventId, type GroupId, type Handle, type UserId } from './ids';
+import { formatMediaId, parseEventId, parseGroupId, parseHandle, parseMediaId, parseNodeName, parseUserId, type EventId, type GroupId, type Handle, type NodeName, type UserId } from './ids';
 import { err, ok, type Result } from './result';
 import { refusedCharAt } from './text';
 
@@ -1317,12 +1317,22 @@ export class ChatClient {
     return this.#call(CHAT_METHOD.linksRevoke, { group, code }, decodeEmpty);
   }
 
-  previewLink(code: string): Promise<Result<LinkPreview, ChatError>> {
-    return this.#call(CHAT_METHOD.linksPreview, { code }, (v) => decodeLinkPreview(v));
+  /**
+   * What an invite link leads to. `node`: the node whose link it is (the host of its address
+   * `https://<node>/join/<code>`); absent: this node's. This node asks the other one
+   * (`unavailable` when it cannot be reached).
+   */
+  previewLink(code: string, node?: NodeName): Promise<Result<LinkPreview, ChatError>> {
+    const params: CborMap = { code };
+    if (node !== undefined) params.node = node;
+    return this.#call(CHAT_METHOD.linksPreview, params, (v) => decodeLinkPreview(v));
   }
 
-  redeemLink(code: string, txn?: string): Promise<Result<ChatSummary, ChatError>> {
-    return this.#write(CHAT_METHOD.linksRedeem, { code }, (v) => decodeChatSummary(v, 'result'), txn);
+  /** Joins by an invite link; `node` as for previewLink (the link is redeemed at that node). */
+  redeemLink(code: string, txn?: string, node?: NodeName): Promise<Result<ChatSummary, ChatError>> {
+    const params: CborMap = { code };
+    if (node !== undefined) params.node = node;
+    return this.#write(CHAT_METHOD.linksRedeem, params, (v) => decodeChatSummary(v, 'result'), txn);
   }
 
   // --- members, bans, roles ------------------------------------------------------------------

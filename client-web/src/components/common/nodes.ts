@@ -5,7 +5,7 @@
  * Pure functions over id strings: anything that does not parse as a user id, group id or handle
  * has no node (no badge), never an exception.
  */
-import { nodeOf, parseGroupId, parseHandle, parseUserId, type NodeName } from '@/protocol';
+import { nodeOf, parseGroupId, parseHandle, parseNodeName, parseUserId, type NodeName } from '@/protocol';
 
 /** The node of a user id (`@name:node`), group id (`!x:home`) or handle (`#h:node`), else null. */
 export function nodeOfId(id: string | null | undefined): NodeName | null {
@@ -84,4 +84,46 @@ export async function withinTime<T>(call: Promise<T>, ms: number, late: () => T)
   } finally {
     if (timer !== null) clearTimeout(timer);
   }
+}
+
+/** An invite link as the app reads it: its code, and its node when that is not the user's own. */
+export interface JoinLink {
+  readonly code: string;
+  /** The node whose link it is; null: the user's own node (an ordinary local link). */
+  readonly node: NodeName | null;
+}
+
+/**
+ * What the user pasted, when it is an invite link's address: `https://<node>/join/<code>` (or
+ * `http://`, or without the scheme). The link's node is its address's host (with its port):
+ * null when that is `me`'s node. Null for anything else (a handle, a name, a malformed address).
+ */
+export function parseJoinLink(typed: string, me: string | null | undefined): JoinLink | null {
+  const text = typed.trim();
+  const m = /^(?:(https?):\/\/)?([^/?#\s]+)\/join\/([^/?#\s]+)\/?(?:[?#]\S*)?$/i.exec(text);
+  if (m === null) return null;
+  const [, , rawHost, rawCode] = m;
+  if (rawHost === undefined || rawCode === undefined || rawHost.includes('@')) return null;
+  let code: string;
+  try {
+    code = decodeURIComponent(rawCode);
+  } catch {
+    return null;
+  }
+  if (code === '' || code.startsWith('#')) return null;
+  const node = parseNodeName(rawHost.toLowerCase());
+  if (!node.ok) return null;
+  return { code, node: node.value === nodeOfId(me) ? null : node.value };
+}
+
+/**
+ * The address of an invite link of `me`'s node, to share: `${origin}/join/<code>` when the app
+ * is served under the node's own name, else `https://<node>/join/<code>` (the node name is what
+ * other nodes and apps read the link's node from).
+ */
+export function inviteLinkAddress(code: string, me: string | null | undefined, location: { readonly origin: string; readonly host: string }): string {
+  const path = `/join/${encodeURIComponent(code)}`;
+  const node = nodeOfId(me);
+  if (node === null || node === location.host.toLowerCase()) return `${location.origin}${path}`;
+  return `https://${node}${path}`;
 }

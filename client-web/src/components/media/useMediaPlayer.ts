@@ -3,7 +3,8 @@
  * `<audio>`/`<video>` element the component renders (`preload="metadata"`, `:src="src"`).
  *
  * - The source is the media store's signed URL; while it is still being signed a play request
- *   waits for it.
+ *   waits for it. When the node gives none (`unavailable`: media I may not see, or another
+ *   node's media that could not be fetched), the player says so and plays nothing.
  * - Starting claims playback (one player plays at a time).
  * - Duration: the element's once known; before that (and for recorder WebM files that state
  *   none) the attachment's `duration_ms`.
@@ -37,6 +38,8 @@ const MAX_RECOVERIES = 2;
 export function useMediaPlayer(options: MediaPlayerOptions) {
   const media = useMediaStore();
   const src = computed(() => media.url(options.id()).value);
+  /** The node gave no URL for it (media.urls answered null): nothing to play. */
+  const unavailable = computed(() => media.status(options.id()).value === 'refused');
 
   const playing = ref(false);
   const current = ref(0);
@@ -63,6 +66,10 @@ export function useMediaPlayer(options: MediaPlayerOptions) {
   async function play(): Promise<void> {
     const el = options.el.value;
     failed.value = false;
+    if (unavailable.value) {
+      wantPlay = false;
+      return;
+    }
     if (!el || !src.value) {
       wantPlay = true;
       return;
@@ -230,6 +237,7 @@ export function useMediaPlayer(options: MediaPlayerOptions) {
 
   return {
     src,
+    unavailable,
     playing,
     current,
     duration,

@@ -84,3 +84,67 @@ describe('directory', () => {
     expect(w.get('[data-testid=directory-error]').text()).toBe('You cannot join this group (you may be banned).');
   });
 });
+
+describe('join with a link or #handle:node', () => {
+  afterEach(() => provideSdk(null));
+
+  async function withJoinRoute() {
+    const { chats, router } = await setup();
+    router.addRoute({ path: '/join/:code', name: 'join', component: { template: '<div />' } });
+    vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([]));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    return { w, router };
+  }
+
+  async function paste(w: ReturnType<typeof mount>, text: string): Promise<void> {
+    await w.get('[data-testid=join-with-link-input]').setValue(text);
+    await w.get('[data-testid=join-with-link]').trigger('submit');
+    await flushPromises();
+  }
+
+  it('opens the join page of another node’s link, naming its node', async () => {
+    const { w, router } = await withJoinRoute();
+    await paste(w, 'https://b.test/join/Xy_z-9');
+    expect(router.currentRoute.value.name).toBe('join');
+    expect(router.currentRoute.value.params.code).toBe('Xy_z-9');
+    expect(router.currentRoute.value.query.node).toBe('b.test');
+  });
+
+  it('opens a link of this node as an ordinary local link', async () => {
+    const { w, router } = await withJoinRoute();
+    await paste(w, 'http://a.test/join/abc');
+    expect(router.currentRoute.value.params.code).toBe('abc');
+    expect(router.currentRoute.value.query.node).toBeUndefined();
+  });
+
+  it('opens a public group by its whole #handle:node', async () => {
+    const { w, router } = await withJoinRoute();
+    await paste(w, '#Crabs:b.test');
+    expect(router.currentRoute.value.params.code).toBe('#crabs:b.test');
+  });
+
+  it('says what it takes when the text is neither', async () => {
+    const { w, router } = await withJoinRoute();
+    await paste(w, 'crabs');
+    expect(router.currentRoute.value.path).toBe('/');
+    expect(w.get('[data-testid=join-with-link-error]').text()).toContain('Paste an invite link');
+  });
+
+  it('offers to open an invite link pasted into the search box, without searching for it', async () => {
+    const { chats, router } = await setup();
+    router.addRoute({ path: '/join/:code', name: 'join', component: { template: '<div />' } });
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValue(ok([]));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    const before = directory.mock.calls.length;
+    await search(w, 'https://b.test/join/abc');
+    expect(directory.mock.calls.length).toBe(before);
+    expect(w.get('[data-testid=directory-pasted-link]').text()).toContain('of b.test');
+    expect(w.text()).not.toContain('No public group found');
+    await w.get('[data-testid=directory-open-link]').trigger('click');
+    await flushPromises();
+    expect(router.currentRoute.value.params.code).toBe('abc');
+    expect(router.currentRoute.value.query.node).toBe('b.test');
+  });
+});

@@ -139,3 +139,87 @@ describe('join by handle', () => {
     expect(none.get('[data-testid=join-error]').text()).toBe('There is no public group #home:node.test.');
   });
 });
+
+describe('invite link of another node', () => {
+  afterEach(() => provideSdk(null));
+
+  const RG = '!remote1:a.test' as GroupId;
+  const remoteSummary: ChatSummary = { ...summary, group: RG, owner: '@o:a.test' as UserId };
+
+  async function at(path: string) {
+    const auth = new AuthClient({ fetch: vi.fn() as unknown as typeof fetch });
+    provideSdk({ auth, gateway: new Gateway({ tokens: auth, url: 'ws://b.test/ws' }) });
+    setActivePinia(createPinia());
+    useSessionStore().userId = '@bob:b.test';
+    const chats = useChatsStore();
+    const router = createRouter({
+      history: createMemoryHistory(),
+      routes: [
+        { path: '/', component: { template: '<div />' } },
+        { path: '/join/:code', name: 'join', component: JoinLinkView },
+        { path: '/chat/:group', name: 'chat', component: { template: '<div data-testid="chat" />' } },
+      ],
+    });
+    await router.push(path);
+    await router.isReady();
+    return { chats, router };
+  }
+
+  it('previews the link at its node and redeems it there, through this node', async () => {
+    const { chats, router } = await at('/join/abc123?node=a.test');
+    const preview = vi.spyOn(chats.client, 'previewLink').mockResolvedValue(ok({ group: RG, name: 'Far crabs', description: '', members: 2 }));
+    const redeem = vi.spyOn(chats.client, 'redeemLink').mockResolvedValue(ok(remoteSummary));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(preview).toHaveBeenCalledWith('abc123', 'a.test');
+    expect(w.get('[data-testid=join-name]').text()).toBe('Far crabs');
+    expect(w.get('[data-testid=node-badge]').text()).toContain('a.test');
+    await w.get('[data-testid=join-submit]').trigger('click');
+    await flushPromises();
+    expect(redeem).toHaveBeenCalledWith('abc123', undefined, 'a.test');
+    expect(router.currentRoute.value.params.group).toBe(RG);
+  });
+
+  it('treats ?node= naming the user’s own node as a local link', async () => {
+    const { chats, router } = await at('/join/abc123?node=b.test');
+    const preview = vi.spyOn(chats.client, 'previewLink').mockResolvedValue(ok({ group: '!local1:b.test' as GroupId, name: 'Here', description: '', members: 1 }));
+    mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(preview).toHaveBeenCalledWith('abc123');
+  });
+
+  it('says the link of that node is dead, naming the node', async () => {
+    const { chats, router } = await at('/join/abc123?node=a.test');
+    vi.spyOn(chats.client, 'previewLink').mockResolvedValue(err({ code: 'not_found', message: 'no such link' }));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(w.get('[data-testid=join-error]').text()).toBe('This invite link of a.test is invalid, expired, used up or revoked.');
+    expect(w.find('.loading').exists()).toBe(false);
+  });
+
+  it('says the node cannot be reached, for the preview and for the join', async () => {
+    const { chats, router } = await at('/join/abc123?node=a.test');
+    const preview = vi.spyOn(chats.client, 'previewLink').mockResolvedValue(err({ code: 'unavailable', message: 'node a.test cannot be reached' }));
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(w.get('[data-testid=join-error]').text()).toBe('a.test cannot be reached right now. Try again later.');
+
+    preview.mockResolvedValue(ok({ group: RG, name: 'Far crabs', description: '', members: 2 }));
+    vi.spyOn(chats.client, 'redeemLink').mockResolvedValue(err({ code: 'unavailable', message: 'node a.test cannot be reached' }));
+    const w2 = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    await w2.get('[data-testid=join-submit]').trigger('click');
+    await flushPromises();
+    expect(w2.get('[data-testid=join-error]').text()).toBe('a.test cannot be reached right now. Try again later.');
+    expect(w2.find('[data-testid=join-submit] .loading').exists()).toBe(false);
+  });
+
+  it('refuses a node that is no node name, without asking', async () => {
+    const { chats, router } = await at('/join/abc123?node=Not%20a%20node');
+    const preview = vi.spyOn(chats.client, 'previewLink');
+    const w = mount(JoinLinkView, { global: { plugins: [router] } });
+    await flushPromises();
+    expect(preview).not.toHaveBeenCalled();
+    expect(w.get('[data-testid=join-error]').text()).toBe('This invite link names no valid node.');
+  });
+});

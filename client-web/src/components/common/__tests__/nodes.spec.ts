@@ -7,7 +7,7 @@ import { provideSdk } from '@/services/sdk';
 import { useSessionStore } from '@/stores/session';
 
 import NodeBadge from '../NodeBadge.vue';
-import { nodeOfId, remoteErrorText, remoteNode, typedRemoteUser, withinTime } from '../nodes';
+import { inviteLinkAddress, nodeOfId, parseJoinLink, remoteErrorText, remoteNode, typedRemoteUser, withinTime } from '../nodes';
 
 const ME = '@ana:a.test';
 
@@ -105,5 +105,39 @@ describe('NodeBadge', () => {
     useSessionStore().userId = ME;
     await w.vm.$nextTick();
     expect(w.find('[data-testid=node-badge]').exists()).toBe(true);
+  });
+});
+
+describe('parseJoinLink', () => {
+  const me = '@bob:b.test';
+
+  it('reads the code and the node of another node’s link', () => {
+    expect(parseJoinLink('https://a.test/join/AbC-12_x', me)).toEqual({ code: 'AbC-12_x', node: 'a.test' });
+    expect(parseJoinLink('  http://127.0.0.1:8080/join/abc/  ', me)).toEqual({ code: 'abc', node: '127.0.0.1:8080' });
+    expect(parseJoinLink('a.test:8443/join/abc?utm=x', me)).toEqual({ code: 'abc', node: 'a.test:8443' });
+    expect(parseJoinLink('HTTPS://A.Test/join/abc', me)).toEqual({ code: 'abc', node: 'a.test' });
+  });
+
+  it('gives no node for a link of the user’s own node', () => {
+    expect(parseJoinLink('https://b.test/join/abc', me)).toEqual({ code: 'abc', node: null });
+  });
+
+  it('is null for what is no invite link', () => {
+    for (const text of ['', 'abc', '#crabs:a.test', 'https://a.test/', 'https://a.test/join/', 'https://a.test/chat/abc', 'https://user@a.test/join/abc', 'https://a_b/join/abc', 'ftp://a.test/join/abc', 'https://a.test/join/%E0%A4%A', 'https://a.test/join/%23crabs:a.test'])
+      expect(parseJoinLink(text, me), text).toBeNull();
+  });
+});
+
+describe('inviteLinkAddress', () => {
+  it('uses the app’s origin when it is served under the node’s name', () => {
+    expect(inviteLinkAddress('abc', '@ana:127.0.0.1:8080', { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' })).toBe('http://127.0.0.1:8080/join/abc');
+  });
+
+  it('uses the node’s name when the app is served under another host', () => {
+    expect(inviteLinkAddress('abc', '@ana:chat.example', { origin: 'http://localhost:5173', host: 'localhost:5173' })).toBe('https://chat.example/join/abc');
+  });
+
+  it('falls back to the origin while the user is unknown', () => {
+    expect(inviteLinkAddress('a b', null, { origin: 'https://x.test', host: 'x.test' })).toBe('https://x.test/join/a%20b');
   });
 });
