@@ -26,7 +26,7 @@ use winichat_protocol::federation::methods::{
 };
 use winichat_protocol::gateway::chat::{self as api, method};
 use winichat_protocol::gateway::{self, ProfileUpdateParams};
-use winichat_protocol::ids::{MediaId, NodeName};
+use winichat_protocol::ids::{GroupId, MediaId, NodeName};
 use winichat_protocol::media::{AttachmentInput, MediaUrlRequest, MediaUrls, MediaUrlsParams};
 use winichat_testkit::client::Client;
 use winichat_testkit::cluster::{Cluster, ClusterSpec};
@@ -64,6 +64,7 @@ on_both!(
     a_photo_and_a_voice_message_play_for_bob_from_b_s_own_urls,
     a_remote_avatar_gets_a_url_on_b,
     a_node_without_a_member_gets_not_found,
+    a_post_that_would_be_refused_makes_the_home_fetch_nothing,
     b_refuses_wrong_bytes_and_over_size_media_from_a_hostile_peer,
     bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant,
     a_file_of_several_pieces_arrives_whole,
@@ -590,6 +591,43 @@ async fn bob_attaches_b_s_media_in_a_group_of_a_and_a_fetches_it_under_a_grant(b
     let history = users::latest_history(&mut alice, &group).await;
     let body = format!("{:?}", history.items.last().expect("the post").body);
     assert!(body.contains("image/jpeg"), "{body}");
+    cluster.shutdown().await;
+}
+
+async fn a_post_that_would_be_refused_makes_the_home_fetch_nothing(backend: Backend) {
+    let cluster = two_nodes(backend).await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    let photo = upload(b, &bob.account().token.clone(), fx::jpeg(320, 240)).await;
+
+    // A group that does not exist, and one bob is not in: refused before A fetches anything.
+    let missing: GroupId = format!("!nosuch:{}", a.name()).parse().expect("group");
+    let mut params = users::post_params(&missing, "from B");
+    params.attachments = vec![attachment(&photo)];
+    bob.err(method::MSGS_POST, &params, ErrorCode::NotFound)
+        .await;
+    let group = public_group(&mut alice, "closed").await;
+    let mut params = users::post_params(&group, "from B");
+    params.attachments = vec![attachment(&photo)];
+    bob.err(method::MSGS_POST, &params, ErrorCode::Forbidden)
+        .await;
+    assert_eq!(a.media().remote_fetches(), 0, "A downloaded nothing");
+
+    // Nor may bob set a group photo of B's media on a group of A, even as its owner's peer.
+    users::join_group(&mut bob, &group).await;
+    let photo_update = api::GroupUpdateParams {
+        txn: winichat_testkit::client::txn(),
+        group: group.clone(),
+        name: None,
+        description: None,
+        photo: Some(Some(photo.clone())),
+        visibility: None,
+        handle: None,
+    };
+    bob.err(method::GROUPS_UPDATE, &photo_update, ErrorCode::BadRequest)
+        .await;
+    assert_eq!(a.media().remote_fetches(), 0, "A downloaded nothing");
     cluster.shutdown().await;
 }
 

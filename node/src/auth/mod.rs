@@ -350,7 +350,7 @@ fn truncate_chars(s: &str, max: usize) -> String {
 
 /// A display name: at most [`MAX_DISPLAY_NAME`] characters of shown text on one line
 /// (protocol.md §2.1: no control, invisible or direction-changing character).
-fn check_display_name(s: &str) -> Result<(), AuthError> {
+pub(crate) fn check_display_name(s: &str) -> Result<(), AuthError> {
     if s.chars().count() > MAX_DISPLAY_NAME {
         return Err(AuthError::BadRequest(format!(
             "the display name must have at most {MAX_DISPLAY_NAME} characters"
@@ -361,7 +361,7 @@ fn check_display_name(s: &str) -> Result<(), AuthError> {
 }
 
 /// A bio: at most [`MAX_BIO`] characters of shown text, `\n` allowed.
-fn check_bio(s: &str) -> Result<(), AuthError> {
+pub(crate) fn check_bio(s: &str) -> Result<(), AuthError> {
     if s.chars().count() > MAX_BIO {
         return Err(AuthError::BadRequest(format!(
             "the bio must have at most {MAX_BIO} characters"

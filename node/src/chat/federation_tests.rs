@@ -922,3 +922,109 @@ async fn a_node_tells_only_of_its_own_users_and_only_those_sharing_a_chat_hear_i
         .expect("answered");
     assert_eq!(pushes_named(&b, &bob, gateway::event::PROFILE).len(), 1);
 }
+
+#[tokio::test]
+async fn only_the_pairs_own_direct_chat_may_start_a_replica_through_dm_open() {
+    let mesh = Arc::new(Mesh::default());
+    let a = node(&mesh, "a.example", 1, &["alice"]).await;
+    let b = node(&mesh, "b.example", 2, &["bob"]).await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    let group = GroupId::parse("!pair01:a.example").expect("group");
+    let create = |sender: &UserId, body: Value| {
+        a.sign(Event {
+            group: group.clone(),
+            seq: 1,
+            prev: None,
+            ts: super::now(),
+            sender: sender.clone(),
+            kind: EventKind::GroupCreate,
+            body,
+        })
+    };
+    let check = super::remote::creates_direct_chat;
+    assert!(check(
+        &create(&alice, direct_create_body(&bob)),
+        &group,
+        &alice,
+        &bob
+    ));
+    assert!(
+        !check(
+            &create(&alice, direct_create_body(&bob)),
+            &group,
+            &alice,
+            &alice
+        ),
+        "a direct chat with someone else"
+    );
+    assert!(
+        !check(
+            &create(&a.user("mallory"), direct_create_body(&bob)),
+            &group,
+            &alice,
+            &bob
+        ),
+        "created by another user of A"
+    );
+    let mut public = direct_create_body(&bob);
+    if let Value::Map(entries) = &mut public {
+        for (k, v) in entries.iter_mut() {
+            if k.as_text() == Some("kind") {
+                *v = Value::from("group");
+            }
+        }
+    }
+    assert!(
+        !check(&create(&alice, public), &group, &alice, &bob),
+        "a group is not a direct chat"
+    );
+    let other = GroupId::parse("!other1:a.example").expect("group");
+    assert!(!check(
+        &create(&alice, direct_create_body(&bob)),
+        &other,
+        &alice,
+        &bob
+    ));
+    assert!(!check(b"not cose", &group, &alice, &bob));
+}
+
+#[tokio::test]
+async fn a_profile_breaking_the_limits_is_neither_kept_nor_shown() {
+    let (_mesh, a, b, _group) = joined_pair().await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    let service = PeerService::new(b.chats.clone());
+    for (name, bio) in [
+        ("x".repeat(65), String::new()),
+        ("Alice".to_owned(), "y".repeat(501)),
+        ("Ali\u{202e}ce".to_owned(), String::new()),
+    ] {
+        let refused = service
+            .handle(
+                &a.name,
+                method::PROFILE_CHANGED,
+                gateway::to_value(&gateway::ProfilePush {
+                    user: alice.clone(),
+                    display_name: name,
+                    bio,
+                    avatar: None,
+                })
+                .expect("params"),
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            refused.code,
+            winichat_protocol::error_code::ErrorCode::BadRequest
+        );
+    }
+    assert!(pushes_named(&b, &bob, gateway::event::PROFILE).is_empty());
+    // What B shows is what A's own profile.get gives (a valid one).
+    assert_eq!(
+        b.chats
+            .remote_profile(&alice)
+            .await
+            .expect("fetched")
+            .display_name,
+        "alice"
+    );
+}

@@ -25,6 +25,13 @@ const PROFILE_TTL: Duration = Duration::from_secs(60 * 60);
 /// Remote profiles and presences kept at most; past it, the oldest go first.
 const MAX_CACHED: usize = 10_000;
 
+/// How long a profile that could not be fetched is not asked for again (a node that does not
+/// answer costs one wait, not one per member shown).
+const FAILED_FOR: Duration = Duration::from_secs(30);
+
+/// The longest a page of members waits for the profiles it shows.
+const PREFETCH_DEADLINE: Duration = Duration::from_secs(2);
+
 /// A presence as the user's node told it, and when it was told.
 type Told = (Status, Option<Timestamp>, Instant);
 
@@ -33,11 +40,25 @@ type Told = (Status, Option<Timestamp>, Instant);
 pub(crate) struct RemotePeople {
     profiles: StdMutex<HashMap<UserId, (ProfileInfo, Instant)>>,
     presence: StdMutex<HashMap<UserId, Told>>,
+    /// Profiles whose fetch failed, and when.
+    failed: StdMutex<HashMap<UserId, Instant>>,
 }
 
 impl RemotePeople {
     fn profile(&self, user: &UserId) -> Option<(ProfileInfo, Instant)> {
         lock(&self.profiles).get(user).cloned()
+    }
+
+    fn failed_lately(&self, user: &UserId) -> bool {
+        lock(&self.failed)
+            .get(user)
+            .is_some_and(|at| at.elapsed() < FAILED_FOR)
+    }
+
+    fn note_failure(&self, user: &UserId) {
+        let mut failed = lock(&self.failed);
+        evict_oldest(&mut failed, |at| *at);
+        failed.insert(user.clone(), Instant::now());
     }
 
     fn keep_profile(&self, profile: ProfileInfo) {
@@ -87,9 +108,15 @@ impl Chats {
     pub async fn remote_profile(&self, user: &UserId) -> Result<ProfileInfo, ChatError> {
         let cached = self.inner.people.profile(user);
         if let Some((profile, at)) = &cached
-            && at.elapsed() < PROFILE_TTL
+            && (at.elapsed() < PROFILE_TTL || self.inner.people.failed_lately(user))
         {
             return Ok(profile.clone());
+        }
+        if self.inner.people.failed_lately(user) {
+            return Err(ChatError::Unavailable(format!(
+                "node {} did not give this profile a moment ago",
+                user.node()
+            )));
         }
         let asked: Result<ProfileInfo, ChatError> = self
             .ask(
@@ -100,6 +127,14 @@ impl Chats {
             .await;
         match asked {
             Ok(profile) if &profile.id == user => {
+                check_profile(&profile.display_name, &profile.bio).map_err(|e| {
+                    tracing::warn!(%user, error = %e, "federation: a profile breaking the limits");
+                    self.inner.people.note_failure(user);
+                    ChatError::Unavailable(format!(
+                        "node {} gave a profile this node cannot show",
+                        user.node()
+                    ))
+                })?;
                 self.inner.people.keep_profile(profile.clone());
                 Ok(profile)
             }
@@ -110,12 +145,15 @@ impl Chats {
             Err(ChatError::Remote(body)) if body.code == ErrorCode::NotFound => {
                 Err(ChatError::NotFound("no such user"))
             }
-            Err(e) => cached.map(|(profile, _)| profile).ok_or(e),
+            Err(e) => {
+                self.inner.people.note_failure(user);
+                cached.map(|(profile, _)| profile).ok_or(e)
+            }
         }
     }
 
-    /// The display name and avatar to show for `user`: their account here, or their cached
-    /// (else fetched) profile; empty when their node cannot say.
+    /// The display name and avatar to show for `user` now: their account here, or their
+    /// cached profile (fetched ahead by [`Chats::prefetch_profiles`]); empty when none is.
     pub(crate) async fn shown_as(
         &self,
         user: &UserId,
@@ -126,10 +164,13 @@ impl Chats {
                 None => (String::new(), None),
             });
         }
-        Ok(match self.remote_profile(user).await {
-            Ok(profile) => (profile.display_name, profile.avatar),
-            Err(_) => (String::new(), None),
-        })
+        Ok(self
+            .inner
+            .people
+            .profile(user)
+            .map_or((String::new(), None), |(profile, _)| {
+                (profile.display_name, profile.avatar)
+            }))
     }
 
     /// The avatar to show for `user` without waiting on another node: their account here, or
@@ -187,7 +228,11 @@ impl Chats {
                         .is_none_or(|(_, at)| at.elapsed() >= PROFILE_TTL)
             })
             .collect();
-        futures_util::future::join_all(missing.into_iter().map(|u| self.remote_profile(u))).await;
+        let all =
+            futures_util::future::join_all(missing.into_iter().map(|u| self.remote_profile(u)));
+        if tokio::time::timeout(PREFETCH_DEADLINE, all).await.is_err() {
+            tracing::debug!("federation: profiles of a member page not all fetched in time");
+        }
     }
 
     /// The presence of a user of another node, as their node last told it.
@@ -241,6 +286,7 @@ impl Chats {
         changed: ProfilePush,
     ) -> Result<(), ChatError> {
         super::peers::speaks_for(origin, &changed.user)?;
+        check_profile(&changed.display_name, &changed.bio)?;
         let locals = self.local_contacts(&changed.user).await?;
         if locals.is_empty() {
             return Ok(());
@@ -296,6 +342,14 @@ impl Chats {
             .filter(|u| u.node() == self.node())
             .collect())
     }
+}
+
+/// The rules a profile of this node's own users meets (`profile.update`), for one of another
+/// node: what is cached and shown of it is bounded and safe to show.
+fn check_profile(display_name: &str, bio: &str) -> Result<(), ChatError> {
+    crate::auth::check_display_name(display_name)
+        .and_then(|()| crate::auth::check_bio(bio))
+        .map_err(|e| ChatError::BadRequest(e.to_string()))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ChatError> {

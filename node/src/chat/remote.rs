@@ -9,13 +9,16 @@ use std::time::Duration;
 use ciborium::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use winichat_protocol::codec::Limits;
+use winichat_protocol::cose::UnverifiedSign1;
 use winichat_protocol::error_code::ErrorCode;
+use winichat_protocol::event::Event;
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
     JoinParams, JoinRoute, LinkPreviewParams, StateParams, StateResult, SubmitParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
-use winichat_protocol::group::GroupState;
+use winichat_protocol::group::{Body, GroupKind, GroupState};
 use winichat_protocol::ids::{GroupId, Handle, NodeName, UserId};
 
 use super::{ChatError, Chats};
@@ -459,6 +462,30 @@ impl Chats {
                 peer.node()
             )));
         }
+        // Only the pair's own chat may start a replica here (spec §6 (a)): its first event must
+        // be the peer's `group.create` of a direct chat with the user, checked before anything
+        // is kept (the replica verifies its signature as it applies it).
+        let first: BackfillResult = self
+            .ask(
+                peer.node(),
+                method::BACKFILL,
+                &BackfillParams {
+                    group: group.clone(),
+                    from: 1,
+                    limit: 1,
+                },
+            )
+            .await?;
+        if !first
+            .events
+            .first()
+            .is_some_and(|raw| creates_direct_chat(raw, &group, peer, actor))
+        {
+            return Err(ChatError::Unavailable(format!(
+                "node {} named a chat that is not a direct chat of the two",
+                peer.node()
+            )));
+        }
         // Its `group.create` may be on its way here as a push too: expect it.
         self.joining(&group, true);
         let synced = self.sync(&group, 1).await;
@@ -626,6 +653,30 @@ impl Chats {
         }
         Err(ChatError::internal("backfill did not converge"))
     }
+}
+
+/// True when `raw` is a `group.create` of `group` by `creator` making a direct chat with
+/// `peer` alone (not yet verified: the replica checks the signature when it applies it).
+pub(super) fn creates_direct_chat(
+    raw: &[u8],
+    group: &GroupId,
+    creator: &UserId,
+    peer: &UserId,
+) -> bool {
+    let Some(event) = UnverifiedSign1::parse(raw, &Limits::EVENT)
+        .ok()
+        .and_then(|sign1| sign1.decode_stored::<Event>(&Limits::EVENT).ok())
+    else {
+        return false;
+    };
+    if event.seq != 1 || &event.group != group || &event.sender != creator {
+        return false;
+    }
+    matches!(
+        Body::decode_signed(&event.kind, &event.body),
+        Ok(Body::GroupCreate(create))
+            if create.kind == GroupKind::Direct && create.members.as_slice() == [peer.clone()]
+    )
 }
 
 fn decode<T: DeserializeOwned>(params: &Value) -> Result<T, ChatError> {

@@ -24,8 +24,10 @@ const BATCH_WINDOW: Duration = Duration::from_millis(100);
 const MAX_QUEUED_PER_PEER: usize = 4 * MAX_SIGNALS;
 
 /// Signals waiting for their peer's next request, per peer: typing signals and presences.
+/// One sender at a time per peer, so a peer gets them in the order they were queued.
 #[derive(Debug)]
 pub(crate) struct PeerQueue<T> {
+    /// Per peer: what waits, while its sender runs (no entry: no sender).
     queued: StdMutex<HashMap<NodeName, Vec<T>>>,
 }
 
@@ -39,30 +41,36 @@ impl<T> Default for PeerQueue<T> {
 
 impl<T> PeerQueue<T> {
     /// Queues `item` for `peer`, in place of a queued one that is `same` (the later wins);
-    /// true when it is the first of a new batch (the caller then sends the batch after
-    /// [`BATCH_WINDOW`]).
+    /// true when no sender runs for `peer` (the caller then starts one).
     fn queue(&self, peer: &NodeName, item: T, same: impl Fn(&T, &T) -> bool) -> bool {
         let mut queued = self
             .queued
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let start = !queued.contains_key(peer);
         let batch = queued.entry(peer.clone()).or_default();
-        let first = batch.is_empty();
         if let Some(held) = batch.iter_mut().find(|held| same(held, &item)) {
             *held = item;
         } else if batch.len() < MAX_QUEUED_PER_PEER {
             batch.push(item);
         }
-        first
+        start
     }
 
-    /// Everything queued for `peer`.
+    /// Everything queued for `peer`; when nothing is, the sender is done (the next item
+    /// queued starts a new one).
     fn take(&self, peer: &NodeName) -> Vec<T> {
-        self.queued
+        let mut queued = self
+            .queued
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(peer)
-            .unwrap_or_default()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match queued.get_mut(peer) {
+            Some(batch) if !batch.is_empty() => std::mem::take(batch),
+            _ => {
+                queued.remove(peer);
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -91,7 +99,15 @@ impl Chats {
                     .filter(|u| *u != user && u.node() == &me)
                     .cloned()
                     .collect();
-                (locals, super::remote::destinations(&me, None, &l.state))
+                // Members' nodes only: a node with just a pending invitee is not in the chat.
+                let nodes: std::collections::BTreeSet<NodeName> = l
+                    .state
+                    .members
+                    .keys()
+                    .map(|u| u.node().clone())
+                    .filter(|n| n != &me)
+                    .collect();
+                (locals, nodes)
             })
             .await?;
         if !self.typing_due(group, user, super::now()) {
@@ -138,14 +154,14 @@ impl Chats {
                 "1 to {MAX_SIGNALS} typing signals"
             )));
         }
+        // A node speaks for its own users only: one signal about another's spoils the request
+        // before any is acted on.
+        for signal in p.signals.iter().filter(|s| !self.is_remote(&s.group)) {
+            super::peers::speaks_for(origin, &signal.user)?;
+        }
         for signal in p.signals {
-            let allowed = if self.is_remote(&signal.group) {
-                // About a group homed elsewhere: only its home says who types there.
-                signal.group.home() == origin
-            } else {
-                super::peers::speaks_for(origin, &signal.user)?;
-                true
-            };
+            // About a group homed elsewhere: only its home says who types there.
+            let allowed = !self.is_remote(&signal.group) || signal.group.home() == origin;
             if !allowed {
                 continue;
             }
@@ -168,13 +184,18 @@ impl Chats {
         }
         let chats = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(BATCH_WINDOW).await;
-            let signals = chats.inner.typing_out.take(&peer);
-            chats
-                .send_batches(&peer, method::TYPING, &signals, |chunk| TypingParams {
-                    signals: chunk.to_vec(),
-                })
-                .await;
+            loop {
+                tokio::time::sleep(BATCH_WINDOW).await;
+                let signals = chats.inner.typing_out.take(&peer);
+                if signals.is_empty() {
+                    return;
+                }
+                chats
+                    .send_batches(&peer, method::TYPING, &signals, |chunk| TypingParams {
+                        signals: chunk.to_vec(),
+                    })
+                    .await;
+            }
         });
     }
 
@@ -191,13 +212,18 @@ impl Chats {
         }
         let chats = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(BATCH_WINDOW).await;
-            let presence = chats.inner.presence_out.take(&peer);
-            chats
-                .send_batches(&peer, method::PRESENCE, &presence, |chunk| PresenceParams {
-                    presence: chunk.to_vec(),
-                })
-                .await;
+            loop {
+                tokio::time::sleep(BATCH_WINDOW).await;
+                let presence = chats.inner.presence_out.take(&peer);
+                if presence.is_empty() {
+                    return;
+                }
+                chats
+                    .send_batches(&peer, method::PRESENCE, &presence, |chunk| PresenceParams {
+                        presence: chunk.to_vec(),
+                    })
+                    .await;
+            }
         });
     }
 

@@ -933,6 +933,17 @@ impl Chats {
         let attachments = if p.attachments.is_empty() {
             Vec::new()
         } else {
+            if actor.node() != self.node() {
+                // A user of another node attaches media of their node, which this node then
+                // fetches: only once they may post media here at all (the lock's check below
+                // still decides), so no one makes this node download for a refused post.
+                let media_post = Action::Post {
+                    media: true,
+                    mention_everyone: p.mention_everyone,
+                };
+                self.with_access(actor, &p.group, media_post, |_| ())
+                    .await?;
+            }
             self.media()?.attachments(actor, &p.attachments).await?
         };
         self.write_about(actor, &p.group, &p.txn, p.reply_to, |state, reply| {

@@ -140,6 +140,13 @@ impl Media {
     /// For avatars and group photos: `id` must be an image `user` uploaded to this node.
     /// Touches it, so the clean-up's grace restarts while the change is committed.
     pub async fn check_photo(&self, user: &UserId, id: &MediaId) -> Result<(), MediaError> {
+        // Only attachments may come from the user's own node (federation.md §5.6): a photo is
+        // an upload to this node, never fetched for the asking.
+        if id.node != *self.node() {
+            return Err(MediaError::invalid(format!(
+                "media {id} is not stored on this node"
+            )));
+        }
         let row = self.own_upload(user, id).await?;
         if row.kind != MediaKind::Image {
             return Err(MediaError::invalid("a photo must be an image"));
