@@ -45,12 +45,12 @@ pub(super) struct Remote {
     /// Sends `media.fetch`; unset on a node that does not federate.
     client: OnceLock<Arc<dyn FedClient>>,
     /// One lock per media being fetched: concurrent requests wait for the first fetch.
-    fetching: std::sync::Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    fetching: std::sync::Mutex<HashMap<MediaId, Arc<tokio::sync::Mutex<()>>>>,
     /// Media whose fetch was refused or failed, and when.
-    failed: std::sync::Mutex<HashMap<[u8; 32], Instant>>,
+    failed: std::sync::Mutex<HashMap<MediaId, Instant>>,
     /// Media its origin did not call public, asked for by a user who may not see it here, and
     /// when: not asked again for such users for a while (users who may see it still fetch it).
-    hidden: std::sync::Mutex<HashMap<[u8; 32], Instant>>,
+    hidden: std::sync::Mutex<HashMap<MediaId, Instant>>,
     /// Fetches started (first pieces asked for), for monitoring and tests.
     started: AtomicU64,
     /// Media of this node that another node (the home of a group) may fetch until a time:
@@ -227,7 +227,7 @@ impl Media {
             .failed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&media.sha256);
+            .remove(media);
         self.fetch_once(media, true).await;
         self.db()
             .media()
@@ -260,24 +260,26 @@ impl Media {
     /// fetch per media at a time, the others wait for it.
     async fn fetch_once(&self, media: &MediaId, visible: bool) {
         let remote = &self.inner.remote;
-        let sha256 = media.sha256;
+        // Keyed by the whole id: another node naming the same hash does not stand in the way
+        // of the genuine media's fetch.
+        let key = media.clone();
         let lock = {
             let mut fetching = remote
                 .fetching
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            fetching.entry(sha256).or_default().clone()
+            fetching.entry(key.clone()).or_default().clone()
         };
         {
             let _turn = lock.lock().await;
-            let recent = |map: &std::sync::Mutex<HashMap<[u8; 32], Instant>>| {
+            let recent = |map: &std::sync::Mutex<HashMap<MediaId, Instant>>| {
                 map.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(&sha256)
+                    .get(&key)
                     .is_some_and(|at| at.elapsed() < RETRY_AFTER)
             };
             let skip = recent(&remote.failed) || (!visible && recent(&remote.hidden));
-            let stored = matches!(self.db().media().get(&sha256).await, Ok(Some(_)));
+            let stored = matches!(self.db().media().get(&media.sha256).await, Ok(Some(_)));
             if !skip
                 && !stored
                 && let Err(e) = self.fetch(media, visible).await
@@ -293,7 +295,7 @@ impl Media {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 map.retain(|_, at| at.elapsed() < RETRY_AFTER);
-                map.insert(sha256, Instant::now());
+                map.insert(key.clone(), Instant::now());
             }
         }
         let mut fetching = remote
@@ -302,7 +304,7 @@ impl Media {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Ours and the map's: nobody else waits for this fetch.
         if Arc::strong_count(&lock) <= 2 {
-            fetching.remove(&sha256);
+            fetching.remove(&key);
         }
     }
 
