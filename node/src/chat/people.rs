@@ -135,6 +135,7 @@ impl Chats {
                         user.node()
                     ))
                 })?;
+                self.expect_avatar(&profile);
                 self.inner.people.keep_profile(profile.clone());
                 Ok(profile)
             }
@@ -292,12 +293,14 @@ impl Chats {
             return Ok(());
         }
         let data = gateway::to_value(&changed).map_err(ChatError::internal)?;
-        self.inner.people.keep_profile(ProfileInfo {
+        let profile = ProfileInfo {
             id: changed.user,
             display_name: changed.display_name,
             bio: changed.bio,
             avatar: changed.avatar,
-        });
+        };
+        self.expect_avatar(&profile);
+        self.inner.people.keep_profile(profile);
         self.push(&locals, gateway::event::PROFILE, &data);
         Ok(())
     }
@@ -329,6 +332,15 @@ impl Chats {
             }
         }
         Ok(())
+    }
+
+    /// Lets this node's users have `profile`'s avatar fetched from its node.
+    fn expect_avatar(&self, profile: &ProfileInfo) {
+        if let (Ok(media), Some(avatar)) = (self.media(), &profile.avatar)
+            && avatar.node == *profile.id.node()
+        {
+            media.expect_public(avatar);
+        }
     }
 
     /// The users of this node who share a chat with `user`.

@@ -39,6 +39,9 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How long the home of a group may fetch media a user of this node attached to a post there.
 pub const GRANT_LIFETIME: Duration = Duration::from_secs(300);
 
+/// Remote avatars noted at most ([`Media::expect_public`]).
+const MAX_EXPECTED_PUBLIC: usize = 10_000;
+
 /// The fetching side's state.
 #[derive(Default)]
 pub(super) struct Remote {
@@ -51,6 +54,10 @@ pub(super) struct Remote {
     /// Media its origin did not call public, asked for by a user who may not see it here, and
     /// when: not asked again for such users for a while (users who may see it still fetch it).
     hidden: std::sync::Mutex<HashMap<MediaId, Instant>>,
+    /// Avatars of users of other nodes, as their profiles name them: the only media a user
+    /// who may not see it through a chat here may have fetched (a public reference), so that
+    /// no one makes this node download media nothing here refers to.
+    expected_public: std::sync::Mutex<std::collections::HashSet<MediaId>>,
     /// Fetches started (first pieces asked for), for monitoring and tests.
     started: AtomicU64,
     /// Media of this node that another node (the home of a group) may fetch until a time:
@@ -236,6 +243,32 @@ impl Media {
             .ok_or(MediaError::NotFound)
     }
 
+    /// Notes that `media` is named as the avatar of a user of its node (their profile, as
+    /// that node gave it): users here may have it fetched though no chat here refers to it.
+    pub fn expect_public(&self, media: &MediaId) {
+        let mut expected = self
+            .inner
+            .remote
+            .expected_public
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: past the cap the oldest notes are forgotten wholesale (a forgotten avatar
+        // is noted again when its profile is next fetched).
+        if expected.len() >= MAX_EXPECTED_PUBLIC {
+            expected.clear();
+        }
+        expected.insert(media.clone());
+    }
+
+    fn expects_public(&self, media: &MediaId) -> bool {
+        self.inner
+            .remote
+            .expected_public
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(media)
+    }
+
     /// The stored record of `media` (of another node) if `user` may see it, fetching a copy
     /// from its node first when none is here. `None` when the user may not see it, or the
     /// fetch failed or was refused (logged): such media is never served.
@@ -249,6 +282,9 @@ impl Media {
             return Ok(self.may_view(user, sha256).await?.then_some(row));
         }
         let visible = self.may_view(user, sha256).await?;
+        if !visible && !self.expects_public(media) {
+            return Ok(None);
+        }
         self.fetch_once(media, visible).await;
         let Some(row) = self.db().media().get(sha256).await? else {
             return Ok(None);
