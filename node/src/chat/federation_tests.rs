@@ -1028,3 +1028,69 @@ async fn a_profile_breaking_the_limits_is_neither_kept_nor_shown() {
         "alice"
     );
 }
+
+#[tokio::test]
+async fn read_positions_come_in_batches_and_one_that_does_not_hold_is_dropped_alone() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let (alice, bob) = (a.user("alice"), b.user("bob"));
+    b.post(&bob, &group, "r1", "read me").await;
+    let service = PeerService::new(a.chats.clone());
+    let reads =
+        |reads: Vec<(GroupId, UserId, u64)>| {
+            gateway::to_value(&winichat_protocol::federation::methods::ReadParams {
+                reads: reads
+                    .into_iter()
+                    .map(|(group, user, seq)| {
+                        winichat_protocol::federation::methods::ReadPosition { group, user, seq }
+                    })
+                    .collect(),
+            })
+            .expect("params")
+        };
+    // B speaks for bob only: a position of alice's (of A) spoils the batch.
+    let refused = service
+        .handle(
+            &b.name,
+            method::READ,
+            reads(vec![
+                (group.clone(), bob.clone(), 3),
+                (group.clone(), alice.clone(), 3),
+            ]),
+        )
+        .await
+        .expect_err("B cannot move alice's read");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::Forbidden
+    );
+    assert_eq!(
+        a.db.chats().read_seq(&group, &alice).await.expect("read"),
+        Some(1)
+    );
+    let empty = service
+        .handle(&b.name, method::READ, reads(Vec::new()))
+        .await
+        .expect_err("an empty batch");
+    assert_eq!(
+        empty.code,
+        winichat_protocol::error_code::ErrorCode::BadRequest
+    );
+
+    // A position about a group A does not know is dropped; bob's own is taken.
+    let unknown = GroupId::parse("!nosuch:b.example").expect("group");
+    service
+        .handle(
+            &b.name,
+            method::READ,
+            reads(vec![
+                (unknown, bob.clone(), 9),
+                (group.clone(), bob.clone(), 3),
+            ]),
+        )
+        .await
+        .expect("taken");
+    assert_eq!(
+        a.db.chats().read_seq(&group, &bob).await.expect("read"),
+        Some(3)
+    );
+}

@@ -114,6 +114,8 @@ struct Inner {
     typing: StdMutex<HashMap<(GroupId, UserId), Timestamp>>,
     /// Typing signals waiting to be sent to other nodes.
     typing_out: signals::PeerQueue<winichat_protocol::federation::methods::TypingSignal>,
+    /// Read positions waiting to be sent to other nodes.
+    reads_out: signals::PeerQueue<winichat_protocol::federation::methods::ReadPosition>,
     /// Presence changes of local users waiting to be sent to other nodes.
     presence_out: signals::PeerQueue<gateway::PresencePush>,
     /// Profiles and presence of users of other nodes.
@@ -186,6 +188,7 @@ impl Chats {
                 typing: StdMutex::new(HashMap::new()),
                 typing_out: signals::PeerQueue::default(),
                 presence_out: signals::PeerQueue::default(),
+                reads_out: signals::PeerQueue::default(),
                 people: people::RemotePeople::default(),
                 federation: std::sync::OnceLock::new(),
                 faults: StdMutex::new(HashMap::new()),

@@ -7,8 +7,8 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
     HelloParams, HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams,
-    MediaFetchParams, ProfileGetParams, PushOutcome, PushParams, PushResult, ReadParams,
-    StateParams, StateResult, SubmitParams, TypingParams, method,
+    MediaFetchParams, ProfileGetParams, PushOutcome, PushParams, PushResult, StateParams,
+    StateResult, SubmitParams, TypingParams, method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
@@ -192,32 +192,7 @@ impl PeerService {
                 encode(&chats.state_of(origin, &p.group).await?)
             }
             method::READ => {
-                let p: ReadParams = decode(params)?;
-                if chats.is_remote(&p.group) {
-                    // A replica takes reads from the group's home only.
-                    if p.group.home() != origin {
-                        return Err(ChatError::Remote(ErrorBody::new(
-                            ErrorCode::Forbidden,
-                            format!("only {} sends reads of {}", p.group.home(), p.group),
-                        )));
-                    }
-                    // The read can outrun the events it covers (they come through the
-                    // outbox): catch up first, or it is cut to a stale head and lost.
-                    // Only for a replica this node keeps: a read never starts one.
-                    let held = chats.inspect(&p.group, |_| ()).await?.is_some();
-                    if !held {
-                        return Err(ChatError::NotFound("no such chat"));
-                    }
-                    if let Err(e) = chats.sync(&p.group, p.seq).await {
-                        tracing::debug!(group = %p.group, error = %e, "federation: replica behind a read");
-                    }
-                    chats.record_read(&p.user, &p.group, p.seq).await?;
-                } else {
-                    speaks_for(origin, &p.user)?;
-                    if let Some(seq) = chats.record_read(&p.user, &p.group, p.seq).await? {
-                        chats.share_read(Some(origin), &p.group, &p.user, seq);
-                    }
-                }
+                chats.reads_received(origin, decode(params)?).await?;
                 encode(&gateway::Empty {})
             }
             method::DIRECT => {

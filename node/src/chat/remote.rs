@@ -214,9 +214,9 @@ impl Chats {
         self.directory(actor, p).await
     }
 
-    /// Sends a read position on (best effort, in the background): a local reader's to the
-    /// home of a remote group; on the home, any member's to the member nodes (but `from`, the
-    /// node it came from).
+    /// Sends a read position on (best effort, batched per peer): a local reader's to the home
+    /// of a remote group; on the home, any member's to the member nodes (but `from`, the node
+    /// it came from, and the reader's own).
     pub(crate) fn share_read(
         &self,
         from: Option<&NodeName>,
@@ -243,17 +243,9 @@ impl Chats {
                     .filter(|n| Some(n) != from.as_ref() && n != user.node())
                     .collect()
             };
-            let read = methods::ReadParams {
-                group: group.clone(),
-                user,
-                seq,
-            };
+            let read = methods::ReadPosition { group, user, seq };
             for target in targets {
-                let sent: Result<Value, ChatError> =
-                    chats.ask_value(&target, method::READ, &read).await;
-                if let Err(e) = sent {
-                    tracing::debug!(%group, node = %target, error = %e, "federation: read position not sent");
-                }
+                chats.send_read(target, read.clone());
             }
         });
     }

@@ -1,6 +1,7 @@
-//! Signals across nodes: typing (spec/federation.md §5.12) and presence (§5.14). Never
-//! stored, never retried, batched per peer; typing at most once per user and chat every 2 s
-//! on each node, presence the latest per user in each batch.
+//! Signals across nodes: read positions (spec/federation.md §5.10), typing (§5.12) and
+//! presence (§5.14). Never stored as events, never retried, batched per peer; typing at most
+//! once per user and chat every 2 s on each node, reads and presence the latest per group and
+//! user (per user) in each batch.
 
 use std::collections::HashMap;
 use std::sync::Mutex as StdMutex;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use ciborium::Value;
 use winichat_protocol::federation::methods::{
-    MAX_SIGNALS, PresenceParams, TypingParams, TypingSignal, method,
+    MAX_SIGNALS, PresenceParams, ReadParams, ReadPosition, TypingParams, TypingSignal, method,
 };
 use winichat_protocol::gateway::{self, PresencePush, chat as api};
 use winichat_protocol::group::Action;
@@ -225,6 +226,82 @@ impl Chats {
                     .await;
             }
         });
+    }
+
+    /// Queues a read position for `peer`, replacing a queued one of the same group and
+    /// user (positions only move forward: the later is the higher); the first of a batch
+    /// sends it after the window.
+    pub(crate) fn send_read(&self, peer: NodeName, read: ReadPosition) {
+        if self.inner.federation.get().is_none()
+            || !self
+                .inner
+                .reads_out
+                .queue(&peer, read, |a, b| a.group == b.group && a.user == b.user)
+        {
+            return;
+        }
+        let chats = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(BATCH_WINDOW).await;
+                let reads = chats.inner.reads_out.take(&peer);
+                if reads.is_empty() {
+                    return;
+                }
+                chats
+                    .send_batches(&peer, method::READ, &reads, |chunk| ReadParams {
+                        reads: chunk.to_vec(),
+                    })
+                    .await;
+            }
+        });
+    }
+
+    /// The read positions of a `read` request from `origin` (spec/federation.md §5.10). One
+    /// that does not hold (a group homed elsewhere than `origin` from a node that is not its
+    /// home, a replica not kept, not a member) is dropped alone; one about a user of another
+    /// node than `origin`, for a group homed here, refuses the whole request.
+    pub(crate) async fn reads_received(
+        &self,
+        origin: &NodeName,
+        p: ReadParams,
+    ) -> Result<(), ChatError> {
+        if p.reads.is_empty() || p.reads.len() > MAX_SIGNALS {
+            return Err(ChatError::BadRequest(format!(
+                "1 to {MAX_SIGNALS} read positions"
+            )));
+        }
+        for read in p.reads.iter().filter(|r| !self.is_remote(&r.group)) {
+            super::peers::speaks_for(origin, &read.user)?;
+        }
+        for read in p.reads {
+            if let Err(e) = self.read_received(origin, &read).await {
+                tracing::debug!(group = %read.group, %origin, error = %e, "federation: read position dropped");
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_received(&self, origin: &NodeName, read: &ReadPosition) -> Result<(), ChatError> {
+        let ReadPosition { group, user, seq } = read;
+        if !self.is_remote(group) {
+            if let Some(seq) = self.record_read(user, group, *seq).await? {
+                self.share_read(Some(origin), group, user, seq);
+            }
+            return Ok(());
+        }
+        // A replica takes reads from the group's home only, and only for a replica it keeps:
+        // a read never starts one.
+        if group.home() != origin || self.inspect(group, |_| ()).await?.is_none() {
+            return Ok(());
+        }
+        // The read can outrun the events it covers (they come through the outbox): catch up
+        // first, or it is cut to a stale head and lost.
+        if let Err(e) = self.sync(group, *seq).await {
+            tracing::debug!(%group, error = %e, "federation: replica behind a read");
+        }
+        self.record_read(user, group, *seq).await?;
+        Ok(())
     }
 
     /// Sends `items` to `peer` in requests of at most [`MAX_SIGNALS`]; stops at the first

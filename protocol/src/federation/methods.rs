@@ -250,17 +250,24 @@ pub struct StateResult {
     pub event: Vec<u8>,
 }
 
-/// `read` params: `user` has read `group` up to `seq`. A member node sends its users' reads to
-/// the home; the home sends every member's read to the member nodes. Never stored as an
-/// event; the result is an empty map.
+/// One read position: `user` has read `group` up to `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadParams {
+pub struct ReadPosition {
     /// The group.
     pub group: GroupId,
     /// The reader.
     pub user: UserId,
     /// The highest seq read.
     pub seq: u64,
+}
+
+/// `read` params: read positions batched per peer, at most [`MAX_SIGNALS`], one per group and
+/// user. A member node sends its users' reads to the home; the home sends every member's read
+/// to the member nodes. Never stored as an event; the result is an empty map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadParams {
+    /// The positions, in no particular order.
+    pub reads: Vec<ReadPosition>,
 }
 
 /// `direct` params: the direct chat of `user` (of the origin) and `peer` (of the destination).
@@ -281,7 +288,7 @@ pub struct DirectResult {
     pub group: Option<GroupId>,
 }
 
-/// The most signals one `typing` or `presence` request carries.
+/// The most signals one `typing`, `presence` or `read` request carries.
 pub const MAX_SIGNALS: usize = 64;
 
 /// One typing signal: `user` is typing in `group`.

@@ -15,8 +15,8 @@ use winichat_protocol::federation::methods::{
     BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams, HelloParams,
     HelloResult, InviteParams, JoinParams, JoinRoute, LinkPreviewParams, MAX_BACKFILL_EVENTS,
     MediaFetchParams, MediaFetchResult, PresenceParams, ProfileChangedParams, ProfileGetParams,
-    PushOutcome, PushParams, PushResult, ReadParams, StateParams, StateResult, SubmitParams,
-    TypingParams, TypingSignal, VERSIONS, method,
+    PushOutcome, PushParams, PushResult, ReadParams, ReadPosition, StateParams, StateResult,
+    SubmitParams, TypingParams, TypingSignal, VERSIONS, method,
 };
 use winichat_protocol::federation::{FedRequest, FedResponse, MAX_CLOCK_SKEW_MS};
 use winichat_protocol::gateway::chat::{DirectoryEntry, LinkPreview, WriteResult};
@@ -905,9 +905,11 @@ fn methods() -> Vec<Case> {
             "read params",
             "fed-read-params",
             &enc(&ReadParams {
-                group: fed_group(),
-                user: carol(),
-                seq: 3,
+                reads: vec![ReadPosition {
+                    group: fed_group(),
+                    user: carol(),
+                    seq: 3,
+                }],
             }),
         ),
         valid("read result", "fed-read-result", &enc(&Empty {})),

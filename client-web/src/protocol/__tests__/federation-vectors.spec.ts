@@ -175,7 +175,8 @@ const SHAPES: Record<string, Check> = {
   'fed-backfill-result': map({ events: arrayOf(bytes()), head: uint() }),
   'fed-state-params': map({ group: groupId }),
   'fed-state-result': map({ head: uint(), id: eventId, event: bytes() }),
-  'fed-read-params': map({ group: groupId, user: userId, seq: uint() }),
+  // The count (1..64, MAX_SIGNALS) is prose, not CDDL.
+  'fed-read-params': map({ reads: arrayOf(map({ group: groupId, user: userId, seq: uint() })) }),
   'fed-read-result': map({}),
   'fed-media-fetch-params': map({ media: mediaId, offset: uint() }),
   'fed-media-fetch-result': map({ size: uint(), public: bool, data: bytes() }),
