@@ -15,7 +15,8 @@ use winichat_protocol::error_code::ErrorCode;
 use winichat_protocol::event::Event;
 use winichat_protocol::federation::methods::{
     self, BackfillParams, BackfillResult, DirectParams, DirectResult, DirectoryLookupParams,
-    JoinParams, JoinRoute, LinkPreviewParams, StateParams, StateResult, SubmitParams, method,
+    JoinParams, JoinRoute, LinkPreviewParams, PushOutcome, StateParams, StateResult, SubmitParams,
+    method,
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::{Body, GroupKind, GroupState};
@@ -478,11 +479,20 @@ impl Chats {
                 peer.node()
             )));
         }
-        // Its `group.create` may be on its way here as a push too: expect it.
+        // Apply the event just checked (its `group.create` may be on its way here as a push
+        // too: expect it), rather than asking the home for it a second time.
         self.joining(&group, true);
-        let synced = self.sync(&group, 1).await;
+        let outcomes = self.receive(peer.node(), &first.events, false).await;
         self.joining(&group, false);
-        synced?;
+        if !matches!(
+            outcomes.first(),
+            Some(PushOutcome::Applied | PushOutcome::Duplicate)
+        ) {
+            return Err(ChatError::Unavailable(format!(
+                "the direct chat {group} from {} could not be applied",
+                peer.node()
+            )));
+        }
         // The replica holds the pair now (or a smaller twin of this node's own does); a chat
         // that is not the pair's never becomes the answer.
         match self.db().chats().direct_between(actor, peer).await? {
