@@ -8,7 +8,8 @@
 //                                         127.0.0.1 ports with a temporary data dir, serving dist/
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch, E2E_FILTER=media- to
-// run only the tests whose file name contains it.
+// run only the tests whose file name contains it, WINICHAT_NODE_BINARY=path to run that `winichat`
+// binary instead of building one.
 // Each test in e2e/tests/*.mjs (but *support.mjs, the helpers) exports `name` and `run({ page, baseUrl, node })`; a test that
 // needs a real node exports `needs = 'node'` (any node: --node or --base-url) or
 // `needs = 'node-control'` (one the harness can stop and restart: --node only). A test that
@@ -98,6 +99,8 @@ let built = null;
 
 /** @returns {Promise<string>} */
 async function buildNodeOnce() {
+  // A node built elsewhere (e.g. while only the web app changes): used as it is.
+  if (process.env.WINICHAT_NODE_BINARY) return process.env.WINICHAT_NODE_BINARY;
   const cargo = process.env.CARGO ?? 'cargo';
   const args = ['build', '-p', 'winichat-node', '--bin', 'winichat', '--message-format=json-render-diagnostics'];
   console.log(`$ cargo ${args.join(' ')}`);
