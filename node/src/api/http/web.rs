@@ -2,6 +2,10 @@
 //!
 //! - Files under the web directory are served by tower-http's `ServeDir` (content types, HEAD,
 //!   ranges, conditional requests).
+//! - The build writes a brotli (`.br`) and a gzip (`.gz`) copy next to each compressible file
+//!   (`client-web/scripts/compress.mjs`); a client that accepts one gets it with its
+//!   `Content-Encoding`, and every answer says `Vary: accept-encoding`. Nothing is compressed
+//!   per request.
 //! - Client routes (`/settings/sessions`, …) get `index.html`: the app's router takes over. The
 //!   node's own paths (`/api`, `/ws`, `/healthz`, `/.well-known`) never do: an unknown one is a
 //!   JSON `404 not_found`, so a typo in an API call is not answered with a web page.
@@ -105,10 +109,14 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     }
 
     let is_asset = path.starts_with("/assets/");
-    let response = serve(ServeDir::new(dir), request.clone_parts()).await;
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    let response = serve(files, request.clone_parts()).await;
     let response = if response.status() == StatusCode::NOT_FOUND && !is_asset {
         // A client route: the app's own router decides what it shows.
-        serve(ServeFile::new(&index), request).await
+        let index = ServeFile::new(&index)
+            .precompressed_br()
+            .precompressed_gzip();
+        serve(index, request).await
     } else {
         response
     };

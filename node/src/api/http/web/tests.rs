@@ -174,3 +174,66 @@ async fn a_missing_build_says_so() {
     let (status, _, _) = get(&state, "/healthz").await;
     assert_eq!(status, StatusCode::OK, "the API still works");
 }
+
+/// GET with an `Accept-Encoding` header; the body as raw bytes.
+async fn get_encoded(
+    state: &AppState,
+    path: &str,
+    accept_encoding: &str,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let request = Request::get(path)
+        .header(header::ACCEPT_ENCODING, accept_encoding)
+        .body(Body::empty())
+        .expect("request");
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .expect("body");
+    (status, headers, body.to_vec())
+}
+
+#[tokio::test]
+async fn precompressed_copies_are_served_to_clients_that_accept_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = built(dir.path()).await;
+    let web = dir.path().join("web");
+    // Stand-ins for the build's compressed copies: distinct bytes show which one was served.
+    std::fs::write(web.join("assets/index-AbC123.js.br"), b"BROTLI").expect("br");
+    std::fs::write(web.join("assets/index-AbC123.js.gz"), b"GZIP").expect("gz");
+    std::fs::write(web.join("index.html.br"), b"INDEX-BROTLI").expect("index br");
+
+    let (status, headers, body) = get_encoded(&state, "/assets/index-AbC123.js", "gzip, br").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"BROTLI");
+    assert_eq!(header(&headers, header::CONTENT_ENCODING), "br");
+    assert_eq!(header(&headers, header::VARY), "accept-encoding");
+    assert!(header(&headers, header::CONTENT_TYPE).contains("javascript"));
+    assert_eq!(header(&headers, header::CACHE_CONTROL), IMMUTABLE);
+    assert_security_headers(&headers);
+
+    let (_, headers, body) = get_encoded(&state, "/assets/index-AbC123.js", "gzip").await;
+    assert_eq!(body, b"GZIP");
+    assert_eq!(header(&headers, header::CONTENT_ENCODING), "gzip");
+
+    // No acceptable encoding: the plain file, still marked as varying.
+    let (_, headers, body) = get_encoded(&state, "/assets/index-AbC123.js", "identity").await;
+    assert_eq!(body, SCRIPT.as_bytes());
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(header(&headers, header::VARY), "accept-encoding");
+
+    // The app's page for a client route comes compressed too.
+    let (status, headers, body) = get_encoded(&state, "/settings/sessions", "br").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"INDEX-BROTLI");
+    assert_eq!(header(&headers, header::CONTENT_ENCODING), "br");
+    assert!(header(&headers, header::CONTENT_TYPE).starts_with("text/html"));
+    // A file without compressed copies is served as it is.
+    let (_, headers, body) = get_encoded(&state, "/favicon.svg", "br, gzip").await;
+    assert_eq!(body, b"<svg/>");
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+}
