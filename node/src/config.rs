@@ -1124,5 +1124,7 @@ fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {
     }
 }
 
+pub mod reference;
+
 #[cfg(test)]
 mod tests;

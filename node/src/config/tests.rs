@@ -590,3 +590,127 @@ fn weak_peer_keys_are_refused() {
     assert!(err.contains("small order"), "{err}");
     assert!(parse_peer(&format!("b.example=127.0.0.1:1/{PEER_KEY}")).is_ok());
 }
+
+mod reference_checks {
+    use super::*;
+    use crate::config::reference::{REFERENCE, render};
+
+    /// A file setting `key` (`federation.x` inside `[federation]`) to a TOML value.
+    fn file_setting(key: &str, value: &str) -> String {
+        match key.split_once('.') {
+            Some((table, leaf)) => format!("[{table}]\n{leaf} = {value}\n"),
+            None => format!("{key} = {value}\n"),
+        }
+    }
+
+    #[test]
+    fn the_reference_covers_exactly_the_keys() {
+        let top: Vec<&str> = REFERENCE
+            .iter()
+            .map(|d| d.key.split('.').next().unwrap_or(d.key))
+            .collect();
+        for key in KEYS {
+            assert!(top.contains(&key), "the reference lacks {key}");
+        }
+        for key in &top {
+            assert!(
+                KEYS.contains(key),
+                "the reference documents unknown key {key}"
+            );
+        }
+        for doc in REFERENCE {
+            let leaf = doc.key.rsplit('.').next().unwrap_or(doc.key);
+            let in_example = EXAMPLE.lines().any(|l| {
+                let l = l.trim_start_matches("# ");
+                l.starts_with(&format!("{leaf} = ")) || l.starts_with(&format!("[[{}]]", doc.key))
+            });
+            assert!(in_example, "config.example.toml does not show {}", doc.key);
+        }
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let defaults = Config::defaults().expect("defaults");
+        for doc in REFERENCE {
+            let Some(value) = doc.default_toml else {
+                continue;
+            };
+            let text = file_setting(doc.key, value);
+            let loaded = load(Some(&text), &[], &Overrides::default())
+                .unwrap_or_else(|e| panic!("{}: default {value} refused: {e}", doc.key));
+            assert_eq!(loaded, defaults, "{}: {value} is not the default", doc.key);
+            // An active line in the example file states the same default.
+            let leaf = doc.key.rsplit('.').next().unwrap_or(doc.key);
+            for line in EXAMPLE.lines() {
+                if let Some(shown) = line.strip_prefix(&format!("{leaf} = ")) {
+                    assert_eq!(shown, value, "config.example.toml's {leaf} default");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn documented_examples_and_variables_take_effect() {
+        let defaults = Config::defaults().expect("defaults");
+        for doc in REFERENCE {
+            let text = file_setting(doc.key, doc.example_toml);
+            let loaded = load(Some(&text), &[], &Overrides::default())
+                .unwrap_or_else(|e| panic!("{}: example refused: {e}", doc.key));
+            assert_ne!(loaded, defaults, "{}: the example changes nothing", doc.key);
+            if let Some((var, value)) = doc.env {
+                let loaded = load(None, &[(var, value)], &Overrides::default())
+                    .unwrap_or_else(|e| panic!("{var}={value} refused: {e}"));
+                assert_ne!(loaded, defaults, "{var} is not read");
+            }
+        }
+    }
+
+    #[test]
+    fn documented_flags_are_accepted() {
+        use clap::Parser as _;
+        for doc in REFERENCE {
+            let Some(flag) = doc.flag else { continue };
+            let value = match doc.env {
+                Some((_, value)) => value,
+                None => doc.example_toml.trim_matches('"'),
+            };
+            crate::cli::Cli::try_parse_from(["winichat", flag, value, "serve"])
+                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+        }
+    }
+
+    #[test]
+    fn the_readme_table_names_real_keys_and_variables() {
+        let readme = include_str!("../../../README.md");
+        let vars: Vec<&str> = REFERENCE
+            .iter()
+            .filter_map(|d| d.env.map(|e| e.0))
+            .collect();
+        let mut rows = 0;
+        for line in readme.lines().filter(|l| l.starts_with("| ")) {
+            for word in line.split(['`', ' ', '/', '(', ')', ',', '=']) {
+                // WINICHAT_LOG is the log filter, read by the logger rather than the config.
+                if word.starts_with("WINICHAT_") && word != "WINICHAT_LOG" {
+                    assert!(vars.contains(&word), "README names unknown variable {word}");
+                    rows += 1;
+                }
+            }
+        }
+        assert!(rows >= 10, "the README's settings table was not found");
+    }
+
+    #[test]
+    fn configuration_md_is_generated_from_the_reference() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md");
+        let expected = render();
+        if std::env::var_os("WINICHAT_BLESS").is_some() {
+            std::fs::write(&path, &expected).expect("write docs/configuration.md");
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "docs/configuration.md is not the rendered reference; regenerate it with \
+             WINICHAT_BLESS=1 cargo nextest run -p winichat-node -E 'test(configuration_md)'"
+        );
+    }
+}
