@@ -83,9 +83,23 @@ impl RunningNode {
 /// Runs a node until `shutdown` completes, then stops it gracefully.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
     let node = start(config).await?;
+    // The line a person starting the node looks for (a log line, so JSON logs stay JSON).
+    let url = browser_url(node.http_addr);
+    tracing::info!(%url, "WiniChat is ready: open {url} in a browser");
     shutdown.await;
     tracing::info!("shutting down");
     node.shutdown().await
+}
+
+/// The address a browser on this machine opens for a node bound to `addr`: an unspecified
+/// address (`0.0.0.0`, `::`) is reached through loopback.
+pub fn browser_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if !ip.is_unspecified() => ip,
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
 }
 
 /// Starts a node: prepares the data directory, loads or creates the identity key, binds the
@@ -443,6 +457,15 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ready_line_names_an_address_a_local_browser_can_open() {
+        let url = |a: &str| browser_url(a.parse().expect("addr"));
+        assert_eq!(url("127.0.0.1:7800"), "http://127.0.0.1:7800/");
+        assert_eq!(url("0.0.0.0:7800"), "http://127.0.0.1:7800/");
+        assert_eq!(url("[::]:7800"), "http://[::1]:7800/");
+        assert_eq!(url("192.0.2.4:80"), "http://192.0.2.4:80/");
+    }
 
     fn config(name: &str, discovery: Discovery) -> Config {
         let mut config = Config::defaults().expect("defaults");

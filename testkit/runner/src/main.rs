@@ -16,6 +16,8 @@
 //! default `~/.cache/winichat/advisory-db`), `WINICHAT_CACHE_DIR` (where tools such as
 //! cargo-deny are installed, default `~/.cache/winichat`).
 
+mod nested;
+mod nodejs;
 mod postgres;
 // Shared with the `serve` binary, which uses other parts of it.
 #[allow(dead_code)]
@@ -176,6 +178,7 @@ fn workspace_root() -> PathBuf {
 fn cargo(root: &Path) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(root);
+    nested::without_run_vars(&mut command);
     command
 }
 
@@ -292,13 +295,7 @@ const ADVISORY_DB_DIR_NAME: &str = "advisory-db-3157b0e258782691";
 
 /// Where tools and the advisory database are kept between runs (outside any clone).
 fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WINICHAT_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".cache").join("winichat")
+    web::cache_dir()
 }
 
 /// Advisories, licences, bans (no aws-lc-rs, no OpenSSL) and sources, per deny.toml, offline.

@@ -11,18 +11,42 @@ pub fn client_web(root: &Path) -> PathBuf {
     root.join("client-web")
 }
 
-/// An `npm` command run in `dir`.
+/// Where tools are kept between runs (outside any clone): `WINICHAT_CACHE_DIR`, default
+/// `~/.cache/winichat`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WINICHAT_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache").join("winichat")
+}
+
+/// An `npm` command run in `dir`, with a supported Node.js first on its PATH.
 pub fn npm(dir: &Path) -> Command {
     let mut command = Command::new("npm");
     command.current_dir(dir);
+    if let Ok(Some(path)) = crate::nodejs::npm_path(&cache_dir().join("tools")) {
+        command.env("PATH", path);
+    }
+    // The browser tests' harness runs cargo: it must not see this runner's variables.
+    crate::nested::without_run_vars(&mut command);
     command
 }
 
-/// A clear error when npm is not installed.
+/// A clear error when npm is not installed, or when no supported Node.js is found or can be
+/// installed (see [`crate::nodejs`]).
 pub fn require_npm() -> Result<(), String> {
     match Command::new("npm").arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => Err("npm not found: install Node.js 20.19 or newer with npm (Debian: apt-get install nodejs npm) to build the web app".to_owned()),
+        Ok(out) if out.status.success() => {
+            crate::nodejs::npm_path(&cache_dir().join("tools")).map(|_| ())
+        }
+        _ => Err(format!(
+            "npm not found: the web app needs npm and {} (Debian: apt-get install nodejs npm, then {})",
+            crate::nodejs::REQUIRED,
+            crate::nodejs::INSTALL_HINT
+        )),
     }
 }
 

@@ -6,6 +6,10 @@
 //!
 //! Extra arguments go to `winichat serve`: `cargo serve --http 0.0.0.0:7800`.
 
+#[path = "../nested.rs"]
+mod nested;
+#[path = "../nodejs.rs"]
+mod nodejs;
 #[path = "../web.rs"]
 mod web;
 
@@ -28,6 +32,9 @@ fn main() -> ExitCode {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
+    // Cargo's variables for this runner would make the build scripts of ring, rustls, quinn
+    // and sqlx rerun here and again at the next plain `cargo build`.
+    nested::without_run_vars(&mut command);
     command
         .current_dir(root)
         .args([
