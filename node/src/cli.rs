@@ -69,6 +69,23 @@ pub enum Command {
     /// Operator views of federation: peers, outbox backlog, faults, log hashes.
     #[command(subcommand)]
     Federation(FederationCommand),
+    /// Copy the database, keys and media to DEST while the node runs; a later backup into the
+    /// same DEST copies only new media (docs/backup.md).
+    Backup {
+        /// The backup directory (created if missing).
+        #[arg(value_name = "DEST")]
+        dest: PathBuf,
+    },
+    /// Put a backup back into the data directory; the node must be stopped, and the data
+    /// directory empty unless --force (docs/backup.md).
+    Restore {
+        /// The backup directory, as `winichat backup` wrote it.
+        #[arg(value_name = "SRC")]
+        src: PathBuf,
+        /// Overwrite what the data directory (or SQLite file) holds already.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `winichat federation …`: read-only, safe while the node runs.
@@ -146,6 +163,7 @@ impl Cli {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::path::Path;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -193,6 +211,20 @@ mod tests {
         assert!(matches!(cli.command, Command::Serve));
         assert_eq!(cli.overrides().http.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(cli.overrides().name.as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn backup_and_restore_parse() {
+        let cli = Cli::try_parse_from(["winichat", "backup", "/srv/backup"]).expect("backup");
+        assert!(
+            matches!(cli.command, Command::Backup { ref dest } if dest == Path::new("/srv/backup"))
+        );
+        let cli = Cli::try_parse_from(["winichat", "restore", "/srv/backup", "--force"])
+            .expect("restore");
+        assert!(matches!(
+            cli.command,
+            Command::Restore { ref src, force: true } if src == Path::new("/srv/backup")
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::backup::BackupError;
 use crate::config::ConfigError;
 use crate::identity::IdentityError;
 use crate::storage::StorageError;
@@ -72,6 +73,9 @@ pub enum NodeError {
     /// The database could not be opened, migrated or used.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A backup or restore failed.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     /// The TLS configuration for federation could not be built from the identity key.
     #[error("cannot set up federation TLS: {0}")]
     Tls(String),

@@ -317,7 +317,7 @@ pub fn rotation_ts(now: Timestamp, newest: Option<Timestamp>) -> Timestamp {
 }
 
 /// `yyyymmddThhmmssZ` of `ts`, for the retired key's file name.
-fn utc_stamp(ts: Timestamp) -> String {
+pub(crate) fn utc_stamp(ts: Timestamp) -> String {
     let secs = ts.0 / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days).

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod chat;
 pub mod cli;
 pub mod client_addr;

@@ -53,6 +53,8 @@ fn run(cli: Cli) -> Result<(), NodeError> {
         Command::Keys(KeysCommand::Rotate) => keys_rotate(&config),
         Command::Admin(command) => winichat_node::auth::admin::run(config, command),
         Command::Federation(command) => winichat_node::federation::ops::run(config, command),
+        Command::Backup { dest } => winichat_node::backup::run_backup(&config, &dest),
+        Command::Restore { src, force } => winichat_node::backup::run_restore(&config, &src, force),
     }
 }
 
