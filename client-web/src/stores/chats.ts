@@ -37,6 +37,7 @@ import {
   checkGatewayMessage,
   isMessageChange,
   Outbox,
+  OutboxPersistence,
   Permissions,
   removesUser,
   TYPING_TTL_MS,
@@ -57,7 +58,9 @@ import {
   type UserId,
   type WriteResult,
 } from '@/protocol';
+import { browserStorage, forgetDrafts } from '@/components/chat/drafts';
 import { mentionsMe } from '@/components/chat/mentions';
+import { outboxStore } from '@/services/outbox-store';
 import { useSdk } from '@/services/sdk';
 import { useSessionStore } from '@/stores/session';
 
@@ -118,6 +121,10 @@ export const useChatsStore = defineStore('chats', () => {
     committed: (group, seq) => !showsEnd(group) || (entries.value[group]?.items.at(-1)?.seq ?? 0) >= seq,
     connecting: () => gateway.state !== 'offline',
   });
+  // Kept in IndexedDB per user, so queued messages survive a reload (outbox-persist.ts).
+  const keptOutbox = new OutboxPersistence(outbox, outboxStore());
+  // The connection is back: what waits after a lost connection goes at once.
+  gateway.on('state', (state) => state === 'connected' && outbox.wake());
   /** group → its outbox queue (snapshots, replaced on every change). */
   const outgoing = shallowRef<Record<string, readonly Outgoing[]>>({});
   outbox.onChange((group) => {
@@ -487,8 +494,15 @@ export const useChatsStore = defineStore('chats', () => {
     () => session.userId,
     (now, before) => {
       if (now !== before) reset();
+      // Signed out on purpose (no notice, unlike an ended session): what this browser kept goes.
+      if (before && now === null && session.notice === null) {
+        void keptOutbox.forget(before);
+        forgetDrafts(browserStorage(), before);
+      }
+      if (now) void keptOutbox.attach(now);
     },
   );
+  if (session.userId) void keptOutbox.attach(session.userId);
 
   function reset(): void {
     entries.value = {};
@@ -499,6 +513,7 @@ export const useChatsStore = defineStore('chats', () => {
     lastTypingSent.clear();
     listLoaded.value = false;
     loadingList = null;
+    keptOutbox.detach();
     outbox.clear();
   }
 
