@@ -1,6 +1,7 @@
 /**
  * Keeping the outbox across reloads: each signed-in user's unsent messages, with their txns, in
- * IndexedDB, one record per chat. After a reload they are put back (`Outbox.restore`) and sent
+ * IndexedDB, one record per message (so two tabs of one user only ever write or delete the
+ * messages they hold, not each other's). After a reload they are put back (`Outbox.restore`) and sent
  * again with the same txn, so one that reached the node before the reload is committed once
  * (gateway.md §8.1: the node remembers a user's txns for at least 24 hours).
  *
@@ -18,20 +19,20 @@ import type { AttachmentInput, PostOptions } from './chat';
 import { parseGroupId, parseUserId, type GroupId, type UserId } from './ids';
 import type { Outbox, Outgoing, OutgoingState } from './outbox';
 
-/** Where kept queues live. */
+/** Where kept messages live, keyed by user and txn. */
 export interface OutboxStore {
-  /** What is kept for `user`: per chat, its entries as stored (unchecked). */
+  /** What is kept for `user`, as stored (unchecked: nothing read back is trusted yet). */
   load(user: string): Promise<KeptRecord[]>;
-  /** Replaces what is kept for `user` in `group` (nothing: the record goes). */
-  save(user: string, group: GroupId, entries: readonly Outgoing[]): Promise<void>;
+  /** Writes `put` and drops the messages `drop` (txns) of `user`, in one go. */
+  save(user: string, put: readonly Outgoing[], drop: readonly string[]): Promise<void>;
   /** Drops everything kept for `user` (an explicit sign-out). */
   forget(user: string): Promise<void>;
 }
 
-/** One chat's kept queue as read back: nothing in it is trusted yet. */
+/** One kept message as read back: its key, and the entry (unchecked). */
 export interface KeptRecord {
-  readonly group: unknown;
-  readonly entries: readonly unknown[];
+  readonly txn: unknown;
+  readonly entry: unknown;
 }
 
 /**
@@ -159,6 +160,8 @@ export class OutboxPersistence {
   readonly #store: OutboxStore;
   readonly #now: () => number;
   #user: string | null = null;
+  /** group → the txns kept for it (what a later save must drop when they leave the queue). */
+  readonly #kept = new Map<GroupId, Set<string>>();
   #unsubscribe: (() => void) | null = null;
   /** Saves still being written (tests and sign-out wait for them). */
   #writes: Promise<unknown> = Promise.resolve();
@@ -180,11 +183,17 @@ export class OutboxPersistence {
       // Storage refused (private mode, quota, blocked): the outbox works, only not across reloads.
     }
     if (this.#user !== user) return;
+    const revived = reviveEntries(
+      records.map((r) => r.entry),
+      this.#now(),
+    );
+    for (const e of revived) this.#keptIn(e.group).add(e.txn);
+    // Records that did not hold go now; the rest as their messages leave the queue.
+    const usable = new Set(revived.map((e) => e.txn));
+    const unusable = records.flatMap((r) => (typeof r.txn === 'string' && !usable.has(r.txn) ? [r.txn] : []));
+    if (unusable.length > 0) this.#write(user, [], unusable);
     this.#unsubscribe = this.#outbox.onChange((group) => this.#save(user, group));
-    this.#outbox.restore(reviveEntries(records.flatMap((r) => r.entries), this.#now()));
-    // Chats whose kept entries were all dropped (committed, or unreadable): their records go.
-    const kept = new Set<unknown>(this.#outbox.groups());
-    for (const r of records) if (typeof r.group === 'string' && !kept.has(r.group)) this.#save(user, r.group as GroupId);
+    this.#outbox.restore(revived);
   }
 
   /** Stops saving (the outbox may then be cleared without touching what is kept). */
@@ -192,6 +201,7 @@ export class OutboxPersistence {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
     this.#user = null;
+    this.#kept.clear();
   }
 
   /** Stops saving and drops what is kept for `user`, after the saves already started. */
@@ -208,22 +218,37 @@ export class OutboxPersistence {
 
   #save(user: string, group: GroupId): void {
     const entries = keptEntries(this.#outbox.list(group));
-    this.#writes = this.#writes.then(() => this.#store.save(user, group, entries).catch(() => undefined));
+    const now = new Set(entries.map((e) => e.txn));
+    const before = this.#keptIn(group);
+    const gone = [...before].filter((t) => !now.has(t));
+    this.#kept.set(group, now);
+    this.#write(user, entries, gone);
+  }
+
+  #keptIn(group: GroupId): Set<string> {
+    let set = this.#kept.get(group);
+    if (set === undefined) this.#kept.set(group, (set = new Set()));
+    return set;
+  }
+
+  #write(user: string, put: readonly Outgoing[], drop: readonly string[]): void {
+    this.#writes = this.#writes.then(() => this.#store.save(user, put, drop).catch(() => undefined));
   }
 }
 
 /** An `OutboxStore` in memory (tests, and browsers without IndexedDB). */
 export class MemoryOutboxStore implements OutboxStore {
-  readonly records = new Map<string, Map<GroupId, readonly Outgoing[]>>();
+  /** user → txn → entry. */
+  readonly records = new Map<string, Map<string, unknown>>();
 
   load(user: string): Promise<KeptRecord[]> {
-    return Promise.resolve([...(this.records.get(user) ?? [])].map(([group, entries]) => ({ group, entries: entries.map((e) => structuredClone(e)) })));
+    return Promise.resolve([...(this.records.get(user) ?? [])].map(([txn, entry]) => ({ txn, entry: structuredClone(entry) })));
   }
 
-  save(user: string, group: GroupId, entries: readonly Outgoing[]): Promise<void> {
-    const mine = this.records.get(user) ?? new Map<GroupId, readonly Outgoing[]>();
-    if (entries.length === 0) mine.delete(group);
-    else mine.set(group, entries.map((e) => structuredClone(e)));
+  save(user: string, put: readonly Outgoing[], drop: readonly string[]): Promise<void> {
+    const mine = this.records.get(user) ?? new Map<string, unknown>();
+    for (const txn of drop) mine.delete(txn);
+    for (const e of put) mine.set(e.txn, structuredClone(e));
     if (mine.size === 0) this.records.delete(user);
     else this.records.set(user, mine);
     return Promise.resolve();
@@ -239,7 +264,7 @@ const DB_NAME = 'winichat';
 const DB_VERSION = 1;
 const OUTBOX = 'outbox';
 
-/** Kept queues in IndexedDB: one record `{user, group, entries}` per user and chat. */
+/** Kept messages in IndexedDB: one record `{user, txn, entry}` per message. */
 export class IndexedDbOutboxStore implements OutboxStore {
   readonly #factory: IDBFactory;
   #db: Promise<IDBDatabase> | null = null;
@@ -251,15 +276,16 @@ export class IndexedDbOutboxStore implements OutboxStore {
   async load(user: string): Promise<KeptRecord[]> {
     const db = await this.#open();
     const records = await request<unknown[]>(db.transaction(OUTBOX, 'readonly').objectStore(OUTBOX).getAll(userRange(user)));
-    return records.flatMap((r) => (isRecord(r) ? [{ group: r.group, entries: Array.isArray(r.entries) ? (r.entries as unknown[]) : [] }] : []));
+    return records.flatMap((r) => (isRecord(r) ? [{ txn: r.txn, entry: r.entry }] : []));
   }
 
-  async save(user: string, group: GroupId, entries: readonly Outgoing[]): Promise<void> {
+  async save(user: string, put: readonly Outgoing[], drop: readonly string[]): Promise<void> {
+    if (put.length === 0 && drop.length === 0) return;
     const db = await this.#open();
     const tx = db.transaction(OUTBOX, 'readwrite');
     const store = tx.objectStore(OUTBOX);
-    if (entries.length === 0) store.delete([user, group]);
-    else store.put({ user, group, entries });
+    for (const txn of drop) store.delete([user, txn]);
+    for (const entry of put) store.put({ user, txn: entry.txn, entry });
     await done(tx);
   }
 
@@ -274,7 +300,7 @@ export class IndexedDbOutboxStore implements OutboxStore {
     this.#db ??= new Promise<IDBDatabase>((resolve, reject) => {
       const req = this.#factory.open(DB_NAME, DB_VERSION);
       req.onupgradeneeded = () => {
-        if (!req.result.objectStoreNames.contains(OUTBOX)) req.result.createObjectStore(OUTBOX, { keyPath: ['user', 'group'] });
+        if (!req.result.objectStoreNames.contains(OUTBOX)) req.result.createObjectStore(OUTBOX, { keyPath: ['user', 'txn'] });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
@@ -287,7 +313,7 @@ export class IndexedDbOutboxStore implements OutboxStore {
   }
 }
 
-/** Every key `[user, group]` of one user (arrays sort after strings, so `[user, []]` ends the range). */
+/** Every key `[user, txn]` of one user (arrays sort after strings, so `[user, []]` ends the range). */
 function userRange(user: string): IDBKeyRange {
   return IDBKeyRange.bound([user], [user, []]);
 }
