@@ -332,8 +332,3 @@ function done(tx: IDBTransaction): Promise<void> {
     tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
   });
 }
-
-/** The browser's IndexedDB store, or a memory one where there is none. */
-export function defaultOutboxStore(): OutboxStore {
-  return typeof indexedDB === 'undefined' ? new MemoryOutboxStore() : new IndexedDbOutboxStore(indexedDB);
-}
