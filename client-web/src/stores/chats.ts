@@ -279,7 +279,7 @@ export const useChatsStore = defineStore('chats', () => {
     if (showsEnd(group) && last !== undefined) outbox.confirmUpTo(group, last.seq);
   }
 
-  /** Opens a chat: the newest page once, and its detail. */
+  /** Opens a chat: a first page once (around the first unread message, else the newest), and its detail. */
   async function open(group: GroupId): Promise<void> {
     let e = entries.value[group];
     if (e === undefined) {
@@ -289,7 +289,10 @@ export const useChatsStore = defineStore('chats', () => {
     } else if (e.detail === null && e.left === null) {
       void refreshDetail(group);
     }
-    if (e !== undefined && !e.loaded && !e.loading) await loadLatest(group);
+    if (e === undefined || e.loaded || e.loading) return;
+    // With unread messages, the page around the first of them (the view opens there), else the newest.
+    const unread = e.summary.unread > 0 && e.left === null;
+    if (!unread || !(await jumpTo(group, e.summary.readSeq + 1))) await loadLatest(group);
   }
 
   async function loadOlder(group: GroupId): Promise<boolean> {
