@@ -14,4 +14,5 @@ export * from './ids';
 export * from './result';
 export * from './chat';
 export * from './outbox';
+export * from './outbox-persist';
 export * from './text';

@@ -13,6 +13,9 @@
  *   retried (same txn) or discarded.
  * - An acknowledged message stays (state `sent`) until its event is shown (`confirmUpTo`), so a
  *   view showing the queue after the timeline never shows a gap nor the same message twice.
+ * - Messages kept from an earlier page (see `outbox-persist.ts`) come back with `restore`, with
+ *   their txns, so a send that reached the node before a reload is not committed twice.
+ * - `wake()` (the connection is back) cuts short the pause before the next attempt.
  *
  * Framework-free: the app mirrors it into reactive state through `onChange`.
  */
@@ -77,6 +80,8 @@ export class Outbox {
   /** Groups whose queue is being worked on. */
   readonly #draining = new Set<GroupId>();
   readonly #listeners = new Set<(group: GroupId) => void>();
+  /** Ends the pauses between attempts after a lost connection (see `wake`). */
+  readonly #wakers = new Set<() => void>();
   /** Bumped by `clear()`: a worker from before stops touching the queues. */
   #generation = 0;
 
@@ -118,6 +123,36 @@ export class Outbox {
     this.#changed(group);
     void this.#drain(group);
     return entry;
+  }
+
+  /**
+   * Puts back messages queued on an earlier page (same txn, text and options) and starts sending
+   * them. Ones on their way then are sent again with their txn (the node answers a txn it already
+   * committed with that first result); acknowledged ones were committed and are not put back; a
+   * txn already here is skipped. They go before the messages queued since, keeping the order
+   * written, but never before one already on its way.
+   */
+  restore(entries: readonly Outgoing[]): void {
+    const touched = new Set<GroupId>();
+    for (const e of [...entries].sort((a, b) => a.queuedAt - b.queuedAt)) {
+      if (e.state === 'sent' || this.#find(e.txn) !== null) continue;
+      const back = withoutUndefined({ ...e, state: e.state === 'failed' ? 'failed' : 'queued', seq: undefined, echoSeq: undefined, waitingOn: undefined }) as Outgoing;
+      const queue = this.#queues.get(e.group) ?? [];
+      let at = queue.length;
+      while (at > 0 && queue[at - 1]?.state === 'queued' && (queue[at - 1]?.queuedAt ?? 0) > e.queuedAt) at -= 1;
+      queue.splice(at, 0, back);
+      this.#queues.set(e.group, queue);
+      touched.add(e.group);
+    }
+    for (const g of touched) {
+      this.#changed(g);
+      void this.#drain(g);
+    }
+  }
+
+  /** The connection is back: messages waiting to try again after a lost connection go now. */
+  wake(): void {
+    for (const w of [...this.#wakers]) w();
   }
 
   /** Sends a failed message again, with its txn; the ones held behind it follow. */
@@ -216,8 +251,20 @@ export class Outbox {
         return;
       }
       this.#update(group, txn, { waitingOn: r.error });
-      await this.#o.sleep(pause);
+      await (LOST.has(code) ? this.#wakeableSleep(pause) : this.#o.sleep(pause));
       if (generation !== this.#generation || this.#find(txn) === null) return;
+    }
+  }
+
+  /** `sleep(ms)`, ended early by `wake()`. */
+  async #wakeableSleep(ms: number): Promise<void> {
+    let wake = (): void => {};
+    const woken = new Promise<void>((r) => (wake = r));
+    this.#wakers.add(wake);
+    try {
+      await Promise.race([this.#o.sleep(ms), woken]);
+    } finally {
+      this.#wakers.delete(wake);
     }
   }
 
@@ -242,10 +289,7 @@ export class Outbox {
     const queue = this.#queues.get(group);
     const i = queue?.findIndex((e) => e.txn === txn) ?? -1;
     if (queue === undefined || i < 0) return;
-    const next: Record<string, unknown> = { ...queue[i], ...changes };
-    // Optional fields set to undefined are left out (the entries stay plain data).
-    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
-    queue[i] = next as unknown as Outgoing;
+    queue[i] = withoutUndefined({ ...queue[i], ...changes }) as unknown as Outgoing;
     this.#changed(group);
   }
 
@@ -262,4 +306,11 @@ export class Outbox {
   #changed(group: GroupId): void {
     for (const l of [...this.#listeners]) l(group);
   }
+}
+
+/** Optional fields set to undefined are left out, so the entries stay plain data. */
+function withoutUndefined<T extends object>(value: T): T {
+  const out = { ...value } as Record<string, unknown>;
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out as T;
 }

@@ -37,6 +37,7 @@ import {
   checkGatewayMessage,
   isMessageChange,
   Outbox,
+  OutboxPersistence,
   Permissions,
   removesUser,
   TYPING_TTL_MS,
@@ -57,7 +58,9 @@ import {
   type UserId,
   type WriteResult,
 } from '@/protocol';
+import { browserStorage, forgetDrafts } from '@/components/chat/drafts';
 import { mentionsMe } from '@/components/chat/mentions';
+import { outboxStore } from '@/services/outbox-store';
 import { useSdk } from '@/services/sdk';
 import { useSessionStore } from '@/stores/session';
 
@@ -118,6 +121,10 @@ export const useChatsStore = defineStore('chats', () => {
     committed: (group, seq) => !showsEnd(group) || (entries.value[group]?.items.at(-1)?.seq ?? 0) >= seq,
     connecting: () => gateway.state !== 'offline',
   });
+  // Kept in IndexedDB per user, so queued messages survive a reload (outbox-persist.ts).
+  const keptOutbox = new OutboxPersistence(outbox, outboxStore());
+  // The connection is back: what waits after a lost connection goes at once.
+  gateway.on('state', (state) => state === 'connected' && outbox.wake());
   /** group → its outbox queue (snapshots, replaced on every change). */
   const outgoing = shallowRef<Record<string, readonly Outgoing[]>>({});
   outbox.onChange((group) => {
@@ -272,7 +279,7 @@ export const useChatsStore = defineStore('chats', () => {
     if (showsEnd(group) && last !== undefined) outbox.confirmUpTo(group, last.seq);
   }
 
-  /** Opens a chat: the newest page once, and its detail. */
+  /** Opens a chat: a first page once (around the first unread message, else the newest), and its detail. */
   async function open(group: GroupId): Promise<void> {
     let e = entries.value[group];
     if (e === undefined) {
@@ -282,7 +289,10 @@ export const useChatsStore = defineStore('chats', () => {
     } else if (e.detail === null && e.left === null) {
       void refreshDetail(group);
     }
-    if (e !== undefined && !e.loaded && !e.loading) await loadLatest(group);
+    if (e === undefined || e.loaded || e.loading) return;
+    // With unread messages, the page around the first of them (the view opens there), else the newest.
+    const unread = e.summary.unread > 0 && e.left === null;
+    if (!unread || !(await jumpTo(group, e.summary.readSeq + 1))) await loadLatest(group);
   }
 
   async function loadOlder(group: GroupId): Promise<boolean> {
@@ -487,8 +497,15 @@ export const useChatsStore = defineStore('chats', () => {
     () => session.userId,
     (now, before) => {
       if (now !== before) reset();
+      // Signed out on purpose (no notice, unlike an ended session): what this browser kept goes.
+      if (before && now === null && session.notice === null) {
+        void keptOutbox.forget(before);
+        forgetDrafts(browserStorage(), before);
+      }
+      if (now) void keptOutbox.attach(now);
     },
   );
+  if (session.userId) void keptOutbox.attach(session.userId);
 
   function reset(): void {
     entries.value = {};
@@ -499,6 +516,7 @@ export const useChatsStore = defineStore('chats', () => {
     lastTypingSent.clear();
     listLoaded.value = false;
     loadingList = null;
+    keptOutbox.detach();
     outbox.clear();
   }
 

@@ -394,6 +394,17 @@ describe('chats store', () => {
     expect(chats.pending(G).map((o) => o.txn)).toEqual([sent.txn]);
   });
 
+  it('opens a chat with unread messages at the page around the first of them', async () => {
+    const chats = await setup();
+    gw.answers['chats.list'] = () => ok({ chats: [summary(G, { read_seq: 2, unread: 2 })] });
+    await chats.loadList();
+    gw.sent.length = 0;
+    await chats.open(G);
+    const history = gw.sent.filter((s) => s.method === 'msgs.history').map((s) => s.params);
+    expect(history).toEqual([{ group: G, around: 3, limit: 50 }]);
+    expect(chats.entry(G)?.loaded).toBe(true);
+  });
+
   it('toggles my reaction', async () => {
     const chats = await setup();
     const it1 = decodeTimelineItem(item(4, 'msg.post', { text: 'x' }, ANA, { reactions: [{ emoji: '🎉', count: 1, users: [BO] }] }));

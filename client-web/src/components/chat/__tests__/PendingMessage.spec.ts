@@ -31,6 +31,16 @@ describe('PendingMessage', () => {
     expect(w.find('[data-testid=pending-delete]').exists()).toBe(false);
   });
 
+  it('shows a clock until the node acknowledges, then a tick; a failed one has neither', () => {
+    for (const state of ['queued', 'sending'] as const) expect(render({ state }).find('[data-testid=pending-clock]').exists()).toBe(true);
+    const sent = render({ state: 'sent', seq: 9 });
+    expect(sent.find('[data-testid=pending-clock]').exists()).toBe(false);
+    expect(sent.find('[data-testid=ticks]').exists()).toBe(true);
+    const failed = render({ state: 'failed', error: { code: 'forbidden', message: 'no' } });
+    expect(failed.find('[data-testid=pending-clock]').exists()).toBe(false);
+    expect(failed.find('[data-testid=ticks]').exists()).toBe(false);
+  });
+
   it('says which node a send waits for while it is retried', () => {
     const unreachable = render({ state: 'sending', attempts: 3, waitingOn: { code: 'unavailable', message: 'node.test cannot be reached' } });
     expect(unreachable.get('[data-testid=pending-status]').text()).toBe('Waiting for node.test: it will be sent once that node answers');
