@@ -174,12 +174,5 @@ export function typingLine(names: readonly string[]): string {
   return `${names.length} people are typing…`;
 }
 
-/** A small built-in emoji set (no dependency). */
-export const EMOJI = [
-  '😀', '😂', '🙂', '😉', '😍', '😘', '😎', '🤔', '😮', '😢', '😭', '😡', '🙄', '😴', '🤯', '🥳',
-  '👍', '👎', '👏', '🙏', '💪', '👋', '🤝', '👀', '❤️', '🔥', '🎉', '✨', '✅', '❌', '⭐', '💯',
-  '☕', '🍕', '🍺', '🎂', '🚀', '💡', '📌', '🦀',
-] as const;
-
 /** Reactions offered first in the message menu. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'] as const;
