@@ -4,11 +4,13 @@ import tailwindcss from '@tailwindcss/vite';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
 
+import { emojiData } from './vite-plugins/emoji-data';
+
 /** Where `npm run dev` forwards the node's own paths: a `winichat serve` on its default port. */
 const NODE = process.env.WINICHAT_NODE ?? 'http://127.0.0.1:7800';
 
 export default defineConfig({
-  plugins: [vue(), tailwindcss()],
+  plugins: [vue(), tailwindcss(), emojiData()],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },
