@@ -28,7 +28,8 @@ export default defineComponent({
         case 'text':
           return n.text;
         case 'emoji':
-          return h('span', { key, class: 'emoji', 'data-testid': 'emoji' }, n.text);
+          // Keycaps stay in the text font (see assets/emoji.css).
+          return h('span', { key, class: n.text.includes('\u20E3') ? undefined : 'emoji', 'data-testid': 'emoji' }, n.text);
         case 'link':
           return h('a', { key, href: n.href, target: '_blank', rel: 'noopener noreferrer', class: 'link break-all', 'data-testid': 'message-link' }, n.text);
         case 'mention':

@@ -61,6 +61,8 @@ export function buildCatalog(data: readonly RawEmoji[]): EmojiCatalog {
   for (const e of data) {
     if (typeof e.emoji !== 'string' || typeof e.label !== 'string' || typeof e.group !== 'number' || !known.has(e.group)) continue;
     if (typeof e.version !== 'number' || e.version > FONT_EMOJI_VERSION) continue;
+    // Keycaps: Chromium draws the font's keycap ligatures as blanks (see assets/emoji.css).
+    if (e.emoji.includes('\u20E3')) continue;
     const tags = Array.isArray(e.tags) ? e.tags.filter((t): t is string => typeof t === 'string') : [];
     rows.push({ entry: { emoji: canonicalEmoji(e.emoji), label: e.label, tags, group: e.group }, order: typeof e.order === 'number' ? e.order : Number.MAX_SAFE_INTEGER });
   }

@@ -39,7 +39,7 @@ describe('emoji catalog', () => {
     const thumbs = catalog.emoji.find((e) => e.label === 'thumbs up');
     expect(thumbs?.emoji).toBe('👍');
     expect(catalog.emoji.find((e) => e.label === 'red heart')?.emoji).toBe('❤️');
-    expect(catalog.emoji.find((e) => e.label === 'keycap: 1')?.emoji).toBe('1️⃣');
+    expect(catalog.emoji.some((e) => e.emoji.includes('\u20E3'))).toBe(false); // keycaps: drawn blank by Chromium
     expect(catalog.emoji.every((e) => /^\p{RGI_Emoji}$/v.test(e.emoji))).toBe(true);
   });
 
