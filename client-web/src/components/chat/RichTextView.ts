@@ -51,11 +51,11 @@ export default defineComponent({
           );
         }
         case 'code':
-          return h('code', { key, class: 'rounded bg-base-content/10 px-1 font-mono text-[0.9em]', 'data-testid': 'message-code' }, n.text);
+          return h('code', { key, class: 'rounded bg-current/15 px-1 font-mono text-[0.9em]', 'data-testid': 'message-code' }, n.text);
         case 'codeblock':
           return h(
             'pre',
-            { key, class: 'my-1 rounded bg-base-content/10 p-2 font-mono text-[0.85em] whitespace-pre overflow-x-auto', 'data-lang': n.lang || undefined, 'data-testid': 'message-codeblock' },
+            { key, class: 'my-1 rounded bg-current/15 p-2 font-mono text-[0.85em] whitespace-pre overflow-x-auto', 'data-lang': n.lang || undefined, 'data-testid': 'message-codeblock' },
             [h('code', n.text)],
           );
         case 'bold':

@@ -15,11 +15,11 @@ export default defineComponent({
     };
     return () =>
       revealed.value
-        ? h('span', { class: 'rounded bg-base-content/10 px-0.5', 'data-testid': 'spoiler', 'data-revealed': 'true' }, slots.default?.())
+        ? h('span', { class: 'rounded bg-current/15 px-0.5', 'data-testid': 'spoiler', 'data-revealed': 'true' }, slots.default?.())
         : h(
             'span',
             {
-              class: 'rounded bg-base-content/70 px-0.5 cursor-pointer',
+              class: 'rounded bg-current/60 px-0.5 cursor-pointer',
               role: 'button',
               tabindex: 0,
               'aria-label': 'Spoiler: show',

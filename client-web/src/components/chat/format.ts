@@ -4,6 +4,7 @@
  */
 import type { EventBody, RoleId, TimelineItem } from '@/protocol';
 import { attachmentSummary } from '../media/format';
+import { parseRichText, plainText } from './richtext';
 
 export type NameOf = (user: string) => string;
 export type RoleNameOf = (role: RoleId) => string | undefined;
@@ -89,7 +90,8 @@ export function previewOf(item: TimelineItem | undefined, nameOf: NameOf, opts: 
   if (item === undefined) return 'No messages yet';
   if (item.body.kind === 'msg.post') {
     const media = item.deleted ? '' : attachmentSummary(item.body.attachments ?? []);
-    const caption = oneLine(item.body.text);
+    // As shown: the formatting marks left out.
+    const caption = oneLine(plainText(parseRichText(item.body.text)));
     const text = item.deleted
       ? 'Message deleted'
       : media === ''
