@@ -90,8 +90,7 @@ export function previewOf(item: TimelineItem | undefined, nameOf: NameOf, opts: 
   if (item === undefined) return 'No messages yet';
   if (item.body.kind === 'msg.post') {
     const media = item.deleted ? '' : attachmentSummary(item.body.attachments ?? []);
-    // As shown: the formatting marks left out.
-    const caption = oneLine(plainText(parseRichText(item.body.text)));
+    const caption = oneLine(item.body.text);
     const text = item.deleted
       ? 'Message deleted'
       : media === ''
@@ -105,8 +104,9 @@ export function previewOf(item: TimelineItem | undefined, nameOf: NameOf, opts: 
   return describeEvent(item, nameOf);
 }
 
+/** A message's text on one line, as shown (its formatting marks left out), cut to `max` characters. */
 export function oneLine(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = plainText(parseRichText(text)).replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
