@@ -7,6 +7,8 @@ import { defineConfig, type Plugin } from 'vite';
 
 import { precompress } from './build/precompress.mjs';
 
+import { emojiData } from './vite-plugins/emoji-data';
+
 /** Where `npm run dev` forwards the node's own paths: a `winichat serve` on its default port. */
 const NODE = process.env.WINICHAT_NODE ?? 'http://127.0.0.1:7800';
 
@@ -27,7 +29,7 @@ function precompressed(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [vue(), tailwindcss(), precompressed()],
+  plugins: [vue(), tailwindcss(), emojiData(), precompressed()],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },

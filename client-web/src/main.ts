@@ -3,6 +3,7 @@ import { createApp } from 'vue';
 
 import App from './App.vue';
 import './assets/main.css';
+import './assets/emoji.css';
 import { router } from './router';
 import { useThemeStore } from './stores/theme';
 

@@ -65,15 +65,16 @@ export async function run({ page, baseUrl }) {
     assert.equal(await box.inputValue(), `Hello @${other.username} `);
     await box.pressSequentially('how are you?');
     await box.press('Enter');
-    const text = `Hello @${other.username} how are you?`;
+    // Shown by display name (the text keeps the user name).
+    const text = `Hello @${other.displayName} how are you?`;
     await message(page, text).waitFor();
-    assert.equal((await message(page, text).getByTestId('mention').textContent())?.trim(), `@${other.username}`);
+    assert.equal((await message(page, text).getByTestId('mention').textContent())?.trim(), `@${other.displayName}`);
 
     // The member sees it live: the mention highlighted, the message marked as mentioning them.
     const got = message(pm, text);
     await got.waitFor();
     const mention = got.getByTestId('mention');
-    assert.equal((await mention.textContent())?.trim(), `@${other.username}`);
+    assert.equal((await mention.textContent())?.trim(), `@${other.displayName}`);
     assert.equal(await mention.getAttribute('data-me'), 'true');
     assert.equal(await got.getAttribute('data-mentions-me'), 'true');
     const bg = await mention.evaluate((el) => getComputedStyle(el).backgroundColor);

@@ -4,6 +4,7 @@
  */
 import type { EventBody, RoleId, TimelineItem } from '@/protocol';
 import { attachmentSummary } from '../media/format';
+import { parseRichText, plainText } from './richtext';
 
 export type NameOf = (user: string) => string;
 export type RoleNameOf = (role: RoleId) => string | undefined;
@@ -103,8 +104,9 @@ export function previewOf(item: TimelineItem | undefined, nameOf: NameOf, opts: 
   return describeEvent(item, nameOf);
 }
 
+/** A message's text on one line, as shown (its formatting marks left out), cut to `max` characters. */
 export function oneLine(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = plainText(parseRichText(text)).replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -173,13 +175,6 @@ export function typingLine(names: readonly string[]): string {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
   return `${names.length} people are typing…`;
 }
-
-/** A small built-in emoji set (no dependency). */
-export const EMOJI = [
-  '😀', '😂', '🙂', '😉', '😍', '😘', '😎', '🤔', '😮', '😢', '😭', '😡', '🙄', '😴', '🤯', '🥳',
-  '👍', '👎', '👏', '🙏', '💪', '👋', '🤝', '👀', '❤️', '🔥', '🎉', '✨', '✅', '❌', '⭐', '💯',
-  '☕', '🍕', '🍺', '🎂', '🚀', '💡', '📌', '🦀',
-] as const;
 
 /** Reactions offered first in the message menu. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'] as const;

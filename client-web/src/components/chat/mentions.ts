@@ -138,6 +138,18 @@ function resolveAt(text: string, at: number, users: readonly UserId[]): Resolved
   return null;
 }
 
+/**
+ * The mention starting at the `@` at `at`, resolved against `users` (and `@everyone` when
+ * `everyone`): its kind, user and length in `text`, or null when it is not one.
+ */
+export function mentionAt(text: string, at: number, users: readonly UserId[], everyone: boolean): MentionSegment | null {
+  if (text.charAt(at) !== '@') return null;
+  const r = resolveAt(text, at, users);
+  if (r === null || (r.kind === 'everyone' && !everyone)) return null;
+  const t = text.slice(at, at + r.length);
+  return r.kind === 'user' ? { kind: 'user', text: t, user: r.user } : { kind: 'everyone', text: t };
+}
+
 /** The text split into plain runs and mentions of `users` (and `@everyone` when `everyone`). */
 export function mentionSegments(text: string, users: readonly UserId[], everyone: boolean): MentionSegment[] {
   const out: MentionSegment[] = [];

@@ -112,3 +112,9 @@ describe('presenceLine', () => {
     expect(presenceLine({ status: 'offline', lastSeen: now + 2_000 }, now)).toBe(`last seen today at ${timeLabel(now + 2_000)}`);
   });
 });
+
+describe('previewOf with formatting', () => {
+  it('leaves the formatting marks out', () => {
+    expect(previewOf(ev('msg.post', { text: '**big** news: ```\ncode\n```' }), nameOf, { me: null, direct: true })).toBe('big news: code');
+  });
+});
