@@ -85,6 +85,7 @@ pub fn build_if_stale(dir: &Path) -> Result<(), String> {
         "package.json",
         "package-lock.json",
         "vite.config.ts",
+        "vite-plugins",
         "tsconfig.json",
         "tsconfig.app.json",
     ];

@@ -3,7 +3,7 @@
 //! - Files under the web directory are served by tower-http's `ServeDir` (content types, HEAD,
 //!   ranges, conditional requests).
 //! - The build writes a brotli (`.br`) and a gzip (`.gz`) copy next to each compressible file
-//!   (`client-web/scripts/compress.mjs`); a client that accepts one gets it with its
+//!   (`client-web/vite-plugins/precompress.ts`); a client that accepts one gets it with its
 //!   `Content-Encoding`, and every answer says `Vary: accept-encoding`. Nothing is compressed
 //!   per request.
 //! - Client routes (`/settings/sessions`, …) get `index.html`: the app's router takes over. The

@@ -1,10 +1,9 @@
-// Writes a brotli (`.br`) and a gzip (`.gz`) copy next to each compressible file of a build, so
-// the node serves them as they are (tower-http's precompressed ServeDir) instead of compressing
-// on every request or not at all.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
+
+import type { Plugin } from 'vite';
 
 const brotli = promisify(brotliCompress);
 const gz = promisify(gzip);
@@ -16,12 +15,11 @@ const COMPRESSIBLE = new Set(['.js', '.mjs', '.css', '.html', '.svg', '.json', '
 const MIN_BYTES = 1024;
 
 /**
- * Compresses every compressible file under `dir` (recursively). A copy is kept only when it is
- * at least 5 % smaller than the file.
- * @param {string} dir
- * @returns {Promise<{ files: number, bytes: number, brotliBytes: number }>}
+ * Writes a brotli (`.br`) and a gzip (`.gz`) copy next to each compressible file under `dir`,
+ * kept only when at least 5 % smaller than the file, so the node serves them as they are
+ * (tower-http's precompressed ServeDir) instead of compressing per request or not at all.
  */
-export async function precompress(dir) {
+export async function precompress(dir: string): Promise<{ files: number; bytes: number; brotliBytes: number }> {
   const totals = { files: 0, bytes: 0, brotliBytes: 0 };
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !COMPRESSIBLE.has(extname(entry.name))) continue;
@@ -32,7 +30,7 @@ export async function precompress(dir) {
       brotli(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } }),
       gz(data, { level: 9 }),
     ]);
-    const worthIt = (/** @type {Buffer} */ copy) => copy.length <= data.length * 0.95;
+    const worthIt = (copy: Buffer) => copy.length <= data.length * 0.95;
     if (worthIt(br)) await writeFile(`${path}.br`, br);
     if (worthIt(gzipped)) await writeFile(`${path}.gz`, gzipped);
     totals.files += 1;
@@ -40,4 +38,20 @@ export async function precompress(dir) {
     totals.brotliBytes += worthIt(br) ? br.length : data.length;
   }
   return totals;
+}
+
+/** After a build, brotli and gzip copies of the text assets for the node to serve as they are. */
+export function precompressed(): Plugin {
+  let outDir = '';
+  return {
+    name: 'winichat:precompress',
+    apply: 'build',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    async closeBundle() {
+      const { files, bytes, brotliBytes } = await precompress(outDir);
+      this.info(`precompressed ${files} files: ${(bytes / 1024).toFixed(0)} KiB → ${(brotliBytes / 1024).toFixed(0)} KiB with brotli`);
+    },
+  };
 }
