@@ -52,7 +52,7 @@ export async function run({ page, baseUrl }) {
   }
 
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await useScheme(page, 'light');
+  await page.emulateMedia({ colorScheme: 'light' });
   const { other, handle, groupName } = await groupScene(page, baseUrl);
   try {
     // The app fills the window.
