@@ -66,7 +66,8 @@ export async function run({ page, nodes, newPage }) {
   // Joining the group he found: a clear message, promptly, and no spinner.
   let started = Date.now();
   await later.getByTestId('directory-join').click();
-  const dirError = pb.getByTestId('directory-error');
+  // Shown on the group's row, where Join was clicked.
+  const dirError = later.getByTestId('directory-join-error');
   await dirError.waitFor({ timeout: PROMPT });
   assert.equal((await dirError.textContent())?.trim(), `${nodes.a.name} cannot be reached right now. Try again later.`);
   assert.ok(Date.now() - started < PROMPT, `the join took ${Date.now() - started} ms to fail`);

@@ -10,6 +10,8 @@ declare module 'vue-router' {
     requiresAuth?: boolean;
     /** Only for a signed-out user (login, register); others go home. */
     guestOnly?: boolean;
+    /** Fills the window below the navbar (the chat layout), instead of a centred column. */
+    fullWindow?: boolean;
   }
 }
 
@@ -20,7 +22,7 @@ export const router = createRouter({
     {
       path: '/',
       component: ChatsView,
-      meta: { requiresAuth: true },
+      meta: { requiresAuth: true, fullWindow: true },
       children: [
         { path: '', name: 'home', component: HomeView, meta: { requiresAuth: true } },
         { path: 'chat/:group', name: 'chat', component: () => import('@/views/ChatView.vue'), meta: { requiresAuth: true } },

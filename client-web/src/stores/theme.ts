@@ -1,20 +1,17 @@
 import { defineStore } from 'pinia';
-import { ref, watchEffect } from 'vue';
+import { computed, ref, watchEffect } from 'vue';
 
 export type Theme = 'light' | 'dark';
+/** What the user picked: a theme, or to follow the system's preference. */
+export type ThemeChoice = Theme | 'system';
 
-/** localStorage key of the chosen theme. */
+/** localStorage key of the chosen theme (absent: follow the system). */
 export const THEME_KEY = 'winichat.theme';
+
+const DARK_QUERY = '(prefers-color-scheme: dark)';
 
 function isTheme(value: unknown): value is Theme {
   return value === 'light' || value === 'dark';
-}
-
-/** The first theme: the one chosen before, else the system's preference. */
-function initialTheme(): Theme {
-  const stored = readStored();
-  if (isTheme(stored)) return stored;
-  return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
 function readStored(): string | null {
@@ -25,22 +22,42 @@ function readStored(): string | null {
   }
 }
 
-/** The light/dark theme: applied to <html data-theme> (daisyUI) and remembered in localStorage. */
+function remember(choice: ThemeChoice): void {
+  try {
+    if (choice === 'system') window.localStorage.removeItem(THEME_KEY);
+    else window.localStorage.setItem(THEME_KEY, choice);
+  } catch {
+    // Not remembered, still applied.
+  }
+}
+
+/**
+ * The light/dark theme, applied to <html data-theme> (daisyUI). It follows the system's
+ * preference, live, until the user picks one; that pick is remembered in localStorage until the
+ * user goes back to "System".
+ */
 export const useThemeStore = defineStore('theme', () => {
-  const theme = ref<Theme>(initialTheme());
+  const stored = readStored();
+  const choice = ref<ThemeChoice>(isTheme(stored) ? stored : 'system');
+  const media = typeof window.matchMedia === 'function' ? window.matchMedia(DARK_QUERY) : null;
+  const systemDark = ref(media?.matches ?? false);
+  media?.addEventListener?.('change', (e) => (systemDark.value = e.matches));
+
+  const theme = computed<Theme>(() => (choice.value === 'system' ? (systemDark.value ? 'dark' : 'light') : choice.value));
 
   watchEffect(() => {
     document.documentElement.dataset.theme = theme.value;
-    try {
-      window.localStorage.setItem(THEME_KEY, theme.value);
-    } catch {
-      // Not remembered, still applied.
-    }
   });
 
-  function toggle(): void {
-    theme.value = theme.value === 'dark' ? 'light' : 'dark';
+  function choose(next: ThemeChoice): void {
+    choice.value = next;
+    remember(next);
   }
 
-  return { theme, toggle };
+  /** Picks the theme other than the one shown. */
+  function toggle(): void {
+    choose(theme.value === 'dark' ? 'light' : 'dark');
+  }
+
+  return { theme, choice, choose, toggle };
 });

@@ -70,18 +70,44 @@ describe('directory', () => {
     await remote?.get('[data-testid=directory-join]').trigger('click');
     await flushPromises();
     expect(join).toHaveBeenCalledWith({ group: REMOTE.group });
-    expect(w.get('[data-testid=directory-error]').text()).toBe('b.test cannot be reached right now. Try again later.');
+    expect(remote?.get('[data-testid=directory-join-error]').text()).toBe('b.test cannot be reached right now. Try again later.');
     expect(remote?.get('[data-testid=directory-join]').attributes('disabled')).toBeUndefined();
 
     join.mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
     await remote?.get('[data-testid=directory-join]').trigger('click');
     await flushPromises();
-    expect(w.get('[data-testid=directory-error]').text()).toBe('b.test refused: you are banned from this group.');
+    expect(remote?.get('[data-testid=directory-join-error]').text()).toBe('b.test refused: you are banned from this group.');
 
     join.mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
     await local?.get('[data-testid=directory-join]').trigger('click');
     await flushPromises();
-    expect(w.get('[data-testid=directory-error]').text()).toBe('You cannot join this group (you may be banned).');
+    expect(local?.get('[data-testid=directory-join-error]').text()).toBe('You cannot join this group. You may have been banned from it.');
+    expect(local?.get('[data-testid=directory-join]').attributes('disabled')).toBeDefined();
+    expect(w.find('[data-testid=directory-error]').exists()).toBe(false);
+  });
+});
+
+describe('a refused join', () => {
+  afterEach(() => provideSdk(null));
+
+  it('stays shown on its row when the search answers after the click', async () => {
+    const { chats, router } = await setup();
+    // The search's answer is held back until after Join was refused.
+    let answer: (value: Awaited<ReturnType<typeof chats.client.directory>>) => void = () => {};
+    const directory = vi.spyOn(chats.client, 'directory').mockResolvedValueOnce(ok([LOCAL]));
+    vi.spyOn(chats.client, 'join').mockResolvedValue(err({ code: 'forbidden', message: 'you are banned from this group' }));
+    const w = mount(DirectoryView, { global: { plugins: [router] } });
+    await flushPromises();
+    directory.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    await w.get('[data-testid=directory-search]').setValue('ho');
+    await new Promise((r) => setTimeout(r, 300));
+    await w.get('[data-testid=directory-join]').trigger('click');
+    await flushPromises();
+    answer(ok([LOCAL]));
+    await flushPromises();
+    const row = w.get('[data-testid=directory-entry]');
+    expect(row.get('[data-testid=directory-join-error]').text()).toBe('You cannot join this group. You may have been banned from it.');
+    expect(row.get('[data-testid=directory-join]').attributes('disabled')).toBeDefined();
   });
 });
 

@@ -63,7 +63,7 @@ describe('Avatar', () => {
     const w = mount(Avatar, { props: { name: 'Bo Stone', seed: BO, media: null }, global: { plugins: [pinia] } });
     expect(w.text()).toBe('BS');
     expect(w.find('img').exists()).toBe(false);
-    expect(w.get('[data-testid=avatar] > div').attributes('style')).toMatch(/background-color/);
+    expect(w.get('[data-testid=avatar] > div').attributes('style')).toMatch(/--avatar-bg: oklch\(/);
     expect(sent).toEqual([]);
   });
 
