@@ -4,25 +4,36 @@ import { ICON_SIZE, paintIcon, titleWithCount, totalUnread } from '@/components/
 import { useChatsStore } from '@/stores/chats';
 import { useSessionStore } from '@/stores/session';
 
+/** One of the page's icon links, with what it pointed at before any badge. */
+interface Icon {
+  el: HTMLLinkElement;
+  original: string | null;
+  type: string;
+}
+
 /**
  * Shows the total of unread messages in the tab: in the title ("(3) WiniChat") and as a badge
  * drawn on the favicon (a canvas, set as a data URL). Without unread messages the page's own
- * favicon is put back (or the drawn icon without a badge, when the page has none).
+ * favicons are put back (or the drawn icon without a badge, when the page has none).
  */
 export function useUnreadBadge(): void {
   const session = useSessionStore();
   // The chats store only once signed in: it talks to the node.
   const total = computed(() => (session.status === 'signedIn' ? totalUnread(useChatsStore().list) : 0));
-  let link: HTMLLinkElement | null = null;
-  let original: string | null = null;
+  /** The page's icon links with their own hrefs (index.html has an ICO and an SVG one). */
+  let links: Icon[] | null = null;
 
-  function icon(): HTMLLinkElement {
-    if (link !== null) return link;
-    const found = document.querySelector<HTMLLinkElement>('link[rel~="icon"]');
-    original = found?.href ?? null;
-    link = found ?? Object.assign(document.createElement('link'), { rel: 'icon' });
-    if (found === null) document.head.appendChild(link);
-    return link;
+  function icons(): Icon[] {
+    if (links !== null) return links;
+    const found = [...document.querySelectorAll<HTMLLinkElement>('link[rel~="icon"]')];
+    if (found.length === 0) {
+      const el = Object.assign(document.createElement('link'), { rel: 'icon' });
+      document.head.appendChild(el);
+      links = [{ el, original: null, type: '' }];
+    } else {
+      links = found.map((el) => ({ el, original: el.href, type: el.type }));
+    }
+    return links;
   }
 
   function drawn(count: number): string | null {
@@ -38,10 +49,16 @@ export function useUnreadBadge(): void {
     total,
     (count) => {
       document.title = titleWithCount(document.title, count);
-      const el = icon();
-      el.dataset.unread = String(count);
-      const href = count === 0 && original !== null ? original : drawn(count);
-      if (href !== null) el.href = href;
+      // Every icon link gets the badge: a browser may use any of them (Chromium prefers the SVG).
+      const badge = count === 0 ? null : drawn(count);
+      for (const { el, original, type } of icons()) {
+        el.dataset.unread = String(count);
+        const href = count === 0 ? (original ?? drawn(0)) : badge;
+        if (href === null) continue;
+        el.href = href;
+        // The drawn icon is a PNG, whatever the link's own file was.
+        el.type = href === original ? type : 'image/png';
+      }
     },
     { immediate: true },
   );
