@@ -218,6 +218,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         Incoming::new(config.name.clone(), peers.clone(), handler)
             .with_request_memory(config.federation.max_request_memory),
     );
+    let admin =
+        match crate::admin::for_node(&config, &db, &auth, &chats, peers.clone(), http_addr).await {
+            Ok(admin) => admin,
+            Err(e) => {
+                db.close().await;
+                return Err(e);
+            }
+        };
     let federation = Federation::new(peers, links, incoming);
     greet_peers(&chats, &federation);
     let published_quic = if config.federation.public_quic.is_empty() {
@@ -260,10 +268,13 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         federation.incoming().clone(),
         db,
         state,
+        crate::admin::http::router(admin),
         shutdown_rx,
     );
+    let data_dir = config.data_dir.clone();
     let task = tokio::spawn(async move {
         let result = serving.await;
+        crate::admin::operator::remove(&data_dir);
         drop(data_lock);
         result
     });
@@ -388,6 +399,7 @@ async fn serve(
     incoming: Arc<Incoming>,
     db: Database,
     state: AppState,
+    admin: axum::Router,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(incoming::accept_loop(quic.clone(), incoming));
@@ -402,7 +414,7 @@ async fn serve(
     let gateway = state.gateway.clone();
     let mut http_server = tokio::spawn(connections::serve(
         http_listener,
-        http::app(state),
+        http::app(state).merge(admin),
         limits,
         requested(shutdown.clone()),
     ));
