@@ -27,7 +27,7 @@ use crate::federation::{
     Discovery, FedHandler, Federation, Incoming, Links, PeerDirectory, endpoint, incoming,
 };
 use crate::identity::{self, NodeIdentity};
-use crate::storage::{self, Database};
+use crate::storage;
 
 /// How long in-flight HTTP requests may take to finish once shutdown starts. Past it we stop
 /// waiting for them (a stuck client must not keep the node from stopping): the database closes
@@ -266,7 +266,6 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         limits,
         quic,
         federation.incoming().clone(),
-        db,
         state,
         crate::admin::http::router(admin),
         shutdown_rx,
@@ -397,7 +396,6 @@ async fn serve(
     limits: ConnectionSettings,
     quic: Endpoint,
     incoming: Arc<Incoming>,
-    db: Database,
     state: AppState,
     admin: axum::Router,
     shutdown: watch::Receiver<bool>,
@@ -412,6 +410,8 @@ async fn serve(
             .relay(state.gateway.hub().relay_notices(), shutdown.clone()),
     );
     let gateway = state.gateway.clone();
+    // Closed last, below: requests still draining may need it.
+    let db = state.db.clone();
     let mut http_server = tokio::spawn(connections::serve(
         http_listener,
         http::app(state).merge(admin),
