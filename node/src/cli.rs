@@ -63,7 +63,7 @@ pub enum Command {
     /// Inspect the node's identity key.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Operator tasks: accounts and registration tokens.
+    /// Operator tasks: accounts, groups, quotas, registration tokens, federation lists.
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Operator views of federation: peers, outbox backlog, faults, log hashes.
@@ -129,6 +129,10 @@ pub enum AdminCommand {
         #[arg(long, value_name = "H")]
         expires_in_hours: Option<u64>,
     },
+    /// The commands below go through the admin API: to the running node (with the operator
+    /// token it writes into the data directory), or in this process when the node is stopped.
+    #[command(flatten)]
+    Api(crate::admin::cli::ApiCommand),
 }
 
 /// `winichat keys …`

@@ -1,5 +1,6 @@
 //! The WiniChat node: everything that does IO. See `docs/architecture.md`.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;

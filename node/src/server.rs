@@ -27,7 +27,7 @@ use crate::federation::{
     Discovery, FedHandler, Federation, Incoming, Links, PeerDirectory, endpoint, incoming,
 };
 use crate::identity::{self, NodeIdentity};
-use crate::storage::{self, Database};
+use crate::storage;
 
 /// How long in-flight HTTP requests may take to finish once shutdown starts. Past it we stop
 /// waiting for them (a stuck client must not keep the node from stopping): the database closes
@@ -232,6 +232,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         Incoming::new(config.name.clone(), peers.clone(), handler)
             .with_request_memory(config.federation.max_request_memory),
     );
+    let admin =
+        match crate::admin::for_node(&config, &db, &auth, &chats, peers.clone(), http_addr).await {
+            Ok(admin) => admin,
+            Err(e) => {
+                db.close().await;
+                return Err(e);
+            }
+        };
     let federation = Federation::new(peers, links, incoming);
     greet_peers(&chats, &federation);
     let published_quic = if config.federation.public_quic.is_empty() {
@@ -272,12 +280,14 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         limits,
         quic,
         federation.incoming().clone(),
-        db,
         state,
+        crate::admin::http::router(admin),
         shutdown_rx,
     );
+    let data_dir = config.data_dir.clone();
     let task = tokio::spawn(async move {
         let result = serving.await;
+        crate::admin::operator::remove(&data_dir);
         drop(data_lock);
         result
     });
@@ -400,8 +410,8 @@ async fn serve(
     limits: ConnectionSettings,
     quic: Endpoint,
     incoming: Arc<Incoming>,
-    db: Database,
     state: AppState,
+    admin: axum::Router,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
     let accept = tokio::spawn(incoming::accept_loop(quic.clone(), incoming));
@@ -414,9 +424,11 @@ async fn serve(
             .relay(state.gateway.hub().relay_notices(), shutdown.clone()),
     );
     let gateway = state.gateway.clone();
+    // Closed last, below: requests still draining may need it.
+    let db = state.db.clone();
     let mut http_server = tokio::spawn(connections::serve(
         http_listener,
-        http::app(state),
+        http::app(state).merge(admin),
         limits,
         requested(shutdown.clone()),
     ));

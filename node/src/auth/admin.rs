@@ -13,6 +13,9 @@ use crate::storage;
 
 /// Runs one admin command, printing its result on stdout.
 pub fn run(config: Config, command: AdminCommand) -> Result<(), NodeError> {
+    if let AdminCommand::Api(command) = command {
+        return crate::admin::cli::run(config, command);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -86,5 +89,8 @@ async fn execute(auth: &Auth, command: AdminCommand) -> Result<(), NodeError> {
             println!("{token}");
             Ok(())
         }
+        AdminCommand::Api(_) => Err(NodeError::Internal(
+            "admin API commands are run by crate::admin::cli".into(),
+        )),
     }
 }

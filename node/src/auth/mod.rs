@@ -283,6 +283,8 @@ impl From<StorageError> for AuthError {
 const BAD_TOKEN: &str = "invalid or expired access token";
 const REVOKED: &str = "the session has been revoked";
 const BAD_REFRESH: &str = "invalid or expired refresh token";
+/// Login and refresh of a disabled account.
+pub const ACCOUNT_DISABLED: &str = "this account is disabled";
 
 /// The accounts and token service. Cheap to clone.
 #[derive(Clone)]
@@ -340,7 +342,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn new_secret_token() -> Result<String, AuthError> {
+pub(crate) fn new_secret_token() -> Result<String, AuthError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
 }
 
@@ -739,6 +741,11 @@ impl Auth {
             }
         };
         match user {
+            // Said only to whoever knows the password: it tells nothing to a guesser.
+            Some(user) if ok && password.len() <= password::MAX_LEN && user.disabled => {
+                attempt.succeed(&user_key);
+                Err(AuthError::Forbidden(ACCOUNT_DISABLED.into()))
+            }
             Some(user) if ok && password.len() <= password::MAX_LEN => {
                 attempt.succeed(&user_key);
                 self.new_session(&user.id, device).await
@@ -771,6 +778,18 @@ impl Auth {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
+                // Disabling revokes every session; this catches a session created while the
+                // account was being disabled.
+                let usable = self
+                    .inner
+                    .db
+                    .accounts()
+                    .user(&session.user)
+                    .await?
+                    .is_some_and(|u| !u.disabled);
+                if !usable {
+                    return Err(AuthError::Forbidden(ACCOUNT_DISABLED.into()));
+                }
                 let (access_token, expires_at) = self.mint(&session.user, &session.id)?;
                 Ok(Issued {
                     user: session.user,
@@ -813,6 +832,36 @@ impl Auth {
         } else {
             Err(AuthError::NotFound("no such session".into()))
         }
+    }
+
+    /// Revokes every session of `user` (an operator disabled or deleted the account, or reset
+    /// its password): their tokens stop working and their open connections are closed.
+    pub async fn revoke_all_sessions(&self, user: &UserId) -> Result<usize, AuthError> {
+        let ids = self
+            .inner
+            .db
+            .accounts()
+            .revoke_other_sessions(user, None, now())
+            .await?;
+        let count = ids.len();
+        for id in ids {
+            self.revoked(user, id);
+        }
+        Ok(count)
+    }
+
+    /// Sets `user`'s password (an operator's reset) and revokes every session of theirs.
+    pub async fn reset_password(&self, user: &UserId, new: &str) -> Result<(), AuthError> {
+        password::check(new)?;
+        let hash = password::hash(new.to_owned()).await?;
+        match self.inner.db.accounts().set_password(user, &hash).await {
+            Ok(()) => {}
+            Err(StorageError::NotFound(_)) => {
+                return Err(AuthError::NotFound("no such user".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.revoke_all_sessions(user).await.map(|_| ())
     }
 
     /// Revokes every session of the caller except the current one.

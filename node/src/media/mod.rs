@@ -324,7 +324,7 @@ impl Media {
         if declared_len.is_some_and(|len| len > limit) {
             return Err(MediaError::TooLarge { limit });
         }
-        let quota = settings.quota_bytes;
+        let quota = self.quota_of(user).await?;
         let used = self.db().media().usage(user).await?;
         if let Some(len) = declared_len {
             // A declared length over the room puts the upload over the quota at once; it is
@@ -467,6 +467,17 @@ impl Media {
             record,
             created,
         })
+    }
+
+    /// The user's own quota (an operator set it) or else the node's.
+    async fn quota_of(&self, user: &UserId) -> Result<u64, MediaError> {
+        let own = self
+            .db()
+            .accounts()
+            .user(user)
+            .await?
+            .and_then(|u| u.quota_bytes);
+        Ok(own.unwrap_or(self.inner.settings.quota_bytes))
     }
 
     /// The answer to an upload over the quota whose bytes hash to `raw_sha256`: the user's

@@ -38,6 +38,14 @@ pub struct UserRecord {
     pub created_at: Timestamp,
     /// The profile photo: an image on this node.
     pub avatar: Option<MediaId>,
+    /// May use the admin API (`/api/admin`).
+    pub admin: bool,
+    /// Disabled by an operator: no login, no refresh.
+    pub disabled: bool,
+    /// Deleted by an operator: a tombstone keeping the name from reuse.
+    pub deleted: bool,
+    /// The user's media quota in bytes; `None`: the node's default.
+    pub quota_bytes: Option<u64>,
 }
 
 // Hand-written so the password hash never reaches a log line.
@@ -47,6 +55,9 @@ impl std::fmt::Debug for UserRecord {
             .field("id", &self.id)
             .field("display_name", &self.display_name)
             .field("created_at", &self.created_at)
+            .field("admin", &self.admin)
+            .field("disabled", &self.disabled)
+            .field("deleted", &self.deleted)
             .finish_non_exhaustive()
     }
 }
@@ -196,7 +207,8 @@ pub trait AccountStore: Send + Sync {
 /// The columns of `users`, in [`UserRow`] order.
 macro_rules! user_columns {
     () => {
-        "id, password_hash, display_name, bio, created_at, avatar"
+        "id, password_hash, display_name, bio, created_at, avatar, admin, disabled_at, deleted_at, \
+         quota_bytes"
     };
 }
 pub(crate) use user_columns;
@@ -218,6 +230,10 @@ pub(crate) struct UserRow {
     pub bio: String,
     pub created_at: i64,
     pub avatar: Option<String>,
+    pub admin: bool,
+    pub disabled_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub quota_bytes: Option<i64>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -232,6 +248,13 @@ impl TryFrom<UserRow> for UserRecord {
             avatar: r
                 .avatar
                 .map(|a| super::parse_stored(&a, "users.avatar"))
+                .transpose()?,
+            admin: r.admin,
+            disabled: r.disabled_at.is_some(),
+            deleted: r.deleted_at.is_some(),
+            quota_bytes: r
+                .quota_bytes
+                .map(|q| super::stored_u64(q, "users.quota_bytes"))
                 .transpose()?,
         })
     }

@@ -23,6 +23,7 @@ use winichat_protocol::federation::document::KeyHistory;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
+pub mod admin;
 pub(crate) mod batch;
 pub mod chats;
 pub mod media;
@@ -588,6 +589,14 @@ impl Database {
 
     /// Users, sessions, refresh and registration tokens.
     pub fn accounts(&self) -> &dyn accounts::AccountStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// What operators change: account flags, listings, tombstones, federation lists.
+    pub fn admin(&self) -> &dyn admin::AdminStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

@@ -199,7 +199,7 @@ impl AccountStore for PgStorage {
             "SELECT ",
             user_columns!(),
             " FROM users WHERE (name LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $2 ESCAPE '\\') \
-             AND name > $3 ORDER BY name LIMIT $4"
+             AND name > $3 AND deleted_at IS NULL ORDER BY name LIMIT $4"
         ))
         .bind(&pattern)
         .bind(&pattern)

@@ -5,6 +5,7 @@
 //! condition against the committed head, matches nothing, and reports a conflict.
 
 mod accounts;
+mod admin;
 mod batch;
 mod chats;
 mod events;

@@ -206,7 +206,7 @@ impl AccountStore for SqliteStorage {
             "SELECT ",
             user_columns!(),
             " FROM users WHERE (name LIKE ? ESCAPE '\\' OR display_name_lower LIKE ? ESCAPE '\\') \
-             AND name > ? ORDER BY name LIMIT ?"
+             AND name > ? AND deleted_at IS NULL ORDER BY name LIMIT ?"
         ))
         .bind(&pattern)
         .bind(&pattern)

@@ -6,6 +6,7 @@
 //! wait on a stale snapshot), which would turn an ordinary race into an error.
 
 mod accounts;
+mod admin;
 mod batch;
 pub(super) mod chats; // its row types are shared with the PostgreSQL backend
 mod events;

@@ -1,0 +1,20 @@
+-- Operator tools (SQLite). Keep in step with migrations/postgres/0010_admin.sql. Times are Unix
+-- milliseconds.
+
+-- admin: may use /api/admin. disabled_at: set while the account is disabled (no login, no
+-- refresh, sessions revoked). deleted_at: the account was deleted by an operator; the row stays
+-- as a tombstone with its secrets and profile wiped, so the name is never given to someone else
+-- (who would otherwise inherit the old account's direct chats). quota_bytes: the user's media
+-- quota; NULL is the node's default.
+ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1));
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+ALTER TABLE users ADD COLUMN quota_bytes INTEGER CHECK (quota_bytes >= 0);
+
+-- Federation allow and deny entries added by operators at run time (the config file's lists
+-- add to these). A node is on at most one list.
+CREATE TABLE federation_lists (
+    node      TEXT    PRIMARY KEY NOT NULL,
+    list      TEXT    NOT NULL CHECK (list IN ('allow', 'deny')),
+    added_at  INTEGER NOT NULL
+) STRICT;
