@@ -29,6 +29,8 @@ use crate::federation::{
 use crate::identity::{self, NodeIdentity};
 use crate::storage::{self, Database};
 
+mod listeners;
+
 /// How long in-flight HTTP requests may take to finish once shutdown starts. Past it we stop
 /// waiting for them (a stuck client must not keep the node from stopping): the database closes
 /// under them, so they answer 503, and the process exit ends their connections.
@@ -43,6 +45,10 @@ pub struct RunningNode {
     pub http_addr: SocketAddr,
     /// The bound QUIC address (the real port when port 0 was configured).
     pub quic_addr: SocketAddr,
+    /// The bound metrics address, when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bound HTTP→HTTPS redirect address, when `tls_redirect_http` is set.
+    pub redirect_addr: Option<SocketAddr>,
     /// The node's name.
     pub node_name: NodeName,
     /// The node's identity public key.
@@ -129,6 +135,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             addr: config.http,
             source,
         })?;
+    let optional = listeners::Optional::bind(&config).await?;
     check_discovery(&config).await?;
     let quic = endpoint::bind(
         config.quic,
@@ -253,9 +260,24 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         media: media.clone(),
     };
     let hub = gateway_hub(&state);
+    let readiness = crate::telemetry::Readiness::new(db.clone());
+    let (metrics_addr, redirect_addr) = (optional.metrics_addr(), optional.redirect_addr());
+    let metrics = optional
+        .metrics
+        .is_some()
+        .then(|| crate::telemetry::Sources {
+            handle: crate::telemetry::install(),
+            db: db.clone(),
+            hub: hub.clone(),
+        });
     let serving = serve(
-        http_listener,
-        limits,
+        Http {
+            listener: http_listener,
+            limits,
+            optional,
+            metrics,
+            readiness: readiness.clone(),
+        },
         quic,
         federation.incoming().clone(),
         db,
@@ -267,17 +289,23 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         drop(data_lock);
         result
     });
+    // Every listener is bound and its task spawned: connections wait in the backlog at worst.
+    readiness.set_serving(true);
 
     tracing::info!(
         name = %config.name,
         http = %http_addr,
+        https = config.listeners.tls.is_some(),
         quic = %quic_addr,
+        metrics = ?metrics_addr,
         public_key = %identity.public_key_base64url(),
         "node started"
     );
     Ok(RunningNode {
         http_addr,
         quic_addr,
+        metrics_addr,
+        redirect_addr,
         node_name: config.name,
         public_key: identity.public_key(),
         media,
@@ -379,11 +407,20 @@ async fn requested(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|&stop| stop).await;
 }
 
+/// The HTTP side of a node: the main listener and its limits, the optional listeners, and
+/// the metrics' sources when they are served.
+struct Http {
+    listener: TcpListener,
+    limits: ConnectionSettings,
+    optional: listeners::Optional,
+    metrics: Option<crate::telemetry::Sources>,
+    readiness: crate::telemetry::Readiness,
+}
+
 /// Serves until shutdown is requested, then stops in order: HTTP stops accepting and drains,
 /// QUIC closes, and the database closes last because requests still draining may need it.
 async fn serve(
-    http_listener: TcpListener,
-    limits: ConnectionSettings,
+    http: Http,
     quic: Endpoint,
     incoming: Arc<Incoming>,
     db: Database,
@@ -400,14 +437,23 @@ async fn serve(
             .relay(state.gateway.hub().relay_notices(), shutdown.clone()),
     );
     let gateway = state.gateway.clone();
+    let router = http.optional.main_router(http::app(state), &http.readiness);
+    let https_port = http.listener.local_addr().map_or(443, |a| a.port());
+    let (tls, optional_tasks) =
+        http.optional
+            .spawn(https_port, http.metrics, &http.readiness, &shutdown);
     let mut http_server = tokio::spawn(connections::serve(
-        http_listener,
-        http::app(state),
-        limits,
+        http.listener,
+        "http",
+        router,
+        http.limits,
+        tls,
         requested(shutdown.clone()),
     ));
 
     requested(shutdown).await;
+    // Load balancers stop sending new traffic first.
+    http.readiness.set_serving(false);
     // WebSocket connections are upgraded out of the HTTP server's drain: close them (1001).
     gateway.shutdown();
 
@@ -426,6 +472,11 @@ async fn serve(
         tracing::warn!(error = %e, "QUIC accept task failed");
     }
 
+    for task in optional_tasks {
+        if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
+            tracing::warn!("an optional listener did not stop in time");
+        }
+    }
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut http_server).await {
         Ok(Ok(())) => tracing::debug!("HTTP drained"),
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),

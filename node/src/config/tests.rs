@@ -247,12 +247,19 @@ fn example_file_documents_every_key_and_each_commented_value_is_valid() {
             continue;
         }
         let active = format!("{key} = ");
+        // A key that needs another one set is tried with it.
+        let partner = match key {
+            "tls_key" | "tls_redirect_http" => Some("# tls_cert = "),
+            _ => None,
+        };
         let text: String = EXAMPLE
             .lines()
             .enumerate()
             .map(|(j, l)| {
                 if j == i {
                     setting
+                } else if partner.is_some_and(|p| l.starts_with(p)) {
+                    l.strip_prefix("# ").unwrap_or(l)
                 } else if l.starts_with(&active) {
                     ""
                 } else {
@@ -589,4 +596,79 @@ fn weak_peer_keys_are_refused() {
     let err = parse_peer(&format!("b.example=127.0.0.1:1/{weak}")).expect_err("weak");
     assert!(err.contains("small order"), "{err}");
     assert!(parse_peer(&format!("b.example=127.0.0.1:1/{PEER_KEY}")).is_ok());
+}
+
+#[test]
+fn tls_and_metrics_listeners_from_file_env_and_flags() {
+    let defaults = Config::defaults().expect("defaults");
+    assert_eq!(defaults.listeners, ListenerSettings::default());
+    assert!(!defaults.auth.secure_cookie);
+
+    let text = "tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\ntls_redirect_http = \"127.0.0.1:80\"\n\
+                metrics_listen = \"127.0.0.1:9464\"\n";
+    let config = load(Some(text), &[], &Overrides::default()).expect("file");
+    let tls = config.listeners.tls.clone().expect("tls");
+    assert_eq!(
+        (tls.cert, tls.key),
+        (PathBuf::from("/c.pem"), PathBuf::from("/k.pem"))
+    );
+    assert_eq!(
+        config.listeners.redirect_http,
+        Some("127.0.0.1:80".parse().expect("addr"))
+    );
+    assert_eq!(
+        config.listeners.metrics,
+        Some("127.0.0.1:9464".parse().expect("addr"))
+    );
+    assert!(config.auth.secure_cookie, "on TLS the node's URL is https");
+
+    // The key defaults to the certificate file; flags beat the environment.
+    let flags = Overrides {
+        tls_cert: Some("/flag.pem".into()),
+        metrics_listen: Some("127.0.0.1:1".into()),
+        ..Overrides::default()
+    };
+    let config = load(
+        None,
+        &[
+            ("WINICHAT_TLS_CERT", "/env.pem"),
+            ("WINICHAT_METRICS_LISTEN", "127.0.0.1:2"),
+        ],
+        &flags,
+    )
+    .expect("flags");
+    let tls = config.listeners.tls.expect("tls");
+    assert_eq!(tls.cert, PathBuf::from("/flag.pem"));
+    assert_eq!(tls.key, PathBuf::from("/flag.pem"));
+    assert_eq!(config.listeners.metrics.map(|a| a.port()), Some(1));
+
+    // An explicit http:// public_url keeps cookies plain even on TLS.
+    let config = load(
+        Some("tls_cert = \"/c.pem\"\npublic_url = \"http://chat.test\"\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect("public_url");
+    assert!(!config.auth.secure_cookie);
+
+    let err =
+        load(Some("tls_key = \"/k.pem\"\n"), &[], &Overrides::default()).expect_err("key alone");
+    assert!(err.contains("tls_key needs tls_cert"), "{err}");
+    let err = load(
+        None,
+        &[("WINICHAT_TLS_REDIRECT_HTTP", "127.0.0.1:80")],
+        &Overrides::default(),
+    )
+    .expect_err("redirect without tls");
+    assert!(
+        err.contains("WINICHAT_TLS_REDIRECT_HTTP") && err.contains("needs tls_cert"),
+        "{err}"
+    );
+    let err = load(
+        Some("metrics_listen = \"nope\"\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect_err("bad address");
+    assert!(err.contains("metrics_listen (line 1)"), "{err}");
 }

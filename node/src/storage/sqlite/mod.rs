@@ -14,6 +14,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod stats;
 
 use std::path::Path;
 
