@@ -50,6 +50,22 @@ pub struct Cli {
     #[arg(long = "peer", global = true, value_name = "NAME=ADDR/KEY", action = clap::ArgAction::Append)]
     pub peers: Vec<String>,
 
+    /// Serve HTTPS with this PEM certificate chain (reloaded on SIGHUP) [default: plain HTTP].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_cert: Option<String>,
+
+    /// The PEM private key of --tls-cert [default: the --tls-cert file].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_key: Option<String>,
+
+    /// Also listen for plain HTTP here and redirect it to HTTPS [default: off].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub tls_redirect_http: Option<String>,
+
+    /// Serve /metrics (Prometheus) and /readyz on this address [default: off].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -159,6 +175,10 @@ impl Cli {
             log_format: self.log_format.clone(),
             web_dir: self.web_dir.clone(),
             peers: self.peers.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_redirect_http: self.tls_redirect_http.clone(),
+            metrics_listen: self.metrics_listen.clone(),
         }
     }
 }

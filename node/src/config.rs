@@ -27,7 +27,7 @@ pub const DEFAULT_QUIC: &str = "127.0.0.1:7801";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite";
 
 /// The keys a config file may hold, in the order the example file documents them.
-pub const KEYS: [&str; 27] = [
+pub const KEYS: [&str; 31] = [
     "name",
     "data_dir",
     "http",
@@ -54,6 +54,10 @@ pub const KEYS: [&str; 27] = [
     "send_queue_bytes",
     "request_rate_burst",
     "request_rate_per_sec",
+    "tls_cert",
+    "tls_key",
+    "tls_redirect_http",
+    "metrics_listen",
     "federation",
 ];
 
@@ -97,6 +101,9 @@ pub struct Config {
     pub connections: crate::connections::ConnectionSettings,
     /// Federation: `[federation]` (discovery, pinned peers, allow and deny lists).
     pub federation: crate::federation::FederationSettings,
+    /// HTTPS, the redirect to it and the metrics listener: `tls_cert`, `tls_key`,
+    /// `tls_redirect_http`, `metrics_listen`.
+    pub listeners: listeners::ListenerSettings,
 }
 
 /// How log lines are written.
@@ -143,6 +150,14 @@ pub struct Overrides {
     pub web_dir: Option<PathBuf>,
     /// `--peer NAME=QUIC_ADDR/KEY`, repeatable.
     pub peers: Vec<String>,
+    /// `--tls-cert`
+    pub tls_cert: Option<String>,
+    /// `--tls-key`
+    pub tls_key: Option<String>,
+    /// `--tls-redirect-http`
+    pub tls_redirect_http: Option<String>,
+    /// `--metrics-listen`
+    pub metrics_listen: Option<String>,
 }
 
 /// The config file, as read by `--config`.
@@ -247,6 +262,10 @@ struct FileConfig {
     send_queue_bytes: Option<Spanned<u64>>,
     request_rate_burst: Option<Spanned<u64>>,
     request_rate_per_sec: Option<Spanned<u64>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    tls_redirect_http: Option<Spanned<String>>,
+    metrics_listen: Option<Spanned<String>>,
     federation: Option<FederationFile>,
 }
 
@@ -321,6 +340,10 @@ impl Config {
                 "web_dir" => cfg.web_dir.as_ref(),
                 "registration" => cfg.registration.as_ref(),
                 "public_url" => cfg.public_url.as_ref(),
+                "tls_cert" => cfg.tls_cert.as_ref(),
+                "tls_key" => cfg.tls_key.as_ref(),
+                "tls_redirect_http" => cfg.tls_redirect_http.as_ref(),
+                "metrics_listen" => cfg.metrics_listen.as_ref(),
                 _ => None,
             }?;
             Some(Raw {
@@ -435,7 +458,14 @@ impl Config {
                 .and_then(|(_, cfg)| cfg.allowed_origins.clone())
                 .unwrap_or_default(),
         };
-        let auth = load_auth(&pick, parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
+        let mut auth = load_auth(&pick, parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
+        let listeners = listeners::load(&pick, flags)?;
+        // Served over TLS, the node's URL is https unless `public_url` says otherwise.
+        if listeners.tls.is_some()
+            && pick("public_url", "WINICHAT_PUBLIC_URL", "--public-url", None).is_none()
+        {
+            auth.secure_cookie = true;
+        }
         let media = load_media(parsed.as_ref().map(|(f, c)| (*f, c)), env)?;
         let mut gateway = crate::api::ws::GatewaySettings {
             allowed_origins,
@@ -496,6 +526,7 @@ impl Config {
             media,
             connections,
             federation,
+            listeners,
         })
     }
 
@@ -1124,6 +1155,8 @@ fn value_error(raw: Raw, reason: impl fmt::Display) -> ConfigError {
     }
 }
 
+mod listeners;
+pub use listeners::ListenerSettings;
 pub mod reference;
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use tower::ServiceExt;
 use crate::client_addr::{ClientAddr, ClientKey, TrustedProxies};
 
 mod accept;
+pub mod tls;
 
 use accept::{AcceptFailure, RateLimitedWarning};
 
@@ -109,6 +110,8 @@ impl LingerOnClose {
 /// Open connections, in all and by address.
 #[derive(Debug)]
 struct Caps {
+    /// The listener's name in the open-connections metric.
+    listener: &'static str,
     max: usize,
     max_per_ip: usize,
     cap_loopback: bool,
@@ -150,6 +153,8 @@ impl Caps {
         }
         open.total += 1;
         open.by_ip.insert(ip, from_ip + 1);
+        metrics::gauge!(crate::telemetry::names::HTTP_CONNECTIONS_OPEN, "listener" => self.listener)
+            .increment(1.0);
         Some(Permit {
             caps: Arc::clone(self),
             ip,
@@ -159,6 +164,8 @@ impl Caps {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        metrics::gauge!(crate::telemetry::names::HTTP_CONNECTIONS_OPEN, "listener" => self.caps.listener)
+            .decrement(1.0);
         let mut open = self.caps.open();
         open.total = open.total.saturating_sub(1);
         if let Some(n) = open.by_ip.get_mut(&self.ip) {
@@ -266,14 +273,19 @@ async fn linger(mut stream: TcpStream) {
 }
 
 /// Serves `router` on `listener` under `settings` until `shutdown` resolves, then lets the
-/// open requests finish (the caller bounds how long it waits for this future).
+/// open requests finish (the caller bounds how long it waits for this future). With `tls`,
+/// each connection is HTTPS, under the same caps and timeouts. `name` labels the listener's
+/// connections in the metrics.
 pub async fn serve(
     listener: TcpListener,
+    name: &'static str,
     router: Router,
     settings: ConnectionSettings,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let caps = Arc::new(Caps {
+        listener: name,
         max: settings.max_connections,
         max_per_ip: settings.max_connections_per_ip,
         cap_loopback: settings.cap_loopback_per_ip,
@@ -323,14 +335,18 @@ pub async fn serve(
             permit: Some(permit),
             linger: linger.clone(),
         };
-        tokio::spawn(serve_connection(
-            io,
+        let connection = Connection {
             addr,
-            router.clone(),
-            settings.header_timeout,
-            settings.trusted_proxies.clone(),
-            stopped.clone(),
-        ));
+            router: router.clone(),
+            header_timeout: settings.header_timeout,
+            trusted: settings.trusted_proxies.clone(),
+            linger,
+            stop: stopped.clone(),
+        };
+        match &tls {
+            None => tokio::spawn(serve_connection(io, connection)),
+            Some(acceptor) => tokio::spawn(serve_tls(acceptor.clone(), io, connection)),
+        };
     }
     drop(listener);
     let _ = stop.send(true);
@@ -373,15 +389,38 @@ async fn linger_briefly(stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), linger(stream)).await;
 }
 
-async fn serve_connection(
-    io: Counted,
+/// What serving one accepted connection needs besides its socket.
+struct Connection {
     addr: SocketAddr,
     router: Router,
     header_timeout: Duration,
     trusted: TrustedProxies,
-    mut stop: watch::Receiver<bool>,
-) {
-    let linger = io.linger.clone();
+    linger: LingerOnClose,
+    stop: watch::Receiver<bool>,
+}
+
+/// Serves a connection over TLS. The handshake must end within the header timeout: a client
+/// that connects and says nothing is closed as soon over HTTPS as over HTTP.
+async fn serve_tls(acceptor: tokio_rustls::TlsAcceptor, io: Counted, connection: Connection) {
+    match tokio::time::timeout(connection.header_timeout, acceptor.accept(io)).await {
+        Ok(Ok(stream)) => serve_connection(stream, connection).await,
+        Ok(Err(e)) => tracing::debug!(error = %e, "https: TLS handshake failed"),
+        Err(_) => tracing::debug!("https: TLS handshake timed out"),
+    }
+}
+
+async fn serve_connection<S>(io: S, connection: Connection)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Connection {
+        addr,
+        router,
+        header_timeout,
+        trusted,
+        linger,
+        mut stop,
+    } = connection;
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         // What `into_make_service_with_connect_info` would give the handlers, and the
         // connection's linger switch for the gateway.
@@ -477,6 +516,7 @@ mod tests {
     #[test]
     fn caps_count_by_address_and_in_all() {
         let caps = Arc::new(Caps {
+            listener: "test",
             max: 3,
             max_per_ip: 2,
             cap_loopback: false,
@@ -506,6 +546,7 @@ mod tests {
     fn an_ipv6_slash_64_is_one_address_and_a_trusted_proxy_is_not_capped_per_address() {
         let proxy: IpAddr = "10.0.0.5".parse().expect("ip");
         let caps = Arc::new(Caps {
+            listener: "test",
             max: 10,
             max_per_ip: 2,
             cap_loopback: false,

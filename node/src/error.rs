@@ -19,6 +19,10 @@ pub enum Listener {
     Http,
     /// The QUIC federation listener (UDP).
     Quic,
+    /// The plain-HTTP listener that redirects to HTTPS (TCP).
+    Redirect,
+    /// The metrics listener (TCP).
+    Metrics,
 }
 
 impl std::fmt::Display for Listener {
@@ -26,6 +30,8 @@ impl std::fmt::Display for Listener {
         f.write_str(match self {
             Listener::Http => "HTTP (TCP)",
             Listener::Quic => "QUIC (UDP)",
+            Listener::Redirect => "the HTTP redirect to HTTPS (TCP)",
+            Listener::Metrics => "metrics (TCP)",
         })
     }
 }
@@ -79,6 +85,9 @@ pub enum NodeError {
     /// The TLS configuration for federation could not be built from the identity key.
     #[error("cannot set up federation TLS: {0}")]
     Tls(String),
+    /// The HTTPS certificate or key cannot be used.
+    #[error("cannot serve HTTPS: {0}")]
+    HttpsCertificate(#[from] crate::connections::tls::CertificateError),
     /// A background task of the node failed unexpectedly.
     #[error("internal error: {0}")]
     Internal(String),

@@ -17,3 +17,4 @@ pub mod logging;
 pub mod media;
 pub mod server;
 pub mod storage;
+pub mod telemetry;

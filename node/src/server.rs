@@ -29,6 +29,8 @@ use crate::federation::{
 use crate::identity::{self, NodeIdentity};
 use crate::storage;
 
+mod listeners;
+
 /// How long in-flight HTTP requests may take to finish once shutdown starts. Past it we stop
 /// waiting for them (a stuck client must not keep the node from stopping): the database closes
 /// under them, so they answer 503, and the process exit ends their connections.
@@ -43,6 +45,10 @@ pub struct RunningNode {
     pub http_addr: SocketAddr,
     /// The bound QUIC address (the real port when port 0 was configured).
     pub quic_addr: SocketAddr,
+    /// The bound metrics address, when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The bound HTTP→HTTPS redirect address, when `tls_redirect_http` is set.
+    pub redirect_addr: Option<SocketAddr>,
     /// The node's name.
     pub node_name: NodeName,
     /// The node's identity public key.
@@ -82,24 +88,26 @@ impl RunningNode {
 
 /// Runs a node until `shutdown` completes, then stops it gracefully.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    let tls = config.listeners.tls.is_some();
     let node = start(config).await?;
     // The line a person starting the node looks for (a log line, so JSON logs stay JSON).
-    let url = browser_url(node.http_addr);
+    let url = browser_url(node.http_addr, tls);
     tracing::info!(%url, "WiniChat is ready: open {url} in a browser");
     shutdown.await;
     tracing::info!("shutting down");
     node.shutdown().await
 }
 
-/// The address a browser on this machine opens for a node bound to `addr`: an unspecified
-/// address (`0.0.0.0`, `::`) is reached through loopback.
-pub fn browser_url(addr: SocketAddr) -> String {
+/// The address a browser on this machine opens for a node bound to `addr` (serving HTTPS when
+/// `tls`): an unspecified address (`0.0.0.0`, `::`) is reached through loopback.
+pub fn browser_url(addr: SocketAddr, tls: bool) -> String {
     let ip = match addr.ip() {
         ip if !ip.is_unspecified() => ip,
         std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
     };
-    format!("http://{}/", SocketAddr::new(ip, addr.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}/", SocketAddr::new(ip, addr.port()))
 }
 
 /// Starts a node: prepares the data directory, loads or creates the identity key, binds the
@@ -143,6 +151,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
             addr: config.http,
             source,
         })?;
+    let optional = listeners::Optional::bind(&config).await?;
     check_discovery(&config).await?;
     let quic = endpoint::bind(
         config.quic,
@@ -275,9 +284,24 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         media: media.clone(),
     };
     let hub = gateway_hub(&state);
+    let readiness = crate::telemetry::Readiness::new(db.clone());
+    let (metrics_addr, redirect_addr) = (optional.metrics_addr(), optional.redirect_addr());
+    let metrics = optional
+        .metrics
+        .is_some()
+        .then(|| crate::telemetry::Sources {
+            handle: crate::telemetry::install(),
+            db: db.clone(),
+            hub: hub.clone(),
+        });
     let serving = serve(
-        http_listener,
-        limits,
+        Http {
+            listener: http_listener,
+            limits,
+            optional,
+            metrics,
+            readiness: readiness.clone(),
+        },
         quic,
         federation.incoming().clone(),
         state,
@@ -291,17 +315,23 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         drop(data_lock);
         result
     });
+    // Every listener is bound and its task spawned: connections wait in the backlog at worst.
+    readiness.set_serving(true);
 
     tracing::info!(
         name = %config.name,
         http = %http_addr,
+        https = config.listeners.tls.is_some(),
         quic = %quic_addr,
+        metrics = ?metrics_addr,
         public_key = %identity.public_key_base64url(),
         "node started"
     );
     Ok(RunningNode {
         http_addr,
         quic_addr,
+        metrics_addr,
+        redirect_addr,
         node_name: config.name,
         public_key: identity.public_key(),
         media,
@@ -403,11 +433,20 @@ async fn requested(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|&stop| stop).await;
 }
 
+/// The HTTP side of a node: the main listener and its limits, the optional listeners, and
+/// the metrics' sources when they are served.
+struct Http {
+    listener: TcpListener,
+    limits: ConnectionSettings,
+    optional: listeners::Optional,
+    metrics: Option<crate::telemetry::Sources>,
+    readiness: crate::telemetry::Readiness,
+}
+
 /// Serves until shutdown is requested, then stops in order: HTTP stops accepting and drains,
 /// QUIC closes, and the database closes last because requests still draining may need it.
 async fn serve(
-    http_listener: TcpListener,
-    limits: ConnectionSettings,
+    http: Http,
     quic: Endpoint,
     incoming: Arc<Incoming>,
     state: AppState,
@@ -426,14 +465,25 @@ async fn serve(
     let gateway = state.gateway.clone();
     // Closed last, below: requests still draining may need it.
     let db = state.db.clone();
+    let router = http
+        .optional
+        .main_router(http::app(state).merge(admin), &http.readiness);
+    let https_port = http.listener.local_addr().map_or(443, |a| a.port());
+    let (tls, optional_tasks) =
+        http.optional
+            .spawn(https_port, http.metrics, &http.readiness, &shutdown);
     let mut http_server = tokio::spawn(connections::serve(
-        http_listener,
-        http::app(state).merge(admin),
-        limits,
+        http.listener,
+        "http",
+        router,
+        http.limits,
+        tls,
         requested(shutdown.clone()),
     ));
 
     requested(shutdown).await;
+    // Load balancers stop sending new traffic first.
+    http.readiness.set_serving(false);
     // WebSocket connections are upgraded out of the HTTP server's drain: close them (1001).
     gateway.shutdown();
 
@@ -452,6 +502,11 @@ async fn serve(
         tracing::warn!(error = %e, "QUIC accept task failed");
     }
 
+    for task in optional_tasks {
+        if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
+            tracing::warn!("an optional listener did not stop in time");
+        }
+    }
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut http_server).await {
         Ok(Ok(())) => tracing::debug!("HTTP drained"),
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
@@ -472,11 +527,13 @@ mod tests {
 
     #[test]
     fn the_ready_line_names_an_address_a_local_browser_can_open() {
-        let url = |a: &str| browser_url(a.parse().expect("addr"));
+        let url = |a: &str| browser_url(a.parse().expect("addr"), false);
         assert_eq!(url("127.0.0.1:7800"), "http://127.0.0.1:7800/");
         assert_eq!(url("0.0.0.0:7800"), "http://127.0.0.1:7800/");
         assert_eq!(url("[::]:7800"), "http://[::1]:7800/");
         assert_eq!(url("192.0.2.4:80"), "http://192.0.2.4:80/");
+        let tls = browser_url("0.0.0.0:443".parse().expect("addr"), true);
+        assert_eq!(tls, "https://127.0.0.1:443/");
     }
 
     fn config(name: &str, discovery: Discovery) -> Config {

@@ -167,6 +167,7 @@ impl NodeHome {
             media: Default::default(),
             connections: Default::default(),
             federation: Default::default(),
+            listeners: Default::default(),
         }
     }
 }

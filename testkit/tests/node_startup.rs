@@ -268,6 +268,7 @@ async fn restart_reuses_the_identity_and_refuses_another_name() {
         media: Default::default(),
         connections: Default::default(),
         federation: Default::default(),
+        listeners: Default::default(),
     };
     let first = server::start(config("restart.test"))
         .await

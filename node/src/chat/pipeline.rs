@@ -30,6 +30,7 @@ use super::txn::{Claim, Outcome};
 use super::{Chats, Loaded};
 use crate::storage::StorageError;
 use crate::storage::chats::Commit;
+use crate::telemetry::names;
 
 /// The most events written in one transaction: enough to amortise the fsync many times over,
 /// few enough that the first waiter of a batch is not kept long.
@@ -201,6 +202,7 @@ impl Chats {
                 .into_iter()
                 .map(|job| (job.commit, (job.after, job.done)))
                 .unzip();
+            let started = std::time::Instant::now();
             let outcomes = match self.db().chats().commit_all(&commits).await {
                 Ok(outcomes) => outcomes,
                 Err(e) => {
@@ -208,6 +210,8 @@ impl Chats {
                     commits.iter().map(|_| Err(batch_failed(&e))).collect()
                 }
             };
+            metrics::histogram!(names::COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(names::COMMIT_BATCH_EVENTS).record(commits.len() as f64);
             // Counted before anyone is answered, so a writer that sees its answer sees its batch
             // counted.
             pipeline
@@ -217,9 +221,15 @@ impl Chats {
             for ((commit, (after, done)), outcome) in commits.iter().zip(rest).zip(outcomes) {
                 if outcome.is_ok() {
                     any = true;
+                    metrics::counter!(names::EVENT_COMMITS).increment(1);
                     self.wake_outbox(&commit.outbox);
-                    for push in &after.pushes {
-                        self.push(&push.users, push.event, &push.data);
+                    if !after.pushes.is_empty() {
+                        let fanout = std::time::Instant::now();
+                        for push in &after.pushes {
+                            self.push(&push.users, push.event, &push.data);
+                        }
+                        metrics::histogram!(names::PUSH_FANOUT_SECONDS)
+                            .record(fanout.elapsed().as_secs_f64());
                     }
                     if let Some((claim, result)) = after.txn {
                         claim.settle(Outcome::Done(result));

@@ -21,6 +21,8 @@ pub struct KeyDoc {
     pub env: Option<(&'static str, &'static str)>,
     /// The command-line flag (global, before the command).
     pub flag: Option<&'static str>,
+    /// A TOML line this key needs set as well to be accepted (e.g. `tls_cert` for `tls_key`).
+    pub needs: Option<&'static str>,
     /// What it does, in one sentence or two.
     pub summary: &'static str,
 }
@@ -35,6 +37,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"chat.example.org\"",
         env: Some(("WINICHAT_NAME", "chat.example.org")),
         flag: Some("--name"),
+        needs: None,
         summary: "What other nodes and user addresses (`@alice:NAME`) call this node. Recorded in the database on first start; it must not change afterwards.",
     },
     KeyDoc {
@@ -45,6 +48,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"/var/lib/winichat\"",
         env: Some(("WINICHAT_DATA_DIR", "/var/lib/winichat")),
         flag: Some("--data-dir"),
+        needs: None,
         summary: "The identity key, the SQLite database (by default) and the media.",
     },
     KeyDoc {
@@ -55,6 +59,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"0.0.0.0:7800\"",
         env: Some(("WINICHAT_HTTP", "0.0.0.0:7800")),
         flag: Some("--http"),
+        needs: None,
         summary: "HTTP listener: the web app, the API, the WebSocket gateway, media, `/healthz` and the node document.",
     },
     KeyDoc {
@@ -65,6 +70,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"0.0.0.0:7801\"",
         env: Some(("WINICHAT_QUIC", "0.0.0.0:7801")),
         flag: Some("--quic"),
+        needs: None,
         summary: "QUIC (UDP) listener for federation with other nodes.",
     },
     KeyDoc {
@@ -78,6 +84,7 @@ pub const REFERENCE: &[KeyDoc] = &[
             "postgres://winichat@127.0.0.1:5432/winichat",
         )),
         flag: Some("--database-url"),
+        needs: None,
         summary: "`sqlite`, `sqlite:///path/to/file.db` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; migrations run at start.",
     },
     KeyDoc {
@@ -88,6 +95,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"json\"",
         env: Some(("WINICHAT_LOG_FORMAT", "json")),
         flag: Some("--log-format"),
+        needs: None,
         summary: "Log lines for people, or one JSON object per line. The filter is `WINICHAT_LOG` (e.g. `info`, `winichat_node=debug`).",
     },
     KeyDoc {
@@ -98,6 +106,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"/usr/share/winichat/web\"",
         env: Some(("WINICHAT_WEB_DIR", "/usr/share/winichat/web")),
         flag: Some("--web-dir"),
+        needs: None,
         summary: "The built web app served at `/`.",
     },
     KeyDoc {
@@ -108,6 +117,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "[\"https://app.example.net\"]",
         env: Some(("WINICHAT_ALLOWED_ORIGINS", "https://app.example.net")),
         flag: None,
+        needs: None,
         summary: "Origins besides the node's own that may open the WebSocket gateway.",
     },
     KeyDoc {
@@ -118,6 +128,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"invite\"",
         env: Some(("WINICHAT_REGISTRATION", "invite")),
         flag: None,
+        needs: None,
         summary: "Who may create an account: anyone, holders of a registration token, or only accounts the operator creates.",
     },
     KeyDoc {
@@ -128,6 +139,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"https://chat.example.org\"",
         env: Some(("WINICHAT_PUBLIC_URL", "https://chat.example.org")),
         flag: None,
+        needs: None,
         summary: "The URL people open; `https://` marks the refresh cookie `Secure`.",
     },
     KeyDoc {
@@ -138,6 +150,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "300",
         env: Some(("WINICHAT_ACCESS_TOKEN_TTL_SECS", "300")),
         flag: None,
+        needs: None,
         summary: "Lifetime of an access token in seconds; clients renew it silently.",
     },
     KeyDoc {
@@ -148,6 +161,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "100",
         env: Some(("WINICHAT_REGISTRATIONS_PER_IP_PER_HOUR", "100")),
         flag: None,
+        needs: None,
         summary: "Accounts one client address may register per hour; more get 429.",
     },
     KeyDoc {
@@ -158,6 +172,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "26214400",
         env: Some(("WINICHAT_MEDIA_MAX_UPLOAD_BYTES", "26214400")),
         flag: None,
+        needs: None,
         summary: "The largest upload accepted; larger ones get 413.",
     },
     KeyDoc {
@@ -168,6 +183,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "10737418240",
         env: Some(("WINICHAT_MEDIA_QUOTA_BYTES", "10737418240")),
         flag: None,
+        needs: None,
         summary: "Each user's storage quota: the sum of their distinct uploads.",
     },
     KeyDoc {
@@ -178,6 +194,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "900",
         env: Some(("WINICHAT_MEDIA_URL_TTL_SECS", "900")),
         flag: None,
+        needs: None,
         summary: "Lifetime of a signed media URL.",
     },
     KeyDoc {
@@ -188,6 +205,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "604800",
         env: Some(("WINICHAT_MEDIA_GC_GRACE_SECS", "604800")),
         flag: None,
+        needs: None,
         summary: "How long an upload nothing refers to is kept before it is removed.",
     },
     KeyDoc {
@@ -198,6 +216,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "8",
         env: Some(("WINICHAT_MEDIA_MAX_CONCURRENT_UPLOADS", "8")),
         flag: None,
+        needs: None,
         summary: "Uploads one user may have in progress at once; one more gets 429.",
     },
     KeyDoc {
@@ -208,6 +227,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "30",
         env: Some(("WINICHAT_HTTP_HEADER_TIMEOUT_SECS", "30")),
         flag: None,
+        needs: None,
         summary: "Time a connection has to send a request's headers; also the longest it may stay silent between requests.",
     },
     KeyDoc {
@@ -218,6 +238,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "50000",
         env: Some(("WINICHAT_MAX_CONNECTIONS", "50000")),
         flag: None,
+        needs: None,
         summary: "Open connections in all, WebSockets included; more are answered 503 (lowered to fit the open-file limit).",
     },
     KeyDoc {
@@ -228,6 +249,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "1024",
         env: Some(("WINICHAT_MAX_CONNECTIONS_PER_IP", "1024")),
         flag: None,
+        needs: None,
         summary: "Open connections from one address (an IPv6 /64 counts as one); loopback is not capped per address.",
     },
     KeyDoc {
@@ -238,6 +260,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "[\"127.0.0.1\", \"::1\"]",
         env: Some(("WINICHAT_TRUSTED_PROXIES", "127.0.0.1,::1")),
         flag: None,
+        needs: None,
         summary: "Reverse proxies whose `X-Forwarded-For` is believed; per-client limits then count the client behind them.",
     },
     KeyDoc {
@@ -248,6 +271,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "262144",
         env: Some(("WINICHAT_RESUME_WINDOW_BYTES", "262144")),
         flag: None,
+        needs: None,
         summary: "Pushes kept per user for resuming a WebSocket connection.",
     },
     KeyDoc {
@@ -258,6 +282,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "536870912",
         env: Some(("WINICHAT_RESUME_TOTAL_BYTES", "536870912")),
         flag: None,
+        needs: None,
         summary: "Pushes kept for resuming, all users together (a push to many users counts once).",
     },
     KeyDoc {
@@ -268,6 +293,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "4194304",
         env: Some(("WINICHAT_SEND_QUEUE_BYTES", "4194304")),
         flag: None,
+        needs: None,
         summary: "Unsent pushes queued for one WebSocket connection before it is closed with 4006.",
     },
     KeyDoc {
@@ -278,6 +304,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "80",
         env: Some(("WINICHAT_REQUEST_RATE_BURST", "80")),
         flag: None,
+        needs: None,
         summary: "Requests one WebSocket connection may send in a burst.",
     },
     KeyDoc {
@@ -288,7 +315,52 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "50",
         env: Some(("WINICHAT_REQUEST_RATE_PER_SEC", "50")),
         flag: None,
+        needs: None,
         summary: "Requests per second one WebSocket connection may sustain after its burst.",
+    },
+    KeyDoc {
+        key: "tls_cert",
+        kind: "path (PEM certificate chain, the node's certificate first)",
+        default: "unset (plain HTTP)",
+        default_toml: None,
+        example_toml: "\"/etc/winichat/fullchain.pem\"",
+        env: Some(("WINICHAT_TLS_CERT", "/etc/winichat/fullchain.pem")),
+        flag: Some("--tls-cert"),
+        needs: None,
+        summary: "Serve HTTPS on `http` with this certificate (rustls); reloaded on SIGHUP without dropping connections. The refresh cookie is then `Secure` and answers carry HSTS.",
+    },
+    KeyDoc {
+        key: "tls_key",
+        kind: "path (PEM private key)",
+        default: "the `tls_cert` file (one PEM holding both)",
+        default_toml: None,
+        example_toml: "\"/etc/winichat/privkey.pem\"",
+        env: Some(("WINICHAT_TLS_KEY", "/etc/winichat/privkey.pem")),
+        flag: Some("--tls-key"),
+        needs: Some("tls_cert = \"/etc/winichat/fullchain.pem\""),
+        summary: "The private key of `tls_cert`.",
+    },
+    KeyDoc {
+        key: "tls_redirect_http",
+        kind: "socket address",
+        default: "off",
+        default_toml: None,
+        example_toml: "\"0.0.0.0:80\"",
+        env: Some(("WINICHAT_TLS_REDIRECT_HTTP", "0.0.0.0:80")),
+        flag: Some("--tls-redirect-http"),
+        needs: Some("tls_cert = \"/etc/winichat/fullchain.pem\""),
+        summary: "A plain-HTTP listener that redirects every request (308) to the same host and path over HTTPS.",
+    },
+    KeyDoc {
+        key: "metrics_listen",
+        kind: "socket address",
+        default: "off",
+        default_toml: None,
+        example_toml: "\"127.0.0.1:9464\"",
+        env: Some(("WINICHAT_METRICS_LISTEN", "127.0.0.1:9464")),
+        flag: Some("--metrics-listen"),
+        needs: None,
+        summary: "Serve `/metrics` (Prometheus text) and `/readyz` on this separate address; keep it private. A Grafana dashboard is in `docs/grafana/winichat.json`.",
     },
     KeyDoc {
         key: "federation.discovery",
@@ -298,6 +370,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "\"pinned\"",
         env: None,
         flag: None,
+        needs: None,
         summary: "How a peer's key and QUIC address are found: its signed node document over HTTPS, over plain HTTP (closed set-ups only), or only pinned peers.",
     },
     KeyDoc {
@@ -308,6 +381,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "[\"203.0.113.7:7801\"]",
         env: None,
         flag: None,
+        needs: None,
         summary: "The QUIC addresses other nodes dial, published in the node document (for `0.0.0.0` binds and NAT).",
     },
     KeyDoc {
@@ -318,6 +392,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "[\"friend.example\"]",
         env: None,
         flag: None,
+        needs: None,
         summary: "When not empty, only these nodes may federate with this one.",
     },
     KeyDoc {
@@ -328,6 +403,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "[\"bad.example\"]",
         env: None,
         flag: None,
+        needs: None,
         summary: "Nodes that may never federate with this one.",
     },
     KeyDoc {
@@ -338,6 +414,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "30",
         env: None,
         flag: None,
+        needs: None,
         summary: "How long a request to a peer waits for its answer.",
     },
     KeyDoc {
@@ -348,6 +425,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "128",
         env: None,
         flag: None,
+        needs: None,
         summary: "Requests one peer may have open at once.",
     },
     KeyDoc {
@@ -358,6 +436,7 @@ pub const REFERENCE: &[KeyDoc] = &[
         example_toml: "128",
         env: None,
         flag: None,
+        needs: None,
         summary: "Bytes of incoming federation requests held at once, all peers together; past it requests are answered `unavailable`.",
     },
     KeyDoc {
@@ -371,6 +450,7 @@ pub const REFERENCE: &[KeyDoc] = &[
             "b.example=127.0.0.1:7811/11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
         )),
         flag: Some("--peer"),
+        needs: None,
         summary: "Pinned peers: their key and QUIC address are fixed here and never fetched; pins from all sources add up.",
     },
 ];

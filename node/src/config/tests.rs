@@ -247,12 +247,19 @@ fn example_file_documents_every_key_and_each_commented_value_is_valid() {
             continue;
         }
         let active = format!("{key} = ");
+        // A key that needs another one set is tried with it.
+        let partner = match key {
+            "tls_key" | "tls_redirect_http" => Some("# tls_cert = "),
+            _ => None,
+        };
         let text: String = EXAMPLE
             .lines()
             .enumerate()
             .map(|(j, l)| {
                 if j == i {
                     setting
+                } else if partner.is_some_and(|p| l.starts_with(p)) {
+                    l.strip_prefix("# ").unwrap_or(l)
                 } else if l.starts_with(&active) {
                     ""
                 } else {
@@ -593,13 +600,18 @@ fn weak_peer_keys_are_refused() {
 
 mod reference_checks {
     use super::*;
-    use crate::config::reference::{REFERENCE, render};
+    use crate::config::reference::{KeyDoc, REFERENCE, render};
 
-    /// A file setting `key` (`federation.x` inside `[federation]`) to a TOML value.
-    fn file_setting(key: &str, value: &str) -> String {
-        match key.split_once('.') {
-            Some((table, leaf)) => format!("[{table}]\n{leaf} = {value}\n"),
-            None => format!("{key} = {value}\n"),
+    /// A file setting `doc`'s key (`federation.x` inside `[federation]`) to a TOML value, with
+    /// the line the key needs, if any.
+    fn file_setting(doc: &KeyDoc, value: &str) -> String {
+        let needs = doc
+            .needs
+            .map(|line| format!("{line}\n"))
+            .unwrap_or_default();
+        match doc.key.split_once('.') {
+            Some((table, leaf)) => format!("{needs}[{table}]\n{leaf} = {value}\n"),
+            None => format!("{needs}{} = {value}\n", doc.key),
         }
     }
 
@@ -635,7 +647,7 @@ mod reference_checks {
             let Some(value) = doc.default_toml else {
                 continue;
             };
-            let text = file_setting(doc.key, value);
+            let text = file_setting(doc, value);
             let loaded = load(Some(&text), &[], &Overrides::default())
                 .unwrap_or_else(|e| panic!("{}: default {value} refused: {e}", doc.key));
             assert_eq!(loaded, defaults, "{}: {value} is not the default", doc.key);
@@ -689,9 +701,18 @@ mod reference_checks {
         use clap::Parser as _;
         let defaults = Config::defaults().expect("defaults");
         for doc in REFERENCE {
-            let text = file_setting(doc.key, doc.example_toml);
+            let text = file_setting(doc, doc.example_toml);
             let from_file = load(Some(&text), &[], &Overrides::default())
                 .unwrap_or_else(|e| panic!("{}: example refused: {e}", doc.key));
+            // What the key needs, alone: the base the variable and the flag are added to.
+            let base = doc.needs.map(|line| format!("{line}\n"));
+            let without = load(base.as_deref(), &[], &Overrides::default())
+                .unwrap_or_else(|e| panic!("{}: needs refused: {e}", doc.key));
+            assert_ne!(
+                from_file, without,
+                "{}: the example changes nothing",
+                doc.key
+            );
             assert_ne!(
                 from_file, defaults,
                 "{}: the example changes nothing",
@@ -699,7 +720,7 @@ mod reference_checks {
             );
             // The variable and the flag, given the same value, set what the file sets.
             if let Some((var, value)) = doc.env {
-                let from_env = load(None, &[(var, value)], &Overrides::default())
+                let from_env = load(base.as_deref(), &[(var, value)], &Overrides::default())
                     .unwrap_or_else(|e| panic!("{var}={value} refused: {e}"));
                 assert_eq!(from_env, from_file, "{var} does not set {}", doc.key);
             }
@@ -709,7 +730,7 @@ mod reference_checks {
                     .map_or_else(|| doc.example_toml.trim_matches('"'), |(_, v)| v);
                 let cli = crate::cli::Cli::try_parse_from(["winichat", flag, value, "serve"])
                     .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
-                let from_flag = load(None, &[], &cli.overrides())
+                let from_flag = load(base.as_deref(), &[], &cli.overrides())
                     .unwrap_or_else(|e| panic!("{flag} {value} refused: {e}"));
                 assert_eq!(from_flag, from_file, "{flag} does not set {}", doc.key);
             }
@@ -750,4 +771,79 @@ mod reference_checks {
              WINICHAT_BLESS=1 cargo nextest run -p winichat-node -E 'test(configuration_md)'"
         );
     }
+}
+
+#[test]
+fn tls_and_metrics_listeners_from_file_env_and_flags() {
+    let defaults = Config::defaults().expect("defaults");
+    assert_eq!(defaults.listeners, ListenerSettings::default());
+    assert!(!defaults.auth.secure_cookie);
+
+    let text = "tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\ntls_redirect_http = \"127.0.0.1:80\"\n\
+                metrics_listen = \"127.0.0.1:9464\"\n";
+    let config = load(Some(text), &[], &Overrides::default()).expect("file");
+    let tls = config.listeners.tls.clone().expect("tls");
+    assert_eq!(
+        (tls.cert, tls.key),
+        (PathBuf::from("/c.pem"), PathBuf::from("/k.pem"))
+    );
+    assert_eq!(
+        config.listeners.redirect_http,
+        Some("127.0.0.1:80".parse().expect("addr"))
+    );
+    assert_eq!(
+        config.listeners.metrics,
+        Some("127.0.0.1:9464".parse().expect("addr"))
+    );
+    assert!(config.auth.secure_cookie, "on TLS the node's URL is https");
+
+    // The key defaults to the certificate file; flags beat the environment.
+    let flags = Overrides {
+        tls_cert: Some("/flag.pem".into()),
+        metrics_listen: Some("127.0.0.1:1".into()),
+        ..Overrides::default()
+    };
+    let config = load(
+        None,
+        &[
+            ("WINICHAT_TLS_CERT", "/env.pem"),
+            ("WINICHAT_METRICS_LISTEN", "127.0.0.1:2"),
+        ],
+        &flags,
+    )
+    .expect("flags");
+    let tls = config.listeners.tls.expect("tls");
+    assert_eq!(tls.cert, PathBuf::from("/flag.pem"));
+    assert_eq!(tls.key, PathBuf::from("/flag.pem"));
+    assert_eq!(config.listeners.metrics.map(|a| a.port()), Some(1));
+
+    // An explicit http:// public_url keeps cookies plain even on TLS.
+    let config = load(
+        Some("tls_cert = \"/c.pem\"\npublic_url = \"http://chat.test\"\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect("public_url");
+    assert!(!config.auth.secure_cookie);
+
+    let err =
+        load(Some("tls_key = \"/k.pem\"\n"), &[], &Overrides::default()).expect_err("key alone");
+    assert!(err.contains("tls_key needs tls_cert"), "{err}");
+    let err = load(
+        None,
+        &[("WINICHAT_TLS_REDIRECT_HTTP", "127.0.0.1:80")],
+        &Overrides::default(),
+    )
+    .expect_err("redirect without tls");
+    assert!(
+        err.contains("WINICHAT_TLS_REDIRECT_HTTP") && err.contains("needs tls_cert"),
+        "{err}"
+    );
+    let err = load(
+        Some("metrics_listen = \"nope\"\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .expect_err("bad address");
+    assert!(err.contains("metrics_listen (line 1)"), "{err}");
 }

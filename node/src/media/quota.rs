@@ -62,6 +62,7 @@ impl Uploads {
             });
         }
         entry.in_flight += 1;
+        metrics::gauge!(crate::telemetry::names::MEDIA_UPLOADS_IN_FLIGHT).increment(1.0);
         Ok(UploadTicket {
             uploads: self,
             user: user.clone(),
@@ -139,6 +140,7 @@ impl UploadTicket<'_> {
 
 impl Drop for UploadTicket<'_> {
     fn drop(&mut self) {
+        metrics::gauge!(crate::telemetry::names::MEDIA_UPLOADS_IN_FLIGHT).decrement(1.0);
         let mut entries = self.uploads.lock();
         if let Some(entry) = entries.get_mut(&self.user) {
             entry.reserved = entry.reserved.saturating_sub(self.reserved);

@@ -30,6 +30,7 @@ pub mod media;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
+pub mod stats;
 
 /// File name of the default SQLite database inside the data directory.
 pub const DEFAULT_SQLITE_FILE: &str = "winichat.db";

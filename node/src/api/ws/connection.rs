@@ -535,6 +535,7 @@ where
                 &request.params,
             )
             .await;
+            crate::telemetry::count_request(&request.method, &result);
             let reply = match result {
                 Ok(result) => ServerFrame::Ok { id, result },
                 Err(error) => ServerFrame::Err { id, error },

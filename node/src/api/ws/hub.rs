@@ -585,6 +585,15 @@ impl Hub {
     pub fn connections(&self, user: &UserId) -> usize {
         self.users().get(user).map_or(0, |s| s.conns.len())
     }
+
+    /// Users with at least one open connection, and open connections in all (for metrics).
+    pub fn connected(&self) -> (usize, usize) {
+        let users = self.users();
+        users
+            .values()
+            .filter(|s| !s.conns.is_empty())
+            .fold((0, 0), |(u, c), s| (u + 1, c + s.conns.len()))
+    }
 }
 
 impl crate::chat::Pusher for Hub {

@@ -14,6 +14,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod stats;
 
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};

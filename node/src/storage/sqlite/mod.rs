@@ -15,6 +15,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod stats;
 
 use std::path::Path;
 
