@@ -13,6 +13,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod search;
 
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -75,10 +76,12 @@ impl PgStorage {
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(Self {
+        let storage = Self {
             pool,
             batches_rewritten: std::sync::atomic::AtomicU64::new(0),
-        })
+        };
+        storage.backfill_search().await?;
+        Ok(storage)
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StorageError> {
