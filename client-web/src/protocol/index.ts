@@ -13,5 +13,6 @@ export * from './gateway-messages';
 export * from './ids';
 export * from './result';
 export * from './chat';
+export * from './search';
 export * from './outbox';
 export * from './text';
