@@ -52,6 +52,8 @@ mod presence;
 mod privacy;
 #[path = "chats/races.rs"]
 mod races;
+#[path = "chats/search.rs"]
+mod search;
 #[path = "chats/spelled_out.rs"]
 mod spelled_out;
 #[path = "chats/txn.rs"]

@@ -230,6 +230,7 @@ export const CHAT_METHOD = {
   msgsSeenBy: 'msgs.seen_by',
   msgsTyping: 'msgs.typing',
   msgsEvent: 'msgs.event',
+  msgsSearch: 'msgs.search',
   auditList: 'audit.list',
 } as const;
 
@@ -483,6 +484,16 @@ export interface ChatDetail {
   readonly membersNext?: string;
   /** True when `invited` was cut to fit the reply. */
   readonly moreInvited?: boolean;
+}
+
+/** A message found by `msgs.search` (gateway.md §8.9). */
+export interface MsgSearchHit {
+  readonly group: GroupId;
+  readonly seq: number;
+  readonly ts: number;
+  readonly sender: UserId;
+  /** Part of the current text around the first match, with `…` where cut. */
+  readonly snippet: string;
 }
 
 /** One page of a list reply cut by count or bytes; `next` continues it (gateway.md §8.8). */
@@ -907,6 +918,11 @@ function pageOf<T>(key: string, each: (v: CborValue, p: Path) => T) {
     const next = getOpt(m, 'next', 'result', asText);
     return next === undefined ? { items } : { items, next };
   };
+}
+
+function decodeMsgSearchHit(v: CborValue, path: Path): MsgSearchHit {
+  const m = mapOf(v, path);
+  return { group: get(m, 'group', path, asGroup), seq: get(m, 'seq', path, asUint), ts: get(m, 'ts', path, asUint), sender: get(m, 'sender', path, asUser), snippet: get(m, 'snippet', path, asText) };
 }
 
 /** The most pages one SDK call follows (a bound, should a node keep giving cursors). */
@@ -1420,6 +1436,18 @@ export class ChatClient {
     return this.#call(CHAT_METHOD.msgsHistory, params, (v) => decodeHistory(v));
   }
 
+  /**
+   * One page of `msgs.search`: messages whose current text has every word of `query` as a word
+   * start, newest first, in every chat of the caller or only `group`; `after` = a page's `next`.
+   */
+  searchMessages(query: string, options: { group?: GroupId; after?: string; limit?: number } = {}): Promise<Result<Page<MsgSearchHit>, ChatError>> {
+    const params: CborMap = { query };
+    if (options.group !== undefined) params.group = options.group;
+    if (options.after !== undefined) params.after = options.after;
+    if (options.limit !== undefined) params.limit = options.limit;
+    return this.#call(CHAT_METHOD.msgsSearch, params, pageOf('results', decodeMsgSearchHit));
+  }
+
   /** Moves the caller's read position (never back). */
   markRead(group: GroupId, seq: number): Promise<Result<void, ChatError>> {
     return this.#call(CHAT_METHOD.msgsRead, { group, seq }, decodeEmpty);
@@ -1494,6 +1522,8 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'chat-event-data': (v) => decodeChatEventPush(v),
   'chat-read-data': (v) => decodeReadPush(v),
   'chat-typing-data': (v) => decodeTypingPush(v),
+  'msg-search-hit': (v) => decodeMsgSearchHit(v, 'result'),
+  'msg-search-result': pageOf('results', decodeMsgSearchHit),
 };
 
 /** A media id in text form as its wire map, or undefined when it is not one. */

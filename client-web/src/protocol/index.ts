@@ -13,6 +13,7 @@ export * from './gateway-messages';
 export * from './ids';
 export * from './result';
 export * from './chat';
+export * from './search';
 export * from './outbox';
 export * from './outbox-persist';
 export * from './text';

@@ -43,6 +43,7 @@ mod projection;
 pub mod read;
 pub mod remote;
 pub mod replica;
+mod search;
 mod signals;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! does not parse is `bad_request`.
 
 use winichat_protocol::Timestamp;
-use winichat_protocol::ids::UserId;
+use winichat_protocol::ids::{GroupId, UserId};
 
 use super::ChatError;
 
@@ -42,6 +42,23 @@ pub(crate) fn parse_chat(text: &str) -> Result<(Timestamp, String), ChatError> {
     let (ts, group) = text.split_once('.').ok_or_else(bad_cursor)?;
     let ts = ts.parse::<u64>().map_err(|_| bad_cursor())?;
     Ok((Timestamp(ts), group.to_owned()))
+}
+
+/// A message's place in `msgs.search`: newest first, then by group id and seq.
+pub(crate) fn message(ts: Timestamp, group: &GroupId, seq: u64) -> String {
+    format!("{}.{seq}.{group}", ts.0)
+}
+
+/// Parses [`message`].
+pub(crate) fn parse_message(text: &str) -> Result<(Timestamp, GroupId, u64), ChatError> {
+    let mut parts = text.splitn(3, '.');
+    let (Some(ts), Some(seq), Some(group)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_cursor());
+    };
+    let ts = ts.parse::<u64>().map_err(|_| bad_cursor())?;
+    let seq = seq.parse::<u64>().map_err(|_| bad_cursor())?;
+    let group = GroupId::parse(group).map_err(|_| bad_cursor())?;
+    Ok((Timestamp(ts), group, seq))
 }
 
 /// A member's place in the member list: rank, then joining time, then user id.

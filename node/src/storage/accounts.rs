@@ -142,8 +142,8 @@ pub trait AccountStore: Send + Sync {
         avatar: Option<&MediaId>,
     ) -> Result<UserRecord, StorageError>;
 
-    /// Up to `limit` users whose name or lowercased display name starts with `prefix` (which
-    /// must be lowercase), ordered by name.
+    /// Up to `limit` users whose name, lowercased display name, or a word of it after a space
+    /// starts with `prefix` (which must be lowercase), ordered by name.
     async fn search_users(
         &self,
         prefix: &str,

@@ -29,6 +29,7 @@ pub mod chats;
 pub mod media;
 pub mod postgres;
 pub(crate) mod rows;
+pub mod search;
 pub mod sqlite;
 pub mod stats;
 
@@ -606,6 +607,14 @@ impl Database {
 
     /// Chats: the projection of the group logs.
     pub fn chats(&self) -> &dyn chats::ChatStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Message search.
+    pub fn search(&self) -> &dyn search::SearchStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

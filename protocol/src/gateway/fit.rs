@@ -97,6 +97,14 @@ pub fn search(result: &mut super::SearchResult) -> bool {
     )
 }
 
+/// `msgs.search`: keeps the first messages that fit; true when some were cut.
+pub fn message_search(result: &mut super::search::MsgSearchResult) -> bool {
+    keep_first(
+        &mut result.results,
+        list_budget(&super::search::MsgSearchResult::default()),
+    )
+}
+
 /// `chats.get`: keeps the chat (without its `last` item when that leaves too little room) and
 /// the roles whole, then as many of `invited` as fit in half of
 /// what is left (setting `more_invited`), then the first members that fit. True when members

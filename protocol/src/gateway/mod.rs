@@ -16,6 +16,7 @@ use crate::ids::{MediaId, UserId};
 
 pub mod chat;
 pub mod fit;
+pub mod search;
 
 /// The method names a client may call.
 pub mod method {

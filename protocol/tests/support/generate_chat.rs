@@ -10,6 +10,7 @@ use winichat_protocol::Timestamp;
 use winichat_protocol::codec::{self, Limits, MAX_SAFE_INTEGER};
 use winichat_protocol::event::EventKind;
 use winichat_protocol::gateway::chat::*;
+use winichat_protocol::gateway::search::{MsgSearchHit, MsgSearchParams, MsgSearchResult};
 use winichat_protocol::group::bodies::*;
 use winichat_protocol::group::{
     Body, EVERYONE, EVERYONE_RANK, GroupKind, MAX_DESCRIPTION_CHARS, MAX_EMOJI_BYTES, MAX_MENTIONS,
@@ -83,6 +84,9 @@ pub const CHAT_RULES: &[&str] = &[
     "page-params",
     "member-list",
     "seen-by-params",
+    "msg-search-params",
+    "msg-search-hit",
+    "msg-search-result",
 ];
 
 /// The event body rules, `<kind with dashes>-body`, each with its kind.
@@ -185,6 +189,9 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, ErrorExpect>> {
         "page-params" => dec::<PageParams>(b),
         "member-list" => dec::<MemberList>(b),
         "seen-by-params" => dec::<SeenByParams>(b),
+        "msg-search-params" => dec::<MsgSearchParams>(b),
+        "msg-search-hit" => dec::<MsgSearchHit>(b),
+        "msg-search-result" => dec::<MsgSearchResult>(b),
         _ => return None,
     })
 }
@@ -1627,6 +1634,69 @@ pub fn chat() -> VectorFile {
             "chat-typing-data",
             &vmap(&[("group", vtext(public_group().as_ref()))]),
         ),
+        // message search
+        valid(
+            "msgs.search in every chat",
+            "msg-search-params",
+            &enc(&MsgSearchParams {
+                query: "rust \"async\" OR -tokio*".to_owned(),
+                group: None,
+                limit: None,
+                after: None,
+            }),
+        )
+        .note(
+            "nothing in query is syntax: its words are rust, async, or, tokio (gateway.md \
+             §8.9)",
+        ),
+        valid(
+            "msgs.search in one chat, next page",
+            "msg-search-params",
+            &enc(&MsgSearchParams {
+                query: "hello".to_owned(),
+                group: Some(public_group()),
+                limit: Some(20),
+                after: Some("1700000070000.7.!r5t8w1:chat.example.org".to_owned()),
+            }),
+        ),
+        schema(
+            "msgs.search without a query",
+            "msg-search-params",
+            &vmap(&[("group", vtext(public_group().as_ref()))]),
+        ),
+        valid(
+            "msgs.search hit",
+            "msg-search-hit",
+            &enc(&search_hit()),
+        ),
+        schema(
+            "msgs.search hit without a snippet",
+            "msg-search-hit",
+            &without(&val(&search_hit()), "snippet"),
+        ),
+        valid(
+            "msgs.search result with more",
+            "msg-search-result",
+            &enc(&MsgSearchResult {
+                results: vec![
+                    search_hit(),
+                    MsgSearchHit {
+                        group: dm_group(),
+                        seq: 3,
+                        ts: ts(30_000),
+                        sender: alice(),
+                        snippet: "…the rustaceans meet on Tuesday".to_owned(),
+                    },
+                ],
+                next: Some("1700000030000.3.!d4m0x7:chat.example.org".to_owned()),
+            }),
+        )
+        .note("newest first; next continues with after"),
+        valid(
+            "msgs.search result, nothing found",
+            "msg-search-result",
+            &enc(&MsgSearchResult::default()),
+        ),
     ];
     VectorFile {
         family: "chat".to_owned(),
@@ -1637,6 +1707,17 @@ pub fn chat() -> VectorFile {
         cases,
         log_cases: Vec::new(),
         json_cases: Vec::new(),
+    }
+}
+
+/// A message found by `msgs.search`: bob's post 7.
+fn search_hit() -> MsgSearchHit {
+    MsgSearchHit {
+        group: public_group(),
+        seq: 7,
+        ts: ts(70_000),
+        sender: bob(),
+        snippet: "Hello, rustaceans!".to_owned(),
     }
 }
 

@@ -4,7 +4,7 @@
 use ciborium::Value;
 use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::chat::{self as api, method};
-use winichat_protocol::gateway::{self, Empty};
+use winichat_protocol::gateway::{self, Empty, search};
 use winichat_protocol::ids::GroupId;
 use winichat_protocol::media::MediaUrlsParams;
 
@@ -121,6 +121,12 @@ async fn dispatch(
         }
         method::MSGS_SEEN_BY => encode(&chats.seen_by(me, decode(params)?).await.map_err(err)?),
         method::MSGS_EVENT => encode(&chats.event(me, decode(params)?).await.map_err(err)?),
+        search::MSGS_SEARCH => encode(
+            &chats
+                .search_messages(me, decode(params)?)
+                .await
+                .map_err(err)?,
+        ),
         method::MSGS_TYPING => {
             let p: api::GroupParams = decode(params)?;
             chats.typing(me, &p.group).await.map_err(err)?;

@@ -176,7 +176,7 @@ pub fn cancellable(name: &str) -> bool {
 
 /// The methods that may be cut short, beside the writes of a group's log
 /// ([`crate::chat::remote::SUBMITTABLE`]).
-const CANCELLABLE: [&str; 21] = [
+const CANCELLABLE: [&str; 22] = [
     method::PING,
     method::AUTH_REFRESH,
     method::PROFILE_GET,
@@ -196,6 +196,7 @@ const CANCELLABLE: [&str; 21] = [
     chat::MSGS_HISTORY,
     chat::MSGS_SEEN_BY,
     chat::MSGS_EVENT,
+    gateway::search::MSGS_SEARCH,
     chat::MSGS_TYPING,
     chat::AUDIT_LIST,
 ];

@@ -247,7 +247,9 @@ struct GroupInBatch {
 
 mod steps;
 
-pub(crate) use steps::{Step, closing_steps, log_steps, outcome, row_steps};
+pub(crate) use steps::{
+    Placeholders, PlanDb, Step, closing_steps, log_steps, outcome, row_steps, values,
+};
 
 #[cfg(test)]
 mod tests;

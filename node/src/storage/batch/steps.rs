@@ -246,7 +246,8 @@ pub(crate) fn log_steps<DB: PlanDb>(plan: &BatchPlan<'_>) -> Result<Vec<Step<DB>
 }
 
 /// After the chat rows with a new state: the other chat rows — messages only moved
-/// `last_seq`/`last_ts`, so every row must be found — and the new timeline rows.
+/// `last_seq`/`last_ts`, so every row must be found — and the new timeline rows (with the
+/// texts message search indexes).
 pub(crate) fn row_steps<DB: PlanDb>(plan: &BatchPlan<'_>) -> Result<Vec<Step<DB>>, StorageError> {
     let mut steps = Vec::new();
     for chunk in plan.chat_settings.chunks(MAX_ROWS_PER_STATEMENT) {
@@ -291,6 +292,7 @@ pub(crate) fn row_steps<DB: PlanDb>(plan: &BatchPlan<'_>) -> Result<Vec<Step<DB>
         }
         steps.push(rows.step(Some(chunk.len()), "timeline rows"));
     }
+    steps.extend(crate::storage::search::item_steps(&plan.items)?);
     Ok(steps)
 }
 

@@ -195,14 +195,18 @@ impl AccountStore for PgStorage {
         limit: u32,
     ) -> Result<Vec<UserRecord>, StorageError> {
         let pattern = like_prefix(prefix);
+        // A later word of the display name: the prefix right after a space.
+        let later_word = format!("% {pattern}");
         sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE (name LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $2 ESCAPE '\\') \
-             AND name > $3 AND deleted_at IS NULL ORDER BY name LIMIT $4"
+            " FROM users WHERE (name LIKE $1 ESCAPE '\\' OR display_name_lower LIKE $2 ESCAPE '\\' \
+             OR display_name_lower LIKE $3 ESCAPE '\\') AND name > $4 AND deleted_at IS NULL \
+             ORDER BY name LIMIT $5"
         ))
         .bind(&pattern)
         .bind(&pattern)
+        .bind(&later_word)
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

@@ -220,6 +220,8 @@ impl AdminStore for PgStorage {
         .map_err(db_error)?;
         for statement in [
             "DELETE FROM reactions WHERE group_id = $1",
+            // The search index of the messages.
+            "DELETE FROM message_texts WHERE group_id = $1",
             "DELETE FROM media_refs WHERE group_id = $1",
             "DELETE FROM chat_invites WHERE group_id = $1",
             "DELETE FROM invite_links WHERE group_id = $1",

@@ -14,6 +14,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod search;
 mod stats;
 
 use sqlx::Connection as _;
@@ -77,10 +78,12 @@ impl PgStorage {
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(Self {
+        let storage = Self {
             pool,
             batches_rewritten: std::sync::atomic::AtomicU64::new(0),
-        })
+        };
+        storage.backfill_search().await?;
+        Ok(storage)
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StorageError> {

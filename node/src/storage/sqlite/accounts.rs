@@ -202,14 +202,18 @@ impl AccountStore for SqliteStorage {
         limit: u32,
     ) -> Result<Vec<UserRecord>, StorageError> {
         let pattern = like_prefix(prefix);
+        // A later word of the display name: the prefix right after a space.
+        let later_word = format!("% {pattern}");
         sqlx::query_as::<_, UserRow>(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE (name LIKE ? ESCAPE '\\' OR display_name_lower LIKE ? ESCAPE '\\') \
-             AND name > ? AND deleted_at IS NULL ORDER BY name LIMIT ?"
+            " FROM users WHERE (name LIKE ? ESCAPE '\\' OR display_name_lower LIKE ? ESCAPE '\\' \
+             OR display_name_lower LIKE ? ESCAPE '\\') AND name > ? AND deleted_at IS NULL \
+             ORDER BY name LIMIT ?"
         ))
         .bind(&pattern)
         .bind(&pattern)
+        .bind(&later_word)
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)

@@ -224,6 +224,8 @@ impl AdminStore for SqliteStorage {
         .map_err(db_error)?;
         for statement in [
             "DELETE FROM reactions WHERE group_id = ?",
+            // The search index of the messages (its FTS5 table follows by trigger).
+            "DELETE FROM message_texts WHERE group_id = ?",
             "DELETE FROM media_refs WHERE group_id = ?",
             "DELETE FROM chat_invites WHERE group_id = ?",
             "DELETE FROM invite_links WHERE group_id = ?",

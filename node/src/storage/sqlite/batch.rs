@@ -27,7 +27,10 @@ pub(super) async fn write_plan(tx: &mut Tx<'_>, plan: &BatchPlan<'_>) -> Result<
     run(tx, batch::closing_steps(plan, &member_deltas)?).await
 }
 
-async fn run(tx: &mut Tx<'_>, steps: Vec<Step<sqlx::Sqlite>>) -> Result<(), StorageError> {
+pub(super) async fn run(
+    tx: &mut Tx<'_>,
+    steps: Vec<Step<sqlx::Sqlite>>,
+) -> Result<(), StorageError> {
     for Step {
         query,
         expect,

@@ -581,6 +581,8 @@ pub(super) async fn apply_op(
             return Ok(0);
         }
     };
+    // Message search's texts follow the timeline rows they index.
+    batch::run(tx, crate::storage::search::op_steps(group, op)?).await?;
     Ok(0)
 }
 

@@ -15,6 +15,7 @@ mod identity;
 mod media;
 mod outbox;
 mod peers;
+mod search;
 mod stats;
 
 use std::path::Path;
@@ -89,11 +90,13 @@ impl SqliteStorage {
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(Self {
+        let storage = Self {
             pool,
             writer: tokio::sync::Mutex::new(()),
             batches_rewritten: std::sync::atomic::AtomicU64::new(0),
-        })
+        };
+        storage.backfill_search().await?;
+        Ok(storage)
     }
 
     /// Waits for this process's turn to write (see [`SqliteStorage::writer`]).
