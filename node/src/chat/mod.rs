@@ -28,6 +28,7 @@ use winichat_protocol::ids::{GroupId, MediaId, NodeName, UserId};
 use crate::media::Media;
 use crate::storage::Database;
 
+mod actions;
 mod error;
 #[cfg(test)]
 mod federation_tests;

@@ -24,6 +24,7 @@ use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
 pub mod accounts;
 pub(crate) mod batch;
+pub mod chat_settings;
 pub mod chats;
 pub mod media;
 pub mod postgres;
@@ -596,6 +597,14 @@ impl Database {
 
     /// Chats: the projection of the group logs.
     pub fn chats(&self) -> &dyn chats::ChatStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Users' own settings of their chats (mute, pin).
+    pub fn chat_settings(&self) -> &dyn chat_settings::ChatSettingsStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod batch;
+mod chat_settings;
 mod chats;
 mod events;
 mod faults;
