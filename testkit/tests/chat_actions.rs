@@ -329,6 +329,8 @@ async fn chat_settings_are_set_listed_and_pushed_to_other_sessions(backend: Back
     assert_eq!(set.pinned_at, None);
     let pushed: ChatSettings = phone.next_push_as(api::event::CHAT_SETTINGS, WAIT).await;
     assert_eq!(pushed, set, "the other session follows");
+    let own: ChatSettings = alice.next_push_as(api::event::CHAT_SETTINGS, WAIT).await;
+    assert_eq!(own, set, "the writing session is told too");
 
     // Pinning keeps the mute; the list and the detail carry both.
     let set: ChatSettings = phone
