@@ -21,7 +21,7 @@ use winichat_protocol::gateway::{
     self, Empty, MAX_FRAME, MAX_PRESENCE_USERS, MAX_SEARCH_LIMIT, PresenceList, PresencePush,
     ProfileInfo, ProfilePush, Ready, RefreshResult, SearchResult, Status,
 };
-use winichat_protocol::group::bodies::MsgPost;
+use winichat_protocol::group::bodies::{Forwarded, MsgPost};
 use winichat_protocol::group::{
     GroupKind, MAX_DESCRIPTION_CHARS, MAX_EMOJI_BYTES, MAX_MENTIONS, MAX_NAME_CHARS,
     MAX_REASON_CHARS, MAX_ROLE_NAME_CHARS, MAX_ROLES, MAX_TEXT_CHARS, Permissions, Role,
@@ -154,6 +154,11 @@ fn item(s: &Shape, seq: u64) -> TimelineItem {
         mentions: (0..MAX_MENTIONS).map(user).collect(),
         mention_everyone: true,
         attachments: (0..MAX_ATTACHMENTS).map(|i| attachment(s, i)).collect(),
+        forwarded: Some(Forwarded {
+            user: user(usize::MAX >> 1),
+            group: Some(group(usize::MAX >> 1)),
+            ts: TS,
+        }),
     };
     let mut item = TimelineItem {
         seq,
@@ -203,6 +208,8 @@ fn summary_with(s: &Shape, i: usize, last: TimelineItem) -> ChatSummary {
         my_permissions: Permissions(BIG),
         pinned: (BIG - MAX_PINS..BIG).collect(),
         photo: Some(media(i)),
+        muted_until: Some(Timestamp(MAX_SAFE_INTEGER)),
+        pinned_at: Some(Timestamp(MAX_SAFE_INTEGER)),
     }
 }
 
@@ -520,6 +527,11 @@ fn msgs_event(s: &Shape) -> Vec<Value> {
         mentions: (0..MAX_MENTIONS).map(user).collect(),
         mention_everyone: true,
         attachments: (0..MAX_ATTACHMENTS).map(|i| attachment(s, i)).collect(),
+        forwarded: Some(Forwarded {
+            user: user(usize::MAX >> 1),
+            group: Some(group(usize::MAX >> 1)),
+            ts: TS,
+        }),
     };
     let event = Event {
         group: group(0),
@@ -578,6 +590,14 @@ fn push_profile(s: &Shape) -> Vec<Value> {
     })]
 }
 
+fn chat_settings(_: &Shape) -> Vec<Value> {
+    vec![val(&ChatSettings {
+        group: group(0),
+        muted_until: Some(MUTED_FOREVER),
+        pinned_at: Some(TS),
+    })]
+}
+
 // ------------------------------------------------------------------------------ the tables
 
 /// Every method's results.
@@ -629,6 +649,8 @@ const METHODS: &[(&str, Build)] = &[
     (method::MSGS_EVENT, msgs_event),
     (method::MSGS_TYPING, empty),
     (method::AUDIT_LIST, audit_list),
+    (method::MSGS_FORWARD, write_result),
+    (method::CHATS_SETTINGS, chat_settings),
 ];
 
 /// Every push's data.
@@ -639,6 +661,7 @@ const PUSHES: &[(&str, Build)] = &[
     (event::CHAT_READ, push_read),
     (event::CHAT_TYPING, push_typing),
     (event::INVITE, push_invite),
+    (event::CHAT_SETTINGS, chat_settings),
 ];
 
 /// The names of the constants inside `pub mod <module> { … }` of a source file.

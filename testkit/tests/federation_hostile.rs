@@ -164,6 +164,7 @@ fn post_body(text: &str) -> Value {
         mentions: Vec::new(),
         mention_everyone: false,
         attachments: Vec::new(),
+        forwarded: None,
     })
     .expect("body")
 }

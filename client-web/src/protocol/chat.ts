@@ -232,6 +232,8 @@ export const CHAT_METHOD = {
   msgsEvent: 'msgs.event',
   msgsSearch: 'msgs.search',
   auditList: 'audit.list',
+  msgsForward: 'msgs.forward',
+  chatsSettings: 'chats.settings',
 } as const;
 
 /** Push names. */
@@ -240,6 +242,7 @@ export const CHAT_PUSH = {
   read: 'chat.read',
   typing: 'chat.typing',
   invite: 'invite',
+  settings: 'chat.settings',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -396,13 +399,36 @@ export type EventBody =
   | { readonly kind: 'role.delete'; readonly role: RoleId }
   | { readonly kind: 'owner.transfer'; readonly user: UserId }
   /** `text` is the caption when there are attachments (it may then be empty). */
-  | { readonly kind: 'msg.post'; readonly text: string; readonly replyTo?: number; readonly mentions: readonly UserId[]; readonly mentionEveryone: boolean; readonly attachments: readonly Attachment[] }
+  | { readonly kind: 'msg.post'; readonly text: string; readonly replyTo?: number; readonly mentions: readonly UserId[]; readonly mentionEveryone: boolean; readonly attachments: readonly Attachment[]; readonly forwarded?: Forwarded }
   | { readonly kind: 'msg.edit'; readonly seq: number; readonly text: string }
   | { readonly kind: 'msg.delete'; readonly seq: number }
   | { readonly kind: 'msg.react'; readonly seq: number; readonly emoji: string; readonly on: boolean }
   | { readonly kind: 'msg.pin'; readonly seq: number; readonly on: boolean }
   /** A kind this version does not know, or a body that does not fit its kind. */
   | { readonly kind: 'unknown'; readonly raw: CborMap };
+
+/** Where a forwarded message came from, written by the node (`msgs.forward`, gateway.md §8.10). */
+export interface Forwarded {
+  /** Who wrote the original. */
+  readonly user: UserId;
+  /** Its chat, only when that chat is public. */
+  readonly group?: GroupId;
+  readonly ts: Timestamp;
+}
+
+/** My own settings of a chat (`chats.settings`, the `chat.settings` push). */
+export interface ChatSettings {
+  readonly group: GroupId;
+  /** Muted until then (`MUTED_FOREVER`: until unmuted); absent: not muted. */
+  readonly mutedUntil?: Timestamp;
+  /** Pinned to the top of the list then; absent: not pinned. */
+  readonly pinnedAt?: Timestamp;
+}
+
+/** `muted_until` meaning "until unmuted". */
+export const MUTED_FOREVER = Number.MAX_SAFE_INTEGER;
+/** The most chats pinned to the top at once. */
+export const MAX_PINNED_CHATS = 5;
 
 export interface Reaction {
   readonly emoji: string;
@@ -459,6 +485,10 @@ export interface ChatSummary {
   readonly pinned: readonly number[];
   /** The group photo; for a direct chat, the peer's avatar (text form). */
   readonly photo?: string;
+  /** I muted the chat until then (`chats.settings`). */
+  readonly mutedUntil?: Timestamp;
+  /** I pinned the chat to the top of my list then. */
+  readonly pinnedAt?: Timestamp;
 }
 
 export interface MemberInfo {
@@ -810,6 +840,7 @@ function decodeKnownBody(kind: string, m: CborMap): EventBody {
         mentions: getOpt(m, 'mentions', p, (v, q) => asArray(v, q, asUser)) ?? [],
         mentionEveryone: getOpt(m, 'mention_everyone', p, asBool) ?? false,
         attachments: getOpt(m, 'attachments', p, (v, q) => asArray(v, q, decodeAttachment)) ?? [],
+        forwarded: getOpt(m, 'forwarded', p, decodeForwarded),
       });
     case 'msg.edit':
       return { kind, seq: get(m, 'seq', p, asUint), text: get(m, 'text', p, asText) };
@@ -822,6 +853,16 @@ function decodeKnownBody(kind: string, m: CborMap): EventBody {
     default:
       return { kind: 'unknown', raw: m };
   }
+}
+
+function decodeForwarded(v: CborValue, path: Path): Forwarded {
+  const m = mapOf(v, path);
+  return compact({ user: get(m, 'user', path, asUser), group: getOpt(m, 'group', path, asGroup), ts: get(m, 'ts', path, asUint) });
+}
+
+export function decodeChatSettings(v: CborValue, path: Path = 'result'): ChatSettings {
+  const m = mapOf(v, path);
+  return compact({ group: get(m, 'group', path, asGroup), mutedUntil: getOpt(m, 'muted_until', path, asUint), pinnedAt: getOpt(m, 'pinned_at', path, asUint) });
 }
 
 function decodeReaction(v: CborValue, path: Path): Reaction {
@@ -880,6 +921,8 @@ export function decodeChatSummary(v: CborValue, path: Path = 'chat'): ChatSummar
     myPermissions: get(m, 'my_permissions', path, asUint),
     pinned: getOpt(m, 'pinned', path, (x, p) => asArray(x, p, asUint)) ?? [],
     photo: getOpt(m, 'photo', path, asMedia),
+    mutedUntil: getOpt(m, 'muted_until', path, asUint),
+    pinnedAt: getOpt(m, 'pinned_at', path, asUint),
   });
 }
 
@@ -1080,6 +1123,8 @@ export interface ChatEvents {
   typing: TypingPush;
   /** `invite`. */
   invite: InviteInfo;
+  /** `chat.settings`: my mute or pin of a chat changed (on any of my sessions). */
+  settings: ChatSettings;
   /** The gateway could not resume: reload what is shown. */
   resync: Ready;
   /** A push of a chat event that failed validation (dropped). */
@@ -1179,6 +1224,7 @@ export class ChatClient {
       [CHAT_PUSH.read]: ['read', decodeReadPush],
       [CHAT_PUSH.typing]: ['typing', decodeTypingPush],
       [CHAT_PUSH.invite]: ['invite', decodeInvite],
+      [CHAT_PUSH.settings]: ['settings', (v) => decodeChatSettings(v, 'data')],
     };
     const entry = decoders[frame.event];
     if (entry === undefined) return;
@@ -1426,6 +1472,19 @@ export class ChatClient {
     return this.#write(CHAT_METHOD.msgsPin, { group, seq, on }, decodeWrite, txn);
   }
 
+  /** `msgs.forward`: posts message `seq` of chat `from` again in `group`; the node writes where it came from. */
+  forward(group: GroupId, from: GroupId, seq: number, txn?: string): Promise<Result<WriteResult, ChatError>> {
+    return this.#write(CHAT_METHOD.msgsForward, { group, from: { group: from, seq } }, decodeWrite, txn);
+  }
+
+  /** `chats.settings`: my mute (`mutedUntil`: a future time, `MUTED_FOREVER`, or null to unmute) and pin of a chat. */
+  chatSettings(group: GroupId, changes: { readonly mutedUntil?: number | null; readonly pinned?: boolean }): Promise<Result<ChatSettings, ChatError>> {
+    const params: CborMap = { group };
+    if (changes.mutedUntil !== undefined) params.muted_until = changes.mutedUntil;
+    if (changes.pinned !== undefined) params.pinned = changes.pinned;
+    return this.#call(CHAT_METHOD.chatsSettings, params, (v) => decodeChatSettings(v));
+  }
+
   /** With no query: the newest items. Items come in ascending seq. */
   history(group: GroupId, query: HistoryQuery = {}): Promise<Result<HistoryResult, ChatError>> {
     const params: CborMap = { group };
@@ -1524,6 +1583,7 @@ export const CHAT_RESULT_DECODERS: Readonly<Record<string, (v: CborValue) => unk
   'chat-typing-data': (v) => decodeTypingPush(v),
   'msg-search-hit': (v) => decodeMsgSearchHit(v, 'result'),
   'msg-search-result': pageOf('results', decodeMsgSearchHit),
+  'chat-settings': (v) => decodeChatSettings(v),
 };
 
 /** A media id in text form as its wire map, or undefined when it is not one. */

@@ -18,6 +18,10 @@
  *   chats.isOwner(group)              boolean
  *   chats.displayName(user)           a name to show (fetches profiles lazily)
  *   chats.hasUnreadMention(group)     boolean: an unread message mentions me or @everyone
+ *   chats.isMuted(group)              boolean: I muted the chat (and the mute has not run out);
+ *                                     muted chats stay out of unread totals and notifications
+ *   chats.isPinned(group)             boolean: pinned to the top of my list (list puts them first)
+ *   chats.setChatSettings(group, {mutedUntil?, pinned?})  my mute / pin, synced to my devices
  *   chats.upsert(summary)             after dm.open / groups.create / join / accept / redeem
  *   chats.ensureLoaded()              loads the list and invites once
  *   chats.send(group, text, options)  queues a message (src/protocol/outbox.ts): it goes out in
@@ -44,6 +48,7 @@ import {
   type ChatDetail,
   type ChatError,
   type ChatEventPush,
+  type ChatSettings,
   type ChatSummary,
   type GroupId,
   type InviteInfo,
@@ -141,8 +146,11 @@ export const useChatsStore = defineStore('chats', () => {
     return e !== undefined && e.loaded && !e.moreAfter;
   }
 
+  // Pinned chats first, the most recently pinned on top; then by activity.
   const list = computed(() =>
-    Object.values(entries.value).sort((a, b) => activity(b) - activity(a) || b.summary.lastSeq - a.summary.lastSeq),
+    Object.values(entries.value).sort(
+      (a, b) => (b.summary.pinnedAt ?? -1) - (a.summary.pinnedAt ?? -1) || activity(b) - activity(a) || b.summary.lastSeq - a.summary.lastSeq,
+    ),
   );
 
   function activity(e: ChatEntry): number {
@@ -489,6 +497,7 @@ export const useChatsStore = defineStore('chats', () => {
   client.on('read', applyRead);
   client.on('typing', (p) => applyTyping(p));
   client.on('invite', applyInvite);
+  client.on('settings', applySettings);
   client.on('resync', () => void resync());
   gateway.on('profile', (p) => (names.value[p.id] = p.displayName));
   gateway.on('signedOut', () => reset());
@@ -542,6 +551,35 @@ export const useChatsStore = defineStore('chats', () => {
     const last = e.summary.last;
     if (last !== undefined && last.seq > read && mentionsMe(last, me.value)) return true;
     return e.items.some((i) => i.seq > read && mentionsMe(i, me.value));
+  }
+
+  /** True while I have the chat muted. */
+  function isMuted(group: string, now = Date.now()): boolean {
+    const until = entries.value[group]?.summary.mutedUntil;
+    return until !== undefined && until > now;
+  }
+
+  function isPinned(group: string): boolean {
+    return entries.value[group]?.summary.pinnedAt !== undefined;
+  }
+
+  /** My settings of a chat as the node now holds them (my reply, or a push from another device). */
+  function applySettings(settings: ChatSettings): void {
+    const e = entries.value[settings.group];
+    if (e === undefined) return;
+    const summary: Omit<ChatSummary, 'mutedUntil' | 'pinnedAt'> & { mutedUntil?: number; pinnedAt?: number } = { ...e.summary };
+    delete summary.mutedUntil;
+    delete summary.pinnedAt;
+    if (settings.mutedUntil !== undefined) summary.mutedUntil = settings.mutedUntil;
+    if (settings.pinnedAt !== undefined) summary.pinnedAt = settings.pinnedAt;
+    e.summary = summary;
+  }
+
+  /** Mutes (`mutedUntil`: a time, `MUTED_FOREVER`, or null to unmute) or pins a chat, for all my devices. */
+  async function setChatSettings(group: GroupId, changes: { readonly mutedUntil?: number | null; readonly pinned?: boolean }): Promise<Result<ChatSettings, ChatError>> {
+    const r = await client.chatSettings(group, changes);
+    if (r.ok) applySettings(r.value);
+    return r;
   }
 
   function detail(group: string): ChatDetail | null {
@@ -676,6 +714,10 @@ export const useChatsStore = defineStore('chats', () => {
     displayName,
     title,
     hasUnreadMention,
+    isMuted,
+    isPinned,
+    setChatSettings,
+    applySettings,
   };
 });
 

@@ -450,6 +450,7 @@ async fn next_post(
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         })
         .expect("body"),
     }
@@ -521,6 +522,7 @@ async fn a_home_signing_two_events_at_one_seq_is_a_fork() {
         mentions: Vec::new(),
         mention_everyone: false,
         attachments: Vec::new(),
+        forwarded: None,
     })
     .expect("body");
     assert_eq!(

@@ -29,6 +29,7 @@ use crate::media::Media;
 use crate::storage::Database;
 
 pub mod admin;
+mod actions;
 mod error;
 #[cfg(test)]
 mod federation_tests;

@@ -107,6 +107,8 @@ impl Chats {
             Some(peer) => self.avatar_now(peer).await?,
             None => state.photo.clone(),
         };
+        let settings = self.db().chat_settings().settings(actor, group).await?;
+        let settings = super::actions::settings_of(group, settings, super::now());
         Ok(api::ChatSummary {
             group: group.clone(),
             kind: state.kind,
@@ -126,6 +128,8 @@ impl Chats {
             my_permissions: state.permissions_of(actor),
             pinned: state.pinned.iter().copied().collect(),
             photo,
+            muted_until: settings.muted_until,
+            pinned_at: settings.pinned_at,
         })
     }
 

@@ -485,6 +485,7 @@ async fn a_message_signed_before_the_shown_text_rule_stays_editable() {
             waveform: None,
             poster: None,
         }],
+        forwarded: None,
     };
     let body = gateway::to_value(&old)
         .and_then(|v| codec::encode(&v))

@@ -37,7 +37,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    fn of(body: Body) -> Draft {
+    pub(crate) fn of(body: Body) -> Draft {
         Draft {
             body,
             role: None,
@@ -929,6 +929,7 @@ impl Chats {
             mentions: mentions.clone(),
             mention_everyone: p.mention_everyone,
             attachments: Vec::new(),
+            forwarded: None,
         }))?;
         let attachments = if p.attachments.is_empty() {
             Vec::new()
@@ -969,6 +970,7 @@ impl Chats {
                 mentions,
                 mention_everyone: p.mention_everyone,
                 attachments: attachments.clone(),
+                forwarded: None,
             })))
         })
         .await

@@ -25,6 +25,7 @@ use winichat_protocol::ids::{EventId, GroupId, NodeName};
 pub mod accounts;
 pub mod admin;
 pub(crate) mod batch;
+pub mod chat_settings;
 pub mod chats;
 pub mod media;
 pub mod postgres;
@@ -615,6 +616,14 @@ impl Database {
 
     /// Message search.
     pub fn search(&self) -> &dyn search::SearchStore {
+        match &*self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(s) => s,
+        }
+    }
+
+    /// Users' own settings of their chats (mute, pin).
+    pub fn chat_settings(&self) -> &dyn chat_settings::ChatSettingsStore {
         match &*self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(s) => s,

@@ -16,6 +16,10 @@ use crate::group::{GroupKind, Permissions, Role, RoleId, Visibility};
 use crate::ids::{EventId, GroupId, Handle, MediaId, NodeName, UserId};
 use crate::media::AttachmentInput;
 
+pub use super::actions::{
+    ChatSettings, ChatSettingsParams, ForwardParams, MAX_PINNED_CHATS, MUTED_FOREVER, MessageRef,
+};
+
 /// The longest `txn`, in bytes.
 pub const MAX_TXN_BYTES: usize = 64;
 /// The largest `limit` of `msgs.history` and `audit.list`, and their default.
@@ -111,6 +115,12 @@ pub mod method {
     pub const MSGS_EVENT: &str = "msgs.event";
     /// [`super::AuditParams`] → [`super::HistoryResult`] (admin events only).
     pub const AUDIT_LIST: &str = "audit.list";
+    /// [`super::ForwardParams`] → [`super::WriteResult`]: a message posted again in another
+    /// chat, with `forwarded` written by the node.
+    pub const MSGS_FORWARD: &str = "msgs.forward";
+    /// [`super::ChatSettingsParams`] → [`super::ChatSettings`]; the caller's sessions get
+    /// `chat.settings`.
+    pub const CHATS_SETTINGS: &str = "chats.settings";
 }
 
 /// Push names for chats.
@@ -124,6 +134,9 @@ pub mod event {
     pub const CHAT_TYPING: &str = "chat.typing";
     /// [`super::InviteInfo`]: the user was invited to a group.
     pub const INVITE: &str = "invite";
+    /// [`super::ChatSettings`]: the user muted, unmuted, pinned or unpinned a chat (on any of
+    /// their sessions).
+    pub const CHAT_SETTINGS: &str = "chat.settings";
 }
 
 /// `{group}`.
@@ -826,6 +839,12 @@ pub struct ChatSummary {
     /// The group photo; for a direct chat, the peer's avatar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<MediaId>,
+    /// The caller muted the chat until then (`chats.settings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<Timestamp>,
+    /// The caller pinned the chat to the top of their list then (`chats.settings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<Timestamp>,
 }
 
 /// `chats.list` result.

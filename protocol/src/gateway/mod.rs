@@ -14,6 +14,7 @@ use crate::Timestamp;
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::ids::{MediaId, UserId};
 
+pub mod actions;
 pub mod chat;
 pub mod fit;
 pub mod search;

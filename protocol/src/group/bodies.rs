@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::permissions::Permissions;
 use super::{GroupKind, RoleId, Visibility};
+use crate::Timestamp;
 use crate::codec;
-use crate::ids::{Handle, MediaId, UserId};
+use crate::ids::{GroupId, Handle, MediaId, UserId};
 use crate::media::Attachment;
 
 /// `group.create`: the first event of every log. The sender is the owner.
@@ -226,6 +227,24 @@ pub struct MsgPost {
     /// [`crate::media::MAX_ATTACHMENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Set by the home node alone when the message was forwarded (`msgs.forward`): whose
+    /// message it was. Clients never write it (`msgs.post` has no such param).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<Forwarded>,
+}
+
+/// Where a forwarded message came from (protocol.md §5.5): written by the node that checked
+/// the caller could read the original, so the "from" cannot be forged by a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// Who wrote the original message.
+    pub user: UserId,
+    /// The chat it was in, only when that chat is public (a private chat's id is not shown to
+    /// the members of another chat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupId>,
+    /// When the original was posted.
+    pub ts: Timestamp,
 }
 
 /// `msg.edit`: the author replaces the text of message `seq`.

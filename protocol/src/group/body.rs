@@ -251,6 +251,9 @@ fn check_media_maps(kind: &EventKind, body: &Value) -> Check {
     };
     match kind {
         EventKind::MsgPost => {
+            if let Some(forwarded) = field(body, "forwarded") {
+                check_map(forwarded).map_err(|e| format!("forwarded: {e}"))?;
+            }
             let Some(Value::Array(items)) = field(body, "attachments") else {
                 return Ok(());
             };

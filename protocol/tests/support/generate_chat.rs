@@ -87,6 +87,9 @@ pub const CHAT_RULES: &[&str] = &[
     "msg-search-params",
     "msg-search-hit",
     "msg-search-result",
+    "forward-params",
+    "chats-settings-params",
+    "chat-settings",
 ];
 
 /// The event body rules, `<kind with dashes>-body`, each with its kind.
@@ -192,6 +195,9 @@ pub fn decode(rule: &str, b: &[u8]) -> Option<Result<Vec<u8>, ErrorExpect>> {
         "msg-search-params" => dec::<MsgSearchParams>(b),
         "msg-search-hit" => dec::<MsgSearchHit>(b),
         "msg-search-result" => dec::<MsgSearchResult>(b),
+        "forward-params" => dec::<ForwardParams>(b),
+        "chats-settings-params" => dec::<ChatSettingsParams>(b),
+        "chat-settings" => dec::<ChatSettings>(b),
         _ => return None,
     })
 }
@@ -283,6 +289,7 @@ fn post_item() -> TimelineItem {
             mentions: vec![alice()],
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         edited_at: Some(ts(75_000)),
         deleted: false,
@@ -327,6 +334,7 @@ fn deleted_item() -> TimelineItem {
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         edited_at: None,
         deleted: true,
@@ -356,6 +364,8 @@ fn group_summary() -> ChatSummary {
         my_permissions: Permissions::EVERYONE_DEFAULT | moderator().permissions,
         pinned: vec![7],
         photo: None,
+        muted_until: None,
+        pinned_at: None,
     }
 }
 
@@ -379,6 +389,8 @@ fn dm_summary() -> ChatSummary {
         my_permissions: Permissions::DIRECT,
         pinned: Vec::new(),
         photo: None,
+        muted_until: None,
+        pinned_at: None,
     }
 }
 
@@ -1697,6 +1709,107 @@ pub fn chat() -> VectorFile {
             "msg-search-result",
             &enc(&MsgSearchResult::default()),
         ),
+        // message and chat actions (gateway.md §8.10)
+        valid(
+            "msgs.forward",
+            "forward-params",
+            &enc(&ForwardParams {
+                txn: TXN.to_owned(),
+                group: public_group(),
+                from: MessageRef {
+                    group: group(),
+                    seq: 7,
+                },
+            }),
+        ),
+        schema(
+            "msgs.forward with the source as an array",
+            "forward-params",
+            &vmap(&[
+                ("txn", vtext(TXN)),
+                ("group", vtext(public_group().as_ref())),
+                (
+                    "from",
+                    Value::Array(vec![vtext(group().as_ref()), Value::from(7)]),
+                ),
+            ]),
+        ),
+        schema(
+            "msgs.forward without a source",
+            "forward-params",
+            &vmap(&[("txn", vtext(TXN)), ("group", vtext(public_group().as_ref()))]),
+        ),
+        valid(
+            "chats.settings: mute for an hour and pin",
+            "chats-settings-params",
+            &enc(&ChatSettingsParams {
+                group: group(),
+                muted_until: Some(Some(ts(3_600_000))),
+                pinned: Some(true),
+            }),
+        ),
+        valid(
+            "chats.settings: unmute",
+            "chats-settings-params",
+            &enc(&ChatSettingsParams {
+                group: group(),
+                muted_until: Some(None),
+                pinned: None,
+            }),
+        )
+        .note("null unmutes; an absent muted_until leaves the mute as it is."),
+        schema(
+            "chats.settings with muted_until as text",
+            "chats-settings-params",
+            &vmap(&[
+                ("group", vtext(group().as_ref())),
+                ("muted_until", vtext("1h")),
+            ]),
+        ),
+        valid(
+            "chats.settings result: muted until unmuted, pinned",
+            "chat-settings",
+            &enc(&ChatSettings {
+                group: group(),
+                muted_until: Some(MUTED_FOREVER),
+                pinned_at: Some(ts(90_000)),
+            }),
+        )
+        .note("muted_until 2^53-1 means muted until unmuted."),
+        valid(
+            "chat.settings push: nothing set",
+            "chat-settings",
+            &enc(&ChatSettings {
+                group: group(),
+                muted_until: None,
+                pinned_at: None,
+            }),
+        ),
+        valid(
+            "a muted chat pinned to the top of the list",
+            "chat-summary",
+            &enc(&ChatSummary {
+                muted_until: Some(ts(3_600_000)),
+                pinned_at: Some(ts(90_000)),
+                ..group_summary()
+            }),
+        ),
+        valid(
+            "a forwarded message in the timeline",
+            "timeline-item",
+            &enc(&TimelineItem {
+                body: val(&MsgPost {
+                    forwarded: Some(Forwarded {
+                        user: bob(),
+                        group: Some(public_group()),
+                        ts: ts(40_000),
+                    }),
+                    ..post("see this")
+                }),
+                edited_at: None,
+                ..post_item()
+            }),
+        ),
     ];
     VectorFile {
         family: "chat".to_owned(),
@@ -1730,6 +1843,7 @@ fn post(text: &str) -> MsgPost {
         mentions: Vec::new(),
         mention_everyone: false,
         attachments: Vec::new(),
+        forwarded: None,
     }
 }
 
@@ -2403,6 +2517,7 @@ pub fn event_bodies() -> VectorFile {
                 mentions: vec![bob()],
                 mention_everyone: true,
                 attachments: Vec::new(),
+                forwarded: None,
             }),
         ),
         valid(
@@ -2588,6 +2703,53 @@ pub fn event_bodies() -> VectorFile {
         )
         .note("An attachment is a map, as every struct; the array of its fields in order is refused."),
         valid(
+            "msg.post forwarded from a public group",
+            "msg-post-body",
+            &enc(&MsgPost {
+                forwarded: Some(Forwarded {
+                    user: bob(),
+                    group: Some(group()),
+                    ts: Timestamp(TS0),
+                }),
+                ..post("worth reading")
+            }),
+        )
+        .note("forwarded is written by the home node alone (msgs.forward, gateway.md §8.10)."),
+        valid(
+            "msg.post forwarded from a private chat, with a photo",
+            "msg-post-body",
+            &enc(&MsgPost {
+                attachments: vec![photo()],
+                forwarded: Some(Forwarded {
+                    user: bob(),
+                    group: None,
+                    ts: Timestamp(TS0),
+                }),
+                ..post("")
+            }),
+        )
+        .note("The group of a private chat is left out."),
+        bad_body(
+            "msg.post forwarded without a user",
+            "msg-post-body",
+            &vmap(&[
+                ("text", vtext("worth reading")),
+                ("forwarded", vmap(&[("ts", Value::from(TS0))])),
+            ]),
+        ),
+        bad_body(
+            "msg.post with forwarded as an array",
+            "msg-post-body",
+            &vmap(&[
+                ("text", vtext("worth reading")),
+                (
+                    "forwarded",
+                    Value::Array(vec![vtext(bob().as_ref()), Value::from(TS0)]),
+                ),
+            ]),
+        )
+        .note("forwarded is a map, as every struct."),
+        valid(
             "msg.edit",
             "msg-edit-body",
             &enc(&MsgEdit {
@@ -2744,6 +2906,7 @@ pub fn samples() -> Vec<(&'static str, Vec<u8>)> {
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: vec![photo(), voice(), video(), file()],
+            forwarded: None,
         }),
         Body::GroupDelete,
         Body::MemberInvite(MemberInvite { user: bob() }),
@@ -2780,6 +2943,7 @@ pub fn samples() -> Vec<(&'static str, Vec<u8>)> {
             mentions: vec![alice()],
             mention_everyone: true,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         Body::MsgEdit(MsgEdit {
             seq: 2,

@@ -1,7 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { AuthClient, decodeTimelineItem, err, ok, Permissions, type CborMap, type CborValue, type Gateway, type GroupId, type Result, type UserId } from '@/protocol';
+import { AuthClient, decodeTimelineItem, err, MUTED_FOREVER, ok, Permissions, type CborMap, type CborValue, type Gateway, type GroupId, type Result, type UserId } from '@/protocol';
 import { provideSdk } from '@/services/sdk';
 import { useChatsStore } from '@/stores/chats';
 import { useSessionStore } from '@/stores/session';
@@ -414,5 +414,48 @@ describe('chats store', () => {
       ['🎉', false],
       ['👍', true],
     ]);
+  });
+});
+
+describe('chat settings (mute, pin)', () => {
+  afterEach(() => provideSdk(null));
+
+  it('reads mute and pin from the list, puts pinned chats first and leaves expired mutes out', async () => {
+    const chats = await setup();
+    expect(chats.isMuted(G)).toBe(false);
+    gw.answers['chats.list'] = () => ok({ chats: [summary(G, { muted_until: Date.now() + 60_000 }), { ...dmSummary, pinned_at: 5 }] });
+    await chats.loadList();
+    expect(chats.isMuted(G)).toBe(true);
+    expect(chats.isMuted(G, Date.now() + 120_000)).toBe(false);
+    expect(chats.isPinned(D)).toBe(true);
+    expect(chats.list.map((e) => e.summary.group)).toEqual([D, G]);
+  });
+
+  it('sends chats.settings and applies the answer and the push of another device', async () => {
+    const chats = await setup();
+    gw.answers['chats.settings'] = (p) => ok({ group: p.group as string, muted_until: MUTED_FOREVER });
+    const r = await chats.setChatSettings(G, { mutedUntil: MUTED_FOREVER });
+    expect(r.ok).toBe(true);
+    expect(gw.sent.at(-1)).toEqual({ method: 'chats.settings', params: { group: G, muted_until: MUTED_FOREVER } });
+    expect(chats.isMuted(G)).toBe(true);
+    // Another device unmutes and pins it: the push carries the whole settings.
+    gw.push('chat.settings', { group: G, pinned_at: 42 });
+    await flush();
+    expect(chats.isMuted(G)).toBe(false);
+    expect(chats.isPinned(G)).toBe(true);
+    expect(chats.list[0]?.summary.group).toBe(G);
+  });
+
+  it('sends msgs.forward with the source message', async () => {
+    const chats = await setup();
+    gw.answers['msgs.forward'] = () => ok({ group: D, seq: 9, id: EID });
+    const r = await chats.client.forward(D, G, 2, 'tx-1');
+    expect(r.ok).toBe(true);
+    expect(gw.sent.at(-1)).toEqual({ method: 'msgs.forward', params: { txn: 'tx-1', group: D, from: { group: G, seq: 2 } } });
+  });
+
+  it('decodes forwarded on a message', () => {
+    const it = decodeTimelineItem(item(5, 'msg.post', { text: 'fw', forwarded: { user: CY, ts: 7 } }));
+    expect(it.body.kind === 'msg.post' ? it.body.forwarded : null).toEqual({ user: CY, ts: 7 });
   });
 });

@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod batch;
+mod chat_settings;
 mod chats;
 mod events;
 mod faults;

@@ -8,6 +8,7 @@
 mod accounts;
 mod admin;
 mod batch;
+mod chat_settings;
 pub(super) mod chats; // its row types are shared with the PostgreSQL backend
 mod events;
 mod faults;

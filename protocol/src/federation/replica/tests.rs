@@ -53,6 +53,7 @@ fn post(text: &str) -> Body {
         mentions: Vec::new(),
         mention_everyone: false,
         attachments: Vec::new(),
+        forwarded: None,
     })
 }
 

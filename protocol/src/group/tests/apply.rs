@@ -731,6 +731,7 @@ fn pins_and_messages() {
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         }),
     );
     let before = log.state.clone();
@@ -741,6 +742,7 @@ fn pins_and_messages() {
             mentions: vec![owner.clone()],
             mention_everyone: true,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         Body::MsgEdit(MsgEdit {
             seq: post,

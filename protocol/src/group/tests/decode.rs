@@ -92,6 +92,7 @@ fn one_of_each() -> Vec<Body> {
             mentions: vec![bob.clone()],
             mention_everyone: true,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         Body::MsgPost(MsgPost {
             text: "plain".to_owned(),
@@ -99,6 +100,7 @@ fn one_of_each() -> Vec<Body> {
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         }),
         Body::MsgPost(MsgPost {
             text: String::new(),
@@ -133,6 +135,7 @@ fn one_of_each() -> Vec<Body> {
                     poster: Some(media_id(4)),
                 },
             ],
+            forwarded: None,
         }),
         Body::MsgEdit(MsgEdit {
             seq: 5,
@@ -224,6 +227,7 @@ fn fields_are_typed_and_unknown_ones_ignored() {
             mentions: Vec::new(),
             mention_everyone: false,
             attachments: Vec::new(),
+            forwarded: None,
         }))
     );
     let wrong = [

@@ -67,6 +67,35 @@ describe('MessageItem', () => {
     expect(has('action-delete')).toBe(false);
   });
 
+  it('shows who a forwarded message is from, and offers copy, forward and select', async () => {
+    const { wrapper, chats } = setup({ text: 'fw', forwarded: { user: '@cyd:node.test', ts: 5 } });
+    chats.names['@cyd:node.test'] = 'Cyd';
+    await nextTick();
+    expect(wrapper.get('[data-testid=forwarded-from]').text()).toBe('Forwarded from Cyd');
+    for (const id of ['action-copy', 'action-forward', 'action-select']) expect(wrapper.find(`[data-testid=${id}]`).exists()).toBe(true);
+    await wrapper.get('[data-testid=action-forward]').trigger('click');
+    expect(wrapper.emitted('forward')).toHaveLength(1);
+  });
+
+  it('asks the list to delete (its dialog), never window.confirm; selects on click in select mode', async () => {
+    const { wrapper, chats } = setup();
+    const confirm = vi.fn(() => true);
+    vi.stubGlobal('confirm', confirm);
+    const e = chats.entry(G)!;
+    e.summary = { ...e.summary, myPermissions: Permissions.with(e.summary.myPermissions, 'manage_messages', true) };
+    await nextTick();
+    await wrapper.get('[data-testid=action-delete]').trigger('click');
+    expect(wrapper.emitted('remove')).toHaveLength(1);
+    expect(confirm).not.toHaveBeenCalled();
+    await wrapper.setProps({ selecting: true, selected: false, menuOpen: false });
+    expect(wrapper.find('[data-testid=message-actions]').exists()).toBe(false);
+    await wrapper.get('[data-testid=message]').trigger('click');
+    expect(wrapper.emitted('select')).toHaveLength(1);
+    await wrapper.get('[data-testid=message]').trigger('contextmenu');
+    expect(wrapper.emitted('select')).toHaveLength(2);
+    vi.unstubAllGlobals();
+  });
+
   it('badges a sender of another node with their node, and no local one', async () => {
     const { wrapper, chats } = setup();
     expect(wrapper.get('[data-testid=message-sender]').attributes('title')).toBe(ANA);
