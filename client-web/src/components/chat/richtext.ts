@@ -170,17 +170,25 @@ function decodeSafely(s: string): string {
   }
 }
 
-/** Drops what usually follows a link in a sentence: `.`, `,`, `!`, quotes, marks, and a `)` or `]` the link did not open. */
+/**
+ * Drops what usually follows a link in a sentence: `.`, `,`, `!`, quotes, marks, and a `)` or `]`
+ * the link did not open. The brackets are counted once and the counts follow the end as it
+ * moves, so a link followed by thousands of `)` costs one pass, not one pass per `)`.
+ */
 function trimLinkEnd(s: string): string {
+  // Opening minus closing brackets before `end`: a closing one is kept while it has its opener.
+  let parens = count(s, '(') - count(s, ')');
+  let brackets = count(s, '[') - count(s, ']');
   let end = s.length;
-  for (;;) {
+  while (end > 0) {
     const last = s.charAt(end - 1);
-    if (end > 0 && ".,;:!?'*_~|".includes(last)) {
+    if (".,;:!?'*_~|".includes(last)) {
       end--;
-    } else if (last === ')' || last === ']') {
-      const open = last === ')' ? '(' : '[';
-      const part = s.slice(0, end);
-      if (count(part, open) >= count(part, last)) break;
+    } else if (last === ')' && parens < 0) {
+      parens++;
+      end--;
+    } else if (last === ']' && brackets < 0) {
+      brackets++;
       end--;
     } else {
       break;
