@@ -9,15 +9,19 @@
  *   Delete). An acknowledged message is committed: the timeline shows it after a reload.
  * - What is read back was written by an earlier version of the app, or altered by hand: it is
  *   checked field by field, and an entry that does not hold is dropped alone.
- * - A message that was sent but not confirmed for so long that the node may have forgotten its
- *   txn is not sent again by itself (it could then be committed twice): it comes back failed,
- *   for the user to retry or delete.
+ * - A message queued so long ago that the node may have forgotten its txn is not sent again by
+ *   itself (it could then be committed twice): it comes back failed, for the user to retry or
+ *   delete. Whether it was sent is not known: the saved attempt count may lag the request.
+ * - A tab writes only the messages it changed since its last save, so it never writes back one
+ *   another tab sent or deleted meanwhile.
  *
  * Framework-free; the IndexedDB part is small and the rest is tested without a browser.
  */
 import type { AttachmentInput, PostOptions } from './chat';
 import { parseGroupId, parseUserId, type GroupId, type UserId } from './ids';
-import type { Outbox, Outgoing, OutgoingState } from './outbox';
+import { MAY_HAVE_BEEN_SENT, RESEND_WITHIN_MS, type Outbox, type Outgoing, type OutgoingState } from './outbox';
+
+export { RESEND_WITHIN_MS };
 
 /** Where kept messages live, keyed by user and txn. */
 export interface OutboxStore {
@@ -35,12 +39,6 @@ export interface KeptRecord {
   readonly entry: unknown;
 }
 
-/**
- * How long after it was queued a message that was already sent once is still sent again by
- * itself: well inside the 24 hours for which the node remembers txns.
- */
-export const RESEND_WITHIN_MS = 20 * 60 * 60 * 1000;
-
 const KEPT: ReadonlySet<OutgoingState> = new Set(['queued', 'sending', 'failed']);
 const MAX_TXN_BYTES = 64;
 
@@ -54,7 +52,9 @@ export function keptEntries(queue: readonly Outgoing[]): Outgoing[] {
 
 /**
  * Entries read back from storage, checked; ready for `Outbox.restore`. Ones on their way at the
- * reload are queued again; ones sent longer than `RESEND_WITHIN_MS` ago come back failed.
+ * reload are queued again; ones queued longer than `RESEND_WITHIN_MS` ago come back failed, even
+ * when none was recorded as sent (the save of an attempt may not have been written before the
+ * request left).
  */
 export function reviveEntries(raw: readonly unknown[], now: number): Outgoing[] {
   const out: Outgoing[] = [];
@@ -63,8 +63,8 @@ export function reviveEntries(raw: readonly unknown[], now: number): Outgoing[] 
     const e = reviveEntry(r);
     if (e === null || seen.has(e.txn)) continue;
     seen.add(e.txn);
-    if (e.state !== 'failed' && e.attempts > 0 && now - e.queuedAt > RESEND_WITHIN_MS) {
-      out.push({ ...e, state: 'failed', error: { code: 'timeout', message: 'It was never confirmed and may have been sent: retry only if it is not in the chat.' } });
+    if (e.state !== 'failed' && now - e.queuedAt > RESEND_WITHIN_MS) {
+      out.push({ ...e, state: 'failed', error: MAY_HAVE_BEEN_SENT });
     } else {
       out.push(e.state === 'sending' ? { ...e, state: 'queued' } : e);
     }
@@ -142,6 +142,11 @@ function reviveAttachment(raw: unknown): AttachmentInput | null {
   };
 }
 
+/** What of a kept message can change after it is queued (text, options and queuedAt never do). */
+function keptVersion(e: Outgoing): string {
+  return JSON.stringify([e.state, e.attempts, e.error?.code ?? null, e.error?.message ?? null]);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -162,6 +167,11 @@ export class OutboxPersistence {
   #user: string | null = null;
   /** group → the txns kept for it (what a later save must drop when they leave the queue). */
   readonly #kept = new Map<GroupId, Set<string>>();
+  /**
+   * txn → what was last written or read for it (`keptVersion`): a save writes only the messages
+   * this tab changed since, so one another tab sent or deleted meanwhile is not written back.
+   */
+  readonly #written = new Map<string, string>();
   #unsubscribe: (() => void) | null = null;
   /** Saves still being written (tests and sign-out wait for them). */
   #writes: Promise<unknown> = Promise.resolve();
@@ -188,6 +198,8 @@ export class OutboxPersistence {
       this.#now(),
     );
     for (const e of revived) this.#keptIn(e.group).add(e.txn);
+    // As stored, before reviving: what reviving changed (a send cut short, an old one failed) is written.
+    for (const e of keptEntries(records.flatMap((r) => (isRecord(r.entry) ? [r.entry as unknown as Outgoing] : [])))) this.#written.set(e.txn, keptVersion(e));
     // Records that did not hold go now; the rest as their messages leave the queue.
     const usable = new Set(revived.map((e) => e.txn));
     const unusable = records.flatMap((r) => (typeof r.txn === 'string' && !usable.has(r.txn) ? [r.txn] : []));
@@ -202,6 +214,7 @@ export class OutboxPersistence {
     this.#unsubscribe = null;
     this.#user = null;
     this.#kept.clear();
+    this.#written.clear();
   }
 
   /** Stops saving and drops what is kept for `user`, after the saves already started. */
@@ -222,7 +235,14 @@ export class OutboxPersistence {
     const before = this.#keptIn(group);
     const gone = [...before].filter((t) => !now.has(t));
     this.#kept.set(group, now);
-    this.#write(user, entries, gone);
+    for (const t of gone) this.#written.delete(t);
+    const changed = entries.filter((e) => {
+      const version = keptVersion(e);
+      if (this.#written.get(e.txn) === version) return false;
+      this.#written.set(e.txn, version);
+      return true;
+    });
+    if (changed.length > 0 || gone.length > 0) this.#write(user, changed, gone);
   }
 
   #keptIn(group: GroupId): Set<string> {

@@ -16,6 +16,9 @@
  * - Messages kept from an earlier page (see `outbox-persist.ts`) come back with `restore`, with
  *   their txns, so a send that reached the node before a reload is not committed twice.
  * - `wake()` (the connection is back) cuts short the pause before the next attempt.
+ * - A message already sent once is not sent again by itself more than `RESEND_WITHIN_MS` after
+ *   it was queued or retried (the node may have forgotten its txn): it fails, for the user to
+ *   retry or delete.
  *
  * Framework-free: the app mirrors it into reactive state through `onChange`.
  */
@@ -53,6 +56,19 @@ export interface Outgoing {
   readonly waitingOn?: ChatError;
 }
 
+/**
+ * How long after it was queued (or retried by the user) a message that was already sent once is
+ * still sent again by itself: well inside the 24 hours for which the node remembers txns
+ * (gateway.md §8.1). Past that, a resend could be committed a second time.
+ */
+export const RESEND_WITHIN_MS = 20 * 60 * 60 * 1000;
+
+/** Why a message past `RESEND_WITHIN_MS` is not sent again by itself. */
+export const MAY_HAVE_BEEN_SENT: ChatError = {
+  code: 'timeout',
+  message: 'It was never confirmed and may have been sent: retry only if it is not in the chat.',
+};
+
 /** Sends one message; `ChatClient.post` fits. */
 export type PostFn = (group: GroupId, text: string, options: PostOptions, txn: string) => Promise<Result<WriteResult, ChatError>>;
 
@@ -82,6 +98,8 @@ export class Outbox {
   readonly #listeners = new Set<(group: GroupId) => void>();
   /** Ends the pauses between attempts after a lost connection (see `wake`). */
   readonly #wakers = new Set<() => void>();
+  /** txn → when the user last retried it: the resend window starts again there (in this page only). */
+  readonly #retriedAt = new Map<string, number>();
   /** Bumped by `clear()`: a worker from before stops touching the queues. */
   #generation = 0;
 
@@ -159,6 +177,7 @@ export class Outbox {
   retry(txn: string): boolean {
     const found = this.#find(txn);
     if (found === null || found.state !== 'failed') return false;
+    this.#retriedAt.set(txn, this.#o.now());
     this.#update(found.group, txn, { state: 'queued', error: undefined });
     void this.#drain(found.group);
     return true;
@@ -203,6 +222,7 @@ export class Outbox {
     const groups = [...this.#queues.keys()];
     this.#queues.clear();
     this.#draining.clear();
+    this.#retriedAt.clear();
     for (const g of groups) this.#changed(g);
   }
 
@@ -230,7 +250,12 @@ export class Outbox {
     let limited = 0;
     let lost = 0;
     for (;;) {
-      const attempts = (this.#find(txn)?.attempts ?? 0) + 1;
+      const sent = this.#find(txn)?.attempts ?? 0;
+      if (sent > 0 && this.#o.now() - (this.#retriedAt.get(txn) ?? entry.queuedAt) > RESEND_WITHIN_MS) {
+        this.#update(group, txn, { state: 'failed', error: MAY_HAVE_BEEN_SENT, echoSeq: undefined, waitingOn: undefined });
+        return;
+      }
+      const attempts = sent + 1;
       this.#update(group, txn, { state: 'sending', attempts });
       const r = await this.#o.post(group, entry.text, entry.options, txn);
       if (generation !== this.#generation || this.#find(txn) === null) return;
@@ -298,6 +323,7 @@ export class Outbox {
     if (queue === undefined) return;
     const kept = queue.filter((e) => !which(e));
     if (kept.length === queue.length) return;
+    for (const e of queue) if (which(e)) this.#retriedAt.delete(e.txn);
     if (kept.length === 0) this.#queues.delete(group);
     else this.#queues.set(group, kept);
     this.#changed(group);

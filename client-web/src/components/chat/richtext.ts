@@ -17,6 +17,8 @@
  */
 import type { UserId } from '@/protocol';
 
+import { lazyEmojiRegExp } from '@/components/emoji/emoji-pattern';
+
 import { mentionAt } from './mentions';
 
 export type RichNode =
@@ -48,8 +50,8 @@ const FENCE_LANG = /^([A-Za-z0-9_+#.-]{1,20})\n/;
 const LINK_START = /(?:https?:\/\/|mailto:)/iy;
 /** The rest of a link candidate: up to white space or a character that never belongs in one. */
 const LINK_BODY = /[^\s<>"`]+/y;
-/** One emoji (an RGI sequence: flags, keycaps, skin tones, ZWJ families). */
-const EMOJI = /\p{RGI_Emoji}/vy;
+/** One emoji (an RGI sequence: flags, keycaps, skin tones, ZWJ families); built on first use (emoji-pattern.ts). */
+const emojiPattern = lazyEmojiRegExp('y');
 const WORD = /[\p{L}\p{N}]/u;
 const SPACE = /\s/u;
 
@@ -129,8 +131,9 @@ function cells(text: string, opts: RichTextOptions): Cell[] {
         continue;
       }
     } else if (c.charCodeAt(0) > 0x7f || c === '#' || c === '*' || (c >= '0' && c <= '9')) {
-      EMOJI.lastIndex = i;
-      const e = EMOJI.exec(text);
+      const emoji = emojiPattern();
+      emoji.lastIndex = i;
+      const e = emoji.exec(text);
       if (e !== null) {
         out.push({ kind: 'emoji', text: e[0] });
         i += e[0].length;
@@ -170,17 +173,25 @@ function decodeSafely(s: string): string {
   }
 }
 
-/** Drops what usually follows a link in a sentence: `.`, `,`, `!`, quotes, marks, and a `)` or `]` the link did not open. */
+/**
+ * Drops what usually follows a link in a sentence: `.`, `,`, `!`, quotes, marks, and a `)` or `]`
+ * the link did not open. The brackets are counted once and the counts follow the end as it
+ * moves, so a link followed by thousands of `)` costs one pass, not one pass per `)`.
+ */
 function trimLinkEnd(s: string): string {
+  // Opening minus closing brackets before `end`: a closing one is kept while it has its opener.
+  let parens = count(s, '(') - count(s, ')');
+  let brackets = count(s, '[') - count(s, ']');
   let end = s.length;
-  for (;;) {
+  while (end > 0) {
     const last = s.charAt(end - 1);
-    if (end > 0 && ".,;:!?'*_~|".includes(last)) {
+    if (".,;:!?'*_~|".includes(last)) {
       end--;
-    } else if (last === ')' || last === ']') {
-      const open = last === ')' ? '(' : '[';
-      const part = s.slice(0, end);
-      if (count(part, open) >= count(part, last)) break;
+    } else if (last === ')' && parens < 0) {
+      parens++;
+      end--;
+    } else if (last === ']' && brackets < 0) {
+      brackets++;
       end--;
     } else {
       break;

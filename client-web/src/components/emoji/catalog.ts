@@ -4,6 +4,7 @@
  * bundled Twemoji font draws (Emoji 15.0; the font is in assets/emoji.css).
  * `buildCatalog` and `searchEmoji` are pure (unit-tested).
  */
+import { lazyEmojiRegExp } from './emoji-pattern';
 
 /** The newest Emoji version the bundled font draws: newer emoji would show as empty boxes. */
 export const FONT_EMOJI_VERSION = 15;
@@ -70,7 +71,8 @@ export function buildCatalog(data: readonly RawEmoji[]): EmojiCatalog {
   return { groups: EMOJI_GROUPS, emoji: rows.map((r) => r.entry) };
 }
 
-const RGI = /^\p{RGI_Emoji}$/v;
+/** A whole string that is one RGI emoji; built on first use (see emoji-pattern.ts). */
+const rgiEmoji = lazyEmojiRegExp('', (p) => `^(?:${p})$`);
 
 /**
  * The form people's keyboards and the quick reactions use: the RGI sequence. Emojibase adds
@@ -79,7 +81,7 @@ const RGI = /^\p{RGI_Emoji}$/v;
  */
 export function canonicalEmoji(emoji: string): string {
   const bare = emoji.endsWith('\uFE0F') ? emoji.slice(0, -1) : emoji;
-  return bare !== emoji && RGI.test(bare) ? bare : emoji;
+  return bare !== emoji && rgiEmoji().test(bare) ? bare : emoji;
 }
 
 let loading: Promise<EmojiCatalog> | null = null;

@@ -109,6 +109,37 @@ describe('Outbox.wake', () => {
     expect(post.calls.map((c) => c.txn)).toEqual(['t1', 't1']);
   });
 
+  it('stops resending by itself once the message is older than the node remembers txns for', async () => {
+    const post = fakePost();
+    let now = NOW;
+    const outbox = new Outbox({ post: post.post, newTxn: () => 't1', now: () => now, sleep: () => new Promise(() => {}) });
+    outbox.enqueue(G, 'hello');
+    await flush();
+    post.refuse(0, 'unavailable');
+    await flush();
+    // The laptop sleeps for longer than the window; the connection comes back.
+    now += RESEND_WITHIN_MS + 1;
+    outbox.wake();
+    await flush();
+    expect(post.calls).toHaveLength(1);
+    expect(outbox.list(G)[0]).toMatchObject({ txn: 't1', state: 'failed', attempts: 1, error: { code: 'timeout' } });
+    expect(outbox.list(G)[0]?.error?.message).toMatch(/may have been sent/);
+    expect(outbox.list(G)[0]?.waitingOn).toBeUndefined();
+
+    // The user retries: it goes again (same txn), and a lost answer is again retried, from the retry on.
+    expect(outbox.retry('t1')).toBe(true);
+    await flush();
+    expect(post.calls.map((c) => c.txn)).toEqual(['t1', 't1']);
+    post.refuse(1, 'timeout');
+    await flush();
+    outbox.wake();
+    await flush();
+    expect(post.calls.map((c) => c.txn)).toEqual(['t1', 't1', 't1']);
+    post.commit(2, 9);
+    await flush();
+    expect(outbox.list(G)[0]).toMatchObject({ state: 'sent', seq: 9 });
+  });
+
   it('does not cut short a rate_limited pause', async () => {
     const post = fakePost();
     const outbox = new Outbox({ post: post.post, newTxn: () => 't1', sleep: () => new Promise(() => {}) });
@@ -142,14 +173,26 @@ describe('keptEntries / reviveEntries', () => {
     expect(e).toMatchObject({ txn: 'a', state: 'queued', attempts: 1 });
   });
 
-  it('fails, instead of resending, a message sent so long ago that the node may have forgotten its txn', () => {
+  it('fails, instead of resending, any message queued so long ago that the node may have forgotten its txn', () => {
     const old = NOW - RESEND_WITHIN_MS - 1;
-    const out = reviveEntries([entry({ txn: 'sent-once', attempts: 1, queuedAt: old }), entry({ txn: 'never-sent', attempts: 0, queuedAt: old })], NOW);
+    const recent = NOW - RESEND_WITHIN_MS + 60_000;
+    const out = reviveEntries(
+      [
+        entry({ txn: 'sent-once', attempts: 1, queuedAt: old - 2 }),
+        // Saved before its first attempt was: it may have left all the same.
+        entry({ txn: 'recorded-unsent', attempts: 0, queuedAt: old - 1 }),
+        entry({ txn: 'on-its-way', state: 'sending', attempts: 0, queuedAt: old }),
+        entry({ txn: 'recent', attempts: 3, queuedAt: recent }),
+      ],
+      NOW,
+    );
     expect(out.map((e) => [e.txn, e.state])).toEqual([
       ['sent-once', 'failed'],
-      ['never-sent', 'queued'],
+      ['recorded-unsent', 'failed'],
+      ['on-its-way', 'failed'],
+      ['recent', 'queued'],
     ]);
-    expect(out[0]?.error?.message).toMatch(/may have been sent/);
+    for (const e of out.slice(0, 3)) expect(e.error).toEqual({ code: 'timeout', message: expect.stringMatching(/may have been sent/) as unknown as string });
   });
 
   it('drops, one by one, entries that do not hold', () => {
@@ -277,5 +320,32 @@ describe('OutboxPersistence with two tabs', () => {
     tabB.enqueue(G, 'from tab B');
     await pB.flushed();
     expect([...(store.records.get(ALICE)?.keys() ?? [])].sort()).toEqual(['a1', 'b1']);
+  });
+
+  it('one tab never writes back a message the other tab deleted or sent', async () => {
+    const store = new MemoryOutboxStore();
+    const failed = entry({ txn: 'f1', state: 'failed', attempts: 1, error: { code: 'forbidden', message: 'no' } });
+    const behind = entry({ txn: 'f2', queuedAt: NOW - 500 });
+    await store.save(ALICE, [failed, behind], []);
+    const postA = fakePost();
+    const tabA = outboxWith(postA, ['a1']);
+    const tabB = outboxWith(fakePost(), ['b1']);
+    const pA = new OutboxPersistence(tabA, store, () => NOW);
+    const pB = new OutboxPersistence(tabB, store, () => NOW);
+    await pA.attach(ALICE);
+    await pB.attach(ALICE);
+    await flush();
+    // Tab A deletes the failed message; the one behind it goes and is committed.
+    expect(tabA.discard('f1')).toBe(true);
+    await flush();
+    postA.commit(0, 4);
+    await flush();
+    await pA.flushed();
+    expect(store.records.has(ALICE)).toBe(false);
+    // Tab B, which still shows both, sends a new message in that chat: only that one is written.
+    tabB.enqueue(G, 'from tab B');
+    await flush();
+    await pB.flushed();
+    expect([...(store.records.get(ALICE)?.keys() ?? [])]).toEqual(['b1']);
   });
 });

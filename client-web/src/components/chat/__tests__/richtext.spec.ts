@@ -128,6 +128,23 @@ describe('parseRichText: hostile text stays text', () => {
     }
   });
 
+  it('trims thousands of closing brackets after a link in linear time', () => {
+    const closing = ')'.repeat(8192);
+    const start = performance.now();
+    const nodes = parseRichText(`https://a.b/${closing}`);
+    const ms = performance.now() - start;
+    expect(ms, `took ${ms.toFixed(1)} ms`).toBeLessThan(100);
+    expect(nodes).toEqual([
+      { kind: 'link', href: 'https://a.b/', text: 'https://a.b/' },
+      { kind: 'text', text: closing },
+    ]);
+    // The brackets the link opened stay in it, the rest are trimmed.
+    expect(parseRichText(`https://a.b/((x)[y]${')'.repeat(3)}]]).`)).toEqual([
+      { kind: 'link', href: 'https://a.b/((x)[y])', text: 'https://a.b/((x)[y])' },
+      { kind: 'text', text: '))]]).' },
+    ]);
+  });
+
   it('nests no deeper than the number of mark kinds', () => {
     const s = '**_~~||'.repeat(200) + 'x' + '||~~_**'.repeat(200);
     const depth = (nodes: readonly RichNode[]): number => Math.max(0, ...nodes.map((n) => ('children' in n ? 1 + depth(n.children) : 0)));
