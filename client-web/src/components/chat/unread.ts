@@ -2,6 +2,7 @@
  * Unread, the pure part: where the "Unread messages" divider goes, the total shown in the tab
  * title and favicon, and the favicon's badge.
  */
+import { isMuted } from '@/components/notifications/mute';
 import type { TimelineItem } from '@/protocol';
 
 /** The seq of the first message from someone else after `readSeq` in the window, or null. */
@@ -11,9 +12,13 @@ export function firstUnreadSeq(items: readonly TimelineItem[], readSeq: number, 
 }
 
 /** Unread messages over every chat I am still in. */
-export function totalUnread(entries: readonly { readonly summary: { readonly unread: number }; readonly left: unknown }[]): number {
+export function totalUnread(
+  entries: readonly { readonly summary: { readonly unread: number; readonly mutedUntil?: number }; readonly left: unknown }[],
+  now = Date.now(),
+): number {
   let n = 0;
-  for (const e of entries) if (e.left === null && e.summary.unread > 0) n += e.summary.unread;
+  // Muted chats keep their own count in the list but stay out of the tab's total.
+  for (const e of entries) if (e.left === null && e.summary.unread > 0 && !isMuted(e, now)) n += e.summary.unread;
   return n;
 }
 

@@ -1,14 +1,9 @@
 /**
- * Whether a chat is muted: the one place the notifications ask. Chat mute (with a duration) is
- * read from the chat's summary when the node sends it: `muted: true`, or `mutedUntil` (ms since
- * the epoch, 0 or absent: not muted). Until then nothing is muted.
+ * Whether a chat is muted: the one place the notifications and the tab's unread total ask. The
+ * node sends my mute in the chat's summary as `mutedUntil` (ms since the epoch; absent: not
+ * muted; a mute that has run out no longer counts).
  */
-import type { ChatEntry } from '@/stores/chats';
-
-export function isMuted(entry: ChatEntry | undefined, now = Date.now()): boolean {
-  if (entry === undefined) return false;
-  const summary: object = entry.summary;
-  if ('muted' in summary && summary.muted === true) return true;
-  if ('mutedUntil' in summary && typeof summary.mutedUntil === 'number') return summary.mutedUntil > now;
-  return false;
+export function isMuted(entry: { readonly summary: { readonly mutedUntil?: number } } | undefined, now = Date.now()): boolean {
+  const until = entry?.summary.mutedUntil;
+  return until !== undefined && until > now;
 }

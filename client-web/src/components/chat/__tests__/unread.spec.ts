@@ -43,6 +43,17 @@ describe('totalUnread', () => {
     ).toBe(5);
     expect(totalUnread([])).toBe(0);
   });
+
+  it('leaves out the chats I muted, until the mute runs out', () => {
+    const now = 1_700_000_000_000;
+    const chats = [
+      { summary: { unread: 3 }, left: null },
+      { summary: { unread: 7, mutedUntil: now + 60_000 }, left: null },
+      { summary: { unread: 2, mutedUntil: now - 1 }, left: null },
+    ];
+    expect(totalUnread(chats, now)).toBe(5);
+    expect(totalUnread(chats, now + 120_000)).toBe(12);
+  });
 });
 
 describe('titleWithCount', () => {

@@ -46,16 +46,13 @@ describe('message notifications', () => {
     expect(notificationFor(post('x', { ts: NOW - NOTIFY_MAX_AGE_MS - 1 }), chat('group'), ctx)).toBeNull();
     expect(notificationFor(post('x'), chat('group', {}, 'kicked'), ctx)).toBeNull();
     expect(notificationFor(post('x'), undefined, ctx)).toBeNull();
-    expect(notificationFor(post('x'), chat('group', { muted: true }), ctx)).toBeNull();
     expect(notificationFor(post('x'), chat('group', { mutedUntil: NOW + 60_000 }), ctx)).toBeNull();
   });
 });
 
 describe('isMuted', () => {
-  it('reads a muted flag or an end time, else nothing is muted', () => {
+  it('reads the end time of my mute, else nothing is muted', () => {
     expect(isMuted(chat('group'), NOW)).toBe(false);
-    expect(isMuted(chat('group', { muted: true }), NOW)).toBe(true);
-    expect(isMuted(chat('group', { muted: false }), NOW)).toBe(false);
     expect(isMuted(chat('group', { mutedUntil: NOW + 1 }), NOW)).toBe(true);
     expect(isMuted(chat('group', { mutedUntil: NOW - 1 }), NOW)).toBe(false);
     expect(isMuted(undefined, NOW)).toBe(false);
