@@ -28,8 +28,8 @@ use winichat_protocol::ids::{GroupId, MediaId, NodeName, UserId};
 use crate::media::Media;
 use crate::storage::Database;
 
-pub mod admin;
 mod actions;
+pub mod admin;
 mod error;
 #[cfg(test)]
 mod federation_tests;
