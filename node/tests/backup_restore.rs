@@ -9,7 +9,8 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt as _;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -62,6 +63,79 @@ async fn a_backup_under_load_restores_everything_acknowledged_on_postgres() {
 /// Runs `winichat ARGS` to its end (bounded) and returns what it printed.
 fn run(args: &[&str]) -> Output {
     run_command(winichat(args))
+}
+
+/// [`run`] under umask 022 (the usual one, e.g. a systemd timer's without `UMask=`), so a
+/// file the command leaves readable to others shows up whatever the test runner's umask is.
+fn run_with_umask_022(args: &[&str]) -> Output {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "umask 022 && exec \"$0\" \"$@\""])
+        .arg(common::BIN)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    for (key, value) in winichat(args).get_envs() {
+        match value {
+            Some(value) => sh.env(key, value),
+            None => sh.env_remove(key),
+        };
+    }
+    run_command(sh)
+}
+
+/// Every file and directory under `dir`, with its permission bits.
+fn modes(dir: &Path) -> Vec<(PathBuf, u32)> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).expect("meta");
+        out.push((path.clone(), meta.mode() & 0o777));
+        if meta.is_dir() {
+            out.extend(modes(&path));
+        }
+    }
+    out
+}
+
+/// Writes `bytes` as a media object under the media directory `root` (no database row).
+fn plant_object(root: &Path, bytes: &[u8]) -> PathBuf {
+    let hex = hex::encode(Sha256::digest(bytes));
+    let dir = root.join(&hex[0..2]).join(&hex[2..4]);
+    // Private, as the node and a backup make them (the mode check must see only theirs).
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .expect("mkdir");
+    let path = dir.join(&hex);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| file.write_all(bytes))
+        .expect("write object");
+    path
+}
+
+/// Copies the directory tree `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Flips one byte in the middle of `path`.
+fn damage(path: &Path) {
+    let mut bytes = fs::read(path).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    fs::write(path, bytes).expect("write");
 }
 
 fn run_command(mut cmd: Command) -> Output {
@@ -494,7 +568,7 @@ async fn a_second_backup_copies_only_new_blobs() {
     let (data_s, backup_s) = (path_str(&data), path_str(&backup));
     let backup_args = ["--data-dir", data_s, "backup", backup_s];
 
-    assert_ok(&run(&backup_args), "first backup");
+    assert_ok(&run_with_umask_022(&backup_args), "first backup");
     let first = manifest(&backup);
     let media_dir = backup.join("media");
     let before = objects(&media_dir);
@@ -503,7 +577,14 @@ async fn a_second_backup_copies_only_new_blobs() {
     assert_eq!(first["media"]["copied_files"], first_files);
     assert_eq!(before.len() as u64, first_files);
 
-    assert_ok(&run(&backup_args), "second backup");
+    // Left by an earlier backup, of a blob the node has deleted since: the snapshot does not
+    // list it, so the next backup removes it.
+    let deleted = plant_object(&media_dir, b"a blob deleted since the last backup");
+    assert_ok(&run_with_umask_022(&backup_args), "second backup");
+    assert!(
+        !deleted.exists(),
+        "an object the snapshot does not list is pruned"
+    );
     let second = manifest(&backup);
     assert_eq!(second["media"]["files"], first_files);
     assert_eq!(
@@ -514,8 +595,15 @@ async fn a_second_backup_copies_only_new_blobs() {
     let new = fx::png(300, 200);
     let new_id = upload(&server, &account.token, new).await;
     post_with(&mut client, &group, &new_id).await;
-    assert_ok(&run(&backup_args), "third backup");
+    assert_ok(&run_with_umask_022(&backup_args), "third backup");
     let third = manifest(&backup);
+    // The backup holds private keys, password hashes and every message: nothing in it may be
+    // readable by anyone but its owner, whatever the umask.
+    let backup_modes = modes(&backup);
+    assert!(backup_modes.len() > 5, "{backup_modes:?}");
+    for (path, mode) in &backup_modes {
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", path.display());
+    }
     let after = objects(&media_dir);
     let new_objects: Vec<&PathBuf> = after.keys().filter(|p| !before.contains_key(*p)).collect();
     assert!(!new_objects.is_empty());
@@ -561,4 +649,94 @@ async fn a_second_backup_copies_only_new_blobs() {
         &run(&["--data-dir", data_s, "backup", path_str(&foreign)]),
         "not part of a WiniChat backup",
     );
+}
+
+/// `restore --force` over a data directory that moved on after the backup (a key rotation, a
+/// write-ahead log, media the backup never listed): a damaged backup changes nothing, a good
+/// one leaves exactly the backup's keys and listed media, and the node starts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_restore_replaces_a_moved_on_data_directory_or_changes_nothing() {
+    let dirs = tempfile::tempdir().expect("tempdir");
+    let (data, backup) = (dirs.path().join("data"), dirs.path().join("backup"));
+    let server = Server::start_with_env(&data, NAME, &[], UNTHROTTLED);
+    let original_key = server.published_key();
+    let endpoint = node_endpoint(&server);
+    let account = Account::register_at(&endpoint, "forced").await;
+    let mut client = Client::connect_at(endpoint.http, &account, None).await;
+    let group = users::public_group(&mut client, "forced").await;
+    let picture = upload(&server, &account.token, fx::png(80, 60)).await;
+    post_with(&mut client, &group, &picture).await;
+    let (data_s, backup_s) = (path_str(&data), path_str(&backup));
+    assert_ok(&run(&["--data-dir", data_s, "backup", backup_s]), "backup");
+    drop(client);
+    drop(server);
+
+    // The data directory moves on: a key rotation, uncheckpointed writes, an orphan object.
+    assert_ok(
+        &run(&["keys", "rotate", "--data-dir", data_s, "--name", NAME]),
+        "keys rotate",
+    );
+    assert!(data.join("node.rotations").exists());
+    let db = data.join("winichat.db");
+    let wal = data.join("winichat.db-wal");
+    fs::write(&wal, b"transactions not yet checkpointed").expect("wal");
+    let db_before = fs::read(&db).expect("db");
+    let orphan = plant_object(&data.join("media"), b"an object no row lists");
+    // An object in the backup that its database does not list (left by an older version).
+    let unlisted = plant_object(&backup.join("media"), b"an object the backup does not list");
+
+    let restore_from =
+        |src: &Path| run(&["--data-dir", data_s, "restore", path_str(src), "--force"]);
+    for damaged_file in ["winichat.db", "auth.key"] {
+        let damaged = dirs.path().join(format!("damaged-{damaged_file}"));
+        copy_tree(&backup, &damaged);
+        damage(&damaged.join(damaged_file));
+        assert_refused(&restore_from(&damaged), "damaged");
+        assert_eq!(
+            fs::read(&db).expect("db"),
+            db_before,
+            "{damaged_file}: db kept"
+        );
+        assert_eq!(
+            fs::read(&wal).expect("the write-ahead log is kept"),
+            b"transactions not yet checkpointed",
+            "{damaged_file}"
+        );
+        assert!(data.join("node.rotations").exists(), "{damaged_file}");
+    }
+
+    assert_ok(&restore_from(&backup), "restore --force");
+    assert!(!wal.exists(), "the old write-ahead log is gone");
+    let listed: Vec<String> = manifest(&backup)["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["name"].as_str().expect("name").to_owned())
+        .collect();
+    for entry in fs::read_dir(&data).expect("read_dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("node.") || name == "auth.key" {
+            assert!(listed.contains(&name), "{name} is not the backup's");
+        }
+    }
+    assert!(
+        !orphan.exists(),
+        "an object the restored database does not list is removed"
+    );
+    let restored_media = data.join("media").join(
+        unlisted
+            .strip_prefix(backup.join("media"))
+            .expect("under media"),
+    );
+    assert!(
+        !restored_media.exists(),
+        "an unlisted object is not restored"
+    );
+
+    let server = Server::start_with_env(&data, NAME, &[], UNTHROTTLED);
+    assert_eq!(server.published_key(), original_key);
+    let endpoint = node_endpoint(&server);
+    let account = Account::login_at(&endpoint, "forced").await;
+    let got = download_sha(&server, &account.token, &picture.sha256).await;
+    assert_eq!(got, picture.sha256);
 }

@@ -109,7 +109,7 @@ pub struct MediaRow {
 }
 
 /// Writes a consistent copy of the SQLite database at `source` to `target` (which must not
-/// exist), with `VACUUM INTO` on a connection of its own: no migration, no file created at
+/// exist, or be empty: SQLite then keeps its mode), with `VACUUM INTO` on a connection of its own: no migration, no file created at
 /// `source`, and no data-directory lock. The copy is one read transaction, which in WAL mode
 /// never blocks the running node's writers (nor do they disturb it).
 pub async fn snapshot_sqlite(source: &Path, target: &Path) -> Result<(), BackupError> {

@@ -74,6 +74,40 @@ pub(super) fn copy_file(
     target: &Path,
     expect: Option<&[u8; 32]>,
 ) -> Result<Option<Copied>, BackupError> {
+    let Some(staged) = stage_copy(source, target, expect)? else {
+        return Ok(None);
+    };
+    staged.commit().map(Some)
+}
+
+/// A copy written, synced and checked under its temporary name, not yet in place.
+#[derive(Debug)]
+pub(super) struct Staged {
+    partial: PathBuf,
+    target: PathBuf,
+    copied: Copied,
+}
+
+impl Staged {
+    /// Renames the copy into place.
+    pub(super) fn commit(self) -> Result<Copied, BackupError> {
+        fs::rename(&self.partial, &self.target).map_err(|e| BackupError::io(&self.target, e))?;
+        Ok(self.copied)
+    }
+
+    /// Removes the copy, leaving the target as it was.
+    pub(super) fn discard(self) {
+        let _ = fs::remove_file(&self.partial);
+    }
+}
+
+/// The first half of [`copy_file`]: everything but the rename, so a caller can check the copy
+/// before it changes anything else.
+pub(super) fn stage_copy(
+    source: &Path,
+    target: &Path,
+    expect: Option<&[u8; 32]>,
+) -> Result<Option<Staged>, BackupError> {
     let mut input = match File::open(source) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -125,8 +159,11 @@ pub(super) fn copy_file(
             ),
         });
     }
-    fs::rename(&partial, target).map_err(|e| BackupError::io(target, e))?;
-    Ok(Some(copied))
+    Ok(Some(Staged {
+        partial,
+        target: target.to_path_buf(),
+        copied,
+    }))
 }
 
 /// Writes `bytes` to `target` (mode 0600) through a synced temporary file and syncs the
@@ -170,6 +207,17 @@ pub(super) fn hash_file(path: &Path) -> Result<Copied, BackupError> {
         bytes,
         sha256: digest.finalize().into(),
     })
+}
+
+/// Creates `path` empty with mode 0600; fails if it exists.
+pub(super) fn create_private_file(path: &Path) -> Result<(), BackupError> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|e| BackupError::io(path, e))
 }
 
 /// Syncs an existing file (one SQLite wrote, which need not have synced it).

@@ -7,6 +7,7 @@
 //! is copied and must match its name; a thumbnail (whose name is its original's hash) is
 //! copied as is.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -76,7 +77,15 @@ fn subdirs(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, BackupError>
 /// Copies every media object under `source` that `target` lacks (or holds with another size),
 /// checking each original's hash. Objects that vanish from `source` meanwhile (the node's
 /// clean-up) are skipped. Fails on the first damaged original, naming it.
-pub(super) fn copy_media(source: &Path, target: &Path) -> Result<MediaTotals, BackupError> {
+///
+/// With `wanted` (the hashes, hex, a database lists), only those objects are copied, and the
+/// objects of any other hash are removed from `target`: nothing could ever refer to them, and
+/// the node's clean-up works from database rows, so it would never remove them.
+pub(super) fn copy_media(
+    source: &Path,
+    target: &Path,
+    wanted: Option<&BTreeSet<String>>,
+) -> Result<MediaTotals, BackupError> {
     let mut totals = MediaTotals::default();
     let mut dirty = DirtyDirs::default();
     files::create_private_dir(target)?;
@@ -101,6 +110,9 @@ pub(super) fn copy_media(source: &Path, target: &Path) -> Result<MediaTotals, Ba
                 let Some(object) = parse_object_name(&shard1, &shard2, name) else {
                     continue;
                 };
+                if wanted.is_some_and(|wanted| !wanted.contains(object.hex)) {
+                    continue;
+                }
                 let source_len = match entry.metadata() {
                     Ok(meta) if meta.is_file() => meta.len(),
                     Ok(_) => continue,
@@ -143,8 +155,41 @@ pub(super) fn copy_media(source: &Path, target: &Path) -> Result<MediaTotals, Ba
             remove_partials(&target_dir)?;
         }
     }
+    if let Some(wanted) = wanted {
+        prune(target, wanted, &mut dirty)?;
+    }
     dirty.sync_all()?;
     Ok(totals)
+}
+
+/// Removes the objects under `root` whose hash is not in `wanted` (staged uploads and stray
+/// files are left alone).
+fn prune(root: &Path, wanted: &BTreeSet<String>, dirty: &mut DirtyDirs) -> Result<(), BackupError> {
+    for (shard1, dir1) in subdirs(root)? {
+        if shard1 == TMP_DIR {
+            continue;
+        }
+        for (shard2, dir2) in subdirs(&dir1)? {
+            let entries = match fs::read_dir(&dir2) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(BackupError::io(&dir2, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| BackupError::io(&dir2, e))?;
+                let file_name = entry.file_name();
+                let unwanted = file_name
+                    .to_str()
+                    .and_then(|name| parse_object_name(&shard1, &shard2, name))
+                    .is_some_and(|object| !wanted.contains(object.hex));
+                if unwanted && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    files::remove_if_present(&entry.path())?;
+                    dirty.mark(&dir2);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn remove_partials(dir: &Path) -> Result<(), BackupError> {
@@ -209,13 +254,13 @@ mod tests {
         fs::write(source.join(TMP_DIR).join("x.part"), b"staged").expect("staged");
         fs::write(source.join("stray"), b"not media").expect("stray");
 
-        let first = copy_media(&source, &target).expect("first copy");
+        let first = copy_media(&source, &target, None).expect("first copy");
         assert_eq!((first.files, first.copied_files), (3, 3));
         assert!(has_object(&target, &a, None) && has_object(&target, &a, Some(96)));
         assert!(!target.join(TMP_DIR).exists() && !target.join("stray").exists());
 
         let b = put(&source, b"second blob", None);
-        let second = copy_media(&source, &target).expect("second copy");
+        let second = copy_media(&source, &target, None).expect("second copy");
         assert_eq!((second.files, second.copied_files), (4, 1));
         assert_eq!(second.copied_bytes, b"second blob".len() as u64);
         assert!(has_object(&target, &b, None));
@@ -231,8 +276,33 @@ mod tests {
             b"tampered",
         )
         .expect("tamper");
-        let err = copy_media(&source, &target).expect_err("damaged");
+        let err = copy_media(&source, &target, None).expect_err("damaged");
         assert!(matches!(err, BackupError::Damaged { .. }), "{err}");
         assert!(!has_object(&target, &hex, None));
+    }
+
+    #[test]
+    fn only_wanted_objects_are_copied_and_the_others_are_removed_from_the_target() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (source, target) = (dir.path().join("media"), dir.path().join("backup"));
+        let kept = put(&source, b"listed", None);
+        put(&source, b"listed", Some(96));
+        let unlisted = put(&source, b"not listed", None);
+        // Left in the target by an earlier run: a blob deleted since.
+        let deleted = put(&target, b"deleted since", None);
+        put(&target, b"deleted since", Some(96));
+        fs::create_dir_all(target.join(TMP_DIR)).expect("tmp");
+        fs::write(target.join(TMP_DIR).join("x.part"), b"staged").expect("staged");
+
+        let wanted = BTreeSet::from([kept.clone()]);
+        let totals = copy_media(&source, &target, Some(&wanted)).expect("copy");
+        assert_eq!((totals.files, totals.copied_files), (2, 2));
+        assert!(has_object(&target, &kept, None) && has_object(&target, &kept, Some(96)));
+        assert!(!has_object(&target, &unlisted, None));
+        assert!(!has_object(&target, &deleted, None) && !has_object(&target, &deleted, Some(96)));
+        assert!(target.join(TMP_DIR).join("x.part").exists());
+        // Without a list, everything is copied and nothing removed.
+        let all = copy_media(&source, &target, None).expect("copy all");
+        assert_eq!((all.files, all.copied_files), (3, 1));
     }
 }

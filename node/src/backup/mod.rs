@@ -197,7 +197,7 @@ pub struct RestoreReport {
 }
 
 /// Is `name` one of the key or secret files of a data directory?
-fn is_key_file(name: &str) -> bool {
+pub(super) fn is_key_file(name: &str) -> bool {
     name == KEY_FILE
         || name == AUTH_KEY_FILE
         || name == ROTATIONS_FILE
@@ -295,8 +295,11 @@ pub async fn backup(config: &Config, dest: &Path) -> Result<BackupReport, NodeEr
         DatabaseLocation::Sqlite(source) => {
             let target = dest.join(DEFAULT_SQLITE_FILE);
             let partial = files::partial_path(&target);
-            // VACUUM INTO writes only into a file that does not exist.
+            // VACUUM INTO would create the file with the default mode (0644 under the usual
+            // umask); it also writes into an existing empty file and keeps its mode, so the
+            // file is made first, private.
             files::remove_if_present(&partial)?;
+            files::create_private_file(&partial)?;
             database::snapshot_sqlite(source, &partial).await?;
             files::sync_file(&partial)?;
             let facts = database::sqlite_facts(&partial).await?;
@@ -309,11 +312,22 @@ pub async fn backup(config: &Config, dest: &Path) -> Result<BackupReport, NodeEr
     files::sync_dir(dest)?;
 
     let media_dir = data_dir.join(MEDIA_DIR);
-    let media = media::copy_media(&media_dir, &dest.join(MEDIA_DIR))?;
-    let unreferenced_missing = match location {
-        DatabaseLocation::Sqlite(_) => check_media(&facts, &dest.join(MEDIA_DIR), &media_dir)?,
+    let (media, unreferenced_missing) = match location {
+        DatabaseLocation::Sqlite(_) => {
+            // Only what the snapshot lists: a blob deleted since an earlier backup into DEST
+            // leaves it, and one uploaded after the snapshot has no row in it.
+            let listed = facts.media.iter().map(|row| row.sha256.clone()).collect();
+            let media = media::copy_media(&media_dir, &dest.join(MEDIA_DIR), Some(&listed))?;
+            (
+                media,
+                check_media(&facts, &dest.join(MEDIA_DIR), &media_dir)?,
+            )
+        }
         // The dump was taken apart, at another moment: nothing to check it against here.
-        DatabaseLocation::Postgres(_) => 0,
+        DatabaseLocation::Postgres(_) => (
+            media::copy_media(&media_dir, &dest.join(MEDIA_DIR), None)?,
+            0,
+        ),
     };
 
     let now = clock::now();
@@ -338,15 +352,15 @@ pub async fn backup(config: &Config, dest: &Path) -> Result<BackupReport, NodeEr
     })
 }
 
-/// Every recorded piece of media that something refers to must be in the backup, original and
-/// thumbnails; returns how many unreferenced ones were missing (the clean-up removes those).
-fn check_media(facts: &Facts, backup_media: &Path, media_dir: &Path) -> Result<usize, BackupError> {
+/// The objects (`<hex>` or `<hex>.t<size>`) of recorded media that something refers to and
+/// that are not under `root`, and how many unreferenced rows lack an object there.
+fn missing_media(facts: &Facts, root: &Path) -> (Vec<String>, usize) {
     let mut missing = Vec::new();
     let mut unreferenced_missing = 0;
     for row in &facts.media {
         let absent = std::iter::once(None)
             .chain(row.thumbs.iter().copied().map(Some))
-            .find(|thumb| !media::has_object(backup_media, &row.sha256, *thumb));
+            .find(|thumb| !media::has_object(root, &row.sha256, *thumb));
         match absent {
             None => {}
             Some(_) if !row.referenced => unreferenced_missing += 1,
@@ -354,6 +368,13 @@ fn check_media(facts: &Facts, backup_media: &Path, media_dir: &Path) -> Result<u
             Some(Some(size)) => missing.push(format!("{}.t{size}", row.sha256)),
         }
     }
+    (missing, unreferenced_missing)
+}
+
+/// Every recorded piece of media that something refers to must be in the backup, original and
+/// thumbnails; returns how many unreferenced ones were missing (the clean-up removes those).
+fn check_media(facts: &Facts, backup_media: &Path, media_dir: &Path) -> Result<usize, BackupError> {
+    let (missing, unreferenced_missing) = missing_media(facts, backup_media);
     match missing.first() {
         None => Ok(unreferenced_missing),
         Some(example) => Err(BackupError::MissingMedia {
@@ -417,21 +438,26 @@ pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<Restore
     let database_file = match (&location, &manifest.database_file) {
         (DatabaseLocation::Sqlite(target), Some(entry)) => {
             let sha = parse_sha(&manifest_path, entry)?;
+            if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+                files::create_private_dir(dir)?;
+            }
+            // Copied and checked beside the old database first: a damaged backup leaves the
+            // old database and its write-ahead log as they were.
+            let staged = files::stage_copy(&src.join(&entry.name), target, Some(&sha))?
+                .ok_or_else(|| BackupError::Damaged {
+                    path: src.to_path_buf(),
+                    reason: format!("{} is missing", entry.name),
+                })?;
             // A write-ahead log left by another database would be replayed into this one.
             for suffix in ["-wal", "-shm", "-journal"] {
                 let mut side = target.clone().into_os_string();
                 side.push(suffix);
-                files::remove_if_present(Path::new(&side))?;
-            }
-            if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-                files::create_private_dir(dir)?;
-            }
-            files::copy_file(&src.join(&entry.name), target, Some(&sha))?.ok_or_else(|| {
-                BackupError::Damaged {
-                    path: src.to_path_buf(),
-                    reason: format!("{} is missing", entry.name),
+                if let Err(e) = files::remove_if_present(Path::new(&side)) {
+                    staged.discard();
+                    return Err(e.into());
                 }
-            })?;
+            }
+            staged.commit()?;
             if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
                 files::sync_dir(dir)?;
             }
@@ -449,6 +475,13 @@ pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<Restore
 
     // A rotation under way in the old contents would be finished with the wrong key.
     files::remove_if_present(&data_dir.join("node.key.next"))?;
+    // Key files the backup lacks belong to the old contents: a `node.rotations` that ends at a
+    // later key than the restored `node.key` would stop the node from starting.
+    for name in key_files(data_dir)? {
+        if !manifest.keys.iter().any(|entry| entry.name == name) {
+            files::remove_if_present(&data_dir.join(&name))?;
+        }
+    }
     for (entry, sha) in key_shas {
         files::copy_file(
             &src.join(&entry.name),
@@ -462,8 +495,30 @@ pub async fn restore(config: &Config, src: &Path, force: bool) -> Result<Restore
     }
     files::sync_dir(data_dir)?;
 
-    let media = media::copy_media(&src.join(MEDIA_DIR), &data_dir.join(MEDIA_DIR))?;
-    if media.files < manifest.media.files {
+    let media = match &database_file {
+        Some(restored) => {
+            // Only the media the restored database lists: the node never removes an object
+            // without a row, so anything else would stay in the data directory for good.
+            let facts = database::sqlite_facts(restored).await?;
+            let listed = facts.media.iter().map(|row| row.sha256.clone()).collect();
+            let media_dir = data_dir.join(MEDIA_DIR);
+            let media = media::copy_media(&src.join(MEDIA_DIR), &media_dir, Some(&listed))?;
+            let (missing, _) = missing_media(&facts, &media_dir);
+            if let Some(example) = missing.first() {
+                return Err(BackupError::Damaged {
+                    path: src.join(MEDIA_DIR),
+                    reason: format!(
+                        "it lacks {} media objects the database refers to (e.g. {example})",
+                        missing.len()
+                    ),
+                }
+                .into());
+            }
+            media
+        }
+        None => media::copy_media(&src.join(MEDIA_DIR), &data_dir.join(MEDIA_DIR), None)?,
+    };
+    if database_file.is_none() && media.files < manifest.media.files {
         return Err(BackupError::Damaged {
             path: src.join(MEDIA_DIR),
             reason: format!(
