@@ -93,6 +93,8 @@ export async function run({ page, baseUrl }) {
     await onA.hover();
     await onA.getByTestId('message-actions').click();
     await onA.getByTestId('action-delete').click();
+    // Confirmed in the app's own dialog.
+    await page.getByTestId('confirm-ok').click();
     await waitUntil(pb, () => [...document.querySelectorAll('[data-testid=message-text]')].every((e) => e.textContent !== 'Typo here'), 'the deleted message is gone for Bo');
     await pb.getByTestId('message-deleted').waitFor();
 

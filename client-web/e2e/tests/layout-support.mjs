@@ -82,7 +82,8 @@ export async function groupScene(page, baseUrl) {
   await box.press('Enter');
   await box.pressSequentially('see you there');
   await box.press('Enter');
-  const mentionText = `Thanks @${owner.username} see you there`;
+  // Shown by the display name (the text keeps the user name).
+  const mentionText = `Thanks @${owner.displayName} see you there`;
   await message(po, mentionText).waitFor();
   await send(po, 'I will bring a bucket.');
   await message(page, 'I will bring a bucket.').waitFor();
