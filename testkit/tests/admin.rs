@@ -1,7 +1,8 @@
 //! The admin HTTP API (`/api/admin/…`, spec/admin.md) against real nodes, on SQLite and
 //! PostgreSQL: every action acts (sockets closed, logins refused, tombstones, purge, quota,
 //! registration tokens, live deny), and every route is refused without a token (401) and for
-//! an account without the admin flag (403).
+//! an account without the admin flag (403). Deleting a user also reaches the groups homed on
+//! another node of a two-node cluster, and survives that node being down.
 
 use std::time::Duration;
 
@@ -14,10 +15,11 @@ use winichat_node::federation::{Discovery, FedError, PinnedPeer};
 use winichat_protocol::event::EventKind;
 use winichat_protocol::federation::methods::method as fed_method;
 use winichat_protocol::gateway::chat::{self as api, method};
-use winichat_protocol::ids::GroupId;
+use winichat_protocol::ids::{GroupId, UserId};
 use winichat_testkit::client::{Account, Client, txn};
+use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
-use winichat_testkit::users::{self, chat_events_through, latest_history, post};
+use winichat_testkit::users::{self, chat_events_through, latest_history, post, public_group};
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -844,4 +846,171 @@ async fn a_deny_applies_to_the_peers_next_request(backend: Backend) {
 
     a.shutdown().await;
     b.shutdown().await;
+}
+
+// Deleting a user of B who is in chats homed on A: the deletions and the leave reach A.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_reaches_groups_of_another_node_sqlite() {
+    deleting_a_user_reaches_groups_of_another_node(Backend::Sqlite, Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_reaches_groups_of_another_node_postgres() {
+    deleting_a_user_reaches_groups_of_another_node(Backend::Sqlite, Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_with_the_home_down_counts_its_groups_unreachable() {
+    let mut cluster = Cluster::start(
+        ClusterSpec::new([Backend::Sqlite, Backend::Sqlite]).configure(users::unthrottled_gateway),
+    )
+    .await;
+    let mut alice = users::register(cluster.node(0), "alice").await;
+    let mut bob = users::register(cluster.node(1), "bob").await;
+    let group = public_group(&mut alice, "faraway").await;
+    users::join_group(&mut bob, &group).await;
+    post(&mut bob, &group, "bob in a far group").await;
+    let dm = open_direct(&mut alice, bob.user()).await;
+    post(&mut bob, &dm, "bob to alice").await;
+    drop(alice);
+    cluster.stop(0).await;
+
+    let b = cluster.node(1);
+    let (status, body) = timeout(
+        WAIT,
+        call(
+            b,
+            Method::DELETE,
+            "/api/admin/users/bob",
+            Some(&operator_token(b)),
+            None,
+        ),
+    )
+    .await
+    .expect("the deletion does not wait on the down home");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["remote_groups"], 2, "{body}");
+    assert_eq!(body["remote_groups_unreachable"], 2, "{body}");
+    assert_eq!(
+        body["direct_chats"], 1,
+        "the direct chat is kept all the same: {body}"
+    );
+    assert_eq!(body["remote_groups_left"], 0, "{body}");
+    assert_eq!(body["messages_deleted"], 0, "{body}");
+    closed(&mut bob).await;
+    let (_, listed) = call(
+        b,
+        Method::GET,
+        "/api/admin/users/bob",
+        Some(&operator_token(b)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed["deleted"], true,
+        "the account is deleted all the same: {listed}"
+    );
+    cluster.shutdown().await;
+}
+
+async fn open_direct(client: &mut Client, peer: &UserId) -> GroupId {
+    let opened: api::ChatSummary = client
+        .ok(method::DM_OPEN, &api::DmOpenParams { user: peer.clone() })
+        .await;
+    opened.group
+}
+
+/// The `msg.post` items of `history` sent by `sender`, as `(seq, deleted)`.
+fn posts_by(history: &api::HistoryResult, sender: &UserId) -> Vec<(u64, bool)> {
+    history
+        .items
+        .iter()
+        .filter(|i| i.kind == EventKind::MsgPost && &i.sender == sender)
+        .map(|i| (i.seq, i.deleted))
+        .collect()
+}
+
+async fn deleting_a_user_reaches_groups_of_another_node(home: Backend, member: Backend) {
+    let cluster =
+        Cluster::start(ClusterSpec::new([home, member]).configure(users::unthrottled_gateway))
+            .await;
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let mut alice = users::register(a, "alice").await;
+    let mut bob = users::register(b, "bob").await;
+    let bob_id = bob.user().clone();
+    // A public group of A bob joined and posted in, with one of alice's messages between his.
+    let group = public_group(&mut alice, "elsewhere").await;
+    users::join_group(&mut bob, &group).await;
+    post(&mut bob, &group, "one").await;
+    post(&mut alice, &group, "alice stays").await;
+    post(&mut bob, &group, "two").await;
+    post(&mut bob, &group, "three").await;
+    // A direct chat homed on A (alice opened it) with two messages of bob.
+    let dm = open_direct(&mut alice, &bob_id).await;
+    assert_eq!(dm.home(), a.name(), "the opener's node is the home");
+    post(&mut bob, &dm, "hi alice").await;
+    let last = post(&mut bob, &dm, "bye alice").await;
+    chat_events_through(&mut alice, &dm, last.seq, WAIT).await;
+
+    let (status, body) = call(
+        b,
+        Method::DELETE,
+        "/api/admin/users/bob",
+        Some(&operator_token(b)),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["messages_deleted"], 5, "{body}");
+    assert_eq!(body["remote_groups"], 2, "{body}");
+    assert_eq!(body["remote_groups_left"], 1, "{body}");
+    assert_eq!(body["remote_groups_unreachable"], 0, "{body}");
+    assert_eq!(body["remote_groups_owned"], 0, "{body}");
+    assert_eq!(body["direct_chats"], 1, "{body}");
+    assert_eq!(body["groups_left"], 0, "{body}");
+    closed(&mut bob).await;
+
+    // At the home, alice sees bob's messages as tombstones, hers intact, and bob gone.
+    let history = latest_history(&mut alice, &group).await;
+    let bobs = posts_by(&history, &bob_id);
+    assert_eq!(bobs.len(), 3, "{history:?}");
+    assert!(bobs.iter().all(|&(_, deleted)| deleted), "{bobs:?}");
+    let alices = posts_by(&history, alice.user());
+    assert_eq!(alices.len(), 1);
+    assert!(!alices[0].1, "alice's message stays");
+    assert!(
+        history
+            .items
+            .iter()
+            .any(|i| i.kind == EventKind::MemberLeave && i.sender == bob_id),
+        "bob left: {history:?}"
+    );
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        chat: api::ChatSummary,
+    }
+    let Detail { chat: summary } = alice
+        .ok(
+            method::CHATS_GET,
+            &api::GroupParams {
+                group: group.clone(),
+            },
+        )
+        .await;
+    assert_eq!(summary.members, 1, "only alice is left");
+
+    // The direct chat stays, with bob's messages as tombstones.
+    let dm_history = latest_history(&mut alice, &dm).await;
+    let bobs = posts_by(&dm_history, &bob_id);
+    assert_eq!(bobs.len(), 2, "{dm_history:?}");
+    assert!(bobs.iter().all(|&(_, deleted)| deleted), "{bobs:?}");
+    let list: api::ChatList = alice
+        .ok(method::CHATS_LIST, &api::ChatsListParams::default())
+        .await;
+    assert!(
+        list.chats.iter().any(|c| c.group == dm),
+        "the direct chat stays"
+    );
+    cluster.shutdown().await;
 }

@@ -351,16 +351,30 @@ impl ApiCommand {
                 num(answer, "sessions_revoked")
             ),
             ApiCommand::EnableUser { user } => println!("enabled {user}"),
-            ApiCommand::DeleteUser { user, .. } => println!(
-                "deleted {user}: {} messages deleted, {} groups left, {} handed over, {} deleted, \
-                 {} direct chats kept, {} groups of other nodes untouched",
-                num(answer, "messages_deleted"),
-                num(answer, "groups_left"),
-                num(answer, "groups_transferred"),
-                num(answer, "groups_deleted"),
-                num(answer, "direct_chats"),
-                num(answer, "remote_groups"),
-            ),
+            ApiCommand::DeleteUser { user, .. } => {
+                println!(
+                    "deleted {user}: {} messages deleted, {} groups left, {} handed over, \
+                     {} deleted, {} direct chats kept; groups of other nodes: {} left of {}",
+                    num(answer, "messages_deleted"),
+                    num(answer, "groups_left"),
+                    num(answer, "groups_transferred"),
+                    num(answer, "groups_deleted"),
+                    num(answer, "direct_chats"),
+                    num(answer, "remote_groups_left"),
+                    num(answer, "remote_groups"),
+                );
+                let unreachable = num(answer, "remote_groups_unreachable");
+                if unreachable > 0 {
+                    println!(
+                        "{unreachable} groups of other nodes untouched: their home could not \
+                         be reached (the user's messages and membership stay there)"
+                    );
+                }
+                let owned = num(answer, "remote_groups_owned");
+                if owned > 0 {
+                    println!("{owned} groups of other nodes untouched: owned by {user}");
+                }
+            }
             ApiCommand::ResetPassword { user, .. } => {
                 println!("password of {user} reset; every session ended");
                 if let Some(p) = answer.get("password").and_then(Value::as_str) {

@@ -215,10 +215,17 @@ pub struct DeletedJson {
     pub groups_transferred: u64,
     /// Groups deleted (the user was their only member).
     pub groups_deleted: u64,
-    /// Direct chats kept, with the user's messages as tombstones.
+    /// Direct chats kept (here and on other nodes), with the user's messages as tombstones.
     pub direct_chats: u64,
-    /// Groups of other nodes, untouched.
+    /// Groups homed on other nodes the user was a member of.
     pub remote_groups: u64,
+    /// Of those, the groups left through their homes.
+    pub remote_groups_left: u64,
+    /// Of those, the groups whose home could not be reached: the user's messages and
+    /// membership there stay.
+    pub remote_groups_unreachable: u64,
+    /// Of those, the groups the user owned (their homes should never allow it): untouched.
+    pub remote_groups_owned: u64,
 }
 
 impl From<Erased> for DeletedJson {
@@ -230,6 +237,9 @@ impl From<Erased> for DeletedJson {
             groups_deleted: e.groups_deleted,
             direct_chats: e.direct_chats,
             remote_groups: e.remote_groups,
+            remote_groups_left: e.remote_groups_left,
+            remote_groups_unreachable: e.remote_groups_unreachable,
+            remote_groups_owned: e.remote_groups_owned,
         }
     }
 }

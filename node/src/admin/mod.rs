@@ -266,9 +266,9 @@ impl Admin {
     }
 
     /// Deletes an account with its data: disabled first (sessions revoked, sockets closed),
-    /// then taken out of the groups homed here ([`Chats::erase_member`]), then turned into a
-    /// tombstone (profile and password wiped, its uploads no longer its own, so media nothing
-    /// refers to is collected).
+    /// then taken out of its groups, here and through their homes elsewhere
+    /// ([`Chats::erase_member`]), then turned into a tombstone (profile and password wiped,
+    /// its uploads no longer its own, so media nothing refers to is collected).
     pub async fn delete_user(&self, user: &UserId) -> Result<Erased, AuthError> {
         let record = self.existing(user).await?;
         if record.deleted {

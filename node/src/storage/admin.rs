@@ -99,11 +99,13 @@ pub trait AdminStore: Send + Sync {
     /// The groups `user` is a member of, by id.
     async fn groups_of(&self, user: &UserId) -> Result<Vec<GroupId>, StorageError>;
 
-    /// Up to `limit` seqs of `user`'s messages in `group` that are not deleted, ascending.
+    /// Up to `limit` seqs of `user`'s messages in `group` that are not deleted, after the seq
+    /// `after`, ascending.
     async fn live_messages(
         &self,
         group: &GroupId,
         user: &UserId,
+        after: u64,
         limit: u32,
     ) -> Result<Vec<u64>, StorageError>;
 

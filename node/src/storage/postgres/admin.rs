@@ -155,14 +155,18 @@ impl AdminStore for PgStorage {
         &self,
         group: &GroupId,
         user: &UserId,
+        after: u64,
         limit: u32,
     ) -> Result<Vec<u64>, StorageError> {
+        // Past the largest seq storable nothing is stored: an empty page.
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         sqlx::query_scalar::<_, i64>(
-            "SELECT seq FROM timeline WHERE group_id = $1 AND sender = $2 AND is_message \
-             AND NOT deleted ORDER BY seq LIMIT $3",
+            "SELECT seq FROM timeline WHERE group_id = $1 AND sender = $2 AND seq > $3 \
+             AND is_message AND NOT deleted ORDER BY seq LIMIT $4",
         )
         .bind(group.as_str())
         .bind(user.as_str())
+        .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

@@ -159,14 +159,18 @@ impl AdminStore for SqliteStorage {
         &self,
         group: &GroupId,
         user: &UserId,
+        after: u64,
         limit: u32,
     ) -> Result<Vec<u64>, StorageError> {
+        // Past the largest seq storable nothing is stored: an empty page.
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
         sqlx::query_scalar::<_, i64>(
-            "SELECT seq FROM timeline WHERE group_id = ? AND sender = ? AND is_message \
-             AND NOT deleted ORDER BY seq LIMIT ?",
+            "SELECT seq FROM timeline WHERE group_id = ? AND sender = ? AND seq > ? \
+             AND is_message AND NOT deleted ORDER BY seq LIMIT ?",
         )
         .bind(group.as_str())
         .bind(user.as_str())
+        .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
