@@ -61,6 +61,7 @@ fn forward(group: &GroupId, from: &GroupId, seq: u64) -> ForwardParams {
             group: from.clone(),
             seq,
         },
+        original: None,
     }
 }
 

@@ -3,12 +3,14 @@
 //! mute and pin of a chat, kept here and pushed to their other sessions.
 
 use winichat_protocol::Timestamp;
+use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::bodies::{Forwarded, MsgPost};
 use winichat_protocol::group::{Action, Body, Visibility, authorize};
-use winichat_protocol::ids::{GroupId, UserId};
+use winichat_protocol::ids::{GroupId, NodeName, UserId};
+use winichat_protocol::media::{AttachmentInput, MediaKind};
 
-use super::write::{Draft, check_txn, decode_post};
+use super::write::{Draft, check_params, check_txn, decode_post};
 use super::{ChatError, Chats, Loaded, now};
 use crate::storage::chat_settings::ChatSettingsRow;
 
@@ -16,33 +18,77 @@ impl Chats {
     /// `msgs.forward`: posts message `from` again in `group`, as the caller, with `forwarded`
     /// naming its author. The caller must be able to read the original (its chat's `View`) and
     /// post in the target (`Post`, with media when it has attachments).
+    ///
+    /// `submitted_by` is the node that sent the request in a `submit` (spec/federation.md
+    /// §5.6), `None` for this node's gateway: only the home of `from.group` may hand over the
+    /// copy it read (`original`), because only it holds that chat's log.
     pub async fn forward(
         &self,
         actor: &UserId,
         p: api::ForwardParams,
+        submitted_by: Option<&NodeName>,
     ) -> Result<api::WriteResult, ChatError> {
         check_txn(&p.txn)?;
+        if p.original.is_some() && submitted_by.is_none() {
+            return Err(ChatError::BadRequest(
+                "original is given only by the home of the forwarded message's chat, over \
+                 federation"
+                    .into(),
+            ));
+        }
         // A retry gets its first result even when the original has gone since (gateway.md
         // §8.1); the write below checks the txn again under the group's lock.
         if let Some(done) = self.remembered(actor, &p.txn).await? {
             return Ok(done);
         }
         if self.is_remote(&p.group) {
-            // The home of the target could not check that the caller may read the original:
-            // the "from" would be this node's word alone (gateway.md §8.10).
-            return Err(ChatError::BadRequest(
-                "messages cannot be forwarded into a chat of another node yet".into(),
-            ));
+            return self.forward_to_remote(actor, p).await;
         }
+        let original = match (p.original, submitted_by) {
+            (Some(original), Some(origin)) => {
+                self.vouched_original(actor, origin, &p.group, &p.from, original)
+                    .await?
+            }
+            _ => self.original_to_forward(actor, &p.from).await?,
+        };
+        let post = MsgPost {
+            text: original.text,
+            reply_to: None,
+            mentions: Vec::new(),
+            mention_everyone: false,
+            attachments: original.attachments,
+            forwarded: Some(original.forwarded),
+        };
+        self.write(actor, &p.group, &p.txn, |state| {
+            authorize(
+                state,
+                actor,
+                &Action::Post {
+                    media: !post.attachments.is_empty(),
+                    mention_everyone: false,
+                },
+            )?;
+            Ok(Draft::of(Body::MsgPost(post.clone())))
+        })
+        .await
+    }
+
+    /// Message `from` as a forward copies it, once the caller is found to be allowed to read
+    /// it here: its current text, its attachments (media this node stores) and `forwarded`.
+    async fn original_to_forward(
+        &self,
+        actor: &UserId,
+        from: &api::MessageRef,
+    ) -> Result<api::ForwardOriginal, ChatError> {
         let source = self
-            .with_access(actor, &p.from.group, Action::View, Loaded::clone)
+            .with_access(actor, &from.group, Action::View, Loaded::clone)
             .await?;
         // The original's row as it is now (latest text), once what was sequenced is written.
         self.durable(Some(&source)).await;
         let row = self
             .db()
             .chats()
-            .item(&p.from.group, p.from.seq)
+            .item(&from.group, from.seq)
             .await?
             .filter(|row| row.is_message)
             .ok_or(ChatError::NotFound("no such message"))?;
@@ -64,29 +110,117 @@ impl Chats {
         // A forward of a forward names the first author.
         let forwarded = original.forwarded.clone().unwrap_or_else(|| Forwarded {
             user: row.sender.clone(),
-            group: (source.state.visibility == Visibility::Public).then(|| p.from.group.clone()),
+            group: (source.state.visibility == Visibility::Public).then(|| from.group.clone()),
             ts: row.ts,
         });
-        let post = MsgPost {
+        Ok(api::ForwardOriginal {
             text: original.text,
+            attachments: original.attachments,
+            forwarded,
+        })
+    }
+
+    /// A forward into a chat homed elsewhere goes to that chat's home, which must be able to
+    /// trust where the message came from (federation.md §5.6): it reads the original itself
+    /// when it homes the original's chat; when this node does, it reads it for the caller and
+    /// vouches for the copy. A chat of a third node is neither's to vouch for.
+    async fn forward_to_remote(
+        &self,
+        actor: &UserId,
+        p: api::ForwardParams,
+    ) -> Result<api::WriteResult, ChatError> {
+        let group = p.group.clone();
+        let home = group.home().clone();
+        let params = if p.from.group.home() == &home {
+            p
+        } else if !self.is_remote(&p.from.group) {
+            let original = self.original_to_forward(actor, &p.from).await?;
+            api::ForwardParams {
+                original: Some(original),
+                ..p
+            }
+        } else {
+            return Err(ChatError::BadRequest(format!(
+                "a message of a chat of {} cannot be forwarded into a chat of {home}: neither \
+                 {home} nor this node holds that chat's log, so neither can vouch for who wrote \
+                 it",
+                p.from.group.home()
+            )));
+        };
+        let params = gateway::to_value(&params).map_err(ChatError::internal)?;
+        let written = self
+            .submit_remote(actor, api::method::MSGS_FORWARD, &group, &params)
+            .await?;
+        gateway::decode_params(&written).map_err(|e| {
+            ChatError::Unavailable(format!(
+                "node {home} answered the forward in a way this node cannot use: {e}"
+            ))
+        })
+    }
+
+    /// The copy of message `from` that `origin`, the home of its chat, read for `actor` and
+    /// sends with a forward into `group` (homed here): taken on that node's word, which is
+    /// the word of the log it keeps. Its attachments must be media of that node, fetched
+    /// under the grant it made (media.fetch), as for a `msgs.post` it submits.
+    async fn vouched_original(
+        &self,
+        actor: &UserId,
+        origin: &NodeName,
+        group: &GroupId,
+        from: &api::MessageRef,
+        original: api::ForwardOriginal,
+    ) -> Result<api::ForwardOriginal, ChatError> {
+        if from.group.home() != origin {
+            return Err(ChatError::Remote(ErrorBody::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "node {origin} cannot vouch for a message of {}: only the chat's home can",
+                    from.group
+                ),
+            )));
+        }
+        // The same checks as for a body this node signs: a text that fits, a valid origin.
+        let stand_in = if !original.attachments.is_empty() && original.text.trim().is_empty() {
+            "-".to_owned()
+        } else {
+            original.text.clone()
+        };
+        check_params(&Body::MsgPost(MsgPost {
+            text: stand_in,
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,
-            attachments: original.attachments,
-            forwarded: Some(forwarded),
+            attachments: Vec::new(),
+            forwarded: Some(original.forwarded.clone()),
+        }))?;
+        if original.attachments.is_empty() {
+            return Ok(original);
+        }
+        // Fetched only once the caller may post media here at all (the write still decides),
+        // so no one makes this node download for a refused forward.
+        let media_post = Action::Post {
+            media: true,
+            mention_everyone: false,
         };
-        self.write(actor, &p.group, &p.txn, |state| {
-            authorize(
-                state,
-                actor,
-                &Action::Post {
-                    media: !post.attachments.is_empty(),
-                    mention_everyone: false,
-                },
-            )?;
-            Ok(Draft::of(Body::MsgPost(post.clone())))
+        self.with_access(actor, group, media_post, |_| ()).await?;
+        let inputs: Vec<AttachmentInput> = original
+            .attachments
+            .iter()
+            .map(|a| AttachmentInput {
+                media: a.media.clone(),
+                name: a.name.clone(),
+                voice: a.kind == MediaKind::Voice,
+                waveform: a.waveform.clone(),
+                duration_ms: a.duration_ms,
+                poster: a.poster.clone(),
+            })
+            .collect();
+        // Described from this node's copy, as any attachment a user of that node sends.
+        let attachments = self.media()?.attachments(actor, &inputs).await?;
+        Ok(api::ForwardOriginal {
+            attachments,
+            ..original
         })
-        .await
     }
 
     /// `chats.settings`: sets the caller's mute and pin of a chat they are a member of, and

@@ -17,7 +17,7 @@ use winichat_protocol::federation::methods::{
 };
 use winichat_protocol::gateway::{self, chat as api};
 use winichat_protocol::group::Visibility;
-use winichat_protocol::group::bodies::MsgPost;
+use winichat_protocol::group::bodies::{Forwarded, MsgPost};
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 use winichat_protocol::keys::PublicKey;
 
@@ -1095,4 +1095,65 @@ async fn read_positions_come_in_batches_and_one_that_does_not_hold_is_dropped_al
         a.db.chats().read_seq(&group, &bob).await.expect("read"),
         Some(3)
     );
+}
+
+/// A forward's `original` is taken only from the home of the original's chat
+/// (federation.md §5.6): B may vouch for a message of its own chat, never for one of A's.
+#[tokio::test]
+async fn only_the_home_of_a_forwarded_message_s_chat_vouches_for_it() {
+    let (_mesh, a, b, group) = joined_pair().await;
+    let service = PeerService::new(a.chats.clone());
+    let b_group = b.public_group("bob", "local").await;
+    let submit = |from: &GroupId, txn: &str| {
+        gateway::to_value(&SubmitParams {
+            user: b.user("bob"),
+            method: api::method::MSGS_FORWARD.into(),
+            params: gateway::to_value(&api::ForwardParams {
+                txn: txn.into(),
+                group: group.clone(),
+                from: api::MessageRef {
+                    group: from.clone(),
+                    seq: 1,
+                },
+                original: Some(api::ForwardOriginal {
+                    text: "quoted".into(),
+                    attachments: Vec::new(),
+                    forwarded: Forwarded {
+                        user: a.user("alice"),
+                        group: None,
+                        ts: Timestamp(1),
+                    },
+                }),
+            })
+            .expect("params"),
+        })
+        .expect("submit")
+    };
+    // A message of A's own chat: A reads it itself; B's copy is refused.
+    let refused = service
+        .handle(&b.name, method::SUBMIT, submit(&group, "forged"))
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        refused.code,
+        winichat_protocol::error_code::ErrorCode::Forbidden
+    );
+    assert_eq!(a.head(&group).await, 2, "nothing written");
+    // A message of B's chat: taken on B's word.
+    let answer = service
+        .handle(&b.name, method::SUBMIT, submit(&b_group, "vouched"))
+        .await
+        .expect("accepted");
+    let written: api::WriteResult = gateway::decode_params(&answer).expect("write result");
+    assert_eq!(written.seq, 3);
+    let pushed = a.pushes.events_for(&a.user("alice"));
+    let post: MsgPost = pushed
+        .last()
+        .expect("alice's chat.event")
+        .item
+        .body
+        .deserialized()
+        .expect("a msg.post");
+    assert_eq!(post.text, "quoted");
+    assert_eq!(post.forwarded.map(|f| f.user), Some(a.user("alice")));
 }

@@ -148,6 +148,12 @@ impl PeerService {
                 if chats.is_remote(&group) {
                     return Err(ChatError::NotFound("no such chat"));
                 }
+                if p.method == api::method::MSGS_FORWARD {
+                    // The one write whose params the submitting node may vouch for (the
+                    // original it homes): `forward` needs to know who sent it.
+                    let forward = decode(&p.params)?;
+                    return encode(&chats.forward(&p.user, forward, Some(origin)).await?);
+                }
                 chats.write_method(&p.user, &p.method, &p.params).await
             }
             method::PUSH | method::INVITE => {

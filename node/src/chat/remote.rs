@@ -48,7 +48,7 @@ impl std::fmt::Debug for Federation {
 const OWN_EVENT_WAIT: Duration = Duration::from_secs(2);
 
 /// The gateway writes a node may `submit` for its users (spec/federation.md §5.6).
-pub const SUBMITTABLE: [&str; 18] = [
+pub const SUBMITTABLE: [&str; 19] = [
     api::method::GROUPS_UPDATE,
     api::method::GROUPS_DELETE,
     api::method::GROUPS_TRANSFER,
@@ -67,6 +67,7 @@ pub const SUBMITTABLE: [&str; 18] = [
     api::method::MSGS_DELETE,
     api::method::MSGS_REACT,
     api::method::MSGS_PIN,
+    api::method::MSGS_FORWARD,
 ];
 
 /// The remote nodes an event of a group homed here goes to: every node with a member or a
@@ -102,6 +103,11 @@ impl Chats {
         params: &Value,
     ) -> Result<Value, ChatError> {
         use api::method as m;
+        if name == m::MSGS_FORWARD {
+            // Its own way to a remote home: what goes there depends on where the original is.
+            let written = self.forward(actor, decode(params)?, None).await?;
+            return gateway::to_value(&written).map_err(ChatError::internal);
+        }
         let group = super::peers::group_of(params)?;
         if self.is_remote(&group) {
             return self.submit_remote(actor, name, &group, params).await;
@@ -361,6 +367,15 @@ impl Chats {
                 .grant(group.home(), actor, &post.attachments)
                 .await
                 .map_err(ChatError::from)?;
+        }
+        if name == gateway::chat::method::MSGS_FORWARD
+            && let Ok(media) = self.media()
+            && let Ok(forward) = gateway::decode_params::<gateway::chat::ForwardParams>(params)
+            && let Some(original) = &forward.original
+        {
+            // The home fetches the forwarded message's media from this node, which checked
+            // that the caller may read the message they are attached to.
+            media.grant_forwarded(group.home(), &original.attachments);
         }
         let submit = SubmitParams {
             user: actor.clone(),

@@ -1167,7 +1167,7 @@ pub(crate) fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
 /// write would draft from its params alone passes the checks every body passes (lengths,
 /// shown text, colours, emoji, counts) before the group is looked up. The commit checks the
 /// final body again.
-fn check_params(body: &Body) -> Result<(), ChatError> {
+pub(super) fn check_params(body: &Body) -> Result<(), ChatError> {
     let kind = body
         .kind()
         .ok_or_else(|| ChatError::internal("a write drafted an unknown kind"))?;

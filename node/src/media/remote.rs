@@ -178,6 +178,29 @@ impl Media {
                 granted.push(sha256);
             }
         }
+        self.grant_for(home, granted);
+        Ok(())
+    }
+
+    /// Lets `home` fetch the media of this node among `attachments` (and their posters), for
+    /// [`GRANT_LIFETIME`], whoever uploaded it: they are the attachments of a message of a
+    /// chat homed here that the caller may read, and which this node is forwarding for them
+    /// into a group homed there (spec/federation.md §5.6). Other media is ignored.
+    pub fn grant_forwarded(
+        &self,
+        home: &NodeName,
+        attachments: &[winichat_protocol::media::Attachment],
+    ) {
+        let ids = attachments
+            .iter()
+            .flat_map(|a| std::iter::once(&a.media).chain(a.poster.as_ref()))
+            .filter(|id| id.node == *self.node())
+            .map(|id| id.sha256)
+            .collect();
+        self.grant_for(home, ids);
+    }
+
+    fn grant_for(&self, home: &NodeName, granted: Vec<[u8; 32]>) {
         let until = Instant::now() + GRANT_LIFETIME;
         let mut grants = self
             .inner
@@ -189,7 +212,6 @@ impl Media {
         for sha256 in granted {
             grants.insert((home.clone(), sha256), until);
         }
-        Ok(())
     }
 
     fn granted(&self, peer: &NodeName, sha256: &[u8; 32]) -> bool {

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::codec;
+use crate::group::bodies::Forwarded;
 use crate::ids::GroupId;
+use crate::media::Attachment;
 
 /// `muted_until` meaning "until unmuted": the largest timestamp the CBOR subset carries.
 pub const MUTED_FOREVER: Timestamp = Timestamp((1 << 53) - 1);
@@ -33,6 +35,25 @@ pub struct ForwardParams {
     pub group: GroupId,
     /// The message to forward: one the caller may read.
     pub from: MessageRef,
+    /// Federation only (`submit` from the home of `from.group`, spec/federation.md §5.6): the
+    /// copy that node read for the caller. A gateway client never sends it (`bad_request`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<ForwardOriginal>,
+}
+
+/// What the home of a forwarded message's chat vouches for when it forwards it into a chat of
+/// another node: the message as it is now, and who wrote it first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardOriginal {
+    /// The original's current text (after edits); a caption when attachments come.
+    #[serde(deserialize_with = "codec::text")]
+    pub text: String,
+    /// Its attachments, as its signed `msg.post` describes them (media of the sending node).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// Who wrote it (the first author, for a forward of a forward), its chat when public, and
+    /// when.
+    pub forwarded: Forwarded,
 }
 
 /// `chats.settings` params: absent fields are unchanged; at least one is present.

@@ -17,7 +17,8 @@ use crate::ids::{EventId, GroupId, Handle, MediaId, NodeName, UserId};
 use crate::media::AttachmentInput;
 
 pub use super::actions::{
-    ChatSettings, ChatSettingsParams, ForwardParams, MAX_PINNED_CHATS, MUTED_FOREVER, MessageRef,
+    ChatSettings, ChatSettingsParams, ForwardOriginal, ForwardParams, MAX_PINNED_CHATS,
+    MUTED_FOREVER, MessageRef,
 };
 
 /// The longest `txn`, in bytes.

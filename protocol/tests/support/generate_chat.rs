@@ -1720,8 +1720,31 @@ pub fn chat() -> VectorFile {
                     group: group(),
                     seq: 7,
                 },
+                original: None,
             }),
         ),
+        valid(
+            "msgs.forward submitted by the home of the original's chat, with the copy it read",
+            "forward-params",
+            &enc(&ForwardParams {
+                txn: TXN.to_owned(),
+                group: public_group(),
+                from: MessageRef {
+                    group: group(),
+                    seq: 7,
+                },
+                original: Some(ForwardOriginal {
+                    text: "the plan".to_owned(),
+                    attachments: vec![photo()],
+                    forwarded: Forwarded {
+                        user: bob(),
+                        group: None,
+                        ts: ts(40_000),
+                    },
+                }),
+            }),
+        )
+        .note("federation only (submit, federation.md §5.6): a gateway client never sends original"),
         schema(
             "msgs.forward with the source as an array",
             "forward-params",

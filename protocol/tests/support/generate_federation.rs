@@ -1292,7 +1292,7 @@ pub fn samples() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// The gateway write methods `submit` carries (spec/federation.md §5.6), in the spec's order.
-pub const SUBMIT_METHODS: [&str; 18] = [
+pub const SUBMIT_METHODS: [&str; 19] = [
     "groups.update",
     "groups.delete",
     "groups.transfer",
@@ -1311,4 +1311,5 @@ pub const SUBMIT_METHODS: [&str; 18] = [
     "msgs.delete",
     "msgs.react",
     "msgs.pin",
+    "msgs.forward",
 ];

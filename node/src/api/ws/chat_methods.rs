@@ -137,7 +137,6 @@ async fn dispatch(
             encode(&chats.presence(me, &p.users).await.map_err(err)?)
         }
         method::AUDIT_LIST => encode(&chats.audit(me, decode(params)?).await.map_err(err)?),
-        method::MSGS_FORWARD => encode(&chats.forward(me, decode(params)?).await.map_err(err)?),
         method::CHATS_SETTINGS => encode(
             &chats
                 .set_chat_settings(me, decode(params)?)
