@@ -1,14 +1,15 @@
 // A direct chat across nodes, in the browser: alice on A opens it by typing `@bob:B` in the new
 // message dialog (which shows bob's display name, asked of B); bob sees it appear on B; they
 // talk both ways (typing shows across), alice's message turns ✓✓ once bob has read it, and bob
-// opening it by `@alice:A` finds the same chat.
+// opening it by `@alice:A` finds the same chat, where he forwards alice's message (the chat is
+// homed on A, which reads the original itself): alice sees it forwarded from her.
 import assert from 'node:assert/strict';
 
 import { message, send, waitUntil } from './chat-support.mjs';
 import { badgeText } from './federation-support.mjs';
 import { register, waitForConnection } from './support.mjs';
 
-export const name = 'federation: alice on A opens a direct chat with @bob:B; both talk, typing and ✓✓ across, one chat from either side';
+export const name = 'federation: alice on A opens a direct chat with @bob:B; both talk, typing and ✓✓ across, one chat from either side, a forward from B into the chat on A';
 export const needs = 'nodes';
 
 /** Every wait of this test is bounded by this. */
@@ -88,11 +89,30 @@ export async function run({ page, nodes, newPage }) {
   await pb.getByTestId('user-remote').click();
   await waitUntil(pb, (/** @type {string} */ path) => location.pathname === path, `bob is in the same chat ${group}`, group);
   await message(pb, 'Hello bob, from A').waitFor();
-  assert.equal(await pb.getByTestId('chat-item').filter({ hasText: 'Hi alice, from B' }).count(), 1, 'one direct chat on B');
+  // One direct chat on B (its preview may still be catching up with the last message).
+  await waitUntil(pb, () => [...document.querySelectorAll('[data-testid=chat-item]')].filter((e) => e.textContent?.includes('Hi alice, from B')).length === 1, 'one direct chat on B', undefined, TIMEOUT);
+  assert.equal(await pb.getByTestId('chat-item').count(), 1, 'one direct chat on B');
   // On B the chat is titled with alice (her display name once B has her profile) and badged A.
   const title = (await pb.getByTestId('chat-header-title').textContent())?.trim();
   assert.ok(title === alice.displayName || title === alice.username, `B's header shows ${JSON.stringify(title)}`);
   assert.equal(await badgeText(pb.locator('[data-testid=chat-view] header')), nodes.a.name);
+
+  // Bob forwards alice's message into the chat, which is homed on A: offered, sent, and shown
+  // on both sides as forwarded from alice.
+  await message(pb, 'Hello bob, from A').click({ button: 'right' });
+  await pb.getByTestId('message-menu').waitFor();
+  await pb.getByTestId('action-forward').click();
+  const dialog = pb.getByTestId('forward-dialog');
+  await dialog.waitFor();
+  const target = pb.locator('[data-testid=forward-target]').first();
+  await target.waitFor();
+  assert.equal(await target.isDisabled(), false, `the chat on A is offered: ${(await target.textContent())?.trim()}`);
+  await target.click();
+  await dialog.waitFor({ state: 'hidden' });
+  const forwarded = (/** @type {import('playwright-core').Page} */ p) => p.locator('[data-testid=message]', { has: p.getByTestId('forwarded-from') }).filter({ hasText: 'Hello bob, from A' });
+  await forwarded(pa).waitFor();
+  assert.equal((await forwarded(pa).getByTestId('forwarded-from').textContent())?.trim(), `Forwarded from ${alice.displayName}`);
+  await forwarded(pb).waitFor();
 
   assert.deepEqual(errors, []);
 }

@@ -25,6 +25,21 @@ export function remoteNode(id: string | null | undefined, me: string | null | un
 }
 
 /**
+ * Why messages of chat `from` cannot be forwarded into chat `target` because of where they are
+ * homed, or null when they can (gateway.md §8.10): a chat of my node takes any forward; a chat
+ * of another node only when the original's chat is homed there too or on my node, the two
+ * nodes that can vouch for who wrote it.
+ */
+export function forwardRefusal(from: string | null | undefined, target: string, me: string | null | undefined): string | null {
+  const targetNode = nodeOfId(target);
+  const here = nodeOfId(me);
+  if (targetNode === null || here === null || targetNode === here) return null;
+  const fromNode = nodeOfId(from);
+  if (fromNode === targetNode || fromNode === here) return null;
+  return `Only chats of your node or of ${fromNode ?? 'the original\'s node'} can take this forward`;
+}
+
+/**
  * What the user typed, when it is a whole user id (`@name:node`, the `@` optional) of a node
  * other than `me`'s: then the app opens the direct chat by id instead of searching by name.
  */

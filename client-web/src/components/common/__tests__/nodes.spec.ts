@@ -7,7 +7,7 @@ import { provideSdk } from '@/services/sdk';
 import { useSessionStore } from '@/stores/session';
 
 import NodeBadge from '../NodeBadge.vue';
-import { inviteLinkAddress, nodeOfId, parseJoinLink, remoteErrorText, remoteNode, typedRemoteUser, withinTime } from '../nodes';
+import { forwardRefusal, inviteLinkAddress, nodeOfId, parseJoinLink, remoteErrorText, remoteNode, typedRemoteUser, withinTime } from '../nodes';
 
 const ME = '@ana:a.test';
 
@@ -139,5 +139,20 @@ describe('inviteLinkAddress', () => {
 
   it('falls back to the origin while the user is unknown', () => {
     expect(inviteLinkAddress('a b', null, { origin: 'https://x.test', host: 'x.test' })).toBe('https://x.test/join/a%20b');
+  });
+});
+
+describe('forwardRefusal', () => {
+  it('lets any chat of my node take a forward', () => {
+    expect(forwardRefusal('!abcdef1:c.test', '!abcdef2:a.test', ME)).toBeNull();
+    expect(forwardRefusal('!abcdef1:a.test', '!abcdef2:a.test', ME)).toBeNull();
+  });
+  it('lets a chat of another node take a forward from its own node or from mine', () => {
+    expect(forwardRefusal('!abcdef1:b.test', '!abcdef2:b.test', ME)).toBeNull();
+    expect(forwardRefusal('!abcdef1:a.test', '!abcdef2:b.test', ME)).toBeNull();
+  });
+  it('refuses an original of a third node, naming it', () => {
+    expect(forwardRefusal('!abcdef1:c.test', '!abcdef2:b.test', ME)).toBe('Only chats of your node or of c.test can take this forward');
+    expect(forwardRefusal(null, '!abcdef2:b.test', ME)).toBe("Only chats of your node or of the original's node can take this forward");
   });
 });
