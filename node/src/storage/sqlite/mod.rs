@@ -78,7 +78,13 @@ impl SqliteStorage {
             // chat row) once instead of again and again. The WAL file is cut back to
             // `WAL_SIZE_LIMIT` after one that reset it.
             .pragma("wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+            // A statement that may have to be undone alone inside a transaction (the commit
+            // batch's multi-row inserts) keeps a statement journal; past 64 KiB SQLite spills
+            // it to a temporary file: an open, writes and an unlink per batch. In memory it
+            // costs only the pages the statement changes. It never serves crash recovery (the
+            // WAL does), so durability is unchanged.
+            .pragma("temp_store", "MEMORY");
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
@@ -115,5 +121,38 @@ impl SqliteStorage {
 
     pub(crate) async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStorage;
+
+    /// The per-connection settings every pooled connection must carry: durable commits, and
+    /// statement journals that never spill to temporary files.
+    #[tokio::test]
+    async fn every_connection_is_durable_and_keeps_statement_journals_in_memory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(&dir.path().join("w.db"), "test")
+            .await
+            .expect("open");
+        // Several connections at once, so more than the first one opened is checked.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = storage.pool.acquire().await.expect("connection");
+            let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("synchronous");
+            let (temp_store,): (i64,) = sqlx::query_as("PRAGMA temp_store")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("temp_store");
+            assert_eq!(synchronous, 2, "synchronous=FULL");
+            assert_eq!(temp_store, 2, "temp_store=MEMORY");
+            held.push(conn);
+        }
+        drop(held);
+        storage.close().await;
     }
 }
