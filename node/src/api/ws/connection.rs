@@ -27,7 +27,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use winichat_protocol::Timestamp;
@@ -40,7 +40,7 @@ use winichat_protocol::ids::UserId;
 use super::hub::{Hub, RegisterError};
 use super::methods;
 use super::rate::TokenBucket;
-use super::shared_push::QueuedPush;
+use super::shared_push::PushQueue;
 use super::{Accounts, GatewaySettings};
 use crate::auth::{AccessClaims, Profile, SessionId};
 use crate::chat::Chats;
@@ -117,7 +117,7 @@ async fn serve<S, R, A>(
         state,
         profile,
         cursor,
-    }) = authenticate(sink, stream, &settings, &accounts).await
+    }) = Box::pin(authenticate(sink, stream, &settings, &accounts)).await
     else {
         return;
     };
@@ -156,7 +156,7 @@ async fn serve<S, R, A>(
         profile,
         registration.cursor,
         registration.missed,
-        registration.rx,
+        registration.pushes,
         stream,
     )
     .await;
@@ -340,7 +340,7 @@ where
         profile: Profile,
         cursor: String,
         missed: Option<Vec<Bytes>>,
-        mut pushes: mpsc::Receiver<QueuedPush>,
+        mut pushes: PushQueue,
         stream: &mut R,
     ) where
         R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
@@ -353,7 +353,7 @@ where
             Ok(never) => match never {},
         };
         if let Some((code, reason)) = end {
-            close_with(self.sink, code, reason).await;
+            Box::pin(close_with(self.sink, code, reason)).await;
         }
     }
 
@@ -363,7 +363,7 @@ where
         profile: Profile,
         cursor: String,
         missed: Option<Vec<Bytes>>,
-        pushes: &mut mpsc::Receiver<QueuedPush>,
+        pushes: &mut PushQueue,
         stream: &mut R,
     ) -> Result<Infallible, End>
     where
@@ -383,9 +383,9 @@ where
             },
             Err(_) => return Err(Some((1011, "internal error"))),
         };
-        self.send_frame(&reply).await?;
+        Box::pin(self.send_frame(&reply)).await?;
         for frame in missed.unwrap_or_default() {
-            self.send(Message::Binary(frame)).await?;
+            Box::pin(self.send(Message::Binary(frame))).await?;
         }
 
         let start = Instant::now();
@@ -429,9 +429,9 @@ where
                             ServerFrame::Err { id, error }
                         }
                     };
-                    self.send_frame(&reply).await?;
+                    Box::pin(self.send_frame(&reply)).await?;
                     if let Some(bytes) = held.take() {
-                        in_flight = self.request(&bytes, &mut requests, &mut strikes).await?;
+                        in_flight = Box::pin(self.request(&bytes, &mut requests, &mut strikes)).await?;
                     }
                 }
                 message = stream.next(), if held.is_none() => {
@@ -444,7 +444,7 @@ where
                     match message {
                         Message::Binary(bytes) if busy => held = Some(bytes),
                         Message::Binary(bytes) => {
-                            in_flight = self.request(&bytes, &mut requests, &mut strikes).await?;
+                            in_flight = Box::pin(self.request(&bytes, &mut requests, &mut strikes)).await?;
                         }
                         Message::Text(_) => return Err(Some((close::UNSUPPORTED_DATA, "binary frames only"))),
                         Message::Close(_) => return Err(None),
@@ -453,7 +453,7 @@ where
                 }
                 push = pushes.recv() => {
                     match push {
-                        Some(push) => self.send(Message::Binary(push.frame())).await?,
+                        Some(frame) => self.send(Message::Binary(frame)).await?,
                         None => return Err(Some((close::GOING_AWAY, "node shutting down"))),
                     }
                 }
@@ -461,7 +461,7 @@ where
                     if !busy && last_heard.elapsed() >= self.settings.idle_timeout {
                         return Err(Some((close::IDLE_TIMEOUT, "idle timeout")));
                     }
-                    self.send(Message::Ping(Bytes::new())).await?;
+                    Box::pin(self.send(Message::Ping(Bytes::new()))).await?;
                 }
                 // Not while a request runs: an `auth.refresh` in flight may move the expiry,
                 // and the reply comes first (the next round sees the new expiry).

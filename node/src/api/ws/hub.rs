@@ -14,7 +14,7 @@ use winichat_protocol::gateway::{self, Cursor, PresencePush, Status, close};
 use winichat_protocol::ids::UserId;
 
 use super::GatewaySettings;
-use super::shared_push::{PushBody, QueuedPush};
+use super::shared_push::{PushBody, PushQueue, QueuedPush, cursor_text};
 use crate::auth::SessionId;
 use crate::chat::Notice;
 
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Hub {
 struct Inner {
     /// Changes on every start, so a cursor of an earlier run never resumes (pushes are kept in
     /// memory only).
-    boot: String,
+    boot: Arc<str>,
     max_connections: usize,
     send_queue: usize,
     /// Most bytes of frames queued for one connection.
@@ -139,8 +139,8 @@ impl ConnHandle {
 pub struct Registration {
     /// The connection's id in the hub (for [`Hub::unregister`]).
     pub id: u64,
-    /// Pushes for this connection ([`QueuedPush::frame`] gives the frame to send).
-    pub rx: mpsc::Receiver<QueuedPush>,
+    /// Pushes for this connection, as frames to send.
+    pub pushes: PushQueue,
     /// Set to a close code when the node wants the connection closed.
     pub kick: watch::Receiver<Option<u16>>,
     /// The user's cursor now, for `ready`.
@@ -178,7 +178,7 @@ impl Hub {
         let boot = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         Hub {
             inner: Arc::new(Inner {
-                boot,
+                boot: Arc::from(boot),
                 max_connections: settings.max_connections_per_user,
                 send_queue: settings.send_queue.max(1),
                 send_queue_bytes: settings.send_queue_bytes,
@@ -231,11 +231,13 @@ impl Hub {
         let (tx, rx) = mpsc::channel(self.inner.send_queue);
         let (kick_tx, kick) = watch::channel(None);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let pushes = PushQueue::new(rx, Arc::clone(&queued), Arc::clone(&self.inner.boot));
         state.conns.push(ConnHandle {
             id,
             session: session.clone(),
             tx,
-            queued: Arc::new(AtomicUsize::new(0)),
+            queued,
             kick: kick_tx,
         });
         let first = state.conns.len() == 1;
@@ -246,7 +248,7 @@ impl Hub {
         }
         Ok(Registration {
             id,
-            rx,
+            pushes,
             kick,
             cursor: now_cursor,
             missed,
@@ -254,7 +256,7 @@ impl Hub {
     }
 
     fn missed_after(&self, state: &UserState, cursor: &Cursor) -> Option<Vec<Bytes>> {
-        if cursor.boot != self.inner.boot || cursor.seq > state.seq {
+        if *cursor.boot != *self.inner.boot || cursor.seq > state.seq {
             return None;
         }
         // The window may have been cut (by count, by its bytes or by the hub's total): a
@@ -274,11 +276,7 @@ impl Hub {
     }
 
     fn cursor(&self, seq: u64) -> String {
-        Cursor {
-            boot: self.inner.boot.clone(),
-            seq,
-        }
-        .to_string()
+        cursor_text(&self.inner.boot, seq)
     }
 
     /// Removes a connection. The user's last connection closing makes them offline.
@@ -488,18 +486,24 @@ impl Hub {
                 }
             }
             for conn in &state.conns {
-                let queued = QueuedPush::new(Arc::clone(&body), self.cursor(seq), &conn.queued);
-                if conn.queued.load(Ordering::Relaxed) > self.inner.send_queue_bytes {
+                let push = QueuedPush::new(Arc::clone(&body), seq);
+                let bytes = push.bytes();
+                // Counted before it is sent, so the connection never takes off bytes that
+                // were not added yet; taken off again when it does not go in.
+                let queued = conn.queued.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                if queued > self.inner.send_queue_bytes {
                     // Bounded in bytes too: 256 maximal frames would be 16 MiB per reader.
-                    drop(queued);
+                    conn.queued.fetch_sub(bytes, Ordering::Relaxed);
                     conn.kick(close::TOO_SLOW);
                     continue;
                 }
-                match conn.tx.try_send(queued) {
-                    Ok(()) => {}
-                    // The client stopped reading: drop it rather than grow the queue.
-                    Err(mpsc::error::TrySendError::Full(_)) => conn.kick(close::TOO_SLOW),
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                if let Err(refused) = conn.tx.try_send(push) {
+                    conn.queued.fetch_sub(bytes, Ordering::Relaxed);
+                    match refused {
+                        // The client stopped reading: drop it rather than grow the queue.
+                        mpsc::error::TrySendError::Full(_) => conn.kick(close::TOO_SLOW),
+                        mpsc::error::TrySendError::Closed(_) => {}
+                    }
                 }
             }
         }

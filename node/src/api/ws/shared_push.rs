@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Bytes;
 use ciborium::Value;
+use tokio::sync::mpsc;
 use winichat_protocol::client::{Push, ServerFrame};
 use winichat_protocol::codec::EncodeError;
 use winichat_protocol::gateway::MAX_FRAME;
@@ -121,42 +122,58 @@ fn text_head(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// A push waiting in a connection's send queue: the shared body and this user's cursor. Its
-/// frame's bytes count in the queue's total (`queued`) until it is dropped (sent or discarded).
+/// A push waiting in a connection's send queue: the shared body and the push's place in its
+/// user's sequence. The cursor text is made only as the frame is written, so queueing a push for
+/// a recipient allocates nothing, and a queue slot is two words.
 #[derive(Debug)]
 pub struct QueuedPush {
     body: Arc<PushBody>,
-    cursor: String,
-    queued: Arc<AtomicUsize>,
+    seq: u64,
 }
 
 impl QueuedPush {
-    /// Queues a push; `queued` is the connection's count of queued bytes, which it joins.
-    pub(super) fn new(body: Arc<PushBody>, cursor: String, queued: &Arc<AtomicUsize>) -> Self {
-        let push = QueuedPush {
-            body,
-            cursor,
-            queued: Arc::clone(queued),
-        };
-        queued.fetch_add(push.bytes(), Ordering::Relaxed);
-        push
+    /// The push `body`, the `seq`-th of its recipient.
+    pub(super) fn new(body: Arc<PushBody>, seq: u64) -> Self {
+        QueuedPush { body, seq }
     }
 
-    /// The bytes of the frame this push sends.
-    fn bytes(&self) -> usize {
-        self.body.size() + 9 + self.cursor.len()
-    }
-
-    /// The frame to send.
-    pub fn frame(&self) -> Bytes {
-        self.body.frame(&self.cursor)
+    /// The bytes counted for this push in its queue: its frame with the longest cursor.
+    pub(super) fn bytes(&self) -> usize {
+        self.body.size() + CURSOR_ROOM
     }
 }
 
-impl Drop for QueuedPush {
-    fn drop(&mut self) {
-        self.queued.fetch_sub(self.bytes(), Ordering::Relaxed);
+/// The receiving end of one connection's push queue. The hub adds each queued push's
+/// [`QueuedPush::bytes`] to `queued` before it sends it; this takes them off as the pushes
+/// leave, and writes each frame with the user's cursor (`<boot>.<seq>`, gateway.md §6).
+#[derive(Debug)]
+pub struct PushQueue {
+    rx: mpsc::Receiver<QueuedPush>,
+    queued: Arc<AtomicUsize>,
+    boot: Arc<str>,
+}
+
+impl PushQueue {
+    pub(super) fn new(
+        rx: mpsc::Receiver<QueuedPush>,
+        queued: Arc<AtomicUsize>,
+        boot: Arc<str>,
+    ) -> Self {
+        PushQueue { rx, queued, boot }
     }
+
+    /// The next push's frame; `None` once the hub dropped the queue.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        let push = self.rx.recv().await?;
+        self.queued.fetch_sub(push.bytes(), Ordering::Relaxed);
+        Some(push.body.frame(&cursor_text(&self.boot, push.seq)))
+    }
+}
+
+/// A cursor as the client sees it (gateway.md §6): the hub's boot id, a dot, the sequence
+/// number.
+pub(super) fn cursor_text(boot: &str, seq: u64) -> String {
+    format!("{boot}.{seq}")
 }
 
 #[cfg(test)]
@@ -188,6 +205,47 @@ mod tests {
                 assert_eq!(body.frame(cursor).as_ref(), whole.as_slice(), "{cursor:?}");
             }
         }
+    }
+
+    #[test]
+    fn cursor_text_is_the_protocol_s_cursor() {
+        let cursor = winichat_protocol::gateway::Cursor {
+            boot: "AAAAAAAAAAAA".to_owned(),
+            seq: 42,
+        };
+        assert_eq!(cursor_text("AAAAAAAAAAAA", 42), cursor.to_string());
+        let longest = cursor_text("AAAAAAAAAAAA", u64::MAX);
+        assert!(9 + longest.len() <= CURSOR_ROOM, "{longest}");
+    }
+
+    #[tokio::test]
+    async fn a_queue_counts_its_bytes_until_each_push_is_taken() {
+        let live = Arc::new(AtomicUsize::new(0));
+        let body = Arc::new(PushBody::encode("profile", &data("a"), 1, &live).expect("encodes"));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(4);
+        let mut queue = PushQueue::new(rx, Arc::clone(&queued), Arc::from("AAAAAAAAAAAA"));
+        for seq in [7, 8] {
+            let push = QueuedPush::new(Arc::clone(&body), seq);
+            queued.fetch_add(push.bytes(), Ordering::Relaxed);
+            tx.try_send(push).expect("room");
+        }
+        assert_eq!(
+            queued.load(Ordering::Relaxed),
+            2 * (body.size() + CURSOR_ROOM)
+        );
+        assert_eq!(
+            queue.recv().await.expect("a frame"),
+            body.frame("AAAAAAAAAAAA.7")
+        );
+        assert_eq!(queued.load(Ordering::Relaxed), body.size() + CURSOR_ROOM);
+        assert_eq!(
+            queue.recv().await.expect("a frame"),
+            body.frame("AAAAAAAAAAAA.8")
+        );
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        drop(tx);
+        assert!(queue.recv().await.is_none());
     }
 
     #[test]
