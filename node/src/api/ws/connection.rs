@@ -27,7 +27,6 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use winichat_protocol::Timestamp;
@@ -37,7 +36,7 @@ use winichat_protocol::error_code::{ErrorBody, ErrorCode};
 use winichat_protocol::gateway::{self, AuthParams, ProfileInfo, Ready, close};
 use winichat_protocol::ids::UserId;
 
-use super::hub::{Hub, RegisterError};
+use super::hub::{Hub, Kick, RegisterError};
 use super::methods;
 use super::rate::TokenBucket;
 use super::shared_push::PushQueue;
@@ -79,7 +78,7 @@ pub async fn run<S, R, A>(
     mut sink: S,
     mut stream: R,
     hub: Hub,
-    settings: GatewaySettings,
+    settings: Arc<GatewaySettings>,
     accounts: A,
     chats: Option<Chats>,
 ) where
@@ -104,7 +103,7 @@ async fn serve<S, R, A>(
     sink: &mut S,
     stream: &mut R,
     hub: Hub,
-    settings: GatewaySettings,
+    settings: Arc<GatewaySettings>,
     accounts: A,
     chats: Option<Chats>,
 ) where
@@ -151,15 +150,21 @@ async fn serve<S, R, A>(
             hub: hub.clone(),
         },
     };
-    conn.serve(
-        auth_id,
-        profile,
-        registration.cursor,
-        registration.missed,
-        registration.pushes,
-        stream,
-    )
-    .await;
+    let mut pushes = registration.pushes;
+    // The greeting is boxed: what it holds (the profile, the missed pushes) is gone before the
+    // connection settles into its loop, and the loop's task stays small while idle.
+    let greeted =
+        Box::pin(conn.greet(auth_id, profile, registration.cursor, registration.missed)).await;
+    let end = match greeted {
+        Err(end) => end,
+        Ok(()) => match conn.serve(&mut pushes, stream).await {
+            Err(end) => end,
+            Ok(never) => match never {},
+        },
+    };
+    if let Some((code, reason)) = end {
+        Box::pin(close_with(conn.sink, code, reason)).await;
+    }
     hub.unregister(&user, id, now());
 }
 
@@ -270,8 +275,8 @@ async fn timeout_at<F: std::future::Future>(deadline: Instant, f: F) -> Option<F
 
 struct Conn<'s, S, A> {
     sink: &'s mut S,
-    kick: watch::Receiver<Option<u16>>,
-    settings: GatewaySettings,
+    kick: Arc<Kick>,
+    settings: Arc<GatewaySettings>,
     /// The connection's state as of the last answered request (a request in flight works on
     /// a copy and hands it back with its reply).
     state: ConnState,
@@ -334,41 +339,14 @@ where
     S: Sink<Message> + Unpin + Send,
     A: Accounts,
 {
-    async fn serve<R>(
+    /// Answers `auth` with `ready`, then sends the pushes missed since the client's cursor.
+    async fn greet(
         &mut self,
         auth_id: u64,
         profile: Profile,
         cursor: String,
         missed: Option<Vec<Bytes>>,
-        mut pushes: PushQueue,
-        stream: &mut R,
-    ) where
-        R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
-    {
-        let end = match self
-            .serve_inner(auth_id, profile, cursor, missed, &mut pushes, stream)
-            .await
-        {
-            Err(end) => end,
-            Ok(never) => match never {},
-        };
-        if let Some((code, reason)) = end {
-            Box::pin(close_with(self.sink, code, reason)).await;
-        }
-    }
-
-    async fn serve_inner<R>(
-        &mut self,
-        auth_id: u64,
-        profile: Profile,
-        cursor: String,
-        missed: Option<Vec<Bytes>>,
-        pushes: &mut PushQueue,
-        stream: &mut R,
-    ) -> Result<Infallible, End>
-    where
-        R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
-    {
+    ) -> Result<(), End> {
         let ready = Ready {
             user: profile_info(profile),
             session: self.state.session.as_str().to_owned(),
@@ -383,11 +361,18 @@ where
             },
             Err(_) => return Err(Some((1011, "internal error"))),
         };
-        Box::pin(self.send_frame(&reply)).await?;
+        self.send_frame(&reply).await?;
         for frame in missed.unwrap_or_default() {
-            Box::pin(self.send(Message::Binary(frame))).await?;
+            self.send(Message::Binary(frame)).await?;
         }
+        Ok(())
+    }
 
+    /// Serves requests and pushes until the connection ends (the `Err`: how).
+    async fn serve<R>(&mut self, pushes: &mut PushQueue, stream: &mut R) -> Result<Infallible, End>
+    where
+        R: Stream<Item = Result<Message, ReadError>> + Unpin + Send,
+    {
         let start = Instant::now();
         let mut requests =
             TokenBucket::new(self.settings.rate_burst, self.settings.rate_per_sec, start);
@@ -407,12 +392,7 @@ where
             let busy = in_flight.is_some();
             tokio::select! {
                 biased;
-                changed = self.kick.changed() => {
-                    return Err(match (changed, *self.kick.borrow()) {
-                        (Ok(()), Some(code)) => Some((code, reason_of(code))),
-                        _ => None,
-                    });
-                }
+                code = self.kick.asked() => return Err(Some((code, reason_of(code)))),
                 (id, done) = answered(&mut in_flight) => {
                     in_flight = None;
                     // The client waited for this reply, so it was not idle meanwhile (its
@@ -577,10 +557,7 @@ where
     async fn send(&mut self, message: Message) -> Result<(), End> {
         tokio::select! {
             sent = self.sink.send(message) => sent.map_err(|_| None),
-            changed = self.kick.changed() => Err(match (changed, *self.kick.borrow()) {
-                (Ok(()), Some(code)) => Some((code, reason_of(code))),
-                _ => None,
-            }),
+            code = self.kick.asked() => Err(Some((code, reason_of(code)))),
             () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
         }
     }

@@ -3,12 +3,12 @@
 //! the node close connections (revoked session, shutdown, a queue that filled up).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use axum::body::Bytes;
 use ciborium::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 use winichat_protocol::Timestamp;
 use winichat_protocol::gateway::{self, Cursor, PresencePush, Status, close};
 use winichat_protocol::ids::UserId;
@@ -124,13 +124,51 @@ struct ConnHandle {
     tx: mpsc::Sender<QueuedPush>,
     /// Bytes of the frames in the queue of `tx`.
     queued: Arc<AtomicUsize>,
-    kick: watch::Sender<Option<u16>>,
+    kick: Arc<Kick>,
 }
 
 impl ConnHandle {
     fn kick(&self, code: u16) {
-        // No receiver means the connection is already gone.
-        let _ = self.kick.send(Some(code));
+        self.kick.ask(code);
+    }
+}
+
+/// The hub's "close now" to one connection: a close code and a wake-up. Lighter than a
+/// channel (every connection holds one while idle); the last code asked for wins.
+#[derive(Debug, Default)]
+pub struct Kick {
+    /// The close code asked for; 0 while none.
+    code: AtomicU16,
+    asked: Notify,
+}
+
+impl Kick {
+    /// Asks the connection to close with `code` (a WebSocket close code, never 0).
+    pub(super) fn ask(&self, code: u16) {
+        self.code.store(code, Ordering::SeqCst);
+        self.asked.notify_waiters();
+    }
+
+    /// The close code asked for, if any.
+    pub fn code(&self) -> Option<u16> {
+        match self.code.load(Ordering::SeqCst) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+
+    /// Waits until a close is asked for (at once when one was already), and gives its code.
+    pub async fn asked(&self) -> u16 {
+        loop {
+            let woken = self.asked.notified();
+            tokio::pin!(woken);
+            // Registered before the code is read, so an `ask` between the two is not missed.
+            woken.as_mut().enable();
+            if let Some(code) = self.code() {
+                return code;
+            }
+            woken.await;
+        }
     }
 }
 
@@ -142,7 +180,7 @@ pub struct Registration {
     /// Pushes for this connection, as frames to send.
     pub pushes: PushQueue,
     /// Set to a close code when the node wants the connection closed.
-    pub kick: watch::Receiver<Option<u16>>,
+    pub kick: Arc<Kick>,
     /// The user's cursor now, for `ready`.
     pub cursor: String,
     /// The pushes after the client's cursor when it could be resumed; `None`: resync.
@@ -229,7 +267,7 @@ impl Hub {
             .and_then(|c| self.missed_after(state, &c));
         let now_cursor = self.cursor(state.seq);
         let (tx, rx) = mpsc::channel(self.inner.send_queue);
-        let (kick_tx, kick) = watch::channel(None);
+        let kick = Arc::new(Kick::default());
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let queued = Arc::new(AtomicUsize::new(0));
         let pushes = PushQueue::new(rx, Arc::clone(&queued), Arc::clone(&self.inner.boot));
@@ -238,7 +276,7 @@ impl Hub {
             session: session.clone(),
             tx,
             queued,
-            kick: kick_tx,
+            kick: Arc::clone(&kick),
         });
         let first = state.conns.len() == 1;
         if first {
@@ -639,6 +677,27 @@ fn presence(user: &UserId, status: Status, last_seen: Option<Timestamp>) -> Valu
 mod eviction_tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_kick_wakes_a_waiting_connection_and_one_asked_before_is_not_missed() {
+        let kick = Arc::new(Kick::default());
+        assert_eq!(kick.code(), None);
+        let waiting = tokio::spawn({
+            let kick = Arc::clone(&kick);
+            async move { kick.asked().await }
+        });
+        tokio::task::yield_now().await;
+        kick.ask(close::TOO_SLOW);
+        let code = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("woken")
+            .expect("task");
+        assert_eq!(code, close::TOO_SLOW);
+        // Asked already: a later wait ends at once, with the last code asked for.
+        kick.ask(close::SESSION_REVOKED);
+        assert_eq!(kick.asked().await, close::SESSION_REVOKED);
+        assert_eq!(kick.code(), Some(close::SESSION_REVOKED));
+    }
+
     #[test]
     fn users_without_connections_are_dropped_after_the_resume_ttl() {
         let hub = Hub::new(&GatewaySettings::default());
@@ -796,11 +855,11 @@ mod eviction_tests {
         for _ in 0..8 {
             hub.push_about(&alice, "profile", &text(1_000));
         }
-        assert_eq!(*reg.kick.borrow(), None, "8 KiB queued is within the bound");
+        assert_eq!(reg.kick.code(), None, "8 KiB queued is within the bound");
         for _ in 0..4 {
             hub.push_about(&alice, "profile", &text(1_000));
         }
-        assert_eq!(*reg.kick.borrow(), Some(close::TOO_SLOW));
+        assert_eq!(reg.kick.code(), Some(close::TOO_SLOW));
         // The frames refused did not join the queue.
         let queued: usize = {
             let users = hub.users();

@@ -4,6 +4,7 @@
 //! [`connection::run`] serves the connection; the [`Hub`] holds every live connection by user
 //! for pushes, presence and resume.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
@@ -166,7 +167,8 @@ impl Accounts for Auth {
 /// The gateway: its settings and hub. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Gateway {
-    settings: GatewaySettings,
+    /// Shared by every connection (each holds it for its whole life).
+    settings: Arc<GatewaySettings>,
     hub: Hub,
 }
 
@@ -174,7 +176,10 @@ impl Gateway {
     /// A gateway with no connections.
     pub fn new(settings: GatewaySettings) -> Gateway {
         let hub = Hub::new(&settings);
-        Gateway { settings, hub }
+        Gateway {
+            settings: Arc::new(settings),
+            hub,
+        }
     }
 
     /// The settings.

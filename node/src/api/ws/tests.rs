@@ -137,7 +137,7 @@ fn connect_to(hub: &Hub, settings: &GatewaySettings, accounts: Fake) -> Client {
         sink,
         stream,
         hub.clone(),
-        settings.clone(),
+        Arc::new(settings.clone()),
         accounts,
         None,
     ));
@@ -456,7 +456,7 @@ async fn a_full_queue_kicks_with_4006() {
     for _ in 0..4 {
         hub.push_about(&alice(), "profile", &map(vec![]));
     }
-    assert_eq!(*reg.kick.borrow(), Some(close::TOO_SLOW));
+    assert_eq!(reg.kick.code(), Some(close::TOO_SLOW));
 }
 
 #[tokio::test]
@@ -507,7 +507,14 @@ async fn a_client_that_stops_reading_is_closed_4006_though_its_request_waits() {
     // A socket whose client stopped reading: a write waits until the test takes the one
     // message the channel holds.
     let (sink, mut rx) = futures_channel::mpsc::channel::<Message>(0);
-    tokio::spawn(run(sink, stream, hub.clone(), settings, accounts, None));
+    tokio::spawn(run(
+        sink,
+        stream,
+        hub.clone(),
+        Arc::new(settings),
+        accounts,
+        None,
+    ));
     let c = Client {
         tx,
         rx: unbounded().1,
@@ -623,7 +630,14 @@ async fn a_closed_connection_lets_a_change_of_several_steps_finish() {
     let bio = Arc::clone(&accounts.bio);
     let (tx, stream) = unbounded();
     let (sink, rx) = unbounded();
-    let connection = tokio::spawn(run(sink, stream, hub.clone(), settings, accounts, None));
+    let connection = tokio::spawn(run(
+        sink,
+        stream,
+        hub.clone(),
+        Arc::new(settings),
+        accounts,
+        None,
+    ));
     let mut c = Client { tx, rx };
     c.auth("good", None).await;
     // profile.update writes, then pushes to every tab: it is not cut in between.
