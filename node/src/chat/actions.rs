@@ -10,7 +10,7 @@ use winichat_protocol::group::{Action, Body, Visibility, authorize};
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 use winichat_protocol::media::{AttachmentInput, MediaKind};
 
-use super::write::{Draft, check_params, check_txn, decode_post};
+use super::write::{Draft, check_params, check_txn, checked_caption, decode_post};
 use super::{ChatError, Chats, Loaded, now};
 use crate::storage::chat_settings::ChatSettingsRow;
 
@@ -180,13 +180,8 @@ impl Chats {
             )));
         }
         // The same checks as for a body this node signs: a text that fits, a valid origin.
-        let stand_in = if !original.attachments.is_empty() && original.text.trim().is_empty() {
-            "-".to_owned()
-        } else {
-            original.text.clone()
-        };
         check_params(&Body::MsgPost(MsgPost {
-            text: stand_in,
+            text: checked_caption(&original.text, !original.attachments.is_empty()),
             reply_to: None,
             mentions: Vec::new(),
             mention_everyone: false,

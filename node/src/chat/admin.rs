@@ -65,7 +65,7 @@ fn is_transient(error: &ChatError) -> bool {
     }
 }
 
-/// Why tombstoning in a remote group stopped before its end.
+/// Why tombstoning a user's messages in a group stopped before its end.
 enum RemoteStop {
     /// The home cannot take writes now.
     Unreachable,
@@ -93,7 +93,15 @@ impl Chats {
                     .await?;
                 continue;
             }
-            erased.messages_deleted += self.tombstone_messages(&group, user).await?;
+            erased.messages_deleted += match self.tombstone_messages(&group, user).await {
+                Ok(deleted) => deleted,
+                Err(RemoteStop::Failed(e)) => return Err(e),
+                Err(RemoteStop::Unreachable) => {
+                    return Err(ChatError::Unavailable(format!(
+                        "deleting messages of {user} in {group} failed for now"
+                    )));
+                }
+            };
             let Some((kind, owner, successor)) = self
                 .inspect(&group, |loaded| {
                     let state = &loaded.state;
@@ -181,8 +189,8 @@ impl Chats {
             erased.remote_groups_unreachable += 1;
             return Ok(());
         }
-        match self.tombstone_remote_messages(group, user, erased).await {
-            Ok(()) => {}
+        match self.tombstone_messages(group, user).await {
+            Ok(deleted) => erased.messages_deleted += deleted,
             Err(RemoteStop::Unreachable) => {
                 erased.remote_groups_unreachable += 1;
                 unreachable.insert(home.clone());
@@ -215,16 +223,14 @@ impl Chats {
         Ok(())
     }
 
-    /// Deletes at `group`'s home every live message of `user` the replica here holds, as
-    /// `user`, counting them in `erased.messages_deleted`. The replica learns of each deletion
-    /// only when the home pushes it, so pages follow the seq past the last one handled
-    /// rather than rereading what may still look live.
-    async fn tombstone_remote_messages(
-        &self,
-        group: &GroupId,
-        user: &UserId,
-        erased: &mut Erased,
-    ) -> Result<(), RemoteStop> {
+    /// Deletes every live message of `user` in `group` that this node holds, as `user`, through
+    /// the group's write path ([`Chats::write_method`]: here for a group homed here, at its home
+    /// otherwise); returns how many. A replica learns of each deletion only when the home
+    /// pushes it, so pages follow the seq past the last one handled rather than rereading what
+    /// may still look live. Stops at the first transient failure (`Unreachable`, only ever of a
+    /// home elsewhere).
+    async fn tombstone_messages(&self, group: &GroupId, user: &UserId) -> Result<u64, RemoteStop> {
+        let mut deleted = 0;
         let mut after = 0;
         for _ in 0..MAX_MESSAGE_PAGES {
             let page = self
@@ -246,47 +252,15 @@ impl Chats {
                     .write_method(user, api::method::MSGS_DELETE, &params)
                     .await
                 {
-                    Ok(_) => erased.messages_deleted += 1,
+                    Ok(_) => deleted += 1,
                     Err(e) if is_transient(&e) => return Err(RemoteStop::Unreachable),
-                    // Deleted meanwhile, or the home refuses this one: the others still go.
+                    // Deleted meanwhile, or refused (by the home): the others still go.
                     Err(
                         e @ (ChatError::NotFound(_) | ChatError::Denied(_) | ChatError::Remote(_)),
                     ) => {
-                        tracing::debug!(%group, seq, error = %e, "erasing a user: deletion refused by the home");
+                        tracing::debug!(%group, seq, error = %e, "erasing a user: a deletion refused");
                     }
                     Err(e) => return Err(RemoteStop::Failed(e)),
-                }
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Deletes every live message of `user` in `group`, as `user`; returns how many.
-    async fn tombstone_messages(&self, group: &GroupId, user: &UserId) -> Result<u64, ChatError> {
-        let mut deleted = 0;
-        let mut after = 0;
-        for _ in 0..MAX_MESSAGE_PAGES {
-            let page = self
-                .db()
-                .admin()
-                .live_messages(group, user, after, MESSAGE_PAGE)
-                .await?;
-            let full = page.len() >= MESSAGE_PAGE as usize;
-            for seq in page {
-                after = seq;
-                let params = api::MsgParams {
-                    txn: admin_txn()?,
-                    group: group.clone(),
-                    seq,
-                };
-                match self.delete_message(user, params).await {
-                    Ok(_) => deleted += 1,
-                    // Deleted meanwhile by someone else, or the group is gone: nothing to do.
-                    Err(ChatError::NotFound(_) | ChatError::Denied(_)) => {}
-                    Err(e) => return Err(e),
                 }
             }
             if !full {

@@ -918,11 +918,7 @@ impl Chats {
         // Text and mentions before anything is looked up (gateway.md §8.3); the attachments
         // are checked once resolved. A caption may be blank when attachments come: a
         // stand-in text is checked then.
-        let text = if !p.attachments.is_empty() && p.text.trim().is_empty() {
-            "-".to_owned()
-        } else {
-            p.text.clone()
-        };
+        let text = checked_caption(&p.text, !p.attachments.is_empty());
         check_params(&Body::MsgPost(MsgPost {
             text,
             reply_to: p.reply_to,
@@ -1167,6 +1163,16 @@ pub(crate) fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
 /// write would draft from its params alone passes the checks every body passes (lengths,
 /// shown text, colours, emoji, counts) before the group is looked up. The commit checks the
 /// final body again.
+/// The text of a `msg.post` as its checks see it before the attachments are resolved: a
+/// caption may be blank when attachments come, so a one-character stand-in is checked then.
+pub(super) fn checked_caption(text: &str, has_attachments: bool) -> String {
+    if has_attachments && text.trim().is_empty() {
+        "-".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
 pub(super) fn check_params(body: &Body) -> Result<(), ChatError> {
     let kind = body
         .kind()
