@@ -54,7 +54,13 @@ async fn contacts_hear_presence_and_strangers_learn_nothing(backend: Backend) {
     alice.discard_pushes(gateway::event::PRESENCE);
     carol.discard_pushes(gateway::event::PRESENCE);
     bob.close().await;
-    let gone: PresencePush = alice.next_push_as(gateway::event::PRESENCE, WAIT).await;
+    // Bob's "online" from when he connected goes out through the relay, which reads his
+    // contacts later: if that read came after the direct chat was made, alice hears it now,
+    // before the "offline" (the relay keeps their order). It is true, and no more than once.
+    let mut gone: PresencePush = alice.next_push_as(gateway::event::PRESENCE, WAIT).await;
+    if (&gone.user, gone.status) == (&bob_user, Status::Online) {
+        gone = alice.next_push_as(gateway::event::PRESENCE, WAIT).await;
+    }
     assert_eq!((&gone.user, gone.status), (&bob_user, Status::Offline));
     assert!(gone.last_seen.is_some());
     let asked = ask(&mut alice, &[&bob_user]).await;
