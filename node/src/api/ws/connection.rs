@@ -55,6 +55,10 @@ pub enum ReadError {
 
 /// How long a single write may block before the client is considered too slow.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most pushes written together before one flush (see [`Conn::send_pushes`]).
+const PUSHES_PER_WRITE: usize = 64;
+
 /// How long the close frame may take to go out.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Requests refused by the rate limit that a connection may accumulate (refilled at
@@ -433,7 +437,7 @@ where
                 }
                 push = pushes.recv() => {
                     match push {
-                        Some(frame) => self.send(Message::Binary(frame)).await?,
+                        Some(frame) => self.send_pushes(frame, pushes).await?,
                         None => return Err(Some((close::GOING_AWAY, "node shutting down"))),
                     }
                 }
@@ -549,6 +553,28 @@ where
                     Err(_) => Ok(()),
                 }
             }
+        }
+    }
+
+    /// Writes `first` and the pushes queued behind it (at most [`PUSHES_PER_WRITE`]), then
+    /// flushes once: a connection that fell behind catches up in a few large writes instead of
+    /// a system call per push. Bounded as [`Conn::send`].
+    async fn send_pushes(&mut self, first: Bytes, pushes: &mut PushQueue) -> Result<(), End> {
+        let sink = &mut self.sink;
+        let write = async {
+            sink.feed(Message::Binary(first)).await?;
+            for _ in 1..PUSHES_PER_WRITE {
+                let Some(frame) = pushes.try_recv() else {
+                    break;
+                };
+                sink.feed(Message::Binary(frame)).await?;
+            }
+            sink.flush().await
+        };
+        tokio::select! {
+            sent = write => sent.map_err(|_| None),
+            code = self.kick.asked() => Err(Some((code, reason_of(code)))),
+            () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
         }
     }
 

@@ -165,8 +165,19 @@ impl PushQueue {
     /// The next push's frame; `None` once the hub dropped the queue.
     pub async fn recv(&mut self) -> Option<Bytes> {
         let push = self.rx.recv().await?;
+        Some(self.frame_of(push))
+    }
+
+    /// The next push's frame if one is queued already (`None` otherwise, or once the hub
+    /// dropped the queue: [`PushQueue::recv`] then says so).
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let push = self.rx.try_recv().ok()?;
+        Some(self.frame_of(push))
+    }
+
+    fn frame_of(&self, push: QueuedPush) -> Bytes {
         self.queued.fetch_sub(push.bytes(), Ordering::Relaxed);
-        Some(push.body.frame(&cursor_text(&self.boot, push.seq)))
+        push.body.frame(&cursor_text(&self.boot, push.seq))
     }
 }
 

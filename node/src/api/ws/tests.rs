@@ -495,6 +495,82 @@ async fn pushes_keep_flowing_while_a_request_is_in_flight() {
     );
 }
 
+/// A sink that counts its flushes (each is a write to the socket in the node).
+struct CountingFlushes {
+    inner: UnboundedSender<Message>,
+    flushes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl futures_util::Sink<Message> for CountingFlushes {
+    type Error = futures_channel::mpsc::SendError;
+
+    fn poll_ready(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.inner).poll_ready(cx)
+    }
+
+    fn start_send(mut self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        std::pin::Pin::new(&mut self.inner).start_send(item)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.flushes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::pin::Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[tokio::test]
+async fn pushes_queued_together_go_out_in_one_write_in_order() {
+    let (hub, settings) = setup();
+    let (tx, stream) = unbounded();
+    let (sink, rx) = unbounded();
+    let flushes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(run(
+        CountingFlushes {
+            inner: sink,
+            flushes: Arc::clone(&flushes),
+        },
+        stream,
+        hub.clone(),
+        Arc::new(settings.clone()),
+        Fake::new(),
+        None,
+    ));
+    let mut c = Client { tx, rx };
+    c.auth("good", None).await;
+    // The user's own "online", queued at registration, goes out first.
+    match c.frame().await {
+        ServerFrame::Push(push) => assert_eq!(push.event, "presence"),
+        other => panic!("expected the presence push, got {other:?}"),
+    }
+    let before = flushes.load(std::sync::atomic::Ordering::SeqCst);
+    // Queued while the connection's task cannot run (this test's runtime has one thread).
+    for k in 0..20u64 {
+        hub.push_about(&alice(), "profile", &map(vec![("k", Value::from(k))]));
+    }
+    for k in 0..20u64 {
+        match c.frame().await {
+            ServerFrame::Push(push) => assert_eq!(push.data, map(vec![("k", Value::from(k))])),
+            other => panic!("expected push {k}, got {other:?}"),
+        }
+    }
+    let written = flushes.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert_eq!(written, 1, "20 queued pushes, {written} writes");
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_4006_though_its_request_waits() {
     let settings = GatewaySettings {
