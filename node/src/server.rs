@@ -58,6 +58,7 @@ pub struct RunningNode {
     /// The gateway's hub (tests read its memory figures).
     pub hub: crate::api::ws::Hub,
     federation: Federation,
+    chats: crate::chat::Chats,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), NodeError>>,
 }
@@ -67,6 +68,12 @@ impl RunningNode {
     /// client for requests to peers.
     pub fn federation(&self) -> &Federation {
         &self.federation
+    }
+
+    /// True once the node knows every stored transaction id, so that new writes no longer
+    /// look theirs up in the database (it learns them in the background after start).
+    pub fn transaction_ids_known(&self) -> bool {
+        self.chats.transaction_ids_known()
     }
 
     /// Stops the node gracefully (stop accepting, drain HTTP, close QUIC, close the database)
@@ -237,6 +244,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         contacted: Arc::new(move |node| contacted.contacted(node)),
     });
     let handler = federation_handler(&chats);
+    let chats_handle = chats.clone();
     let incoming = Arc::new(
         Incoming::new(config.name.clone(), peers.clone(), handler)
             .with_request_memory(config.federation.max_request_memory),
@@ -337,6 +345,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
         media,
         hub,
         federation,
+        chats: chats_handle,
         shutdown,
         task,
     })

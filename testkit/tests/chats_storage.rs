@@ -795,6 +795,22 @@ async fn txn_is_remembered_and_a_duplicate_writes_nothing(h: Harness) {
     });
     c.apply(&h.db, other).await.expect("bob's txn");
 
+    // Every key, in key order, page by page.
+    let keys = |after: Option<(String, String)>| {
+        let chats = h.db.chats();
+        async move {
+            chats
+                .txn_keys(after.as_ref().map(|(u, t)| (u.as_str(), t.as_str())), 1)
+                .await
+                .expect("txn keys")
+        }
+    };
+    let alice_key = (user("alice").as_str().to_owned(), "client-42".to_owned());
+    let bob_key = (user("bob").as_str().to_owned(), "client-42".to_owned());
+    assert_eq!(keys(None).await, vec![alice_key.clone()]);
+    assert_eq!(keys(Some(alice_key)).await, vec![bob_key.clone()]);
+    assert_eq!(keys(Some(bob_key)).await, Vec::new());
+
     assert_eq!(chats.prune_txns(Timestamp(1_000)).await.expect("prune"), 0);
     assert_eq!(chats.prune_txns(Timestamp(2_000)).await.expect("prune"), 1);
     assert_eq!(

@@ -33,6 +33,7 @@ pub mod admin;
 mod error;
 #[cfg(test)]
 mod federation_tests;
+mod known_txns;
 mod links;
 mod pages;
 pub mod peers;
@@ -135,6 +136,7 @@ struct Inner {
     pipeline: pipeline::Pipeline,
     /// Transaction ids being written now.
     in_flight: txn::InFlight,
+    known_txns: known_txns::KnownTxns,
     /// The last [`Loaded::epoch`] handed out.
     epochs: std::sync::atomic::AtomicU64,
 }
@@ -199,6 +201,7 @@ impl Chats {
                 advanced: tokio::sync::watch::Sender::new(0),
                 pipeline: pipeline::Pipeline::new(),
                 in_flight: txn::InFlight::default(),
+                known_txns: known_txns::KnownTxns::new(now()),
                 epochs: std::sync::atomic::AtomicU64::new(0),
             }),
         }
@@ -373,9 +376,16 @@ pub const TXN_RETENTION_MS: u64 = 24 * 3600 * 1000;
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Chats {
-    /// Background upkeep until `shutdown` turns true: forgets transaction ids older than
+    /// Background upkeep until `shutdown` turns true: first learns the stored transaction ids
+    /// (so that new writes need not look theirs up), then forgets those older than
     /// [`TXN_RETENTION_MS`].
     pub async fn maintain(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        match self.load_known_txns().await {
+            Ok(n) => tracing::debug!(loaded = n, "chats: stored transaction ids known"),
+            Err(e) => {
+                tracing::warn!(error = %e, "chats: cannot read the stored transaction ids; each write asks the database")
+            }
+        }
         loop {
             let cutoff = Timestamp(now().millis().saturating_sub(TXN_RETENTION_MS));
             match self.db().chats().prune_txns(cutoff).await {

@@ -135,6 +135,9 @@ impl Chats {
         actor: &UserId,
         txn: &str,
     ) -> Result<Option<api::WriteResult>, ChatError> {
+        if !self.may_have_txn(actor, txn) {
+            return Ok(None);
+        }
         let Some(bytes) = self.db().chats().txn(actor, txn).await? else {
             return Ok(None);
         };
@@ -199,6 +202,8 @@ impl Chats {
         let result_bytes = gateway::to_value(&result)
             .and_then(|v| codec::encode(&v))
             .map_err(ChatError::internal)?;
+        // Known before it can be stored, so a later retry always looks it up.
+        self.note_txn(actor, claim.txn());
         let record = TxnRecord {
             user: actor.clone(),
             txn: claim.txn().to_owned(),

@@ -352,6 +352,13 @@ pub trait ChatStore: Send + Sync {
     /// The result remembered for `user`'s transaction `txn`.
     async fn txn(&self, user: &UserId, txn: &str) -> Result<Option<Vec<u8>>, StorageError>;
 
+    /// Up to `limit` remembered transactions' `(user, txn)`, in key order, after `after`.
+    async fn txn_keys(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StorageError>;
+
     /// Forgets transactions recorded before `before`. Returns how many.
     async fn prune_txns(&self, before: Timestamp) -> Result<u64, StorageError>;
 

@@ -10,6 +10,7 @@ use crate::common::{Chat, QUIET, post_params, start, text_of, users};
 
 on_both!(
     the_same_txn_twice_posts_once,
+    a_retry_after_a_restart_gets_the_first_result,
     the_same_txn_from_two_sockets_at_once_posts_once,
 );
 
@@ -99,5 +100,42 @@ async fn the_same_txn_from_two_sockets_at_once_posts_once(backend: Backend) {
         }
     }
     assert_eq!(posts, rounds);
+    node.shutdown().await;
+}
+
+/// The node learns the stored transaction ids after it starts and from then on does not look
+/// new ones up: one stored before the restart must still be found.
+async fn a_retry_after_a_restart_gets_the_first_result(backend: Backend) {
+    let node = start(backend).await;
+    let [mut alice, bob] = users(&node, ["alice", "bob"]).await;
+    let alice_account = alice.account().clone();
+    let dm = alice.dm_open(bob.user()).await.group;
+    let params = post_params(&dm, "before the restart");
+    let first: api::WriteResult = alice.ok(method::MSGS_POST, &params).await;
+    drop((alice, bob));
+
+    let node = winichat_testkit::node::TestNode::start_in(node.stop().await, |_| {}).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !node.running().transaction_ids_known() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stored transaction ids were not learnt within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut alice = winichat_testkit::client::Client::connect(&node, &alice_account).await;
+    let again: api::WriteResult = alice.ok(method::MSGS_POST, &params).await;
+    assert_eq!(again, first, "the retry gets the first result");
+    let items = alice.latest(&dm).await.items;
+    let posts = items
+        .iter()
+        .filter(|i| i.kind == EventKind::MsgPost)
+        .count();
+    assert_eq!(posts, 1, "{items:?}");
+    // A new txn still posts.
+    let other: api::WriteResult = alice
+        .ok(method::MSGS_POST, &post_params(&dm, "after"))
+        .await;
+    assert!(other.seq > first.seq);
     node.shutdown().await;
 }

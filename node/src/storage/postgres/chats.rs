@@ -749,6 +749,27 @@ impl ChatStore for PgStorage {
         Ok(row.map(|(r,)| r))
     }
 
+    async fn txn_keys(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let query = match after {
+            Some((user, txn)) => sqlx::query_as(
+                "SELECT user_id, txn FROM txns WHERE (user_id, txn) > ($1, $2) \
+                 ORDER BY user_id, txn LIMIT $3",
+            )
+            .bind(user)
+            .bind(txn),
+            None => sqlx::query_as("SELECT user_id, txn FROM txns ORDER BY user_id, txn LIMIT $1"),
+        };
+        query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     async fn prune_txns(&self, before: Timestamp) -> Result<u64, StorageError> {
         Ok(sqlx::query("DELETE FROM txns WHERE at < $1")
             .bind(seq_bound(before.0))

@@ -1032,6 +1032,27 @@ impl ChatStore for SqliteStorage {
         Ok(row.map(|(r,)| r))
     }
 
+    async fn txn_keys(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let query = match after {
+            Some((user, txn)) => sqlx::query_as(
+                "SELECT user_id, txn FROM txns WHERE (user_id, txn) > (?, ?) \
+                 ORDER BY user_id, txn LIMIT ?",
+            )
+            .bind(user)
+            .bind(txn),
+            None => sqlx::query_as("SELECT user_id, txn FROM txns ORDER BY user_id, txn LIMIT ?"),
+        };
+        query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     async fn prune_txns(&self, before: Timestamp) -> Result<u64, StorageError> {
         let _turn = self.write_turn().await;
         Ok(sqlx::query("DELETE FROM txns WHERE at < ?")
