@@ -135,6 +135,11 @@ impl Chats {
             p
         } else if !self.is_remote(&p.from.group) {
             let original = self.original_to_forward(actor, &p.from).await?;
+            if let Ok(media) = self.media() {
+                // The home fetches the copy's media from this node, which has just checked
+                // that the caller may read the message they are attached to.
+                media.grant_forwarded(&home, &original.attachments);
+            }
             api::ForwardParams {
                 original: Some(original),
                 ..p

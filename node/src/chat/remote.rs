@@ -368,15 +368,6 @@ impl Chats {
                 .await
                 .map_err(ChatError::from)?;
         }
-        if name == gateway::chat::method::MSGS_FORWARD
-            && let Ok(media) = self.media()
-            && let Ok(forward) = gateway::decode_params::<gateway::chat::ForwardParams>(params)
-            && let Some(original) = &forward.original
-        {
-            // The home fetches the forwarded message's media from this node, which checked
-            // that the caller may read the message they are attached to.
-            media.grant_forwarded(group.home(), &original.attachments);
-        }
         let submit = SubmitParams {
             user: actor.clone(),
             method: name.to_owned(),

@@ -1164,10 +1164,6 @@ pub(crate) fn decode_post(bytes: &[u8]) -> Result<MsgPost, ChatError> {
     }
 }
 
-/// Parameter checks come first (gateway.md §8.3: `bad_request` before `not_found`): the body a
-/// write would draft from its params alone passes the checks every body passes (lengths,
-/// shown text, colours, emoji, counts) before the group is looked up. The commit checks the
-/// final body again.
 /// The text of a `msg.post` as its checks see it before the attachments are resolved: a
 /// caption may be blank when attachments come, so a one-character stand-in is checked then.
 pub(super) fn checked_caption(text: &str, has_attachments: bool) -> String {
@@ -1178,6 +1174,10 @@ pub(super) fn checked_caption(text: &str, has_attachments: bool) -> String {
     }
 }
 
+/// Parameter checks come first (gateway.md §8.3: `bad_request` before `not_found`): the body a
+/// write would draft from its params alone passes the checks every body passes (lengths,
+/// shown text, colours, emoji, counts) before the group is looked up. The commit checks the
+/// final body again.
 pub(super) fn check_params(body: &Body) -> Result<(), ChatError> {
     let kind = body
         .kind()

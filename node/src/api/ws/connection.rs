@@ -558,7 +558,7 @@ where
 
     /// Writes `first` and the pushes queued behind it (at most [`PUSHES_PER_WRITE`]), then
     /// flushes once: a connection that fell behind catches up in a few large writes instead of
-    /// a system call per push. Bounded as [`Conn::send`].
+    /// a system call per push. Bounded as [`Conn::send`] is.
     async fn send_pushes(&mut self, first: Bytes, pushes: &mut PushQueue) -> Result<(), End> {
         let sink = &mut self.sink;
         let write = async {
@@ -571,21 +571,25 @@ where
             }
             sink.flush().await
         };
-        tokio::select! {
-            sent = write => sent.map_err(|_| None),
-            code = self.kick.asked() => Err(Some((code, reason_of(code)))),
-            () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
-        }
+        bounded(&self.kick, write).await
     }
 
     /// Writes one message, unless the hub asks to close first or the client does not take it
     /// within [`WRITE_TIMEOUT`].
     async fn send(&mut self, message: Message) -> Result<(), End> {
-        tokio::select! {
-            sent = self.sink.send(message) => sent.map_err(|_| None),
-            code = self.kick.asked() => Err(Some((code, reason_of(code)))),
-            () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
-        }
+        bounded(&self.kick, self.sink.send(message)).await
+    }
+}
+
+/// Runs `write` unless the hub asks to close first or it takes over [`WRITE_TIMEOUT`].
+async fn bounded<E>(
+    kick: &Kick,
+    write: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), End> {
+    tokio::select! {
+        sent = write => sent.map_err(|_| None),
+        code = kick.asked() => Err(Some((code, reason_of(code)))),
+        () = sleep(WRITE_TIMEOUT) => Err(Some((close::TOO_SLOW, "client too slow"))),
     }
 }
 
