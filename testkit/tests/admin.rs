@@ -21,28 +21,7 @@ use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::{Backend, TestNode};
 use winichat_testkit::users::{self, chat_events_through, latest_history, post, public_group};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+winichat_testkit::on_both!(
     every_route_needs_an_admin,
     disabling_closes_sockets_and_refuses_login_until_enabled,
     deleting_a_user_leaves_tombstones_and_hands_over_their_groups,

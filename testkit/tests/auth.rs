@@ -15,28 +15,7 @@ use winichat_node::client_addr::TrustedProxies;
 use winichat_node::storage;
 use winichat_testkit::node::{Backend, TestNode};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+winichat_testkit::on_both!(
     register_login_refresh_logout,
     forged_and_misused_tokens_are_refused,
     reuse_of_a_rotated_refresh_token_revokes_the_session,

@@ -3,28 +3,6 @@
 //! chat settings (set, listed, pushed to their other sessions, refused for a chat they are not
 //! in, bad values refused).
 
-/// One `#[tokio::test]` per backend for each named `async fn name(backend: Backend)`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
 #[allow(dead_code)] // shared with tests/chats.rs, which uses all of it
 #[path = "chats/common.rs"]
 mod common;
@@ -46,7 +24,8 @@ use winichat_testkit::node::{Backend, TestNode};
 
 use common::{Chat, QUIET, WAIT, post_params, start, users};
 
-on_both!(
+winichat_testkit::on_both!(
+    worker_threads = 4;
     forwarding_needs_a_readable_source_and_the_node_writes_the_origin,
     forwarding_reuses_media_and_needs_send_media,
     chat_settings_are_set_listed_and_pushed_to_other_sessions,

@@ -4,26 +4,10 @@
 //! Every case is an `async fn(Backend)`; [`on_both!`] makes a `#[tokio::test]` of it per
 //! backend (`sqlite::name` and `postgres::name`).
 
-/// Generates `mod sqlite` and `mod postgres` in the calling module, each with one
-/// `#[tokio::test]` per named `async fn name(backend: Backend)` of that module.
+/// The cases here run on four worker threads (several clients race in some of them).
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
+        winichat_testkit::on_both!(worker_threads = 4; $($name),*);
     };
 }
 

@@ -27,28 +27,7 @@ use winichat_testkit::users::{self, public_group};
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(15);
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+winichat_testkit::on_both!(
     forward_between_two_groups_of_a_is_checked_by_a,
     forward_of_a_photo_from_a_group_of_b_is_vouched_by_b,
     forward_of_a_third_node_s_message_is_refused,

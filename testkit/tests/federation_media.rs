@@ -39,28 +39,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// B's upload limit in the tests: the photo and the voice message fit, the big file does not.
 const B_LIMIT: u64 = 256 * 1024;
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+winichat_testkit::on_both!(
     a_photo_and_a_voice_message_play_for_bob_from_b_s_own_urls,
     a_remote_avatar_gets_a_url_on_b,
     a_node_without_a_member_gets_not_found,

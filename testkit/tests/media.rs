@@ -26,28 +26,7 @@ use winichat_testkit::client::{Account, Client, txn};
 use winichat_testkit::media_fixtures as fx;
 use winichat_testkit::node::{Backend, TestNode};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(winichat_testkit::node::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+winichat_testkit::on_both!(
     an_oversize_upload_gets_413_and_nothing_is_stored,
     the_quota_gives_403_and_nothing_is_stored,
     parallel_uploads_never_store_more_than_the_quota,
