@@ -114,7 +114,11 @@ async fn a_retry_after_a_restart_gets_the_first_result(backend: Backend) {
     let first: api::WriteResult = alice.ok(method::MSGS_POST, &params).await;
     drop((alice, bob));
 
-    let node = winichat_testkit::node::TestNode::start_in(node.stop().await, |_| {}).await;
+    // Fresh ports: this test needs the same data, not the same addresses, and the old ones may
+    // still be held (or taken by another test) for a moment after the stop.
+    let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let home = node.stop().await.with_http(any_port).with_quic(any_port);
+    let node = winichat_testkit::node::TestNode::start_in(home, |_| {}).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !node.running().transaction_ids_known() {
         assert!(
