@@ -7,6 +7,7 @@ use crate::storage::accounts::{
     like_prefix, search_key, session_columns, user_columns,
 };
 use crate::storage::{StorageError, db_error, to_i64};
+use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{MediaId, UserId};
 
@@ -46,8 +47,8 @@ async fn session_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<SessionRecord>, 
 #[async_trait::async_trait]
 impl AccountStore for SqliteStorage {
     async fn create_user(&self, user: &NewUser) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = turn.begin().await.map_err(db_error)?;
         insert_user(&mut tx, user).await?;
         tx.commit().await.map_err(db_error)
     }
@@ -57,12 +58,8 @@ impl AccountStore for SqliteStorage {
         user: &NewUser,
         token_hash: &[u8; 32],
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         let now = to_i64(user.created_at.0, "created_at")?;
         let used = sqlx::query(
             "UPDATE registration_tokens SET uses_left = uses_left - 1 \
@@ -115,11 +112,11 @@ impl AccountStore for SqliteStorage {
     }
 
     async fn set_password(&self, id: &UserId, password_hash: &str) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let n = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *turn)
             .await
             .map_err(db_error)?
             .rows_affected();
@@ -136,7 +133,7 @@ impl AccountStore for SqliteStorage {
         display_name: Option<&str>,
         bio: Option<&str>,
     ) -> Result<UserRecord, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let row = sqlx::query_as::<_, UserRow>(concat!(
             "UPDATE users SET display_name = COALESCE(?, display_name), \
              display_name_lower = COALESCE(?, display_name_lower), bio = COALESCE(?, bio) \
@@ -147,7 +144,7 @@ impl AccountStore for SqliteStorage {
         .bind(display_name.map(search_key))
         .bind(bio)
         .bind(id.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *turn)
         .await
         .map_err(db_error)?;
         match row {
@@ -161,8 +158,8 @@ impl AccountStore for SqliteStorage {
         id: &UserId,
         avatar: Option<&MediaId>,
     ) -> Result<UserRecord, StorageError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = turn.begin().await.map_err(db_error)?;
         let row = sqlx::query_as::<_, UserRow>(concat!(
             "UPDATE users SET avatar = ? WHERE id = ? RETURNING ",
             user_columns!()
@@ -230,8 +227,8 @@ impl AccountStore for SqliteStorage {
         refresh_hash: &[u8; 32],
         refresh_expires_at: Timestamp,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = turn.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, device, created_at, last_used_at, revoked_at) \
              VALUES (?, ?, ?, ?, ?, NULL)",
@@ -287,7 +284,7 @@ impl AccountStore for SqliteStorage {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = ? \
              WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
@@ -295,7 +292,7 @@ impl AccountStore for SqliteStorage {
         .bind(to_i64(now.0, "now")?)
         .bind(id)
         .bind(user.as_str())
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();
@@ -308,7 +305,7 @@ impl AccountStore for SqliteStorage {
         except: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<String>, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let rows: Vec<(String,)> = sqlx::query_as(
             "UPDATE sessions SET revoked_at = ? \
              WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id",
@@ -316,7 +313,7 @@ impl AccountStore for SqliteStorage {
         .bind(to_i64(now.0, "now")?)
         .bind(user.as_str())
         .bind(except)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
@@ -330,13 +327,9 @@ impl AccountStore for SqliteStorage {
         new_expires_at: Timestamp,
         grace_ms: u64,
     ) -> Result<RefreshOutcome, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let now_i = to_i64(now.0, "now")?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         // The rotation itself: one conditional update; of two concurrent uses one matches.
         let session_id: Option<(String,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = ? \
@@ -415,7 +408,7 @@ impl AccountStore for SqliteStorage {
         expires_at: Option<Timestamp>,
         created_at: Timestamp,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         sqlx::query(
             "INSERT INTO registration_tokens (token_hash, uses_left, expires_at, created_at) \
              VALUES (?, ?, ?, ?)",
@@ -424,7 +417,7 @@ impl AccountStore for SqliteStorage {
         .bind(uses.map(i64::from))
         .bind(expires_at.map(|t| to_i64(t.0, "expires_at")).transpose()?)
         .bind(to_i64(created_at.0, "created_at")?)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())

@@ -1,6 +1,7 @@
 //! `AdminStore` on SQLite. Keep in step with `postgres/admin.rs` (same statements, `?`
 //! placeholders instead of `$n`).
 
+use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{GroupId, NodeName, UserId};
 
@@ -61,18 +62,18 @@ impl AdminStore for SqliteStorage {
     }
 
     async fn set_admin(&self, user: &UserId, admin: bool) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let done = sqlx::query("UPDATE users SET admin = ? WHERE id = ? AND deleted_at IS NULL")
             .bind(admin)
             .bind(user.as_str())
-            .execute(&self.pool)
+            .execute(&mut *turn)
             .await
             .map_err(db_error)?;
         one_user(done.rows_affected(), user)
     }
 
     async fn set_disabled(&self, user: &UserId, at: Option<Timestamp>) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let at = at.map(|t| to_i64(t.0, "disabled_at")).transpose()?;
         let done = sqlx::query(
             "UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL \
@@ -81,14 +82,14 @@ impl AdminStore for SqliteStorage {
         .bind(at)
         .bind(at)
         .bind(user.as_str())
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         if done.rows_affected() == 0 {
             let exists =
                 sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")
                     .bind(user.as_str())
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *turn)
                     .await
                     .map_err(db_error)?;
             return Err(if exists {
@@ -101,22 +102,22 @@ impl AdminStore for SqliteStorage {
     }
 
     async fn set_quota(&self, user: &UserId, quota: Option<u64>) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let quota = quota.map(|q| to_i64(q, "quota_bytes")).transpose()?;
         let done =
             sqlx::query("UPDATE users SET quota_bytes = ? WHERE id = ? AND deleted_at IS NULL")
                 .bind(quota)
                 .bind(user.as_str())
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err(db_error)?;
         one_user(done.rows_affected(), user)
     }
 
     async fn tombstone_user(&self, user: &UserId, at: Timestamp) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let at = to_i64(at.0, "deleted_at")?;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = turn.begin().await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE users SET deleted_at = ?, disabled_at = COALESCE(disabled_at, ?), \
              admin = FALSE, password_hash = '!', display_name = '', display_name_lower = '', \
@@ -201,8 +202,8 @@ impl AdminStore for SqliteStorage {
     }
 
     async fn purge_group(&self, group: &GroupId, empty_body: &[u8]) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = turn.begin().await.map_err(db_error)?;
         let deleted = sqlx::query_scalar::<_, bool>("SELECT deleted FROM chats WHERE group_id = ?")
             .bind(group.as_str())
             .fetch_optional(&mut *tx)
@@ -263,7 +264,7 @@ impl AdminStore for SqliteStorage {
         list: Option<FederationList>,
         at: Timestamp,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         match list {
             Some(list) => sqlx::query(
                 "INSERT INTO federation_lists (node, list, added_at) VALUES (?, ?, ?) \
@@ -274,7 +275,7 @@ impl AdminStore for SqliteStorage {
             .bind(to_i64(at.0, "added_at")?),
             None => sqlx::query("DELETE FROM federation_lists WHERE node = ?").bind(node.as_str()),
         }
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())

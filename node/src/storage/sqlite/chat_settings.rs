@@ -62,12 +62,12 @@ impl ChatSettingsStore for SqliteStorage {
         group: &GroupId,
         row: ChatSettingsRow,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         if row == ChatSettingsRow::default() {
             sqlx::query("DELETE FROM chat_settings WHERE user_id = ? AND group_id = ?")
                 .bind(user.as_str())
                 .bind(group.as_str())
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err(db_error)?;
             return Ok(());
@@ -81,7 +81,7 @@ impl ChatSettingsStore for SqliteStorage {
         .bind(group.as_str())
         .bind(column(row.muted_until, "muted_until")?)
         .bind(column(row.pinned_at, "pinned_at")?)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())

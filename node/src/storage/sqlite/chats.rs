@@ -613,8 +613,10 @@ fn items_sql(page: Page, admin_only: bool) -> &'static str {
 }
 
 /// A transaction that takes the write lock at once (see the module docs of `sqlite`).
-async fn begin_immediate(pool: &sqlx::SqlitePool) -> Result<Tx<'static>, StorageError> {
-    pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
+async fn begin_immediate(writer: &mut sqlx::SqliteConnection) -> Result<Tx<'_>, StorageError> {
+    sqlx::Connection::begin_with(writer, "BEGIN IMMEDIATE")
+        .await
+        .map_err(db_error)
 }
 
 /// The writes of one [`Commit`] inside `tx` (see [`ChatStore::commit`]).
@@ -656,8 +658,8 @@ impl ChatStore for SqliteStorage {
         check_commit(commit)?;
         // IMMEDIATE: see the module docs of `sqlite`. Every early return drops `tx`, which
         // rolls back: nothing is written unless everything is.
-        let _turn = self.write_turn().await;
-        let mut tx = begin_immediate(&self.pool).await?;
+        let mut turn = self.write_turn().await?;
+        let mut tx = begin_immediate(&mut turn).await?;
         commit_in(&mut tx, commit).await?;
         tx.commit().await.map_err(db_error)
     }
@@ -666,12 +668,12 @@ impl ChatStore for SqliteStorage {
         &self,
         commits: &[Commit],
     ) -> Result<Vec<Result<(), StorageError>>, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         // Every commit usually succeeds: write the batch as a plan of a few multi-row
         // statements first. Only when that fails is it written again commit by commit, each in
         // a savepoint of its own, to keep the others and say which one failed.
         if let Ok(plan) = BatchPlan::of(commits) {
-            let mut tx = begin_immediate(&self.pool).await?;
+            let mut tx = begin_immediate(&mut turn).await?;
             match batch::write_plan(&mut tx, &plan).await {
                 Ok(()) => {
                     tx.commit().await.map_err(db_error)?;
@@ -686,7 +688,7 @@ impl ChatStore for SqliteStorage {
                 }
             }
         }
-        let mut tx = begin_immediate(&self.pool).await?;
+        let mut tx = begin_immediate(&mut turn).await?;
         self.batches_rewritten
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut outcomes = Vec::with_capacity(commits.len());
@@ -793,7 +795,7 @@ impl ChatStore for SqliteStorage {
         seq: u64,
     ) -> Result<Option<u64>, StorageError> {
         let to = to_i64(seq, "seq")?;
-        let turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let moved: Option<(i64,)> = sqlx::query_as(
             "UPDATE chat_members SET read_seq = ? \
              WHERE group_id = ? AND user_id = ? AND read_seq < ? RETURNING read_seq",
@@ -802,7 +804,7 @@ impl ChatStore for SqliteStorage {
         .bind(group.as_str())
         .bind(user.as_str())
         .bind(to)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *turn)
         .await
         .map_err(db_error)?;
         drop(turn);
@@ -1054,10 +1056,10 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn prune_txns(&self, before: Timestamp) -> Result<u64, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         Ok(sqlx::query("DELETE FROM txns WHERE at < ?")
             .bind(seq_bound(before.0))
-            .execute(&self.pool)
+            .execute(&mut *turn)
             .await
             .map_err(db_error)?
             .rows_affected())
@@ -1078,7 +1080,7 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn create_link(&self, link: &LinkRow) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         sqlx::query(
             "INSERT INTO invite_links (code, group_id, created_by, created_at, expires_at, \
              max_uses, uses, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1095,7 +1097,7 @@ impl ChatStore for SqliteStorage {
         .bind(link.max_uses.map(i64::from))
         .bind(i64::from(link.uses))
         .bind(link.revoked)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(|e| taken(e, || "an invite link with this code exists".to_owned()))?;
         Ok(())
@@ -1131,12 +1133,12 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn revoke_link(&self, group: &GroupId, code: &str) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let n =
             sqlx::query("UPDATE invite_links SET revoked = TRUE WHERE group_id = ? AND code = ?")
                 .bind(group.as_str())
                 .bind(code)
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err(db_error)?
                 .rows_affected();
@@ -1148,7 +1150,7 @@ impl ChatStore for SqliteStorage {
         code: &str,
         now: Timestamp,
     ) -> Result<Result<LinkRow, LinkRefusal>, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         // The WHERE clause is the whole check, evaluated under the row's write lock: of
         // concurrent redemptions at most `max_uses - uses` match.
         let row = sqlx::query_as::<_, LinkDbRow>(concat!(
@@ -1159,7 +1161,7 @@ impl ChatStore for SqliteStorage {
         ))
         .bind(code)
         .bind(seq_bound(now.0))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *turn)
         .await
         .map_err(db_error)?;
         match row {
@@ -1169,10 +1171,10 @@ impl ChatStore for SqliteStorage {
     }
 
     async fn unredeem_link(&self, code: &str) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         sqlx::query("UPDATE invite_links SET uses = uses - 1 WHERE code = ? AND uses > 0")
             .bind(code)
-            .execute(&self.pool)
+            .execute(&mut *turn)
             .await
             .map_err(db_error)?;
         Ok(())

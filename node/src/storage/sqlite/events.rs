@@ -5,6 +5,7 @@ use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
     EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
+use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -112,13 +113,9 @@ impl EventLog for SqliteStorage {
         event: &NewEvent,
         outbox_destinations: &[NodeName],
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         // See the module docs of `sqlite` for why IMMEDIATE.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
 
         append_in(&mut tx, event, outbox_destinations).await?;
         tx.commit().await.map_err(db_error)

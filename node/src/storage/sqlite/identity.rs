@@ -18,7 +18,7 @@ impl NodeIdentityStore for SqliteStorage {
     }
 
     async fn insert(&self, identity: &NodeIdentity) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         sqlx::query(
             "INSERT INTO node_identity (singleton, name, public_key, created_at) \
              VALUES (1, ?, ?, ?)",
@@ -26,17 +26,17 @@ impl NodeIdentityStore for SqliteStorage {
         .bind(identity.name.as_str())
         .bind(identity.public_key.as_slice())
         .bind(to_i64(identity.created_at.0, "created_at")?)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())
     }
 
     async fn replace_key(&self, public_key: &[u8; 32]) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let done = sqlx::query("UPDATE node_identity SET public_key = ? WHERE singleton = 1")
             .bind(public_key.as_slice())
-            .execute(&self.pool)
+            .execute(&mut *turn)
             .await
             .map_err(db_error)?;
         if done.rows_affected() == 1 {

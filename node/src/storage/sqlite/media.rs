@@ -8,6 +8,7 @@ use crate::storage::media::{
     sha_from_text, sha_text, thumbs_text, to_i32,
 };
 use crate::storage::{StorageError, db_error, stored_u64, to_i64};
+use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{NodeName, UserId};
 
@@ -20,15 +21,11 @@ impl MediaStore for SqliteStorage {
         raw: Option<&[u8; 32]>,
         at: Timestamp,
     ) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let raw = raw.map(sha_text);
         let sha = sha_text(&media.sha256);
         let at = to_i64(at.0, "uploaded_at")?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
              thumbs, created_at, touched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -169,7 +166,7 @@ impl MediaStore for SqliteStorage {
         origin: &NodeName,
         public: bool,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let at = to_i64(media.touched_at.0, "touched_at")?;
         sqlx::query(
             "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
@@ -195,7 +192,7 @@ impl MediaStore for SqliteStorage {
         .bind(at)
         .bind(origin.as_str())
         .bind(public)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -235,14 +232,14 @@ impl MediaStore for SqliteStorage {
     }
 
     async fn touch(&self, sha256: &[u8; 32], at: Timestamp) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let sha = sha_text(sha256);
         let at = to_i64(at.0, "touched_at")?;
         let changed =
             sqlx::query("UPDATE media SET touched_at = MAX(touched_at, ?) WHERE sha256 = ?")
                 .bind(at)
                 .bind(&sha)
-                .execute(&self.pool)
+                .execute(&mut *turn)
                 .await
                 .map_err(db_error)?
                 .rows_affected();
@@ -274,14 +271,14 @@ impl MediaStore for SqliteStorage {
         sha256: &[u8; 32],
         before: Timestamp,
     ) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let deleted = sqlx::query(
             "DELETE FROM media WHERE sha256 = ? AND touched_at < ? \
              AND NOT EXISTS (SELECT 1 FROM media_refs r WHERE r.sha256 = media.sha256)",
         )
         .bind(sha_text(sha256))
         .bind(to_i64(before.0, "before")?)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();

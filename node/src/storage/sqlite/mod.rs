@@ -21,8 +21,10 @@ mod stats;
 
 use std::path::Path;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 use super::{CONNECT_TIMEOUT, StorageError, connect_reason, db_error};
@@ -48,11 +50,13 @@ const WAL_SIZE_LIMIT: u64 = 64 << 20;
 #[derive(Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,
-    /// Turns at the one write lock SQLite has, for the frequent writers (event commits, read
-    /// positions, the outbox). Waiting here is first come, first served; waiting in SQLite's
+    /// The one connection that writes, taken in turns (event commits, read positions, the
+    /// outbox, accounts…). Waiting here is first come, first served; waiting in SQLite's
     /// busy handler is by sleeping and polling (1, 2, 5 … 100 ms), which starves a writer
-    /// whenever the commit pipeline writes back to back.
-    writer: tokio::sync::Mutex<()>,
+    /// whenever the commit pipeline writes back to back. One connection rather than any of
+    /// the pool's: its page cache survives its own commits (a commit by another connection
+    /// empties it), and the statements it runs stay prepared on it. `None` once closed.
+    writer: tokio::sync::Mutex<Option<SqliteConnection>>,
     /// Commit batches written again commit by commit after their plan failed.
     batches_rewritten: std::sync::atomic::AtomicU64,
 }
@@ -85,30 +89,36 @@ impl SqliteStorage {
             // costs only the pages the statement changes. It never serves crash recovery (the
             // WAL does), so durability is unchanged.
             .pragma("temp_store", "MEMORY");
+        let unreachable = |e: sqlx::Error| StorageError::Unreachable {
+            url: shown.to_owned(),
+            reason: connect_reason(&e),
+        };
         let pool = SqlitePoolOptions::new()
             .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| StorageError::Unreachable {
-                url: shown.to_owned(),
-                reason: connect_reason(&e),
-            })?;
+            .map_err(unreachable)?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StorageError::Migration(e.to_string()))?;
+        let writer = options.connect().await.map_err(unreachable)?;
         let storage = Self {
             pool,
-            writer: tokio::sync::Mutex::new(()),
+            writer: tokio::sync::Mutex::new(Some(writer)),
             batches_rewritten: std::sync::atomic::AtomicU64::new(0),
         };
         storage.backfill_search().await?;
         Ok(storage)
     }
 
-    /// Waits for this process's turn to write (see [`SqliteStorage::writer`]).
-    pub(super) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.writer.lock().await
+    /// Waits for this process's turn to write (see [`SqliteStorage::writer`]) and hands over
+    /// the writing connection; an error once the storage is closed.
+    pub(super) async fn write_turn(
+        &self,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, SqliteConnection>, StorageError> {
+        tokio::sync::MutexGuard::try_map(self.writer.lock().await, Option::as_mut)
+            .map_err(|_| db_error(sqlx::Error::PoolClosed))
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StorageError> {
@@ -120,6 +130,9 @@ impl SqliteStorage {
     }
 
     pub(crate) async fn close(&self) {
+        if let Some(writer) = self.writer.lock().await.take() {
+            let _ = sqlx::Connection::close(writer).await;
+        }
         self.pool.close().await;
     }
 }
@@ -128,18 +141,11 @@ impl SqliteStorage {
 mod tests {
     use super::SqliteStorage;
 
-    /// The per-connection settings every pooled connection must carry: durable commits, and
-    /// statement journals that never spill to temporary files.
+    /// The per-connection settings every connection must carry, the writer's above all:
+    /// durable commits, and statement journals that never spill to temporary files.
     #[tokio::test]
     async fn every_connection_is_durable_and_keeps_statement_journals_in_memory() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let storage = SqliteStorage::open(&dir.path().join("w.db"), "test")
-            .await
-            .expect("open");
-        // Several connections at once, so more than the first one opened is checked.
-        let mut held = Vec::new();
-        for _ in 0..3 {
-            let mut conn = storage.pool.acquire().await.expect("connection");
+        async fn check(conn: &mut sqlx::SqliteConnection, which: &str) {
             let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
                 .fetch_one(&mut *conn)
                 .await
@@ -148,11 +154,33 @@ mod tests {
                 .fetch_one(&mut *conn)
                 .await
                 .expect("temp_store");
-            assert_eq!(synchronous, 2, "synchronous=FULL");
-            assert_eq!(temp_store, 2, "temp_store=MEMORY");
+            assert_eq!(synchronous, 2, "{which}: synchronous=FULL");
+            assert_eq!(temp_store, 2, "{which}: temp_store=MEMORY");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(&dir.path().join("w.db"), "test")
+            .await
+            .expect("open");
+        check(&mut storage.write_turn().await.expect("writer"), "writer").await;
+        // Several connections at once, so more than the first one opened is checked.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut conn = storage.pool.acquire().await.expect("connection");
+            check(&mut conn, "pooled").await;
             held.push(conn);
         }
         drop(held);
         storage.close().await;
+    }
+
+    /// Once closed, a write is refused at once (it neither waits nor reopens anything).
+    #[tokio::test]
+    async fn a_write_after_close_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = SqliteStorage::open(&dir.path().join("w.db"), "test")
+            .await
+            .expect("open");
+        storage.close().await;
+        assert!(storage.write_turn().await.is_err());
     }
 }

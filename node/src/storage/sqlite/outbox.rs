@@ -44,14 +44,14 @@ impl Outbox for SqliteStorage {
         // parameters per statement): the ids as a JSON array, unpacked by json_each.
         let ids: Vec<String> = event_ids.iter().map(EventId::to_string).collect();
         let json = serde_json::to_string(&ids).map_err(|e| StorageError::Other(e.to_string()))?;
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let deleted = sqlx::query(
             "DELETE FROM outbox WHERE destination = ? \
              AND event_id IN (SELECT value FROM json_each(?))",
         )
         .bind(destination.as_str())
         .bind(json)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();
@@ -64,7 +64,7 @@ impl Outbox for SqliteStorage {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let updated = sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? \
              WHERE id = ?",
@@ -72,7 +72,7 @@ impl Outbox for SqliteStorage {
         .bind(to_i64(next_attempt_at.0, "next_attempt_at")?)
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();
@@ -107,13 +107,13 @@ impl Outbox for SqliteStorage {
 
     async fn reset_backoff(&self, destination: &NodeName) -> Result<u64, StorageError> {
         // 0 is "due at any time": no clock is needed to make a row due now.
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let updated = sqlx::query(
             "UPDATE outbox SET next_attempt_at = 0, attempts = 0 WHERE destination = ? \
              AND (next_attempt_at > 0 OR attempts > 0)",
         )
         .bind(destination.as_str())
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();

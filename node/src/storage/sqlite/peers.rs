@@ -23,7 +23,7 @@ impl PeerStore for SqliteStorage {
     }
 
     async fn put(&self, peer: &Peer) -> Result<(), StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let last_contact_at = peer
             .last_contact_at
             .map(|at| to_i64(at.0, "last_contact_at"))
@@ -46,21 +46,21 @@ impl PeerStore for SqliteStorage {
         .bind(to_i64(peer.retry_at.0, "retry_at")?)
         .bind(peer.last_error.as_deref())
         .bind(last_contact_at)
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?;
         Ok(())
     }
 
     async fn record_contact(&self, node: &NodeName, at: Timestamp) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let updated = sqlx::query(
             "UPDATE peers SET last_contact_at = ?, failures = 0, retry_at = 0, last_error = NULL \
              WHERE node = ?",
         )
         .bind(to_i64(at.0, "last_contact_at")?)
         .bind(node.as_str())
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();
@@ -73,7 +73,7 @@ impl PeerStore for SqliteStorage {
         error: &str,
         retry_at: Timestamp,
     ) -> Result<bool, StorageError> {
-        let _turn = self.write_turn().await;
+        let mut turn = self.write_turn().await?;
         let updated = sqlx::query(
             "UPDATE peers SET failures = CASE WHEN failures < 2147483647 THEN failures + 1 \
              ELSE failures END, retry_at = ?, last_error = ? WHERE node = ?",
@@ -81,7 +81,7 @@ impl PeerStore for SqliteStorage {
         .bind(to_i64(retry_at.0, "retry_at")?)
         .bind(error)
         .bind(node.as_str())
-        .execute(&self.pool)
+        .execute(&mut *turn)
         .await
         .map_err(db_error)?
         .rows_affected();
