@@ -21,6 +21,10 @@ use winichat_node::federation::clock;
 use winichat_node::identity::{self, NodeIdentity};
 use winichat_node::server;
 
+/// mimalloc rather than glibc's malloc: see [`winichat_node::Allocator`].
+#[global_allocator]
+static ALLOCATOR: winichat_node::Allocator = winichat_node::Allocator {};
+
 /// Environment variable holding the log filter (`RUST_LOG` syntax).
 const LOG_ENV: &str = "WINICHAT_LOG";
 

@@ -47,6 +47,10 @@ use winichat_testkit::cluster::{Cluster, ClusterSpec};
 use winichat_testkit::node::Backend;
 use winichat_testkit::users;
 
+/// The node binary's allocator, so the node runs here as it does in production.
+#[global_allocator]
+static ALLOCATOR: winichat_node::Allocator = winichat_node::Allocator {};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const DEFAULT_UNLOADED: usize = 500;

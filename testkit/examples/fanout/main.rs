@@ -65,6 +65,10 @@ use crate::report::{Ladder, ms, print_header, print_step, print_summary};
 use crate::setup::Receivers;
 use crate::traffic::{Payload, Plan, Traffic, run_step};
 
+/// The node binary's allocator, so the node runs here as it does in production.
+#[global_allocator]
+static ALLOCATOR: winichat_node::Allocator = winichat_node::Allocator {};
+
 const DEFAULT_MEMBERS: [usize; 3] = [10, 100, 1000];
 const DEFAULT_SENDERS: usize = 16;
 /// Target deliveries a second of the rate steps.
