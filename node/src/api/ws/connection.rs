@@ -391,8 +391,17 @@ where
         // A frame read while a request ran: handled once that request is answered (one request
         // at a time), and meanwhile nothing more is read.
         let mut held: Option<Bytes> = None;
+        // One timer for the token's expiry, moved only when `auth.refresh` moves the expiry: a
+        // timer made afresh on every turn of the loop (every push) costs a registration in the
+        // runtime's timer wheel and two clock reads each time.
+        let mut expires_at = self.state.expires_at;
+        let expiry = sleep_until(instant_of(expires_at));
+        tokio::pin!(expiry);
         loop {
-            let expiry = sleep_until(instant_of(self.state.expires_at));
+            if self.state.expires_at != expires_at {
+                expires_at = self.state.expires_at;
+                expiry.as_mut().reset(instant_of(expires_at));
+            }
             let busy = in_flight.is_some();
             tokio::select! {
                 biased;
@@ -449,7 +458,7 @@ where
                 }
                 // Not while a request runs: an `auth.refresh` in flight may move the expiry,
                 // and the reply comes first (the next round sees the new expiry).
-                () = expiry, if !busy => {
+                () = &mut expiry, if !busy => {
                     return Err(Some((close::TOKEN_EXPIRED, "access token expired")));
                 }
             }
