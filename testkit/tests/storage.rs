@@ -40,6 +40,7 @@ both_backends!(
     log_hash_is_equal_for_equal_logs_and_differs_after_one_event,
     log_hash_pages_through_a_long_log,
     faults_round_trip_and_mark_the_group,
+    a_write_after_close_is_refused_and_nothing_is_stored,
 );
 
 // ---- helpers ----
@@ -1297,4 +1298,20 @@ async fn sqlite_file_is_in_wal_mode() {
         .await
         .expect("pragma");
     assert_eq!(mode, "wal");
+}
+
+/// Once the node closed its storage (shutdown), a write fails at once with an error; it neither
+/// waits nor reaches the database.
+async fn a_write_after_close_is_refused_and_nothing_is_stored(h: Harness) {
+    let g = group("closed");
+    h.db.close().await;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.db.events().append(&event(&g, 1, None), &[]),
+    )
+    .await
+    .expect("refused at once, not after a wait");
+    assert!(refused.is_err(), "a write after close: {refused:?}");
+    let reopened = h.reopen().await;
+    assert_eq!(reopened.events().last(&g).await.expect("last"), None);
 }

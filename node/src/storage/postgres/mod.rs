@@ -35,6 +35,10 @@ const MAX_CONNECTIONS: u32 = 10;
 /// PostgreSQL implementation of every storage trait.
 #[derive(Debug)]
 pub struct PgStorage {
+    /// Every read and write. Unlike SQLite's backend there is no connection kept for writing:
+    /// the server's buffer cache is shared by all connections (a commit empties nobody's), and
+    /// its row locks let writes of different groups run at once. After [`PgStorage::close`]
+    /// every use fails, as with SQLite.
     pool: PgPool,
     /// Commit batches written again commit by commit after their plan failed.
     batches_rewritten: std::sync::atomic::AtomicU64,

@@ -59,7 +59,7 @@ impl AccountStore for SqliteStorage {
         token_hash: &[u8; 32],
     ) -> Result<(), StorageError> {
         let mut turn = self.write_turn().await?;
-        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         let now = to_i64(user.created_at.0, "created_at")?;
         let used = sqlx::query(
             "UPDATE registration_tokens SET uses_left = uses_left - 1 \
@@ -329,7 +329,7 @@ impl AccountStore for SqliteStorage {
     ) -> Result<RefreshOutcome, StorageError> {
         let mut turn = self.write_turn().await?;
         let now_i = to_i64(now.0, "now")?;
-        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         // The rotation itself: one conditional update; of two concurrent uses one matches.
         let session_id: Option<(String,)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = ? \

@@ -612,13 +612,6 @@ fn items_sql(page: Page, admin_only: bool) -> &'static str {
     }
 }
 
-/// A transaction that takes the write lock at once (see the module docs of `sqlite`).
-async fn begin_immediate(writer: &mut sqlx::SqliteConnection) -> Result<Tx<'_>, StorageError> {
-    sqlx::Connection::begin_with(writer, "BEGIN IMMEDIATE")
-        .await
-        .map_err(db_error)
-}
-
 /// The writes of one [`Commit`] inside `tx` (see [`ChatStore::commit`]).
 async fn commit_in(tx: &mut Tx<'_>, commit: &Commit) -> Result<(), StorageError> {
     append_in(tx, &commit.event, &commit.outbox).await?;
@@ -659,7 +652,7 @@ impl ChatStore for SqliteStorage {
         // IMMEDIATE: see the module docs of `sqlite`. Every early return drops `tx`, which
         // rolls back: nothing is written unless everything is.
         let mut turn = self.write_turn().await?;
-        let mut tx = begin_immediate(&mut turn).await?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         commit_in(&mut tx, commit).await?;
         tx.commit().await.map_err(db_error)
     }
@@ -673,7 +666,7 @@ impl ChatStore for SqliteStorage {
         // statements first. Only when that fails is it written again commit by commit, each in
         // a savepoint of its own, to keep the others and say which one failed.
         if let Ok(plan) = BatchPlan::of(commits) {
-            let mut tx = begin_immediate(&mut turn).await?;
+            let mut tx = super::begin_immediate(&mut turn).await?;
             match batch::write_plan(&mut tx, &plan).await {
                 Ok(()) => {
                     tx.commit().await.map_err(db_error)?;
@@ -688,7 +681,7 @@ impl ChatStore for SqliteStorage {
                 }
             }
         }
-        let mut tx = begin_immediate(&mut turn).await?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         self.batches_rewritten
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut outcomes = Vec::with_capacity(commits.len());

@@ -5,7 +5,6 @@ use crate::storage::rows::{self, EventRow, event_columns, not_next};
 use crate::storage::{
     EventLog, NewEvent, StorageError, StoredEvent, db_error, parse_stored, stored_u64, to_i64,
 };
-use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{EventId, GroupId, NodeName};
 
@@ -115,7 +114,7 @@ impl EventLog for SqliteStorage {
     ) -> Result<(), StorageError> {
         let mut turn = self.write_turn().await?;
         // See the module docs of `sqlite` for why IMMEDIATE.
-        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
 
         append_in(&mut tx, event, outbox_destinations).await?;
         tx.commit().await.map_err(db_error)

@@ -3,7 +3,6 @@
 use super::SqliteStorage;
 use crate::storage::rows::{self, FaultRow, fault_columns, sha256_hex};
 use crate::storage::{FaultKind, FaultStore, GroupFault, StorageError, db_error, to_i64};
-use sqlx::Connection as _;
 use winichat_protocol::ids::GroupId;
 
 #[async_trait::async_trait]
@@ -11,7 +10,7 @@ impl FaultStore for SqliteStorage {
     async fn record_fault(&self, fault: &GroupFault) -> Result<bool, StorageError> {
         let mut turn = self.write_turn().await?;
         let at = to_i64(fault.at.0, "at")?;
-        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         let inserted = sqlx::query(
             "INSERT INTO group_faults (group_id, seq, kind, reason, held_raw, offending_raw, \
              offending_sha256, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \

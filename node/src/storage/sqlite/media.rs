@@ -8,7 +8,6 @@ use crate::storage::media::{
     sha_from_text, sha_text, thumbs_text, to_i32,
 };
 use crate::storage::{StorageError, db_error, stored_u64, to_i64};
-use sqlx::Connection as _;
 use winichat_protocol::Timestamp;
 use winichat_protocol::ids::{NodeName, UserId};
 
@@ -25,7 +24,7 @@ impl MediaStore for SqliteStorage {
         let raw = raw.map(sha_text);
         let sha = sha_text(&media.sha256);
         let at = to_i64(at.0, "uploaded_at")?;
-        let mut tx = turn.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = super::begin_immediate(&mut turn).await?;
         sqlx::query(
             "INSERT INTO media (sha256, kind, mime, size, width, height, duration_ms, blurhash, \
              thumbs, created_at, touched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
