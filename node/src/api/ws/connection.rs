@@ -394,14 +394,9 @@ where
         // One timer for the token's expiry, moved only when `auth.refresh` moves the expiry: a
         // timer made afresh on every turn of the loop (every push) costs a registration in the
         // runtime's timer wheel and two clock reads each time.
-        let mut expires_at = self.state.expires_at;
-        let expiry = sleep_until(instant_of(expires_at));
+        let expiry = sleep_until(instant_of(self.state.expires_at));
         tokio::pin!(expiry);
         loop {
-            if self.state.expires_at != expires_at {
-                expires_at = self.state.expires_at;
-                expiry.as_mut().reset(instant_of(expires_at));
-            }
             let busy = in_flight.is_some();
             tokio::select! {
                 biased;
@@ -413,6 +408,9 @@ where
                     last_heard = Instant::now();
                     let reply = match done {
                         Ok((state, reply)) => {
+                            if state.expires_at != self.state.expires_at {
+                                expiry.as_mut().reset(instant_of(state.expires_at));
+                            }
                             self.state = state;
                             reply
                         }
