@@ -21,6 +21,6 @@ pub mod telemetry;
 
 /// The allocator the `winichat` binary runs with, for programs that run a node in-process (its
 /// benchmarks) to declare the same: `#[global_allocator] static A: winichat_node::Allocator =
-/// winichat_node::Allocator;`. glibc's malloc was about a sixth of the node's CPU under load
+/// winichat_node::Allocator {};`. glibc's malloc was about a sixth of the node's CPU under load
 /// (its free-list upkeep: `malloc_consolidate`, `unlink_chunk`).
 pub type Allocator = mimalloc::MiMalloc;
